@@ -1,0 +1,30 @@
+//! `hostline-shared`: the restaurant domain, the wire types of the platforms we talk to, and the
+//! ports the function handlers use. Everything here is plain data and plain functions: no Spin,
+//! no Lambda, no tokio, no files, no clock reads (time is always passed in).
+//!
+//! Map of the crate:
+//! - [`ids`], [`phone`], [`money`], [`tz`]: validated value types ("parse, don't validate").
+//! - [`restaurant`]: the `hostline.restaurant/v1` document, parsed with errors that name the
+//!   JSON path of the offending field.
+//! - [`hours`]: open now / opens next / closes at, in the restaurant's time zone.
+//! - [`knowledge`]: the search index built when a restaurant is saved and loaded in one read per
+//!   request; matches spoken queries despite speech-recognition errors.
+//! - [`vapi`]: tolerant parsing of Vapi server messages and the responses we send back.
+//! - [`store`]: the storage port (get / put / delete / list / compare-and-swap) and an
+//!   in-memory implementation with the contract suite every implementation must pass.
+//! - [`http`]: the plain request/response types handlers take and return, and JSON errors.
+//! - [`auth`]: constant-time secret comparison shared by every webhook.
+//! - [`speech`]: turning values into single-line speakable text ("$5.50", "10:30 PM").
+
+pub mod auth;
+pub mod hours;
+pub mod http;
+pub mod ids;
+pub mod knowledge;
+pub mod money;
+pub mod phone;
+pub mod restaurant;
+pub mod speech;
+pub mod store;
+pub mod tz;
+pub mod vapi;
