@@ -14,6 +14,9 @@
 //!   in-memory implementation with the contract suite every implementation must pass.
 //! - [`http`]: the plain request/response types handlers take and return, and JSON errors.
 //! - [`auth`]: constant-time secret comparison shared by every webhook.
+//! - [`tenancy`]: routing a call to its business by the line dialled; the business record and
+//!   the published bundle (restaurant + knowledge index) a tool call reads in one go.
+//! - [`tools`]: the tool catalog (names and JSON schemas) every voice platform is given.
 //! - [`speech`]: turning values into single-line speakable text ("$5.50", "10:30 PM").
 
 pub mod auth;
@@ -26,5 +29,7 @@ pub mod phone;
 pub mod restaurant;
 pub mod speech;
 pub mod store;
+// pub mod tenancy; (enabled once knowledge::KnowledgeIndex exists)
+pub mod tools;
 pub mod tz;
 pub mod vapi;

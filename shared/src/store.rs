@@ -1,1 +1,332 @@
-//! TODO
+//! The storage port. Every implementation (Spin key-value, DynamoDB + S3, the runner's embedded
+//! store, [`MemoryStore`]) offers the same five operations with the same contract, checked by
+//! [`contract::run`]:
+//!
+//! - `get` returns the value and its [`Version`]; `put` overwrites; `delete` is idempotent.
+//! - `list` returns the keys starting with a prefix, sorted. It may be a full scan on some
+//!   backends, so hot paths must not depend on it; keep index records instead.
+//! - `compare_and_swap` writes only if the key is still at the version read earlier (or still
+//!   absent, for `expected = None`); otherwise it reports [`StoreError::Conflict`] and writes
+//!   nothing. Order numbers, idempotency and the staged cart are built on it.
+//!
+//! A [`Version`] identifies the stored state of one key: two reads give the same version if and
+//! only if the stored bytes are the same. Backends that have version counters may use them;
+//! backends that only offer value-compare-and-swap (Spin's `wasi:keyvalue/atomics`) use a digest
+//! of the value ([`Version::of`]), which gives the same guarantee.
+//!
+//! Keys are `/`-separated and always begin with a tenant or a global index name (see
+//! [`keys`]). The trait is async because every real backend is; it names no executor.
+
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+/// The version of one key's stored value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Version(pub u64);
+
+impl Version {
+    /// The digest-based version of a value: equal bytes, equal version.
+    pub fn of(value: &[u8]) -> Version {
+        let d = Sha256::digest(value);
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        Version(u64::from_be_bytes(b))
+    }
+}
+
+/// A value and the version it was read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    pub value: Vec<u8>,
+    pub version: Version,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A compare-and-swap lost a race: the key changed since it was read.
+    #[error("the value changed since it was read")]
+    Conflict,
+    /// The backend failed (I/O, network, quota). The message is for logs, not for callers.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+/// The storage port used by every handler.
+pub trait Store {
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Versioned>, StoreError>>;
+    fn put(&self, key: &str, value: &[u8]) -> impl Future<Output = Result<(), StoreError>>;
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>>;
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>>;
+    /// Write `value` only if the key is at `expected` (`None` = must not exist).
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<Version>,
+        value: &[u8],
+    ) -> impl Future<Output = Result<(), StoreError>>;
+}
+
+/// Key layout. Every key begins with a global index name or `biz/{business_id}`.
+pub mod keys {
+    use crate::ids::BusinessId;
+    use crate::phone::PhoneE164;
+
+    /// Global index: called line → business id. A line belongs to at most one business.
+    pub fn line(e164: &PhoneE164) -> String {
+        format!("line/{e164}")
+    }
+
+    /// Global index: Vapi phone-number id → E.164 line (learned from verified messages or set
+    /// by an operator), for messages that carry only `call.phoneNumberId`.
+    pub fn vapi_number(phone_number_id: &str) -> String {
+        format!("vapi-number/{phone_number_id}")
+    }
+
+    /// The business record: status and bookkeeping.
+    pub fn business(b: &BusinessId) -> String {
+        format!("biz/{b}/business")
+    }
+
+    /// The restaurant document as imported (normalized).
+    pub fn restaurant(b: &BusinessId) -> String {
+        format!("biz/{b}/restaurant")
+    }
+
+    /// Everything a knowledge tool call needs, in one value (built at save time).
+    pub fn knowledge(b: &BusinessId) -> String {
+        format!("biz/{b}/knowledge")
+    }
+}
+
+/// In-memory store for unit tests and native examples.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    data: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<u8>>> {
+        // A poisoned lock only means another test thread panicked mid-write of a BTreeMap entry,
+        // which leaves the map itself consistent.
+        self.data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    async fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        Ok(self.lock().get(key).map(|v| Versioned {
+            version: Version::of(v),
+            value: v.clone(),
+        }))
+    }
+
+    async fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.lock().insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().remove(key);
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .lock()
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<Version>,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        let current = data.get(key).map(|v| Version::of(v));
+        if current != expected {
+            return Err(StoreError::Conflict);
+        }
+        data.insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+}
+
+impl<S: Store> Store for &S {
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Versioned>, StoreError>> {
+        (**self).get(key)
+    }
+    fn put(&self, key: &str, value: &[u8]) -> impl Future<Output = Result<(), StoreError>> {
+        (**self).put(key, value)
+    }
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> {
+        (**self).delete(key)
+    }
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> {
+        (**self).list(prefix)
+    }
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<Version>,
+        value: &[u8],
+    ) -> impl Future<Output = Result<(), StoreError>> {
+        (**self).compare_and_swap(key, expected, value)
+    }
+}
+
+/// The contract every [`Store`] implementation must pass. Call [`contract::run`] from the
+/// implementation's tests with a fresh, empty store; it panics with the broken rule's name.
+pub mod contract {
+    use super::*;
+
+    pub async fn run<S: Store>(s: &S) {
+        get_of_missing_key_is_none(s).await;
+        put_then_get(s).await;
+        put_overwrites_and_changes_version(s).await;
+        delete_is_idempotent(s).await;
+        list_by_prefix_is_sorted_and_exact(s).await;
+        cas_create_only_if_absent(s).await;
+        cas_update_only_at_expected_version(s).await;
+        cas_after_delete(s).await;
+        empty_and_binary_values(s).await;
+    }
+
+    async fn get_of_missing_key_is_none<S: Store>(s: &S) {
+        assert_eq!(s.get("c/missing").await.unwrap(), None, "get of a missing key");
+    }
+
+    async fn put_then_get<S: Store>(s: &S) {
+        s.put("c/a", b"one").await.unwrap();
+        let v = s.get("c/a").await.unwrap().expect("put then get");
+        assert_eq!(v.value, b"one");
+        let again = s.get("c/a").await.unwrap().unwrap();
+        assert_eq!(v.version, again.version, "two reads of an unchanged key share a version");
+    }
+
+    async fn put_overwrites_and_changes_version<S: Store>(s: &S) {
+        s.put("c/b", b"first").await.unwrap();
+        let v1 = s.get("c/b").await.unwrap().unwrap();
+        s.put("c/b", b"second").await.unwrap();
+        let v2 = s.get("c/b").await.unwrap().unwrap();
+        assert_eq!(v2.value, b"second", "put overwrites");
+        assert_ne!(v1.version, v2.version, "a changed value has a new version");
+    }
+
+    async fn delete_is_idempotent<S: Store>(s: &S) {
+        s.put("c/d", b"x").await.unwrap();
+        s.delete("c/d").await.unwrap();
+        assert_eq!(s.get("c/d").await.unwrap(), None, "deleted key is gone");
+        s.delete("c/d").await.unwrap();
+        s.delete("c/never-existed").await.unwrap();
+    }
+
+    async fn list_by_prefix_is_sorted_and_exact<S: Store>(s: &S) {
+        for k in ["l/biz-b/2", "l/biz-a/1", "l/biz-a/3", "l/biz-ab/1", "l/biz-a/2", "m/biz-a/1"] {
+            s.put(k, b"v").await.unwrap();
+        }
+        assert_eq!(
+            s.list("l/biz-a/").await.unwrap(),
+            vec!["l/biz-a/1", "l/biz-a/2", "l/biz-a/3"],
+            "list returns exactly the keys with the prefix, sorted"
+        );
+        assert!(s.list("l/nobody/").await.unwrap().is_empty(), "list of an unused prefix");
+    }
+
+    async fn cas_create_only_if_absent<S: Store>(s: &S) {
+        s.compare_and_swap("c/n", None, b"1").await.expect("create when absent");
+        assert_eq!(
+            s.compare_and_swap("c/n", None, b"2").await,
+            Err(StoreError::Conflict),
+            "create when present conflicts"
+        );
+        assert_eq!(s.get("c/n").await.unwrap().unwrap().value, b"1", "losing cas writes nothing");
+    }
+
+    async fn cas_update_only_at_expected_version<S: Store>(s: &S) {
+        s.put("c/u", b"v1").await.unwrap();
+        let read = s.get("c/u").await.unwrap().unwrap();
+        s.compare_and_swap("c/u", Some(read.version), b"v2").await.expect("cas at current version");
+        assert_eq!(
+            s.compare_and_swap("c/u", Some(read.version), b"v3").await,
+            Err(StoreError::Conflict),
+            "cas at a stale version conflicts"
+        );
+        assert_eq!(s.get("c/u").await.unwrap().unwrap().value, b"v2");
+        assert_eq!(
+            s.compare_and_swap("c/absent", Some(read.version), b"x").await,
+            Err(StoreError::Conflict),
+            "cas expecting a version on a missing key conflicts"
+        );
+        assert_eq!(s.get("c/absent").await.unwrap(), None);
+    }
+
+    async fn cas_after_delete<S: Store>(s: &S) {
+        s.put("c/x", b"a").await.unwrap();
+        let read = s.get("c/x").await.unwrap().unwrap();
+        s.delete("c/x").await.unwrap();
+        assert_eq!(
+            s.compare_and_swap("c/x", Some(read.version), b"b").await,
+            Err(StoreError::Conflict),
+            "cas on a key deleted since the read conflicts"
+        );
+        s.compare_and_swap("c/x", None, b"c").await.expect("recreate after delete");
+    }
+
+    async fn empty_and_binary_values<S: Store>(s: &S) {
+        s.put("c/empty", b"").await.unwrap();
+        assert_eq!(s.get("c/empty").await.unwrap().unwrap().value, b"", "empty value is a value");
+        let bin: Vec<u8> = (0..=255u8).collect();
+        s.put("c/bin", &bin).await.unwrap();
+        assert_eq!(s.get("c/bin").await.unwrap().unwrap().value, bin, "binary values round-trip");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_passes_the_contract() {
+        futures::executor::block_on(contract::run(&MemoryStore::new()));
+    }
+
+    #[test]
+    fn concurrent_cas_increments_lose_nothing() {
+        let s = MemoryStore::new();
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    futures::executor::block_on(async {
+                        for _ in 0..50 {
+                            loop {
+                                let cur = s.get("n").await.unwrap();
+                                let (n, ver) = match &cur {
+                                    Some(v) => (
+                                        String::from_utf8(v.value.clone()).unwrap().parse::<u64>().unwrap(),
+                                        Some(v.version),
+                                    ),
+                                    None => (0, None),
+                                };
+                                if s.compare_and_swap("n", ver, (n + 1).to_string().as_bytes()).await.is_ok() {
+                                    break;
+                                }
+                            }
+                        }
+                    })
+                });
+            }
+        });
+        let v = futures::executor::block_on(s.get("n")).unwrap().unwrap();
+        assert_eq!(v.value, b"400");
+    }
+}

@@ -1,1 +1,38 @@
-//! TODO
+//! The Spin adapter: what turns a function handler into a Spin component. It owns the platform
+//! side only — converting spin-sdk requests and responses to `hostline_shared::http`, reading
+//! Spin variables, and implementing the [`Store`](hostline_shared::store::Store) port over Spin's
+//! key-value interfaces. No restaurant logic lives here.
+//!
+//! Storage: plain reads and writes use `spin:key-value@3.0.0` (spin-sdk's `key_value`);
+//! compare-and-swap uses `wasi:keyvalue/atomics@0.2.0-draft2`, which Spin backs with the same
+//! store. Both open the store labelled [`STORE_LABEL`], which every component lists in its
+//! `key_value_stores` in spin.toml.
+//!
+//! Everything here compiles only for wasm32; on a native build the crate is empty.
+#![cfg(target_arch = "wasm32")]
+
+mod bindings {
+    spin_sdk::wit_bindgen::generate!({
+        runtime_path: "spin_sdk::wit_bindgen::rt",
+        world: "hostline:platform/keyvalue-atomics",
+        path: "../../wit",
+        generate_all,
+    });
+}
+
+mod http;
+mod store;
+
+pub use http::{read_request, write_response};
+pub use store::SpinStore;
+
+/// The key-value store label every component uses.
+pub const STORE_LABEL: &str = "default";
+
+/// Read a Spin variable; `None` when it is not defined for this component or is empty.
+pub async fn variable(name: &str) -> Option<String> {
+    match spin_sdk::variables::get(name).await {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => None,
+    }
+}

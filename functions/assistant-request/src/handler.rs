@@ -1,0 +1,89 @@
+//! The assistant-request handler. The tenant comes from the called line of a message that
+//! carried our webhook secret; nothing in the body chooses it.
+
+use crate::assistant;
+use hostline_shared::auth::vapi_request_authorized;
+use hostline_shared::http::{Method, Request, Response};
+use hostline_shared::restaurant::Restaurant;
+use hostline_shared::store::{Store, keys};
+use hostline_shared::tenancy::{LineRoute, learn_vapi_number, read_json, resolve_line};
+use hostline_shared::vapi::parse_message;
+use serde_json::json;
+
+/// Settings from Spin variables.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub vapi_secret: String,
+    /// Where Vapi reaches us: tool and event URLs are built from it.
+    pub public_base_url: String,
+}
+
+/// Spoken to a caller on a line nobody owns.
+pub const UNKNOWN_LINE: &str =
+    "Sorry, this number isn't set up to take calls right now. Please try again later.";
+
+pub async fn handle<S: Store>(req: &Request, store: &S, config: &Config, now: jiff::Timestamp) -> Response {
+    if req.method != Method::Post {
+        return Response::method_not_allowed();
+    }
+    if !vapi_request_authorized(req, &config.vapi_secret) {
+        return Response::unauthorized("invalid or missing Vapi secret");
+    }
+    let msg = match parse_message(&req.body) {
+        Ok(m) => m,
+        Err(e) => return e.into_response(),
+    };
+    if msg.kind != "assistant-request" {
+        // Informational events sent to this URL by an org-level server setting need no answer.
+        return Response::json(200, &json!({}));
+    }
+    match respond(store, config, &msg, msg.timestamp.unwrap_or(now)).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("assistant-request: storage error: {e}");
+            // Vapi speaks `error` to the caller; a 500 would only leave them in silence.
+            Response::json(
+                200,
+                &json!({"error": "Sorry, we're having trouble answering right now. Please call back in a few minutes."}),
+            )
+        }
+    }
+}
+
+async fn respond<S: Store>(
+    store: &S,
+    config: &Config,
+    msg: &hostline_shared::vapi::Message,
+    now: jiff::Timestamp,
+) -> Result<Response, hostline_shared::store::StoreError> {
+    if let (Some(line), Some(id)) = (&msg.called_number, &msg.phone_number_id) {
+        learn_vapi_number(store, id, line).await?;
+    }
+    let route = resolve_line(store, msg.called_number.as_ref(), msg.phone_number_id.as_deref()).await?;
+    let (business, line) = match route {
+        LineRoute::Active { business, line } => (business, line),
+        LineRoute::Inactive { business, .. } => {
+            let name = read_json::<_, Restaurant>(store, &keys::restaurant(&business.id))
+                .await?
+                .map(|r| r.business.name)
+                .unwrap_or_else(|| "This restaurant".to_owned());
+            return Ok(Response::json(
+                200,
+                &json!({"error": format!("Sorry, {name} isn't taking phone calls right now. Please try again later.")}),
+            ));
+        }
+        LineRoute::Unknown => return Ok(Response::json(200, &json!({"error": UNKNOWN_LINE}))),
+    };
+    let Some(restaurant) = read_json::<_, Restaurant>(store, &keys::restaurant(&business.id)).await? else {
+        return Ok(Response::json(200, &json!({"error": UNKNOWN_LINE})));
+    };
+    let a = assistant::build(&assistant::Inputs {
+        business_id: &business.id,
+        line: &line,
+        restaurant: &restaurant,
+        public_base_url: &config.public_base_url,
+        vapi_secret: &config.vapi_secret,
+        now,
+    });
+    Ok(Response::json(200, &json!({ "assistant": a })))
+}

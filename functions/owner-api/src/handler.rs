@@ -1,0 +1,202 @@
+//! Routes of the owner API (first slice):
+//!
+//! | method | path | does |
+//! |---|---|---|
+//! | PUT | `/api/v1/businesses/{id}/restaurant` | import a `hostline.restaurant/v1` document |
+//! | GET | `/api/v1/businesses/{id}/restaurant` | export it |
+//! | GET | `/api/v1/businesses/{id}` | the business record (status, lines, revision) |
+//! | PATCH | `/api/v1/businesses/{id}` | `{"active": bool}`: take calls or not |
+//! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | `{"e164": "+1..."}`: map a Vapi number id to a line |
+//!
+//! Every route needs `Authorization: Bearer <admin_token>`; the business comes from the path,
+//! which only the operator can choose.
+
+use crate::import::{ImportError, import_restaurant};
+use hostline_shared::auth::secret_matches;
+use hostline_shared::http::{Method, Request, Response, parse_json};
+use hostline_shared::ids::BusinessId;
+use hostline_shared::phone::PhoneE164;
+use hostline_shared::restaurant::Restaurant;
+use hostline_shared::store::{Store, StoreError, keys};
+use hostline_shared::tenancy::{BusinessRecord, read_json};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub admin_token: String,
+}
+
+pub async fn handle<S: Store>(req: &Request, store: &S, config: &Config, now: jiff::Timestamp) -> Response {
+    let authorized = req
+        .bearer()
+        .is_some_and(|t| secret_matches(t, &config.admin_token));
+    if !authorized {
+        return Response::unauthorized("missing or invalid bearer token");
+    }
+    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let result = match segments.as_slice() {
+        ["api", "v1", "businesses", id, "restaurant"] => match parse_id(id) {
+            Ok(id) => match req.method {
+                Method::Put => put_restaurant(store, &id, &req.body, now).await,
+                Method::Get => get_restaurant(store, &id).await,
+                _ => Ok(Response::method_not_allowed()),
+            },
+            Err(r) => Ok(r),
+        },
+        ["api", "v1", "businesses", id] => match parse_id(id) {
+            Ok(id) => match req.method {
+                Method::Get => get_business(store, &id).await,
+                Method::Patch => patch_business(store, &id, &req.body, now).await,
+                _ => Ok(Response::method_not_allowed()),
+            },
+            Err(r) => Ok(r),
+        },
+        ["api", "v1", "vapi-numbers", pn] => match req.method {
+            Method::Put => put_vapi_number(store, pn, &req.body).await,
+            _ => Ok(Response::method_not_allowed()),
+        },
+        _ => Ok(Response::not_found()),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("owner-api: storage error on {} {}: {e}", method_name(req.method), req.path);
+        Response::internal()
+    })
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+        Method::Other => "OTHER",
+    }
+}
+
+fn parse_id(raw: &str) -> Result<BusinessId, Response> {
+    BusinessId::parse(raw).map_err(|e| Response::field_error(400, "business_id", &e.to_string()))
+}
+
+async fn put_restaurant<S: Store>(
+    store: &S,
+    id: &BusinessId,
+    body: &[u8],
+    now: jiff::Timestamp,
+) -> Result<Response, StoreError> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Ok(Response::error(400, "request body is not UTF-8 JSON"));
+    };
+    if text.trim().is_empty() {
+        return Ok(Response::error(400, "request body is empty; expected a hostline.restaurant/v1 document"));
+    }
+    let doc = match Restaurant::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let field = if e.path.is_empty() || e.path == "." { "document".to_owned() } else { e.path.clone() };
+            return Ok(Response::field_error(400, &field, &e.message));
+        }
+    };
+    match import_restaurant(store, id, doc, now).await {
+        Ok(outcome) => Ok(Response::json(
+            if outcome.created { 201 } else { 200 },
+            &json!({
+                "business_id": id.as_str(),
+                "revision": outcome.record.revision,
+                "active": outcome.record.active,
+                "lines": outcome.record.lines,
+                "released_lines": outcome.released,
+                "items": outcome.items,
+            }),
+        )),
+        Err(ImportError::LineTaken { line, index }) => Ok(Response::json(
+            409,
+            &json!({
+                "error": format!("phone line {line} already belongs to another business"),
+                "field": format!("business.phone_lines[{index}].e164"),
+                "line": line.as_str(),
+            }),
+        )),
+        Err(ImportError::Busy) => Ok(Response::error(
+            409,
+            "another change to this business or one of its lines happened at the same time; retry",
+        )),
+        Err(ImportError::Store(e)) => Err(e),
+    }
+}
+
+async fn get_restaurant<S: Store>(store: &S, id: &BusinessId) -> Result<Response, StoreError> {
+    Ok(match read_json::<_, Restaurant>(store, &keys::restaurant(id)).await? {
+        Some(r) => Response::json(200, &r),
+        None => Response::error(404, &format!("business {id} has no restaurant document")),
+    })
+}
+
+async fn get_business<S: Store>(store: &S, id: &BusinessId) -> Result<Response, StoreError> {
+    Ok(match read_json::<_, BusinessRecord>(store, &keys::business(id)).await? {
+        Some(r) => Response::json(200, &r),
+        None => Response::error(404, &format!("no business {id}")),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BusinessPatch {
+    active: Option<bool>,
+}
+
+async fn patch_business<S: Store>(
+    store: &S,
+    id: &BusinessId,
+    body: &[u8],
+    now: jiff::Timestamp,
+) -> Result<Response, StoreError> {
+    let patch: BusinessPatch = match parse_json(body) {
+        Ok(p) => p,
+        Err(r) => return Ok(r),
+    };
+    // Read-modify-write with compare-and-swap so a concurrent import's record isn't overwritten.
+    for _ in 0..5 {
+        let Some(current) = store.get(&keys::business(id)).await? else {
+            return Ok(Response::error(404, &format!("no business {id}")));
+        };
+        let mut record: BusinessRecord = serde_json::from_slice(&current.value)
+            .map_err(|e| StoreError::Backend(format!("business record {id} is corrupt: {e}")))?;
+        if let Some(a) = patch.active {
+            record.active = a;
+        }
+        record.updated_at = now;
+        let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::Backend(e.to_string()))?;
+        match store.compare_and_swap(&keys::business(id), Some(current.version), &bytes).await {
+            Ok(()) => return Ok(Response::json(200, &record)),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Response::error(409, "the business changed repeatedly while updating; retry"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VapiNumber {
+    e164: String,
+}
+
+async fn put_vapi_number<S: Store>(store: &S, phone_number_id: &str, body: &[u8]) -> Result<Response, StoreError> {
+    let ok_id = !phone_number_id.is_empty()
+        && phone_number_id.len() <= 100
+        && phone_number_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok_id {
+        return Ok(Response::field_error(400, "phone_number_id", "must be 1-100 letters, digits, '-' or '_'"));
+    }
+    let v: VapiNumber = match parse_json(body) {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let Ok(line) = PhoneE164::parse_e164(&v.e164) else {
+        return Ok(Response::field_error(400, "e164", "must be an E.164 number like +14155550100"));
+    };
+    store.put(&keys::vapi_number(phone_number_id), line.as_str().as_bytes()).await?;
+    Ok(Response::json(200, &json!({"phone_number_id": phone_number_id, "e164": line})))
+}

@@ -1,0 +1,140 @@
+//! Who a request belongs to, and what a business has published. A webhook's tenant comes only
+//! from the called line in a verified message (or Vapi's id for that line, mapped by an
+//! operator or learned from an earlier verified message), never from a body field a caller chose.
+//!
+//! Records (see [`crate::store::keys`]):
+//! - `line/{e164}` → business id (the global, unique line index);
+//! - `biz/{id}/business` → [`BusinessRecord`] (status, lines owned);
+//! - `biz/{id}/restaurant` → the [`Restaurant`] document (export, assistant prompt);
+//! - `biz/{id}/knowledge` → [`Published`]: the restaurant plus its knowledge index, everything a
+//!   tool call needs in one read.
+
+use crate::ids::BusinessId;
+use crate::knowledge::KnowledgeIndex;
+use crate::phone::PhoneE164;
+use crate::restaurant::Restaurant;
+use crate::store::{Store, StoreError, keys};
+use serde::{Deserialize, Serialize};
+
+/// Bookkeeping for one business.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BusinessRecord {
+    pub id: BusinessId,
+    /// Inactive businesses keep their data but their lines answer with a polite refusal.
+    pub active: bool,
+    /// The lines this business owns in the global line index.
+    pub lines: Vec<PhoneE164>,
+    /// Incremented on every import of the restaurant document.
+    pub revision: u64,
+    pub created_at: jiff::Timestamp,
+    pub updated_at: jiff::Timestamp,
+}
+
+/// What a tool call reads: the restaurant and the index built from it, saved together so they
+/// can never disagree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Published {
+    pub business_id: BusinessId,
+    pub revision: u64,
+    pub restaurant: Restaurant,
+    pub index: KnowledgeIndex,
+}
+
+impl Published {
+    pub fn build(business_id: BusinessId, revision: u64, restaurant: Restaurant) -> Published {
+        let index = KnowledgeIndex::build(&restaurant);
+        Published {
+            business_id,
+            revision,
+            restaurant,
+            index,
+        }
+    }
+}
+
+/// The outcome of routing a call by the number dialled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LineRoute {
+    /// The line belongs to an active business.
+    Active { business: BusinessRecord, line: PhoneE164 },
+    /// The line belongs to a business that is not taking calls.
+    Inactive { business: BusinessRecord, line: PhoneE164 },
+    /// No business owns this line (or the message named no line we can resolve).
+    Unknown,
+}
+
+/// Read a JSON record; a record that no longer parses is a backend fault, not a missing key.
+pub async fn read_json<S: Store, T: serde::de::DeserializeOwned>(
+    store: &S,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    match store.get(key).await? {
+        None => Ok(None),
+        Some(v) => serde_json::from_slice(&v.value)
+            .map(Some)
+            .map_err(|e| StoreError::Backend(format!("record {key} is corrupt: {e}"))),
+    }
+}
+
+/// Resolve the line from a verified message's called number, or failing that from Vapi's
+/// phone-number id through the `vapi-number/` mapping.
+pub async fn resolve_line<S: Store>(
+    store: &S,
+    called_number: Option<&PhoneE164>,
+    phone_number_id: Option<&str>,
+) -> Result<LineRoute, StoreError> {
+    let line = match called_number {
+        Some(n) => n.clone(),
+        None => {
+            let Some(id) = phone_number_id else {
+                return Ok(LineRoute::Unknown);
+            };
+            match store.get(&keys::vapi_number(id)).await? {
+                Some(v) => match std::str::from_utf8(&v.value)
+                    .ok()
+                    .and_then(|s| PhoneE164::parse_e164(s).ok())
+                {
+                    Some(n) => n,
+                    None => return Ok(LineRoute::Unknown),
+                },
+                None => return Ok(LineRoute::Unknown),
+            }
+        }
+    };
+    let Some(owner) = store.get(&keys::line(&line)).await? else {
+        return Ok(LineRoute::Unknown);
+    };
+    let Some(business_id) = std::str::from_utf8(&owner.value)
+        .ok()
+        .and_then(|s| BusinessId::parse(s).ok())
+    else {
+        return Ok(LineRoute::Unknown);
+    };
+    let Some(business) = read_json::<_, BusinessRecord>(store, &keys::business(&business_id)).await? else {
+        return Ok(LineRoute::Unknown);
+    };
+    // The index entry is written before the business record on import; a line the record does
+    // not list is a leftover of an interrupted import, and must not route calls.
+    if !business.lines.contains(&line) {
+        return Ok(LineRoute::Unknown);
+    }
+    Ok(if business.active {
+        LineRoute::Active { business, line }
+    } else {
+        LineRoute::Inactive { business, line }
+    })
+}
+
+/// Remember which E.164 line a Vapi phone-number id stands for, from a verified message that
+/// carries both. Only writes when the mapping is new or changed.
+pub async fn learn_vapi_number<S: Store>(
+    store: &S,
+    phone_number_id: &str,
+    line: &PhoneE164,
+) -> Result<(), StoreError> {
+    let key = keys::vapi_number(phone_number_id);
+    match store.get(&key).await? {
+        Some(v) if v.value == line.as_str().as_bytes() => Ok(()),
+        _ => store.put(&key, line.as_str().as_bytes()).await,
+    }
+}
