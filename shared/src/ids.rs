@@ -1,6 +1,9 @@
 //! Identifiers. A [`BusinessId`] that exists is a valid tenant key: lower-case ASCII letters,
 //! digits and single dashes, 3 to 64 characters, starting with a letter or digit. It is the first
 //! segment of every storage key, so it must never contain the key separator `/`.
+//!
+//! Menu ids (items, modifier groups, options) are slugs checked by [`is_slug`]: the same
+//! alphabet, 1 to 64 characters, because they appear in tool calls, storage keys and URLs.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -11,13 +14,16 @@ use std::fmt;
 pub struct BusinessId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("business id must be 3-64 characters of a-z, 0-9 and single dashes, starting and ending with a letter or digit (got {0:?})")]
+#[error(
+    "business id must be 3-64 characters of a-z, 0-9 and single dashes, starting and ending with a letter or digit (got {0:?})"
+)]
 pub struct BadBusinessId(pub String);
 
 impl BusinessId {
     pub fn parse(s: &str) -> Result<Self, BadBusinessId> {
         let ok = (3..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--");
@@ -46,9 +52,44 @@ impl<'de> Deserialize<'de> for BusinessId {
     }
 }
 
+/// Longest menu id: long enough for "sausage-and-giardiniera-deep-dish", short enough to keep
+/// keys and tool-call arguments small.
+pub const MAX_SLUG_LEN: usize = 64;
+
+/// A menu id: 1 to [`MAX_SLUG_LEN`] characters of a-z, 0-9 and single dashes, not starting or
+/// ending with a dash ("taro-milk-tea", "size-10").
+pub fn is_slug(s: &str) -> bool {
+    (1..=MAX_SLUG_LEN).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs() {
+        for ok in ["a", "taro-milk-tea", "size-10", "t-extra-cheese", "7up"] {
+            assert!(is_slug(ok), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "a--b",
+            "Taro",
+            "taro tea",
+            "taro_tea",
+            "é",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_slug(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn accepts_slugs() {
@@ -59,8 +100,22 @@ mod tests {
 
     #[test]
     fn rejects_everything_else() {
-        for bad in ["", "ab", "Boba", "-ab", "ab-", "a--b", "a/b", "a b", "ü12", &"a".repeat(65)] {
-            assert!(BusinessId::parse(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "ab",
+            "Boba",
+            "-ab",
+            "ab-",
+            "a--b",
+            "a/b",
+            "a b",
+            "ü12",
+            &"a".repeat(65),
+        ] {
+            assert!(
+                BusinessId::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 }

@@ -29,7 +29,7 @@ pub mod phone;
 pub mod restaurant;
 pub mod speech;
 pub mod store;
-// pub mod tenancy; (enabled once knowledge::KnowledgeIndex exists)
+pub mod tenancy;
 pub mod tools;
 pub mod tz;
 pub mod vapi;

@@ -7,7 +7,9 @@ use std::fmt;
 use std::ops::{Add, Mul};
 
 /// An amount of money in the smallest unit of the business's currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Cents(pub i64);
 
@@ -19,12 +21,27 @@ impl Cents {
     }
 
     /// `self` × `bps` / 10 000, rounded half away from zero (how sales tax is usually rounded).
+    /// Saturates at the `i64` range instead of wrapping; document amounts are capped far below.
     pub fn apply_bps(self, bps: u32) -> Cents {
         let num = i128::from(self.0) * i128::from(bps);
         let q = num / 10_000;
         let r = num % 10_000;
-        let rounded = if r.abs() * 2 >= 10_000 { q + num.signum() } else { q };
-        Cents(rounded as i64)
+        let rounded = if r.abs() * 2 >= 10_000 {
+            q + num.signum()
+        } else {
+            q
+        };
+        Cents(i64::try_from(rounded).unwrap_or(if rounded < 0 { i64::MIN } else { i64::MAX }))
+    }
+
+    /// `None` on overflow, for totals built from many lines.
+    pub fn checked_add(self, rhs: Cents) -> Option<Cents> {
+        self.0.checked_add(rhs.0).map(Cents)
+    }
+
+    /// `None` on overflow, for a line price times a quantity.
+    pub fn checked_mul(self, rhs: i64) -> Option<Cents> {
+        self.0.checked_mul(rhs).map(Cents)
     }
 
     /// Spoken form in US dollars style: "$5.50", "$14", "minus $4". Single line, no markdown.
@@ -53,6 +70,12 @@ impl Add for Cents {
     type Output = Cents;
     fn add(self, rhs: Cents) -> Cents {
         Cents(self.0 + rhs.0)
+    }
+}
+
+impl std::iter::Sum for Cents {
+    fn sum<I: Iterator<Item = Cents>>(iter: I) -> Cents {
+        iter.fold(Cents::ZERO, |a, b| a + b)
     }
 }
 
@@ -85,6 +108,17 @@ mod tests {
         assert_eq!(Cents(999).apply_bps(875), Cents(87)); // 87.41 -> 87
         assert_eq!(Cents(-1000).apply_bps(875), Cents(-88));
         assert_eq!(Cents(0).apply_bps(875), Cents(0));
+        assert_eq!(Cents(i64::MAX).apply_bps(u32::MAX), Cents(i64::MAX));
+        assert_eq!(Cents(i64::MIN).apply_bps(u32::MAX), Cents(i64::MIN));
+    }
+
+    #[test]
+    fn checked_arithmetic() {
+        assert_eq!(Cents(1).checked_add(Cents(2)), Some(Cents(3)));
+        assert_eq!(Cents(i64::MAX).checked_add(Cents(1)), None);
+        assert_eq!(Cents(550).checked_mul(3), Some(Cents(1650)));
+        assert_eq!(Cents(i64::MAX).checked_mul(2), None);
+        assert_eq!([Cents(1), Cents(2)].into_iter().sum::<Cents>(), Cents(3));
     }
 
     proptest! {

@@ -16,16 +16,25 @@ pub struct TimeZoneName {
 pub struct BadTimeZone(pub String);
 
 impl TimeZoneName {
+    /// A name from the bundled IANA database, matched without regard to case and stored in its
+    /// canonical spelling ("america/chicago" becomes "America/Chicago").
     pub fn parse(name: &str) -> Result<Self, BadTimeZone> {
+        let bad = || BadTimeZone(name.to_owned());
         // Only names from the database: a fixed offset like "+05:00" or a POSIX TZ string would
         // silently ignore daylight saving time.
-        if !name.contains('/') && name != "UTC" {
-            return Err(BadTimeZone(name.to_owned()));
+        if !name.contains('/') && !name.eq_ignore_ascii_case("UTC") {
+            return Err(bad());
         }
-        let tz = jiff::tz::db()
-            .get(name)
-            .map_err(|_| BadTimeZone(name.to_owned()))?;
-        Ok(Self { name: name.to_owned(), tz })
+        let tz = jiff::tz::db().get(name).map_err(|_| bad())?;
+        // "Etc/Unknown" is jiff's placeholder for "no idea", not a place.
+        if tz.is_unknown() {
+            return Err(bad());
+        }
+        let canonical = tz.iana_name().unwrap_or(name).to_owned();
+        Ok(Self {
+            name: canonical,
+            tz,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -43,6 +52,12 @@ impl PartialEq for TimeZoneName {
     }
 }
 impl Eq for TimeZoneName {}
+
+impl std::hash::Hash for TimeZoneName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
 
 impl fmt::Debug for TimeZoneName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -75,14 +90,40 @@ mod tests {
 
     #[test]
     fn known_zones_parse() {
-        for z in ["America/Los_Angeles", "America/Chicago", "Europe/London", "Asia/Kolkata", "UTC"] {
+        for z in [
+            "America/Los_Angeles",
+            "America/Chicago",
+            "Europe/London",
+            "Asia/Kolkata",
+            "UTC",
+        ] {
             assert_eq!(TimeZoneName::parse(z).unwrap().as_str(), z);
         }
     }
 
     #[test]
+    fn names_are_canonicalized() {
+        assert_eq!(
+            TimeZoneName::parse("america/chicago").map(|z| z.to_string()),
+            Ok("America/Chicago".to_owned())
+        );
+        assert_eq!(
+            TimeZoneName::parse("utc").map(|z| z.to_string()),
+            Ok("UTC".to_owned())
+        );
+    }
+
+    #[test]
     fn unknown_zones_fail() {
-        for z in ["", "PST", "America/Springfield", "+05:00", "Mars/Olympus_Mons"] {
+        for z in [
+            "",
+            "PST",
+            "America/Springfield",
+            "+05:00",
+            "Mars/Olympus_Mons",
+            "Etc/Unknown",
+            "EST5EDT,M3.2.0,M11.1.0",
+        ] {
             assert!(TimeZoneName::parse(z).is_err(), "{z:?}");
         }
     }

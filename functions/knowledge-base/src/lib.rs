@@ -8,6 +8,7 @@
 //! - `component` (wasm32 only): the Spin entry point.
 
 pub mod answers;
+pub mod delivery;
 pub mod handler;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,222 @@
+//! The owner API handler, natively, over the in-memory store: import/export, line ownership
+//! across businesses, status, the Vapi number mapping, and bad input.
+
+use futures::executor::block_on;
+use hostline_owner_api::handler::{Config, handle};
+use hostline_shared::http::{Method, Request, Response};
+use hostline_shared::ids::BusinessId;
+use hostline_shared::phone::PhoneE164;
+use hostline_shared::store::{MemoryStore, Store, keys};
+use hostline_shared::tenancy::{LineRoute, resolve_line};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "operator-token";
+const BOBA: &str = include_str!("../../../fixtures/restaurants/demo-boba.json");
+const THAI: &str = include_str!("../../../fixtures/restaurants/golden-lotus-thai.json");
+
+fn now() -> jiff::Timestamp {
+    "2026-11-20T18:00:00Z".parse().unwrap()
+}
+
+fn call(store: &MemoryStore, method: Method, path: &str, body: &str) -> (u16, Value) {
+    call_with(store, method, path, body, Some(TOKEN))
+}
+
+fn call_with(store: &MemoryStore, method: Method, path: &str, body: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = Request::new(method, path).with_body(body.as_bytes().to_vec());
+    if let Some(t) = token {
+        req = req.with_header("authorization", &format!("Bearer {t}"));
+    }
+    let cfg = Config { admin_token: TOKEN.into() };
+    let Response { status, body, .. } = block_on(handle(&req, store, &cfg, now()));
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn lines_of(doc: &str) -> Vec<String> {
+    let v: Value = serde_json::from_str(doc).unwrap();
+    v["business"]["phone_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["e164"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn route(store: &MemoryStore, line: &str) -> LineRoute {
+    let l = PhoneE164::parse_e164(line).unwrap();
+    block_on(resolve_line(store, Some(&l), None)).unwrap()
+}
+
+fn owner(store: &MemoryStore, line: &str) -> Option<String> {
+    match route(store, line) {
+        LineRoute::Active { business, .. } | LineRoute::Inactive { business, .. } => Some(business.id.to_string()),
+        LineRoute::Unknown => None,
+    }
+}
+
+/// `doc` with its phone lines replaced.
+fn with_lines(doc: &str, lines: &[&str]) -> String {
+    let mut v: Value = serde_json::from_str(doc).unwrap();
+    v["business"]["phone_lines"] = Value::Array(
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| json!({"e164": l, "label": format!("line {i}"), "priority": i + 1}))
+            .collect(),
+    );
+    v.to_string()
+}
+
+#[test]
+fn import_then_export_round_trips_and_routes_every_line() {
+    let s = MemoryStore::new();
+    let (st, body) = call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
+    assert_eq!(st, 201, "{body}");
+    assert_eq!(body["revision"], 1);
+    assert!(body["items"].as_u64().unwrap() > 10);
+
+    let (st, exported) = call(&s, Method::Get, "/api/v1/businesses/boba/restaurant", "");
+    assert_eq!(st, 200);
+    let original = hostline_shared::restaurant::Restaurant::parse(BOBA).unwrap();
+    let back = hostline_shared::restaurant::Restaurant::parse(&exported.to_string()).unwrap();
+    assert_eq!(original, back, "export gives back the imported document");
+
+    for line in lines_of(BOBA) {
+        assert_eq!(owner(&s, &line).as_deref(), Some("boba"), "{line}");
+    }
+    // Re-import is an update, not a create.
+    let (st, body) = call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
+    assert_eq!(st, 200);
+    assert_eq!(body["revision"], 2);
+    // The published bundle is there for tool calls.
+    let id = BusinessId::parse("boba").unwrap();
+    assert!(block_on(s.get(&keys::knowledge(&id))).unwrap().is_some());
+}
+
+#[test]
+fn a_line_owned_by_another_business_is_a_409_naming_it() {
+    let s = MemoryStore::new();
+    assert_eq!(call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA).0, 201);
+    let taken = lines_of(BOBA)[1].clone();
+    let thai_lines = lines_of(THAI);
+    let thief = with_lines(THAI, &[&thai_lines[0], &taken]);
+    let (st, body) = call(&s, Method::Put, "/api/v1/businesses/thai/restaurant", &thief);
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(body["line"], taken.as_str());
+    assert_eq!(body["field"], "business.phone_lines[1].e164");
+    assert!(body["error"].as_str().unwrap().contains(&taken));
+    // Nothing of the failed import routes, and the owner keeps its line.
+    assert_eq!(owner(&s, &taken).as_deref(), Some("boba"));
+    assert_eq!(owner(&s, &thai_lines[0]), None);
+    assert_eq!(call(&s, Method::Get, "/api/v1/businesses/thai/restaurant", "").0, 404);
+    // The half-claimed line of the failed import does not block anyone: boba can take it.
+    let mut boba_lines = lines_of(BOBA);
+    boba_lines.push(thai_lines[0].clone());
+    let refs: Vec<&str> = boba_lines.iter().map(String::as_str).collect();
+    assert_eq!(call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", &with_lines(BOBA, &refs)).0, 200);
+    assert_eq!(owner(&s, &thai_lines[0]).as_deref(), Some("boba"));
+}
+
+#[test]
+fn a_dropped_line_stops_routing_and_can_be_taken_by_another_business() {
+    let s = MemoryStore::new();
+    let lines = lines_of(BOBA);
+    assert_eq!(call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA).0, 201);
+    let (st, body) = call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", &with_lines(BOBA, &[&lines[0]]));
+    assert_eq!(st, 200);
+    assert_eq!(body["released_lines"], json!([lines[1]]));
+    assert_eq!(owner(&s, &lines[1]), None);
+    let (st, _) = call(&s, Method::Put, "/api/v1/businesses/thai/restaurant", &with_lines(THAI, &[&lines[1]]));
+    assert_eq!(st, 201);
+    assert_eq!(owner(&s, &lines[1]).as_deref(), Some("thai"));
+    assert_eq!(owner(&s, &lines[0]).as_deref(), Some("boba"));
+}
+
+#[test]
+fn patch_active_switches_routing_to_inactive_and_back() {
+    let s = MemoryStore::new();
+    let line = lines_of(BOBA)[0].clone();
+    call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
+    let (st, body) = call(&s, Method::Patch, "/api/v1/businesses/boba", r#"{"active": false}"#);
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["active"], false);
+    assert!(matches!(route(&s, &line), LineRoute::Inactive { .. }));
+    // An import keeps the status.
+    call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
+    assert!(matches!(route(&s, &line), LineRoute::Inactive { .. }));
+    call(&s, Method::Patch, "/api/v1/businesses/boba", r#"{"active": true}"#);
+    assert!(matches!(route(&s, &line), LineRoute::Active { .. }));
+    let (st, body) = call(&s, Method::Get, "/api/v1/businesses/boba", "");
+    assert_eq!(st, 200);
+    assert_eq!(body["lines"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn vapi_number_mapping_routes_by_phone_number_id() {
+    let s = MemoryStore::new();
+    let line = lines_of(BOBA)[0].clone();
+    call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
+    let (st, _) = call(&s, Method::Put, "/api/v1/vapi-numbers/pn-123", &json!({"e164": line}).to_string());
+    assert_eq!(st, 200);
+    let r = block_on(resolve_line(&s, None, Some("pn-123"))).unwrap();
+    assert!(matches!(r, LineRoute::Active { .. }));
+    let r = block_on(resolve_line(&s, None, Some("pn-unknown"))).unwrap();
+    assert_eq!(r, LineRoute::Unknown);
+}
+
+#[test]
+fn bad_input_gets_a_4xx_naming_what_is_wrong() {
+    let s = MemoryStore::new();
+    let cases: Vec<(Method, &str, String, u16, Option<&str>)> = vec![
+        (Method::Put, "/api/v1/businesses/Bad_Id/restaurant", BOBA.into(), 400, Some("business_id")),
+        (Method::Put, "/api/v1/businesses/boba/restaurant", "".into(), 400, None),
+        (Method::Put, "/api/v1/businesses/boba/restaurant", "{not json".into(), 400, None),
+        (
+            Method::Put,
+            "/api/v1/businesses/boba/restaurant",
+            BOBA.replacen("\"price_cents\": ", "\"price_cents\": -", 1),
+            400,
+            Some("menu.categories[0].items[0].price_cents"),
+        ),
+        (
+            Method::Put,
+            "/api/v1/businesses/boba/restaurant",
+            BOBA.replacen("\"currency\"", "\"colour\": \"red\", \"currency\"", 1),
+            400,
+            Some("business.colour"),
+        ),
+        (Method::Patch, "/api/v1/businesses/nobody", r#"{"active":false}"#.into(), 404, None),
+        (Method::Put, "/api/v1/vapi-numbers/pn-1", r#"{"e164":"415"}"#.into(), 400, Some("e164")),
+        (Method::Put, "/api/v1/vapi-numbers/pn-1", r#"{"number":"+14155550100"}"#.into(), 400, None),
+        (Method::Delete, "/api/v1/businesses/boba/restaurant", "".into(), 405, None),
+        (Method::Get, "/api/v1/nothing-here", "".into(), 404, None),
+    ];
+    for (m, path, body, status, field) in cases {
+        let (st, v) = call(&s, m, path, &body);
+        assert_eq!(st, status, "{path}: {v}");
+        assert!(v["error"].is_string(), "{path}: error body {v}");
+        if let Some(f) = field {
+            assert!(
+                v["field"].as_str().is_some_and(|x| x.starts_with(f)),
+                "{path}: expected field {f}, got {v}"
+            );
+        }
+    }
+    // A document rejected for any reason writes nothing.
+    assert!(block_on(s.list("")).unwrap().is_empty());
+}
+
+#[test]
+fn every_route_needs_the_admin_token() {
+    let s = MemoryStore::new();
+    for token in [None, Some("wrong"), Some("")] {
+        let (st, v) = call_with(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA, token);
+        assert_eq!(st, 401, "{token:?}");
+        assert!(v["error"].is_string());
+        assert_eq!(call_with(&s, Method::Get, "/api/v1/businesses/boba", "", token).0, 401);
+    }
+    // And an unset admin token locks everything.
+    let req = Request::new(Method::Get, "/api/v1/businesses/boba").with_header("authorization", "Bearer ");
+    let resp = block_on(handle(&req, &s, &Config { admin_token: String::new() }, now()));
+    assert_eq!(resp.status, 401);
+}

@@ -1,0 +1,252 @@
+//! The demo restaurant seeded on first start, and the banner that tells you how to call it.
+//!
+//! The demo document is the repo's `fixtures/restaurants/demo-boba.json`, compiled in. Its
+//! business id is the fixture's name (the document itself carries no id), and its demo line
+//! is read from the document, so the banner can never drift from what was seeded. Seeding
+//! goes through the owner-api component like any operator request, so it exercises the same
+//! validation and indexing a real import does. A marker file remembers success; a failure
+//! only logs a warning and is retried on the next start.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+
+/// Defines the demo business id once, for both the constant and the fixture's file name.
+macro_rules! demo_business_id {
+    () => {
+        "demo-boba"
+    };
+}
+
+/// The demo business id (the fixture's name).
+pub const DEMO_BUSINESS_ID: &str = demo_business_id!();
+
+/// The demo document (`hostline.restaurant/v1`).
+pub const DEMO_DOCUMENT: &str = include_str!(concat!(
+    "../../../fixtures/restaurants/",
+    demo_business_id!(),
+    ".json"
+));
+
+/// Marker file written once the demo is in the store.
+pub const SEED_MARKER: &str = "demo-seeded.json";
+
+/// What the banner needs to know about the demo restaurant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoInfo {
+    /// Business id.
+    pub business_id: String,
+    /// Display name.
+    pub name: String,
+    /// The line callers dial (E.164).
+    pub line: String,
+}
+
+/// Result of the seeding step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeedOutcome {
+    /// Seeding is turned off.
+    Disabled,
+    /// Seeded now.
+    Seeded(DemoInfo),
+    /// The data directory already holds it.
+    AlreadySeeded(DemoInfo),
+    /// Not seeded; why.
+    Failed(String),
+}
+
+#[derive(Deserialize)]
+struct Doc {
+    business: DocBusiness,
+}
+
+#[derive(Deserialize)]
+struct DocBusiness {
+    name: String,
+    phone_lines: Vec<DocLine>,
+}
+
+#[derive(Deserialize)]
+struct DocLine {
+    e164: String,
+    #[serde(default)]
+    priority: Option<i64>,
+}
+
+/// Reads the demo's name and main line (lowest priority number) from the document.
+pub fn demo_info() -> Result<DemoInfo, String> {
+    let doc: Doc = serde_json::from_str(DEMO_DOCUMENT)
+        .map_err(|e| format!("demo document is not what the runner expects: {e}"))?;
+    let line = doc
+        .business
+        .phone_lines
+        .iter()
+        .min_by_key(|l| l.priority.unwrap_or(i64::MAX))
+        .ok_or("demo document has no phone_lines")?;
+    Ok(DemoInfo {
+        business_id: DEMO_BUSINESS_ID.to_owned(),
+        name: doc.business.name,
+        line: line.e164.clone(),
+    })
+}
+
+/// Seeds the demo restaurant unless the marker says it is already there.
+pub async fn seed_demo(app: &App, data_dir: &Path, addr: SocketAddr) -> SeedOutcome {
+    let marker = data_dir.join(SEED_MARKER);
+    if let Ok(text) = std::fs::read_to_string(&marker)
+        && let Ok(info) = serde_json::from_str::<DemoInfo>(&text)
+    {
+        return SeedOutcome::AlreadySeeded(info);
+    }
+    let info = match demo_info() {
+        Ok(i) => i,
+        Err(e) => return SeedOutcome::Failed(e),
+    };
+    let path = format!("/api/v1/businesses/{}/restaurant", info.business_id);
+    if !app.routes_path(&path) {
+        return SeedOutcome::Failed(format!(
+            "no route in {} serves {path} (is the owner-api component in the manifest?)",
+            app.manifest.path.display()
+        ));
+    }
+    let Some(token) = app.variables.application.get("admin_token") else {
+        return SeedOutcome::Failed(format!(
+            "{} declares no `admin_token` variable to authorize the import",
+            app.manifest.path.display()
+        ));
+    };
+    let request = Request::builder()
+        .method(Method::PUT)
+        .uri(path.as_str())
+        .header(HOST, addr.to_string())
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from_static(DEMO_DOCUMENT.as_bytes())));
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => return SeedOutcome::Failed(format!("cannot build the seed request: {e}")),
+    };
+    let response = app
+        .dispatch(
+            request,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            &addr.to_string(),
+        )
+        .await;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let body = String::from_utf8_lossy(&body);
+        let body: String = body.chars().take(300).collect();
+        return SeedOutcome::Failed(format!("PUT {path} answered {status}: {body}"));
+    }
+    match serde_json::to_string_pretty(&info) {
+        Ok(text) => {
+            if let Err(e) = std::fs::write(&marker, text) {
+                tracing::warn!(file = %marker.display(), error = %e, "demo seeded but the marker could not be written; it will be re-imported next start");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot record the demo seed"),
+    }
+    tracing::info!(business = %info.business_id, line = %info.line, "seeded the demo restaurant");
+    SeedOutcome::Seeded(info)
+}
+
+/// Single-quotes a string for a POSIX shell.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The start-up banner. Line 1 is the machine-readable `hostline listening on <url>`.
+pub fn banner(url: &str, app: &App, seed: &SeedOutcome, data_dir: &Path) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "hostline listening on {url}");
+    let _ = writeln!(
+        out,
+        "  app {} · {} components · data in {}",
+        app.manifest.name,
+        app.manifest.components.len(),
+        data_dir.display()
+    );
+    match seed {
+        SeedOutcome::Seeded(d) | SeedOutcome::AlreadySeeded(d) => {
+            let _ = writeln!(
+                out,
+                "  demo restaurant: {} (business {}), line {}",
+                d.name, d.business_id, d.line
+            );
+            if let Some(secret) = app.variables.application.get("vapi_secret") {
+                let assistant = serde_json::json!({
+                    "message": {
+                        "type": "assistant-request",
+                        "phoneNumber": { "number": d.line },
+                        "call": { "id": "demo-call" }
+                    }
+                });
+                let tool = serde_json::json!({
+                    "message": {
+                        "type": "tool-calls",
+                        "phoneNumber": { "number": d.line },
+                        "call": { "id": "demo-call" },
+                        "toolCallList": [{
+                            "id": "t1",
+                            "type": "function",
+                            "function": {
+                                "name": "get_menu_info",
+                                "arguments": { "query": "taro milk tea" }
+                            }
+                        }]
+                    }
+                });
+                let header = shell_quote(&format!("X-Vapi-Secret: {secret}"));
+                let _ = writeln!(out, "  try:");
+                let _ = writeln!(
+                    out,
+                    "    curl -s {url}/vapi/assistant-request -H {header} -H 'Content-Type: application/json' -d {}",
+                    shell_quote(&assistant.to_string())
+                );
+                let _ = writeln!(
+                    out,
+                    "    curl -s {url}/vapi/knowledge-base -H {header} -H 'Content-Type: application/json' -d {}",
+                    shell_quote(&tool.to_string())
+                );
+            }
+        }
+        SeedOutcome::Failed(reason) => {
+            let _ = writeln!(out, "  demo restaurant not seeded: {reason}");
+        }
+        SeedOutcome::Disabled => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_info_comes_from_the_document() {
+        let info = demo_info().expect("demo document parses");
+        assert_eq!(info.business_id, "demo-boba");
+        assert!(info.line.starts_with('+'), "{}", info.line);
+        assert!(!info.name.is_empty());
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+    }
+}

@@ -1,0 +1,646 @@
+//! Black-box tests: the runner serving the probe component over real HTTP.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, Read as _, Write as _};
+use std::time::{Duration, Instant};
+
+use support::{Options, TestServer, json};
+
+fn server() -> TestServer {
+    TestServer::start(Options::default())
+}
+
+#[test]
+fn healthz_and_unknown_route() {
+    let s = server();
+    let (status, body) = s.get("/healthz");
+    assert_eq!(status, 200);
+    assert_eq!(json(&body), serde_json::json!({ "status": "ok" }));
+
+    let (status, body) = s.get("/definitely/not/routed");
+    assert_eq!(status, 404);
+    assert!(json(&body)["error"].as_str().is_some(), "{body}");
+}
+
+#[test]
+fn spin_key_value_roundtrip() {
+    let s = server();
+    assert_eq!(s.get("/probe/kv/get?key=k1"), (404, "absent".into()));
+    assert_eq!(s.get("/probe/kv/exists?key=k1"), (200, "false".into()));
+    assert_eq!(s.get("/probe/kv/set?key=k1&value=one"), (200, "ok".into()));
+    assert_eq!(s.get("/probe/kv/set?key=k2&value=two"), (200, "ok".into()));
+    assert_eq!(s.get("/probe/kv/get?key=k1"), (200, "one".into()));
+    assert_eq!(s.get("/probe/kv/exists?key=k1"), (200, "true".into()));
+    let (status, keys) = s.get("/probe/kv/keys");
+    assert_eq!(status, 200);
+    assert_eq!(json(&keys), serde_json::json!(["k1", "k2"]));
+    assert_eq!(s.get("/probe/kv/delete?key=k1"), (200, "ok".into()));
+    assert_eq!(s.get("/probe/kv/get?key=k1"), (404, "absent".into()));
+    assert_eq!(s.get("/probe/kv/delete?key=k1"), (200, "ok".into()));
+
+    // Labels are separate stores.
+    assert_eq!(
+        s.get("/probe/kv/get?key=k2&label=second"),
+        (404, "absent".into())
+    );
+    assert_eq!(
+        s.get("/probe/kv/set?key=k2&value=2nd&label=second"),
+        (200, "ok".into())
+    );
+    assert_eq!(
+        s.get("/probe/kv/get?key=k2&label=second"),
+        (200, "2nd".into())
+    );
+    assert_eq!(s.get("/probe/kv/get?key=k2"), (200, "two".into()));
+}
+
+#[test]
+fn store_labels_are_checked_per_component() {
+    let s = server();
+    assert_eq!(s.get("/probe/kv/open?label=second"), (200, "ok".into()));
+    assert_eq!(s.get("/probe/wasi/open?label=second"), (200, "ok".into()));
+    // "second" exists (the probe may use it) but "other" did not list it.
+    let (_, body) = s.get("/other/probe/kv/open?label=second");
+    assert!(body.contains("AccessDenied"), "{body}");
+    let (_, body) = s.get("/other/probe/wasi/open?label=second");
+    assert!(body.contains("AccessDenied"), "{body}");
+    // Nobody declared "nowhere".
+    let (_, body) = s.get("/probe/kv/open?label=nowhere");
+    assert!(body.contains("NoSuchStore"), "{body}");
+    let (_, body) = s.get("/probe/wasi/open?label=nowhere");
+    assert!(body.contains("NoSuchStore"), "{body}");
+    // Both components share "default".
+    assert_eq!(
+        s.get("/probe/kv/set?key=shared&value=v"),
+        (200, "ok".into())
+    );
+    assert_eq!(s.get("/other/probe/kv/get?key=shared"), (200, "v".into()));
+}
+
+#[test]
+fn wasi_keyvalue_store_and_batch_share_data_with_spin_key_value() {
+    let s = server();
+    assert_eq!(
+        s.get("/probe/kv/set?key=a&value=from-spin"),
+        (200, "ok".into())
+    );
+    assert_eq!(s.get("/probe/wasi/get?key=a"), (200, "from-spin".into()));
+    assert_eq!(
+        s.get("/probe/wasi/set?key=b&value=from-wasi"),
+        (200, "ok".into())
+    );
+    assert_eq!(s.get("/probe/kv/get?key=b"), (200, "from-wasi".into()));
+    assert_eq!(s.get("/probe/wasi/exists?key=b"), (200, "true".into()));
+    assert_eq!(s.get("/probe/wasi/delete?key=b"), (200, "ok".into()));
+    assert_eq!(s.get("/probe/wasi/exists?key=b"), (200, "false".into()));
+    assert_eq!(s.get("/probe/wasi/get?key=b"), (404, "absent".into()));
+
+    let (status, body) = s.get("/probe/wasi/list");
+    assert_eq!(status, 200);
+    assert_eq!(json(&body)["keys"], serde_json::json!(["a"]));
+
+    let (status, body) = s.get("/probe/wasi/batch?prefix=batch-");
+    assert_eq!(status, 200);
+    let v = json(&body);
+    assert_eq!(
+        v["got"],
+        serde_json::json!([["batch-a", "1"], ["batch-b", "2"], ["batch-missing", null]])
+    );
+    assert_eq!(v["after_delete"], 0);
+}
+
+#[test]
+fn compare_and_swap_and_increment() {
+    let s = server();
+    let (_, body) = s.get("/probe/cas/swap?key=c&value=v1");
+    assert_eq!(
+        json(&body),
+        serde_json::json!({ "swapped": true, "before": null })
+    );
+    let (_, body) = s.get("/probe/cas/swap?key=c&value=v2");
+    assert_eq!(
+        json(&body),
+        serde_json::json!({ "swapped": true, "before": "v1" })
+    );
+    let (_, body) = s.get("/probe/cas/conflict?key=c");
+    assert_eq!(
+        json(&body),
+        serde_json::json!({
+            "snapshot": "v2",
+            "conflict": true,
+            "fresh_current": "interloper",
+            "retried": true,
+            "stored": "mine",
+        })
+    );
+
+    assert_eq!(s.get("/probe/incr?key=n&delta=5"), (200, "5".into()));
+    assert_eq!(s.get("/probe/incr?key=n&delta=-2"), (200, "3".into()));
+    assert_eq!(s.get("/probe/incr?key=n"), (200, "4".into()));
+}
+
+#[test]
+fn concurrent_cas_and_increment_lose_no_updates() {
+    let s = server();
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 10;
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let s = &s;
+            scope.spawn(move || {
+                for i in 0..PER_THREAD {
+                    let (status, body) = s.get("/probe/incr?key=counter");
+                    assert_eq!(status, 200, "{body}");
+                    let (status, body) =
+                        s.get(&format!("/probe/cas/append?key=list&item=t{t}i{i}"));
+                    assert_eq!(status, 200, "{body}");
+                }
+            });
+        }
+    });
+    let total = THREADS * PER_THREAD;
+    assert_eq!(
+        s.get("/probe/incr?key=counter&delta=0"),
+        (200, total.to_string())
+    );
+    let (status, list) = s.get("/probe/kv/get?key=list");
+    assert_eq!(status, 200);
+    let mut items: Vec<&str> = list.split(',').collect();
+    assert_eq!(items.len(), total, "{list}");
+    items.sort_unstable();
+    items.dedup();
+    assert_eq!(items.len(), total, "duplicates in {list}");
+}
+
+#[test]
+fn variables_from_defaults_templates_and_generated_secrets() {
+    let mut s = server();
+    assert_eq!(
+        s.get("/probe/var?name=greeting"),
+        (200, "hello, world".into())
+    );
+    assert_eq!(
+        s.get("/probe/var?name=literal"),
+        (200, "plain value".into())
+    );
+    // Declared for the application but not for this component.
+    let (status, body) = s.get("/probe/var?name=unused_by_probe");
+    assert_eq!(status, 404);
+    assert!(body.contains("Undefined"), "{body}");
+    let (status, body) = s.get("/probe/var?name=Not-A-Name");
+    assert_eq!(status, 404);
+    assert!(body.contains("InvalidName"), "{body}");
+    // "other" declares no variables at all.
+    let (status, _) = s.get("/other/probe/var?name=greeting");
+    assert_eq!(status, 404);
+
+    let (status, token) = s.get("/probe/var?name=token");
+    assert_eq!(status, 200);
+    assert_eq!(token.len(), 64, "{token}");
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
+
+    s.restart();
+    assert_eq!(s.get("/probe/var?name=token"), (200, token.clone()));
+
+    let generated = s.dir.path().join("data/generated-variables.json");
+    let saved = json(&std::fs::read_to_string(&generated).expect("generated file"));
+    assert_eq!(saved["token"], token.as_str());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&generated)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn variables_from_environment_overrides() {
+    let env: BTreeMap<String, String> = [
+        ("SPIN_VARIABLE_GREETING", "howdy"),
+        ("SPIN_VARIABLE_TOKEN", "from-env"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let s = TestServer::start(Options {
+        env,
+        ..Options::default()
+    });
+    assert_eq!(
+        s.get("/probe/var?name=greeting"),
+        (200, "howdy, world".into())
+    );
+    assert_eq!(s.get("/probe/var?name=token"), (200, "from-env".into()));
+    // Nothing had to be generated.
+    assert!(!s.dir.path().join("data/generated-variables.json").exists());
+}
+
+#[test]
+fn trap_is_isolated_to_its_request() {
+    let s = server();
+    assert_eq!(
+        s.get("/probe/kv/set?key=before&value=1"),
+        (200, "ok".into())
+    );
+    let (status, body) = s.get("/probe/trap");
+    assert_eq!(status, 500);
+    let error = json(&body)["error"].as_str().expect("error").to_owned();
+    assert!(error.contains("probe"), "{error}");
+    assert!(error.contains("trap"), "{error}");
+    // The same component and the others keep serving.
+    assert_eq!(s.get("/probe/kv/get?key=before"), (200, "1".into()));
+    assert_eq!(s.get("/other/probe/kv/get?key=before"), (200, "1".into()));
+    assert_eq!(s.get("/healthz").0, 200);
+}
+
+#[test]
+fn time_limit_stops_a_runaway_guest() {
+    let s = TestServer::start(Options {
+        request_timeout: Duration::from_secs(1),
+        ..Options::default()
+    });
+    let started = Instant::now();
+    let (status, body) = s.get("/probe/loop");
+    let elapsed = started.elapsed();
+    assert_eq!(status, 500);
+    assert!(
+        json(&body)["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("time limit"),
+        "{body}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert_eq!(s.get("/probe/kv/exists?key=x"), (200, "false".into()));
+}
+
+#[test]
+fn memory_limit_fails_the_request_not_the_runner() {
+    let s = server();
+    assert_eq!(
+        s.get("/probe/alloc?mb=8"),
+        (200, (8usize << 20).to_string())
+    );
+    let (status, body) = s.get("/probe/alloc?mb=100");
+    assert_eq!(status, 500);
+    assert!(
+        json(&body)["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("memory limit"),
+        "{body}"
+    );
+    assert_eq!(
+        s.get("/probe/alloc?mb=8"),
+        (200, (8usize << 20).to_string())
+    );
+}
+
+#[test]
+fn broken_component_answers_500_and_others_serve() {
+    let s = server();
+    let (status, body) = s.get("/broken");
+    assert_eq!(status, 500);
+    let error = json(&body)["error"].as_str().expect("error").to_owned();
+    assert!(error.contains("broken"), "{error}");
+    assert_eq!(s.get("/probe/kv/exists?key=x"), (200, "false".into()));
+}
+
+#[test]
+fn data_survives_a_restart() {
+    let mut s = server();
+    assert_eq!(
+        s.get("/probe/kv/set?key=persist&value=yes"),
+        (200, "ok".into())
+    );
+    assert_eq!(s.get("/probe/incr?key=visits&delta=41"), (200, "41".into()));
+    s.restart();
+    assert_eq!(s.get("/probe/kv/get?key=persist"), (200, "yes".into()));
+    assert_eq!(s.get("/probe/incr?key=visits"), (200, "42".into()));
+}
+
+#[test]
+fn request_reaches_the_component_with_spin_headers() {
+    let s = server();
+    let res = s
+        .client
+        .post(s.url("/probe/echo?a=1&b=two"))
+        .header("x-custom", "yes")
+        // A client cannot forge the runner's routing headers.
+        .header("spin-path-info", "/forged")
+        .body("hello body")
+        .send()
+        .expect("request");
+    assert_eq!(res.status().as_u16(), 200);
+    let v = json(&res.text().expect("body"));
+    let addr = s.server().addr();
+    assert_eq!(v["method"], "POST");
+    assert_eq!(v["body"], "hello body");
+    assert_eq!(v["uri"], format!("http://{addr}/probe/echo?a=1&b=two"));
+    let h = &v["headers"];
+    assert_eq!(h["x-custom"], "yes");
+    assert_eq!(
+        h["spin-full-url"],
+        format!("http://{addr}/probe/echo?a=1&b=two")
+    );
+    assert_eq!(h["spin-path-info"], "/echo");
+    assert_eq!(h["spin-matched-route"], "/probe/...");
+    assert_eq!(h["spin-component-route"], "/probe");
+    assert_eq!(h["spin-base-path"], "/");
+    assert!(
+        h["spin-client-addr"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("127.0.0.1:"),
+        "{h}"
+    );
+}
+
+#[test]
+fn shutdown_lets_in_flight_requests_finish() {
+    let mut s = server();
+    let url = s.url("/probe/sleep?ms=1000");
+    let client = s.client.clone();
+    let in_flight = std::thread::spawn(move || {
+        client
+            .get(url)
+            .send()
+            .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let healthz = s.url("/healthz");
+    s.stop();
+    let (status, body) = in_flight
+        .join()
+        .expect("client thread")
+        .expect("in-flight request got its response");
+    assert_eq!((status, body.as_str()), (200, "slept 1000"));
+    assert!(
+        reqwest::blocking::Client::new().get(healthz).send().is_err(),
+        "still accepting after shutdown"
+    );
+}
+
+#[test]
+fn oversized_body_is_rejected() {
+    let s = TestServer::start(Options {
+        max_body_bytes: 1024,
+        ..Options::default()
+    });
+    let res = s
+        .client
+        .post(s.url("/probe/echo"))
+        .body(vec![b'x'; 4096])
+        .send()
+        .expect("request");
+    assert_eq!(res.status().as_u16(), 413);
+    assert!(json(&res.text().expect("body"))["error"].is_string());
+    let res = s
+        .client
+        .post(s.url("/probe/echo"))
+        .body(vec![b'x'; 512])
+        .send()
+        .expect("request");
+    assert_eq!(res.status().as_u16(), 200);
+}
+
+/// A one-shot HTTP server answering 204 to every request.
+fn tiny_http_server() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let handle = std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                if line == "\r\n" {
+                    break;
+                }
+                line.clear();
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 204 No Content\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            );
+        }
+    });
+    (addr, handle)
+}
+
+#[test]
+fn outbound_http_follows_allowed_outbound_hosts() {
+    let s = server();
+    let (addr, upstream) = tiny_http_server();
+    let (status, body) = s.get(&format!("/probe/outbound?url=http://{addr}/ping"));
+    assert_eq!(status, 200);
+    assert_eq!(body, "status 204");
+    upstream.join().expect("upstream");
+
+    // Not in the probe's list.
+    let (status, body) = s.get("/probe/outbound?url=https://example.com/");
+    assert_eq!(status, 200);
+    assert!(body.starts_with("error"), "{body}");
+    assert!(body.to_lowercase().contains("denied"), "{body}");
+
+    // "other" has no outbound hosts at all.
+    let (status, body) = s.get(&format!("/other/probe/outbound?url=http://{addr}/ping"));
+    assert_eq!(status, 200);
+    assert!(body.to_lowercase().contains("denied"), "{body}");
+}
+
+#[test]
+fn seeds_the_demo_once_through_owner_api() {
+    let mut s = TestServer::start(Options {
+        manifest: "seed.toml",
+        seed_demo: true,
+        ..Options::default()
+    });
+    let info = match s.seed() {
+        hostline_runner::SeedOutcome::Seeded(info) => info,
+        other => panic!("expected a seed, got {other:?}"),
+    };
+    assert_eq!(info.business_id, "demo-boba");
+    let doc = json(hostline_runner::seed::DEMO_DOCUMENT);
+    assert_eq!(info.line, doc["business"]["phone_lines"][0]["e164"]);
+
+    // The stand-in owner-api saw the document and the admin token.
+    let (status, stored) = s.get("/api/v1/kv/get?key=seed:PUT%20/businesses/demo-boba/restaurant");
+    assert_eq!(status, 200);
+    assert_eq!(json(&stored), doc);
+    let (_, auth) = s.get("/api/v1/kv/get?key=seed:authorization");
+    let token = s.server().app().variables.application["admin_token"].clone();
+    assert_eq!(auth, format!("Bearer {token}"));
+
+    let banner = s.server().banner();
+    let mut lines = banner.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("hostline listening on {}", s.server().url()).as_str())
+    );
+    let secret = s.server().app().variables.application["vapi_secret"].clone();
+    assert!(banner.contains(&info.line), "{banner}");
+    assert!(banner.contains("/vapi/assistant-request"), "{banner}");
+    assert!(banner.contains("/vapi/knowledge-base"), "{banner}");
+    assert!(
+        banner.contains(&format!("X-Vapi-Secret: {secret}")),
+        "{banner}"
+    );
+    assert!(banner.contains("get_menu_info"), "{banner}");
+
+    // A restart does not import again.
+    assert_eq!(
+        s.get("/api/v1/kv/delete?key=seed:authorization"),
+        (200, "ok".into())
+    );
+    s.restart();
+    assert!(
+        matches!(s.seed(), hostline_runner::SeedOutcome::AlreadySeeded(ref i) if *i == info),
+        "{:?}",
+        s.seed()
+    );
+    assert_eq!(s.get("/api/v1/kv/get?key=seed:authorization").0, 404);
+}
+
+#[test]
+fn seeding_without_owner_api_only_warns() {
+    let s = TestServer::start(Options {
+        seed_demo: true,
+        ..Options::default()
+    });
+    assert!(
+        matches!(s.seed(), hostline_runner::SeedOutcome::Failed(_)),
+        "{:?}",
+        s.seed()
+    );
+    assert!(s.server().banner().contains("not seeded"));
+    assert_eq!(s.get("/healthz").0, 200);
+}
+
+#[test]
+fn startup_errors_name_the_file_and_field() {
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = |text: &str| -> String {
+        let path = dir.path().join("spin.toml");
+        std::fs::write(&path, text).expect("write");
+        let mut config = hostline_runner::RunnerConfig::new(&path);
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        config.data_dir = dir.path().join("data");
+        config.env = Some(BTreeMap::new());
+        config.seed_demo = false;
+        match rt.block_on(hostline_runner::start(config)) {
+            Ok(_) => panic!("expected a start-up error for:\n{text}"),
+            Err(e) => format!("{e:#}"),
+        }
+    };
+    let e = start("spin_manifest_version = 2\n[component.a]\nsource = \"missing.wasm\"\n");
+    assert!(
+        e.contains("spin.toml") && e.contains("[component.a] source") && e.contains("missing.wasm"),
+        "{e}"
+    );
+
+    let e = start(
+        "spin_manifest_version = 2\n[component.a]\nsource = \"a.wasm\"\n[component.a.variables]\nx = \"{{ nope }}\"\n",
+    );
+    assert!(
+        e.contains("[component.a.variables] x") && e.contains("nope"),
+        "{e}"
+    );
+
+    let e = start("spin_manifest_version = 2\n[variables]\nneeded = { required = true }\n");
+    assert!(e.contains("SPIN_VARIABLE_NEEDED"), "{e}");
+
+    let e = start("spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/x\"\n");
+    assert!(e.contains("spin.toml") && e.contains("component"), "{e}");
+}
+
+#[test]
+fn the_repo_manifest_is_valid() {
+    let path = support::workspace_root().join("spin.toml");
+    let m = hostline_runner::manifest::Manifest::load(&path).expect("spin.toml validates");
+    assert!(m.components.contains_key("owner-api"));
+    assert!(m.variables.contains_key("vapi_secret"));
+}
+
+#[cfg(unix)]
+#[test]
+fn binary_prints_the_url_first_and_exits_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = support::write_manifest("probe.toml", dir.path());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hostline"))
+        .args(["up", "--listen", "127.0.0.1:0", "--no-seed", "--manifest"])
+        .arg(&manifest)
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn hostline");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("first line");
+    let url = first
+        .trim_end()
+        .strip_prefix("hostline listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let port: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    assert_ne!(port, 0);
+
+    let res = reqwest::blocking::get(format!("{url}/healthz")).expect("healthz");
+    assert_eq!(res.status().as_u16(), 200);
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hostline did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+    let mut rest = String::new();
+    let _ = reader.read_to_string(&mut rest);
+}
+
+#[test]
+fn build_flag_runs_commands_and_stops_on_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("spin.toml");
+    std::fs::write(
+        &path,
+        "spin_manifest_version = 2\n[component.ok]\nsource = \"ok.wasm\"\n[component.ok.build]\ncommand = \"echo built > built.txt\"\n[component.zz]\nsource = \"zz.wasm\"\n[component.zz.build]\ncommand = \"exit 3\"\n",
+    )
+    .expect("write");
+    let manifest = hostline_runner::manifest::Manifest::load(&path).expect("manifest");
+    let err = hostline_runner::builder::build_all(&manifest)
+        .expect_err("zz fails")
+        .to_string();
+    assert!(
+        err.contains("[component.zz.build]") && err.contains("exit 3"),
+        "{err}"
+    );
+    assert!(
+        dir.path().join("built.txt").exists(),
+        "ran in the manifest directory"
+    );
+}

@@ -1,0 +1,766 @@
+//! The knowledge index: everything the menu and FAQ tools need to answer a caller, built once
+//! when a restaurant document is saved, stored as one serialized value, loaded in one read per
+//! request, and searched per tool call without any I/O.
+//!
+//! It owns two things that are designed together:
+//! - the answer data: items with category, price, description and availability, modifier
+//!   groups with their options and prices, rules, and the FAQ ([`ItemInfo`], [`GroupInfo`],
+//!   [`OptionInfo`], [`CategoryInfo`], [`FaqInfo`]), so a tool answer never needs the document;
+//! - the search structures: a vocabulary of normalized, stemmed terms with Double Metaphone
+//!   codes and postings into the searchable entries, plus per-name weights. Typo and
+//!   sound-alike tables are derived from the vocabulary on the first search ([`fuzzy`]).
+//!
+//! Matching is built for text that went through speech recognition: see [`text`] for what is
+//! normalized, [`fuzzy`] for how misheard words find menu words, and [`search`] for how entries
+//! are scored and how [`Confidence`] is assigned.
+//!
+//! It must not do I/O, read clocks or spawn threads (it runs inside Wasm components).
+
+mod fuzzy;
+mod search;
+mod text;
+
+use crate::money::Cents;
+use crate::restaurant::{Restaurant, Rule};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::BitOr;
+use std::sync::OnceLock;
+
+/// Version of the stored layout. A stored index with another value must be rebuilt from the
+/// restaurant document (see [`KnowledgeIndex::is_current`]).
+pub const INDEX_FORMAT: u32 = 1;
+
+/// What a search hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Item,
+    Category,
+    ModifierOption,
+    ModifierGroup,
+    Faq,
+}
+
+impl EntryKind {
+    const ALL: [EntryKind; 5] = [
+        EntryKind::Item,
+        EntryKind::Category,
+        EntryKind::ModifierOption,
+        EntryKind::ModifierGroup,
+        EntryKind::Faq,
+    ];
+
+    /// Stored code, also its bit position in [`KindFilter`].
+    fn code(self) -> u8 {
+        self as u8
+    }
+
+    fn from_code(code: u8) -> Option<EntryKind> {
+        EntryKind::ALL.get(usize::from(code)).copied()
+    }
+}
+
+/// Which kinds of entries a search may return (a set; combine with `|`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KindFilter(u8);
+
+impl KindFilter {
+    pub const ALL: KindFilter = KindFilter(0b1_1111);
+    /// Items and categories: what `get_menu_info` looks for.
+    pub const MENU: KindFilter = KindFilter(0b0_0011);
+    /// Modifier options and groups: what `get_modifiers_info` looks for.
+    pub const MODIFIERS: KindFilter = KindFilter(0b0_1100);
+    pub const ITEMS: KindFilter = KindFilter::only(EntryKind::Item);
+    pub const OPTIONS: KindFilter = KindFilter::only(EntryKind::ModifierOption);
+    pub const FAQ: KindFilter = KindFilter::only(EntryKind::Faq);
+
+    pub const fn only(kind: EntryKind) -> KindFilter {
+        KindFilter(1 << kind as u8)
+    }
+
+    pub const fn with(self, kind: EntryKind) -> KindFilter {
+        KindFilter(self.0 | (1 << kind as u8))
+    }
+
+    pub const fn contains(self, kind: EntryKind) -> bool {
+        self.0 & (1 << kind as u8) != 0
+    }
+
+    const fn from_bits(bits: u8) -> KindFilter {
+        KindFilter(bits)
+    }
+
+    const fn intersects(self, other: KindFilter) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+impl From<EntryKind> for KindFilter {
+    fn from(kind: EntryKind) -> KindFilter {
+        KindFilter::only(kind)
+    }
+}
+
+impl BitOr for KindFilter {
+    type Output = KindFilter;
+    fn bitor(self, rhs: KindFilter) -> KindFilter {
+        KindFilter(self.0 | rhs.0)
+    }
+}
+
+/// How sure the index is about a hit. Ordered: `Low < Medium < High`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Something matched weakly: ask the caller to clarify, perhaps offering this.
+    Low,
+    /// A likely match: answer, but confirm ("did you mean the Massaman Curry?").
+    Medium,
+    /// The caller named this: answer directly.
+    High,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub kind: EntryKind,
+    /// Item id, option id, group id, category name, or the FAQ's position ("0", "1", …).
+    pub id: String,
+    /// Display name: item, option, group or category name, or the FAQ question.
+    pub name: String,
+    /// 0.0..=1.0; comparable within one search, calibrated against the [`Confidence`] bands.
+    pub score: f32,
+    pub confidence: Confidence,
+}
+
+/// A menu item as a tool answer needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemInfo {
+    pub id: String,
+    pub name: String,
+    /// Name of the item's category.
+    pub category: String,
+    pub price: Cents,
+    pub description: String,
+    /// `false` = 86'd: the item is known but cannot be ordered now.
+    pub available: bool,
+    /// Ids of the item's modifier groups, in menu order.
+    pub modifier_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryInfo {
+    pub name: String,
+    /// Ids of the category's items, in menu order.
+    pub items: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    pub id: String,
+    pub name: String,
+    pub min: u32,
+    pub max: u32,
+    /// Option id applied when the caller says nothing.
+    pub default: Option<String>,
+    /// Ids of the group's options, in menu order.
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptionInfo {
+    pub id: String,
+    pub name: String,
+    /// May be negative (a smaller size).
+    pub price: Cents,
+    /// Id of the option's group.
+    pub group: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaqInfo {
+    pub question: String,
+    pub answer: String,
+}
+
+/// The search index plus the answer data; see the module documentation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KnowledgeIndex {
+    /// [`INDEX_FORMAT`] when built.
+    format: u32,
+    items: Vec<ItemInfo>,
+    categories: Vec<CategoryInfo>,
+    groups: Vec<GroupInfo>,
+    options: Vec<OptionInfo>,
+    faqs: Vec<FaqInfo>,
+    rules: Vec<Rule>,
+    /// Everything a search can return, in build order (items first, in menu order).
+    entries: Vec<Entry>,
+    /// The vocabulary, sorted by text so exact look-ups are a binary search.
+    terms: Vec<Term>,
+    /// Typo and sound-alike tables and item-option links, derived on the first search. Not
+    /// stored: they would double the stored size and take longer to parse than to rebuild.
+    #[serde(skip)]
+    derived: OnceLock<Derived>,
+}
+
+/// Search structures computed from the stored ones (see [`KnowledgeIndex::derived`]).
+#[derive(Debug, Clone)]
+struct Derived {
+    lookup: fuzzy::Lookup,
+    links: search::Links,
+}
+
+/// A searchable thing: an item, category, option, group or FAQ.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    /// [`EntryKind::code`].
+    #[serde(rename = "k")]
+    kind: u8,
+    /// Position in the answer vector of that kind.
+    #[serde(rename = "i")]
+    idx: u32,
+    /// The name (phrase 0) and each alias: how much of it a query may cover.
+    #[serde(rename = "p")]
+    phrases: Vec<Phrase>,
+}
+
+/// Weight of a name or alias (the sum of its distinct terms' weights) and its head term (the
+/// last word: "curry" in "Massaman Curry").
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Phrase(f32, u32);
+
+/// A name's last word counts this much more when the caller said it: in "Curry Puffs" the dish
+/// is a puff, in "Massaman Curry" a curry. An unsaid head costs no more than any other word,
+/// so "pepperoni" still finds "Pepperoni Pizza" before "Extra Pepperoni".
+const HEAD_WEIGHT: f32 = 1.5;
+
+/// One vocabulary term.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Term {
+    /// Normalized, stemmed text.
+    #[serde(rename = "t")]
+    text: String,
+    /// Double Metaphone primary and alternate codes ("" when none or the same).
+    #[serde(rename = "m", default, skip_serializing_if = "String::is_empty")]
+    dm: String,
+    #[serde(rename = "a", default, skip_serializing_if = "String::is_empty")]
+    dm2: String,
+    /// [`text::sound`] of the word as written, to score sound-alike candidates.
+    #[serde(rename = "s")]
+    sound: String,
+    /// Number of entries containing the term, for its weight.
+    #[serde(rename = "d")]
+    df: u32,
+    /// Packed [`Posting`]s, sorted.
+    #[serde(rename = "p")]
+    postings: Vec<u32>,
+}
+
+/// Where an entry's text a term occurs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Name,
+    Alias,
+    /// Item description or FAQ answer.
+    Description,
+    /// Item's category name or option's group name.
+    Context,
+}
+
+impl Field {
+    const ALL: [Field; 4] = [Field::Name, Field::Alias, Field::Description, Field::Context];
+}
+
+/// A term occurrence packed in a `u32`: entry (20 bits), field (2 bits), phrase (10 bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Posting {
+    entry: u32,
+    field: Field,
+    phrase: u16,
+}
+
+const MAX_ENTRIES: usize = 1 << 20;
+const MAX_PHRASES: usize = 1 << 10;
+
+impl Posting {
+    fn pack(self) -> u32 {
+        (self.entry << 12) | ((self.field as u32) << 10) | u32::from(self.phrase)
+    }
+
+    fn unpack(p: u32) -> Posting {
+        Posting {
+            entry: p >> 12,
+            field: Field::ALL[((p >> 10) & 0b11) as usize],
+            phrase: (p & 0x3ff) as u16,
+        }
+    }
+}
+
+/// Term weight: rare terms say more about what the caller wants. In 0..=1.
+fn idf(df: u32, entries: usize) -> f32 {
+    let n = entries.max(1) as f32;
+    let df = df.max(1) as f32;
+    ((1.0 + n / df).ln() / (1.0 + n).ln()).min(1.0)
+}
+
+impl KnowledgeIndex {
+    /// Build the index for a (validated) restaurant document.
+    pub fn build(r: &Restaurant) -> KnowledgeIndex {
+        let mut b = Builder::default();
+        let mut idx = KnowledgeIndex {
+            format: INDEX_FORMAT,
+            items: Vec::new(),
+            categories: Vec::new(),
+            groups: Vec::new(),
+            options: Vec::new(),
+            faqs: Vec::new(),
+            rules: r.menu.rules.clone(),
+            entries: Vec::new(),
+            terms: Vec::new(),
+            derived: OnceLock::new(),
+        };
+        for cat in &r.menu.categories {
+            for item in &cat.items {
+                b.add(
+                    EntryKind::Item,
+                    idx.items.len(),
+                    &item.name,
+                    &item.aliases,
+                    &item.description,
+                    &cat.name,
+                );
+                idx.items.push(ItemInfo {
+                    id: item.id.clone(),
+                    name: item.name.clone(),
+                    category: cat.name.clone(),
+                    price: item.price_cents,
+                    description: item.description.clone(),
+                    available: item.available,
+                    modifier_groups: item.modifier_groups.clone(),
+                });
+            }
+        }
+        for cat in &r.menu.categories {
+            b.add(EntryKind::Category, idx.categories.len(), &cat.name, &[], "", "");
+            idx.categories.push(CategoryInfo {
+                name: cat.name.clone(),
+                items: cat.items.iter().map(|i| i.id.clone()).collect(),
+            });
+        }
+        for g in &r.menu.modifier_groups {
+            for o in &g.options {
+                b.add(
+                    EntryKind::ModifierOption,
+                    idx.options.len(),
+                    &o.name,
+                    &o.aliases,
+                    "",
+                    &g.name,
+                );
+                idx.options.push(OptionInfo {
+                    id: o.id.clone(),
+                    name: o.name.clone(),
+                    price: o.price_cents,
+                    group: g.id.clone(),
+                });
+            }
+        }
+        for g in &r.menu.modifier_groups {
+            b.add(EntryKind::ModifierGroup, idx.groups.len(), &g.name, &[], "", "");
+            idx.groups.push(GroupInfo {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                min: g.min,
+                max: g.max,
+                default: g.default.clone(),
+                options: g.options.iter().map(|o| o.id.clone()).collect(),
+            });
+        }
+        for f in &r.faq {
+            b.add(EntryKind::Faq, idx.faqs.len(), &f.q, &[], &f.a, "");
+            idx.faqs.push(FaqInfo {
+                question: f.q.clone(),
+                answer: f.a.clone(),
+            });
+        }
+        let (entries, terms) = b.finish();
+        idx.entries = entries;
+        idx.terms = terms;
+        idx
+    }
+
+    /// Ranked hits for a spoken-style query, best first, at most `limit`, only kinds in
+    /// `kinds`. Hits below [`Confidence::Low`] are not returned, so an empty result means
+    /// "we don't have that". Only the first hit can be [`Confidence::High`], and only when no
+    /// other hit of its kind comes close.
+    pub fn search(&self, query: &str, kinds: KindFilter, limit: usize) -> Vec<Hit> {
+        search::search(self, query, kinds, limit)
+    }
+
+    /// `false` for an index stored by an older build: rebuild it from the document.
+    pub fn is_current(&self) -> bool {
+        self.format == INDEX_FORMAT
+    }
+
+    pub fn items(&self) -> &[ItemInfo] {
+        &self.items
+    }
+
+    pub fn item(&self, id: &str) -> Option<&ItemInfo> {
+        self.items.iter().find(|i| i.id == id)
+    }
+
+    pub fn categories(&self) -> &[CategoryInfo] {
+        &self.categories
+    }
+
+    /// By exact name (a [`Hit::id`] of kind `Category`).
+    pub fn category(&self, name: &str) -> Option<&CategoryInfo> {
+        self.categories.iter().find(|c| c.name == name)
+    }
+
+    pub fn category_items<'a>(&'a self, category: &'a CategoryInfo) -> impl Iterator<Item = &'a ItemInfo> {
+        category.items.iter().filter_map(|id| self.item(id))
+    }
+
+    pub fn groups(&self) -> &[GroupInfo] {
+        &self.groups
+    }
+
+    pub fn group(&self, id: &str) -> Option<&GroupInfo> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// The item's modifier groups, in menu order.
+    pub fn item_groups<'a>(&'a self, item: &'a ItemInfo) -> impl Iterator<Item = &'a GroupInfo> {
+        item.modifier_groups.iter().filter_map(|id| self.group(id))
+    }
+
+    pub fn group_options<'a>(&'a self, group: &'a GroupInfo) -> impl Iterator<Item = &'a OptionInfo> {
+        group.options.iter().filter_map(|id| self.option(id))
+    }
+
+    pub fn default_option(&self, group: &GroupInfo) -> Option<&OptionInfo> {
+        group.default.as_deref().and_then(|id| self.option(id))
+    }
+
+    pub fn options(&self) -> &[OptionInfo] {
+        &self.options
+    }
+
+    pub fn option(&self, id: &str) -> Option<&OptionInfo> {
+        self.options.iter().find(|o| o.id == id)
+    }
+
+    pub fn option_group(&self, option: &OptionInfo) -> Option<&GroupInfo> {
+        self.group(&option.group)
+    }
+
+    /// Items whose groups offer this option.
+    pub fn items_with_option<'a>(&'a self, option: &'a OptionInfo) -> impl Iterator<Item = &'a ItemInfo> {
+        self.items
+            .iter()
+            .filter(move |i| i.modifier_groups.iter().any(|g| *g == option.group))
+    }
+
+    pub fn faqs(&self) -> &[FaqInfo] {
+        &self.faqs
+    }
+
+    /// By a [`Hit::id`] of kind `Faq` (its position, "0", "1", …).
+    pub fn faq(&self, id: &str) -> Option<&FaqInfo> {
+        id.parse::<usize>().ok().and_then(|i| self.faqs.get(i))
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Rules that mention the option (as the chosen option or as the one it needs).
+    pub fn rules_for_option<'a>(&'a self, option_id: &'a str) -> impl Iterator<Item = &'a Rule> {
+        self.rules.iter().filter(move |r| match r {
+            Rule::Requires { option, needs, .. } => option == option_id || needs == option_id,
+            Rule::UnavailableWith { option, .. } => option == option_id,
+        })
+    }
+
+    /// `unavailable_with` rules that name the item.
+    pub fn rules_for_item<'a>(&'a self, item_id: &'a str) -> impl Iterator<Item = &'a Rule> {
+        self.rules.iter().filter(move |r| match r {
+            Rule::Requires { .. } => false,
+            Rule::UnavailableWith { items, .. } => items.iter().any(|i| i == item_id),
+        })
+    }
+
+    /// Built once per loaded index, on its first search: about as long as one search of the
+    /// same index for a typical menu (see `benches/search.rs`).
+    fn derived(&self) -> &Derived {
+        self.derived.get_or_init(|| {
+            let entry_kinds: Vec<u8> = self.entries.iter().map(|e| 1u8 << (e.kind & 7)).collect();
+            Derived {
+                lookup: fuzzy::Lookup::build(&self.terms, &entry_kinds),
+                links: search::Links::build(self),
+            }
+        })
+    }
+
+    /// Kind, id and display name of an entry.
+    fn describe(&self, entry: &Entry) -> Option<(EntryKind, String, String)> {
+        let kind = EntryKind::from_code(entry.kind)?;
+        let i = entry.idx as usize;
+        Some(match kind {
+            EntryKind::Item => {
+                let it = self.items.get(i)?;
+                (kind, it.id.clone(), it.name.clone())
+            }
+            EntryKind::Category => {
+                let c = self.categories.get(i)?;
+                (kind, c.name.clone(), c.name.clone())
+            }
+            EntryKind::ModifierOption => {
+                let o = self.options.get(i)?;
+                (kind, o.id.clone(), o.name.clone())
+            }
+            EntryKind::ModifierGroup => {
+                let g = self.groups.get(i)?;
+                (kind, g.id.clone(), g.name.clone())
+            }
+            EntryKind::Faq => {
+                let f = self.faqs.get(i)?;
+                (kind, i.to_string(), f.question.clone())
+            }
+        })
+    }
+}
+
+/// Collects terms and postings while entries are added; computes weights at the end, when
+/// document frequencies are known.
+#[derive(Default)]
+struct Builder {
+    /// Stem → (shortest spelling seen, usually the singular, for its phonetic codes; packed
+    /// postings). Sorted, so term ids come out in vocabulary order.
+    terms: BTreeMap<String, (String, BTreeSet<u32>)>,
+    /// (kind, index, stems of each phrase in order).
+    entries: Vec<(EntryKind, usize, Vec<Vec<String>>)>,
+}
+
+impl Builder {
+    fn add(&mut self, kind: EntryKind, idx: usize, name: &str, aliases: &[String], description: &str, context: &str) {
+        if self.entries.len() >= MAX_ENTRIES {
+            return;
+        }
+        let entry = self.entries.len() as u32;
+        let mut phrases = Vec::new();
+        for (p, phrase) in std::iter::once(name)
+            .chain(aliases.iter().map(String::as_str))
+            .take(MAX_PHRASES)
+            .enumerate()
+        {
+            let words = text::words(phrase);
+            // A name made only of stop words ("On the Side") must still be findable.
+            let all_stop = words.iter().all(|w| w.stop);
+            let field = if p == 0 { Field::Name } else { Field::Alias };
+            let mut stems = Vec::with_capacity(words.len());
+            for w in words.into_iter().filter(|w| all_stop || !w.stop) {
+                self.post(&w, entry, field, p as u16);
+                stems.push(w.stem);
+            }
+            phrases.push(stems);
+        }
+        for (field, body) in [(Field::Description, description), (Field::Context, context)] {
+            for w in text::words(body).into_iter().filter(|w| !w.stop) {
+                self.post(&w, entry, field, 0);
+            }
+        }
+        self.entries.push((kind, idx, phrases));
+    }
+
+    fn post(&mut self, word: &text::Word, entry: u32, field: Field, phrase: u16) {
+        let posting = Posting { entry, field, phrase }.pack();
+        match self.terms.get_mut(&word.stem) {
+            Some((raw, set)) => {
+                if word.raw.len() < raw.len() {
+                    raw.clone_from(&word.raw);
+                }
+                set.insert(posting);
+            }
+            None => {
+                self.terms
+                    .insert(word.stem.clone(), (word.raw.clone(), BTreeSet::from([posting])));
+            }
+        }
+    }
+
+    fn finish(self) -> (Vec<Entry>, Vec<Term>) {
+        let n = self.entries.len();
+        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut terms = Vec::with_capacity(self.terms.len());
+        for (i, (text, (raw, postings))) in self.terms.iter().enumerate() {
+            ids.insert(text, i as u32);
+            // Category and group names are repeated on every item and option they hold;
+            // counting those would make "pizza" look common only because of the category name.
+            let mut entries: Vec<u32> = postings
+                .iter()
+                .map(|&p| Posting::unpack(p))
+                .filter(|p| p.field != Field::Context)
+                .map(|p| p.entry)
+                .collect();
+            entries.dedup();
+            let (dm, dm2) = fuzzy::phonetic_codes(raw);
+            terms.push(Term {
+                text: text.clone(),
+                dm,
+                dm2,
+                sound: text::sound(raw),
+                df: entries.len() as u32,
+                postings: postings.iter().copied().collect(),
+            });
+        }
+        let entries = self
+            .entries
+            .iter()
+            .map(|(kind, idx, phrases)| Entry {
+                kind: kind.code(),
+                idx: *idx as u32,
+                phrases: phrases
+                    .iter()
+                    .map(|stems| {
+                        let head = stems.last().and_then(|s| ids.get(s.as_str()).copied());
+                        let mut seen: Vec<&str> = Vec::new();
+                        let mut total = 0.0;
+                        for s in stems {
+                            if seen.contains(&s.as_str()) {
+                                continue;
+                            }
+                            seen.push(s);
+                            if let Some(&id) = ids.get(s.as_str()) {
+                                total += idf(terms[id as usize].df, n);
+                            }
+                        }
+                        Phrase(total, head.unwrap_or(u32::MAX))
+                    })
+                    .collect(),
+            })
+            .collect();
+        (entries, terms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{
+      "format": "hostline.restaurant/v1",
+      "business": { "name": "T", "timezone": "America/Chicago", "currency": "USD",
+        "tax_rate_bps": 0, "address": "1 Main St" },
+      "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
+      "menu": {
+        "categories": [
+          { "name": "Pizza", "items": [
+            { "id": "margherita", "name": "Margherita Pizza", "price_cents": 1500,
+              "description": "Tomato, fresh mozzarella, basil.", "modifier_groups": ["size"] },
+            { "id": "pepperoni", "name": "Pepperoni Pizza", "price_cents": 1600,
+              "description": "Tomato sauce, mozzarella, pepperoni.", "modifier_groups": ["size"] } ] },
+          { "name": "Desserts", "items": [
+            { "id": "cannoli", "name": "Cannoli", "price_cents": 500, "available": false,
+              "description": "Two shells with ricotta." } ] }
+        ],
+        "modifier_groups": [
+          { "id": "size", "name": "Size", "min": 1, "max": 1, "default": "size-m", "options": [
+            { "id": "size-s", "name": "Small (10 inch)", "price_cents": -400 },
+            { "id": "size-m", "name": "Medium (12 inch)", "price_cents": 0 } ] } ],
+        "rules": [ { "kind": "unavailable_with", "option": "size-s", "items": ["pepperoni"],
+          "message": "No small pepperoni." } ]
+      },
+      "faq": [ { "q": "Is there parking?", "a": "Street parking on Main." } ]
+    }"#;
+
+    fn index() -> KnowledgeIndex {
+        let r = Restaurant::parse(DOC).expect("test document parses");
+        KnowledgeIndex::build(&r)
+    }
+
+    #[test]
+    fn postings_pack_and_unpack() {
+        for p in [
+            Posting {
+                entry: 0,
+                field: Field::Name,
+                phrase: 0,
+            },
+            Posting {
+                entry: (MAX_ENTRIES - 1) as u32,
+                field: Field::Context,
+                phrase: (MAX_PHRASES - 1) as u16,
+            },
+            Posting {
+                entry: 12345,
+                field: Field::Alias,
+                phrase: 7,
+            },
+        ] {
+            assert_eq!(Posting::unpack(p.pack()), p);
+        }
+    }
+
+    #[test]
+    fn vocabulary_is_sorted_and_weighted() {
+        let idx = index();
+        assert!(idx.terms.windows(2).all(|w| w[0].text < w[1].text));
+        let pizza = &idx.terms[fuzzy::exact(&idx.terms, "pizza").expect("pizza is a term") as usize];
+        let cannoli = &idx.terms[fuzzy::exact(&idx.terms, "cannoli").expect("cannoli is a term") as usize];
+        assert!(idf(pizza.df, idx.entries.len()) < idf(cannoli.df, idx.entries.len()));
+        // Stop words are never indexed.
+        assert!(fuzzy::exact(&idx.terms, "is").is_none());
+    }
+
+    #[test]
+    fn answer_data_is_complete() {
+        let idx = index();
+        let m = idx.item("margherita").expect("item");
+        assert_eq!(m.price, Cents(1500));
+        assert_eq!(m.category, "Pizza");
+        assert!(!idx.item("cannoli").expect("item").available);
+        let groups: Vec<&str> = idx.item_groups(m).map(|g| g.name.as_str()).collect();
+        assert_eq!(groups, ["Size"]);
+        let size = idx.group("size").expect("group");
+        let opts: Vec<(&str, Cents)> = idx.group_options(size).map(|o| (o.name.as_str(), o.price)).collect();
+        assert_eq!(opts, [("Small (10 inch)", Cents(-400)), ("Medium (12 inch)", Cents(0))]);
+        assert_eq!(idx.default_option(size).map(|o| o.id.as_str()), Some("size-m"));
+        assert_eq!(idx.rules_for_item("pepperoni").count(), 1);
+        assert_eq!(idx.rules_for_option("size-s").count(), 1);
+        let desserts = idx.category("Desserts").expect("category");
+        assert_eq!(idx.category_items(desserts).count(), 1);
+        assert_eq!(idx.faq("0").map(|f| f.answer.as_str()), Some("Street parking on Main."));
+        assert!(idx.faq("7").is_none());
+        let small = idx.option("size-s").expect("option");
+        assert_eq!(idx.items_with_option(small).count(), 2);
+    }
+
+    #[test]
+    fn kind_filter_is_a_set() {
+        let f = KindFilter::ITEMS | KindFilter::FAQ;
+        assert!(f.contains(EntryKind::Item) && f.contains(EntryKind::Faq));
+        assert!(!f.contains(EntryKind::Category));
+        assert!(KindFilter::MENU.contains(EntryKind::Category));
+        assert!(KindFilter::MODIFIERS.contains(EntryKind::ModifierGroup));
+        assert_eq!(KindFilter::from(EntryKind::Faq), KindFilter::FAQ);
+        assert!(EntryKind::ALL.iter().all(|k| KindFilter::ALL.contains(*k)));
+        assert!(EntryKind::ALL.iter().all(|k| EntryKind::from_code(k.code()) == Some(*k)));
+    }
+
+    #[test]
+    fn serde_round_trip_gives_identical_results() {
+        let idx = index();
+        let json = serde_json::to_string(&idx).expect("serializes");
+        let back: KnowledgeIndex = serde_json::from_str(&json).expect("deserializes");
+        assert!(back.is_current());
+        assert_eq!(serde_json::to_string(&back).expect("serializes"), json);
+        for q in ["margarita pizza", "pepper oni", "canolis", "where do I park", "small", "sushi"] {
+            assert_eq!(idx.search(q, KindFilter::ALL, 5), back.search(q, KindFilter::ALL, 5), "{q}");
+        }
+    }
+}

@@ -1,0 +1,582 @@
+//! Answering one query: turning the caller's words into query positions (each with the
+//! vocabulary terms it may mean), scoring every entry those terms point to, and assigning
+//! confidence.
+//!
+//! Scoring, per entry:
+//! - *coverage*: how much of the query (weighted by term rarity) the entry explains in any field,
+//!   scaled by how sure each word match is. A query word the menu does not know counts against
+//!   every entry, so "pizza with sushi" is never a confident pizza.
+//! - *field quality*: whether the words were found in the name, or only in the description or
+//!   category. Description words count, less than name words.
+//! - *name coverage*: how much of the entry's name (or one alias) the caller said, the last
+//!   word of the name counting more.
+//!
+//! `score = coverage^1.5 × (½ + ¼·field quality + ¼·name coverage) × kind prior`. A query that
+//! names an entry exactly scores 1; a description-only match tops out near 0.6.
+
+use super::fuzzy::{self, Lookup};
+use super::text::{self, Word};
+use super::{Confidence, EntryKind, Field, Hit, KindFilter, KnowledgeIndex, Posting, Term, idf};
+
+/// Longest query considered, in words and in positions. Tool queries are short; this bounds
+/// the work for a pasted paragraph.
+const MAX_WORDS: usize = 24;
+const MAX_POSITIONS: usize = 16;
+/// Candidate terms kept per query word, and how far below the best one they may be.
+const MAX_CANDIDATES: usize = 4;
+const CANDIDATE_SPREAD: f32 = 0.2;
+/// A joined pair of words ("pepper oni" → "pepperoni") replaces the pair only when at least
+/// this close to a term.
+const MIN_JOIN_SIMILARITY: f32 = 0.85;
+/// A stop word counts only when it sounds just like a menu word ("pad see *you*"): the same
+/// sound spelling and the same Double Metaphone code.
+const MIN_STOP_SIMILARITY: f32 = 0.95;
+/// Weight of a query word the menu does not know; numbers weigh little ("two pad thai").
+const UNKNOWN_WORD_WEIGHT: f32 = 0.5;
+const UNKNOWN_NUMBER_WEIGHT: f32 = 0.1;
+
+const HIGH: f32 = 0.8;
+const MEDIUM: f32 = 0.55;
+const LOW: f32 = 0.35;
+/// The best hit is only High when the next hit of its kind is at least this far behind.
+const AMBIGUITY_GAP: f32 = 0.06;
+
+fn field_weight(f: Field) -> f32 {
+    match f {
+        Field::Name => 1.0,
+        Field::Alias => 0.95,
+        Field::Description => 0.45,
+        Field::Context => 0.5,
+    }
+}
+
+/// Ties and near-ties go to the thing a caller most often means.
+fn kind_prior(k: EntryKind) -> f32 {
+    match k {
+        EntryKind::Item => 1.0,
+        EntryKind::Category => 0.99,
+        EntryKind::Faq => 0.97,
+        EntryKind::ModifierOption => 0.96,
+        EntryKind::ModifierGroup => 0.94,
+    }
+}
+
+/// One query word (or a joined pair, or half of a split word) and what it may mean.
+#[derive(Debug, Clone)]
+struct Position {
+    /// (term id, similarity), best first; empty when the menu knows nothing like it.
+    cands: Vec<(u32, f32)>,
+    weight: f32,
+    /// A stop word that happens to sound like a menu word: it can only add to an entry that
+    /// contains that word, never count against one that does not.
+    optional: bool,
+}
+
+pub(super) fn search(index: &KnowledgeIndex, query: &str, kinds: KindFilter, limit: usize) -> Vec<Hit> {
+    if limit == 0 || index.entries.is_empty() {
+        return Vec::new();
+    }
+    let positions = plan(index, query, kinds);
+    if !positions.iter().any(|p| !p.optional) {
+        return Vec::new();
+    }
+    let mut scored = score(index, &positions, kinds);
+    scored.sort_unstable_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then_with(|| kind_rank(index, a.0).cmp(&kind_rank(index, b.0)))
+            .then(a.0.cmp(&b.0))
+    });
+    let mut hits: Vec<Hit> = Vec::with_capacity(limit.min(scored.len()));
+    for &(entry, s) in scored.iter().take(limit) {
+        let Some((kind, id, name)) = index.entries.get(entry as usize).and_then(|e| index.describe(e)) else {
+            continue;
+        };
+        hits.push(Hit {
+            kind,
+            id,
+            name,
+            score: s,
+            confidence: band(s),
+        });
+    }
+    if let Some((first, rest)) = hits.split_first_mut() {
+        let rival = scored
+            .iter()
+            .skip(1)
+            .find(|(e, _)| kind_of(index, *e) == Some(first.kind))
+            .map(|(_, s)| *s);
+        if first.confidence == Confidence::High && rival.is_some_and(|r| first.score - r < AMBIGUITY_GAP) {
+            first.confidence = Confidence::Medium;
+        }
+        for h in rest {
+            h.confidence = h.confidence.min(Confidence::Medium);
+        }
+    }
+    hits
+}
+
+/// Confidence band of a score; scores below [`LOW`] never leave [`score`].
+pub(super) fn band(s: f32) -> Confidence {
+    if s >= HIGH {
+        Confidence::High
+    } else if s >= MEDIUM {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    }
+}
+
+fn kind_of(index: &KnowledgeIndex, entry: u32) -> Option<EntryKind> {
+    index
+        .entries
+        .get(entry as usize)
+        .and_then(|e| EntryKind::from_code(e.kind))
+}
+
+fn kind_rank(index: &KnowledgeIndex, entry: u32) -> u8 {
+    index.entries.get(entry as usize).map_or(u8::MAX, |e| e.kind)
+}
+
+/// Query words → positions: exact terms, joined pairs, split words, then fuzzy candidates.
+fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position> {
+    let ctx = Ctx {
+        terms: &index.terms,
+        lookup: &index.derived().lookup,
+        n: index.entries.len(),
+        kinds,
+    };
+    let mut words = text::words(query);
+    words.truncate(MAX_WORDS);
+    let exact: Vec<Option<u32>> = words
+        .iter()
+        .map(|w| if w.stop { None } else { ctx.exact(&w.stem) })
+        .collect();
+
+    let mut out: Vec<Position> = Vec::new();
+    let mut i = 0;
+    while i < words.len() && out.len() < MAX_POSITIONS {
+        let w = &words[i];
+        if w.stop {
+            if let Some(p) = ctx.stop_position(w) {
+                out.push(p);
+            }
+            i += 1;
+            continue;
+        }
+        if w.soft && exact[i].is_none() {
+            i += 1;
+            continue;
+        }
+        // Recognizers split unfamiliar words ("tira misu", "pepper oni", "meat balls").
+        if let Some(next) = words.get(i + 1).filter(|nx| !nx.stop)
+            && let Some(p) = ctx.joined(w, next, exact[i].is_some() && exact[i + 1].is_some())
+        {
+            out.push(p);
+            i += 2;
+            continue;
+        }
+        if let Some(t) = exact[i] {
+            out.push(ctx.exact_position(t));
+            i += 1;
+            continue;
+        }
+        // ... and join familiar ones ("milktea", "oatmilk").
+        if let Some((a, b)) = ctx.split(&w.raw) {
+            out.push(ctx.exact_position(a));
+            out.push(ctx.exact_position(b));
+            i += 1;
+            continue;
+        }
+        out.push(ctx.fuzzy_position(&w.stem, &w.raw, w.is_number()));
+        i += 1;
+    }
+    out.truncate(MAX_POSITIONS);
+    out
+}
+
+/// What query planning looks things up in.
+struct Ctx<'a> {
+    terms: &'a [Term],
+    lookup: &'a Lookup,
+    /// Number of entries, for term weights.
+    n: usize,
+    kinds: KindFilter,
+}
+
+impl Ctx<'_> {
+    /// The term spelled `stem`, if it occurs in an entry of the wanted kinds.
+    fn exact(&self, stem: &str) -> Option<u32> {
+        fuzzy::exact(self.terms, stem).filter(|&t| self.lookup.wanted(t, self.kinds))
+    }
+
+    /// Fuzzy candidates of a word among terms of the wanted kinds, best first.
+    fn similar(&self, stem: &str, raw: &str) -> Vec<(u32, f32)> {
+        let mut cands = Vec::new();
+        fuzzy::similar(self.terms, self.lookup, stem, raw, &mut cands);
+        cands.retain(|c| self.lookup.wanted(c.0, self.kinds));
+        cands
+    }
+
+    fn weight(&self, t: u32) -> f32 {
+        term_weight(self.terms, self.n, t)
+    }
+
+    fn exact_position(&self, t: u32) -> Position {
+        Position {
+            cands: vec![(t, 1.0)],
+            weight: self.weight(t),
+            optional: false,
+        }
+    }
+
+    fn fuzzy_position(&self, stem: &str, raw: &str, number: bool) -> Position {
+        let mut cands = self.similar(stem, raw);
+        let best = cands.first().map_or(0.0, |c| c.1);
+        cands.retain(|c| c.1 >= best - CANDIDATE_SPREAD);
+        cands.truncate(MAX_CANDIDATES);
+        let weight = match cands.first() {
+            Some(&(t, _)) => self.weight(t),
+            None if number => UNKNOWN_NUMBER_WEIGHT,
+            None => UNKNOWN_WORD_WEIGHT,
+        };
+        Position {
+            cands,
+            weight,
+            optional: false,
+        }
+    }
+
+    fn stop_position(&self, w: &Word) -> Option<Position> {
+        if w.stem.len() < 2 || w.is_number() {
+            return None;
+        }
+        let mut cands = self.similar(&w.stem, &w.raw);
+        cands.retain(|c| c.1 >= MIN_STOP_SIMILARITY);
+        cands.truncate(1);
+        let &(t, _) = cands.first()?;
+        Some(Position {
+            weight: self.weight(t),
+            cands,
+            optional: true,
+        })
+    }
+
+    /// Two words read as one. When both are known words, only an exact joined term counts
+    /// ("meat balls" → "meatball"); otherwise a close one does too.
+    fn joined(&self, a: &Word, b: &Word, both_known: bool) -> Option<Position> {
+        let raw = format!("{}{}", a.raw, b.raw);
+        let stem = text::stem(&raw);
+        if let Some(t) = self.exact(&stem) {
+            return Some(self.exact_position(t));
+        }
+        if both_known || stem.len() < 6 {
+            return None;
+        }
+        let p = self.fuzzy_position(&stem, &raw, false);
+        p.cands
+            .first()
+            .is_some_and(|c| c.1 >= MIN_JOIN_SIMILARITY)
+            .then_some(p)
+    }
+
+    /// A word that is two vocabulary terms written together.
+    fn split(&self, raw: &str) -> Option<(u32, u32)> {
+        if raw.len() < 6 || !raw.is_ascii() {
+            return None;
+        }
+        (3..=raw.len() - 3).find_map(|k| {
+            let a = self.exact(&text::stem(&raw[..k]))?;
+            let b = self.exact(&text::stem(&raw[k..]))?;
+            Some((a, b))
+        })
+    }
+}
+
+fn term_weight(terms: &[Term], n: usize, t: u32) -> f32 {
+    terms.get(t as usize).map_or(0.0, |term| idf(term.df, n))
+}
+
+/// Which modifier groups each item offers and which group each option is in, by entry id, so
+/// that "pad thai with shrimp" or "large pepperoni pizza" count the option words for the items
+/// that offer them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Links {
+    /// Per entry: the group indexes of an item, empty for other kinds.
+    item_groups: Vec<Vec<u32>>,
+    /// Per entry: the group index of an option, `u32::MAX` for other kinds.
+    option_group: Vec<u32>,
+}
+
+impl Links {
+    pub(super) fn build(index: &KnowledgeIndex) -> Links {
+        let group_index = |id: &str| index.groups.iter().position(|g| g.id == id).map(|i| i as u32);
+        let mut links = Links::default();
+        for e in &index.entries {
+            let i = e.idx as usize;
+            let (groups, group) = match EntryKind::from_code(e.kind) {
+                Some(EntryKind::Item) => (
+                    index.items.get(i).map_or_else(Vec::new, |it| {
+                        it.modifier_groups.iter().filter_map(|g| group_index(g)).collect()
+                    }),
+                    u32::MAX,
+                ),
+                Some(EntryKind::ModifierOption) => (
+                    Vec::new(),
+                    index
+                        .options
+                        .get(i)
+                        .and_then(|o| group_index(&o.group))
+                        .unwrap_or(u32::MAX),
+                ),
+                _ => (Vec::new(), u32::MAX),
+            };
+            links.item_groups.push(groups);
+            links.option_group.push(group);
+        }
+        links
+    }
+}
+
+/// A query word naming an option counts this much (times its similarity) as explained, and as
+/// field quality, for an item offering the option. Partly: every pizza offers "fresh basil",
+/// but only the Margherita's description has it.
+const MODIFIER_WEIGHT: f32 = 0.7;
+
+/// One term occurrence reached from a query position.
+#[derive(Debug, Clone, Copy)]
+struct Touch {
+    entry: u32,
+    pos: u8,
+    field: Field,
+    phrase: u16,
+    term: u32,
+    sim: f32,
+}
+
+/// (entry, score) for every entry of the wanted kinds scoring at least [`LOW`].
+fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> Vec<(u32, f32)> {
+    let n = index.entries.len();
+    let links = &index.derived().links;
+    let want_items = kinds.contains(EntryKind::Item);
+    let mut touches: Vec<Touch> = Vec::new();
+    // (position, group, similarity) of query words naming a modifier option.
+    let mut options: Vec<(u8, u32, f32)> = Vec::new();
+    for (pi, p) in positions.iter().enumerate() {
+        for &(term, sim) in &p.cands {
+            let Some(t) = index.terms.get(term as usize) else {
+                continue;
+            };
+            for &packed in &t.postings {
+                let post = Posting::unpack(packed);
+                let kind = kind_of(index, post.entry);
+                if want_items
+                    && kind == Some(EntryKind::ModifierOption)
+                    && matches!(post.field, Field::Name | Field::Alias)
+                    && let Some(&g) = links.option_group.get(post.entry as usize)
+                {
+                    options.push((pi as u8, g, sim));
+                }
+                if kind.is_some_and(|k| kinds.contains(k)) {
+                    touches.push(Touch {
+                        entry: post.entry,
+                        pos: pi as u8,
+                        field: post.field,
+                        phrase: post.phrase,
+                        term,
+                        sim,
+                    });
+                }
+            }
+        }
+    }
+    touches.sort_unstable_by_key(|t| t.entry);
+
+    let required: f32 = positions.iter().filter(|p| !p.optional).map(|p| p.weight).sum();
+    let mut out = Vec::new();
+    let mut explained = [0f32; MAX_POSITIONS];
+    let mut strength = [0f32; MAX_POSITIONS];
+    // (phrase, term, similarity) of name and alias matches in the current entry.
+    let mut named: Vec<(u16, u32, f32)> = Vec::new();
+    for group in touches.chunk_by(|a, b| a.entry == b.entry) {
+        let Some(entry) = index.entries.get(group[0].entry as usize) else {
+            continue;
+        };
+        let Some(kind) = EntryKind::from_code(entry.kind) else {
+            continue;
+        };
+        explained.fill(0.0);
+        strength.fill(0.0);
+        named.clear();
+        for t in group {
+            let p = usize::from(t.pos);
+            explained[p] = explained[p].max(t.sim);
+            strength[p] = strength[p].max(t.sim * field_weight(t.field));
+            if matches!(t.field, Field::Name | Field::Alias) {
+                match named.iter_mut().find(|x| x.0 == t.phrase && x.1 == t.term) {
+                    Some(x) => x.2 = x.2.max(t.sim),
+                    None => named.push((t.phrase, t.term, t.sim)),
+                }
+            }
+        }
+        // Only an item the query already reached by its own words gains from its options.
+        if kind == EntryKind::Item
+            && let Some(groups) = links.item_groups.get(group[0].entry as usize)
+        {
+            for &(pos, _, sim) in options.iter().filter(|o| groups.contains(&o.1)) {
+                let p = usize::from(pos);
+                explained[p] = explained[p].max(sim * MODIFIER_WEIGHT);
+                strength[p] = strength[p].max(sim * MODIFIER_WEIGHT);
+            }
+        }
+        let (mut said, mut strong, mut total, mut required_said) = (0.0, 0.0, required, 0.0);
+        for (p, pos) in positions.iter().enumerate() {
+            said += pos.weight * explained[p];
+            strong += pos.weight * strength[p];
+            if pos.optional {
+                if explained[p] > 0.0 {
+                    total += pos.weight;
+                }
+            } else {
+                required_said += pos.weight * explained[p];
+            }
+        }
+        // A stop word that sounds like a name word supports a match, it cannot make one:
+        // "do *you* sell cars" is not a question about Pad See *Ew*.
+        if required_said <= 0.0 || total <= 0.0 {
+            continue;
+        }
+        let coverage = (said / total).min(1.0);
+        let field_quality = strong / said;
+        let name_coverage = name_coverage(index, entry, &named, n);
+        let s = coverage.powf(1.5) * (0.5 + 0.25 * field_quality + 0.25 * name_coverage) * kind_prior(kind);
+        if s >= LOW {
+            out.push((group[0].entry, s));
+        }
+    }
+    out
+}
+
+/// The best share of one name or alias the query said, by term weight.
+fn name_coverage(index: &KnowledgeIndex, entry: &super::Entry, named: &[(u16, u32, f32)], n: usize) -> f32 {
+    let mut best = 0f32;
+    for (p, phrase) in entry.phrases.iter().enumerate() {
+        let super::Phrase(total, head) = *phrase;
+        if total <= 0.0 {
+            continue;
+        }
+        let (mut matched, mut total) = (0.0, total);
+        for &(_, term, sim) in named.iter().filter(|x| usize::from(x.0) == p) {
+            let w = term_weight(&index.terms, n, term);
+            if term == head {
+                matched += sim * w * super::HEAD_WEIGHT;
+                total += w * (super::HEAD_WEIGHT - 1.0);
+            } else {
+                matched += sim * w;
+            }
+        }
+        let alias_discount = if p == 0 { 1.0 } else { field_weight(Field::Alias) };
+        best = best.max((matched / total).min(1.0) * alias_discount);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restaurant::Restaurant;
+
+    const DOC: &str = r#"{
+      "format": "hostline.restaurant/v1",
+      "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
+        "tax_rate_bps": 0, "address": "1 Main St" },
+      "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
+      "menu": {
+        "categories": [
+          { "name": "Curries", "items": [
+            { "id": "massaman", "name": "Massaman Curry", "price_cents": 1600,
+              "description": "Mild curry with potatoes, onions and peanuts." },
+            { "id": "green", "name": "Green Curry", "price_cents": 1500,
+              "description": "Coconut curry with eggplant and basil." } ] },
+          { "name": "Noodles", "items": [
+            { "id": "pad-see-ew", "name": "Pad See Ew", "price_cents": 1450,
+              "description": "Wide rice noodles with sweet soy and broccoli." },
+            { "id": "pad-thai", "name": "Pad Thai", "price_cents": 1450,
+              "description": "Rice noodles with tamarind, egg and crushed peanuts." } ] }
+        ]
+      }
+    }"#;
+
+    fn index() -> KnowledgeIndex {
+        KnowledgeIndex::build(&Restaurant::parse(DOC).expect("test document parses"))
+    }
+
+    fn top(idx: &KnowledgeIndex, q: &str) -> Option<(String, Confidence)> {
+        idx.search(q, KindFilter::ITEMS, 3)
+            .into_iter()
+            .next()
+            .map(|h| (h.id, h.confidence))
+    }
+
+    #[test]
+    fn exact_name_is_high() {
+        let idx = index();
+        assert_eq!(top(&idx, "Pad Thai"), Some(("pad-thai".into(), Confidence::High)));
+        assert_eq!(top(&idx, "massaman curry"), Some(("massaman".into(), Confidence::High)));
+    }
+
+    #[test]
+    fn misheard_names_still_match() {
+        let idx = index();
+        assert_eq!(top(&idx, "pad see you").map(|t| t.0), Some("pad-see-ew".into()));
+        assert_eq!(top(&idx, "pad tie").map(|t| t.0), Some("pad-thai".into()));
+        assert_eq!(top(&idx, "masaman").map(|t| t.0), Some("massaman".into()));
+    }
+
+    #[test]
+    fn descriptions_count_but_less_than_names() {
+        let idx = index();
+        let hit = top(&idx, "the curry with potatoes").expect("a hit");
+        assert_eq!(hit.0, "massaman");
+        assert!(hit.1 < Confidence::High, "{hit:?}");
+    }
+
+    #[test]
+    fn unknown_things_are_not_confident() {
+        let idx = index();
+        for q in ["sushi", "do you sell cars", "um", "the", ""] {
+            let hits = idx.search(q, KindFilter::ALL, 3);
+            assert!(hits.iter().all(|h| h.confidence == Confidence::Low), "{q}: {hits:?}");
+        }
+        // Half a known query is not a confident match either.
+        let hits = idx.search("green curry with sushi", KindFilter::ALL, 3);
+        assert!(hits.first().is_some_and(|h| h.confidence < Confidence::High), "{hits:?}");
+    }
+
+    #[test]
+    fn confidence_bands() {
+        assert_eq!(band(1.0), Confidence::High);
+        assert_eq!(band(HIGH), Confidence::High);
+        assert_eq!(band(0.7), Confidence::Medium);
+        assert_eq!(band(LOW), Confidence::Low);
+    }
+
+    #[test]
+    fn near_ties_are_not_high() {
+        let idx = index();
+        // Both curries are "curry"; neither was named.
+        let hits = idx.search("curry", KindFilter::ITEMS, 3);
+        assert!(hits.len() >= 2, "{hits:?}");
+        assert!(hits.iter().all(|h| h.confidence < Confidence::High), "{hits:?}");
+    }
+
+    #[test]
+    fn only_wanted_kinds_and_limit() {
+        let idx = index();
+        let hits = idx.search("curries", KindFilter::ALL, 10);
+        assert_eq!(hits.first().map(|h| h.kind), Some(EntryKind::Category));
+        let hits = idx.search("curries", KindFilter::ITEMS, 1);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].kind, EntryKind::Item);
+        assert!(idx.search("curries", KindFilter::ITEMS, 0).is_empty());
+    }
+}
