@@ -16,14 +16,23 @@ const PIZZA: &str = "windy-city-slice";
 const THAI: &str = "golden-lotus-thai";
 
 const DOCS: [(&str, &str); 3] = [
-    (BOBA, include_str!("../../fixtures/restaurants/demo-boba.json")),
-    (PIZZA, include_str!("../../fixtures/restaurants/windy-city-slice.json")),
-    (THAI, include_str!("../../fixtures/restaurants/golden-lotus-thai.json")),
+    (
+        BOBA,
+        include_str!("../../fixtures/restaurants/demo-boba.json"),
+    ),
+    (
+        PIZZA,
+        include_str!("../../fixtures/restaurants/windy-city-slice.json"),
+    ),
+    (
+        THAI,
+        include_str!("../../fixtures/restaurants/golden-lotus-thai.json"),
+    ),
 ];
 
 /// Top-1 accuracy over all cases must stay at or above this (see the report for the current
 /// figure; set a little below it so that an honest improvement elsewhere can trade one case).
-const MIN_ACCURACY: f64 = 0.95;
+const MIN_ACCURACY: f64 = 0.97;
 
 use EntryKind::{Category as C, Faq as F, Item as I, ModifierGroup as G, ModifierOption as O};
 
@@ -34,7 +43,8 @@ const ALL: KindFilter = KindFilter::ALL;
 const ITEMS: KindFilter = KindFilter::ITEMS;
 
 struct Case {
-    held_out: bool,
+    /// 0 = tuned against, 1 = held out from the first round, 2 = blind.
+    set: u8,
     doc: &'static str,
     kinds: KindFilter,
     query: &'static str,
@@ -44,7 +54,14 @@ struct Case {
 }
 
 /// (doc, kinds, query, kind, id, must)
-type Positive = (&'static str, KindFilter, &'static str, EntryKind, &'static str, bool);
+type Positive = (
+    &'static str,
+    KindFilter,
+    &'static str,
+    EntryKind,
+    &'static str,
+    bool,
+);
 
 #[rustfmt::skip]
 const POSITIVE: &[Positive] = &[
@@ -413,6 +430,83 @@ const HELD_OUT: &[Positive] = &[
     (THAI, FAQ, "office lunch catering", F, "7", false),
 ];
 
+/// Written last, after all tuning, and run once: never tuned against. Its accuracy is the
+/// honest estimate for unseen queries.
+#[rustfmt::skip]
+const BLIND: &[Positive] = &[
+    (BOBA, MENU, "do you guys have thai tea with boba", I, "thai-milk-tea", false),
+    (BOBA, MENU, "um the honeydew one", I, "honeydew-milk-tea", false),
+    (BOBA, MENU, "hokkaido", I, "hokkaido-milk-tea", false),
+    (BOBA, MENU, "jasmine milk tea", I, "jasmine-milk-tea", false),
+    (BOBA, MENU, "mango green tea with lychee jelly", I, "mango-green-tea", false),
+    (BOBA, MENU, "peach tea", I, "peach-oolong", false),
+    (BOBA, MENU, "egg waffle", I, "egg-waffle", false),
+    (BOBA, MENU, "sweet potato", I, "sweet-potato-fries", false),
+    (BOBA, MENU, "chicken", I, "popcorn-chicken", false),
+    (BOBA, MODS, "boba pearl", O, "top-boba", false),
+    (BOBA, MODS, "oat", O, "milk-oat", false),
+    (BOBA, MODS, "light sugar", O, "sugar-25", false),
+    (BOBA, MODS, "seventy five percent", O, "sugar-75", false),
+    (BOBA, MODS, "regular ice", O, "ice-regular", false),
+    (BOBA, MODS, "lychee jello", O, "top-lychee-jelly", false),
+    (BOBA, FAQ, "do you have wi-fi", F, "7", false),
+    (BOBA, FAQ, "do you take cards", F, "2", false),
+    (BOBA, FAQ, "is there caffeine in the taro", F, "4", false),
+    (PIZZA, MENU, "can I get a large pepperoni", I, "pepperoni-pizza", false),
+    (PIZZA, MENU, "sausage and giardiniera", I, "sausage-giardiniera-pizza", false),
+    (PIZZA, MENU, "bbq chicken", I, "bbq-chicken-pizza", false),
+    (PIZZA, MENU, "the hawaiian one with pineapple", I, "hawaiian-pizza", false),
+    (PIZZA, MENU, "stuffed pizza", I, "stuffed-spinach", false),
+    (PIZZA, MENU, "deep dish sausage", I, "chicago-deep-dish", false),
+    (PIZZA, MENU, "garlic knot", I, "garlic-knots", false),
+    (PIZZA, MENU, "poppers", I, "jalapeno-poppers", false),
+    (PIZZA, MENU, "caprese", I, "caprese-salad", false),
+    (PIZZA, MENU, "italian chopped salad", I, "chopped-salad", false),
+    (PIZZA, MENU, "penne vodka", I, "penne-vodka", false),
+    (PIZZA, MENU, "baked zitti", I, "baked-ziti", false),
+    (PIZZA, MENU, "chicken parmesan", I, "chicken-parmigiana", false),
+    (PIZZA, MENU, "italian beef dipped", I, "italian-beef", false),
+    (PIZZA, MENU, "canolli", I, "cannoli", false),
+    (PIZZA, MENU, "water", I, "sparkling-water", false),
+    (PIZZA, MODS, "gluten free", O, "crust-gluten-free", false),
+    (PIZZA, MODS, "tavern thin", O, "crust-tavern", false),
+    (PIZZA, MODS, "fourteen inch pizza", O, "size-large", false),
+    (PIZZA, MODS, "honey bbq", O, "sauce-bbq", false),
+    (PIZZA, MODS, "extra pepperoni", O, "top-pepperoni", false),
+    (PIZZA, MODS, "jalapenos", O, "top-jalapenos", false),
+    (PIZZA, MODS, "hot peppers", O, "beef-hot-peppers", false),
+    (PIZZA, MODS, "wet", O, "jus-wet", false),
+    (PIZZA, FAQ, "do you cater weddings", F, "0", false),
+    (PIZZA, FAQ, "how long for deep dish", F, "2", false),
+    (PIZZA, FAQ, "can I get just one slice", F, "4", false),
+    (THAI, MENU, "pad see eww", I, "pad-see-ew", false),
+    (THAI, MENU, "pad thai shrimp", I, "pad-thai", false),
+    (THAI, MENU, "tom yum kung", I, "tom-yum", false),
+    (THAI, MENU, "tom kha soup", I, "tom-kha-gai", false),
+    (THAI, MENU, "pa nang curry", I, "panang-curry", false),
+    (THAI, MENU, "massaman beef", I, "massaman-curry", false),
+    (THAI, MENU, "kow soy", I, "khao-soi", false),
+    (THAI, MENU, "som tum papaya salad", I, "som-tum", false),
+    (THAI, MENU, "larb chicken", I, "larb-gai", false),
+    (THAI, MENU, "satay chicken", I, "chicken-satay", false),
+    (THAI, MENU, "crispy spring rolls", I, "crispy-spring-rolls", false),
+    (THAI, MENU, "drunken noodles with tofu", I, "drunken-noodles", false),
+    (THAI, MENU, "pad kra pow", I, "pad-krapow", false),
+    (THAI, MENU, "thai fried rice with pineapple", I, "pineapple-fried-rice", false),
+    (THAI, MENU, "weeping tiger steak", I, "weeping-tiger", false),
+    (THAI, MENU, "mango with sticky rice", I, "mango-sticky-rice", false),
+    (THAI, MENU, "thai iced coffee", I, "thai-iced-coffee", false),
+    (THAI, MODS, "tofu please", O, "protein-tofu", false),
+    (THAI, MODS, "pork", O, "protein-pork", false),
+    (THAI, MODS, "mild spice", O, "spice-mild", false),
+    (THAI, MODS, "fried egg", O, "extra-fried-egg", false),
+    (THAI, FAQ, "vegan options", F, "0", false),
+    (THAI, FAQ, "do you have gluten free", F, "1", false),
+    (THAI, FAQ, "nut allergy", F, "3", false),
+    (THAI, FAQ, "reservations", F, "4", false),
+    (THAI, FAQ, "lunch special", F, "5", false),
+];
+
 /// (doc, query, must): nothing may come back at Medium or High.
 #[rustfmt::skip]
 const NEGATIVE: &[(&str, &str, bool)] = &[
@@ -439,12 +533,17 @@ const NEGATIVE: &[(&str, &str, bool)] = &[
     (THAI, "pizza", true),
     (THAI, "beer", false),
     (THAI, "wine list", false),
+    (PIZZA, "egg rolls", false),
+    (BOBA, "pad thai", true),
+    (THAI, "margherita pizza", true),
+    (PIZZA, "ramen", false),
+    (THAI, "burrito", false),
 ];
 
 fn cases() -> Vec<Case> {
-    let pos = |held_out: bool| {
+    let pos = |set: u8| {
         move |&(doc, kinds, query, kind, id, must): &Positive| Case {
-            held_out,
+            set,
             doc,
             kinds,
             query,
@@ -453,7 +552,7 @@ fn cases() -> Vec<Case> {
         }
     };
     let neg = NEGATIVE.iter().map(|&(doc, query, must)| Case {
-        held_out: false,
+        set: 0,
         doc,
         kinds: ALL,
         query,
@@ -462,8 +561,9 @@ fn cases() -> Vec<Case> {
     });
     POSITIVE
         .iter()
-        .map(pos(false))
-        .chain(HELD_OUT.iter().map(pos(true)))
+        .map(pos(0))
+        .chain(HELD_OUT.iter().map(pos(1)))
+        .chain(BLIND.iter().map(pos(2)))
         .chain(neg)
         .collect()
 }
@@ -507,7 +607,8 @@ fn spoken_queries_find_the_right_entry() {
     let cases = cases();
     let verbose = std::env::var_os("KNOWLEDGE_VERBOSE").is_some();
     let (mut passed, mut failed_musts) = (0usize, Vec::new());
-    let (mut held_passed, mut held_total) = (0usize, 0usize);
+    // Per set: (passed, total).
+    let mut sets = [(0usize, 0usize); 3];
     let mut per_doc: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let mut confidences: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures = Vec::new();
@@ -518,23 +619,32 @@ fn spoken_queries_find_the_right_entry() {
         let hits = index.search(case.query, case.kinds, 3);
         let ok = passes(case, &hits);
         if verbose {
-            println!("  {} {} {:?}: {}", if ok { "ok  " } else { "FAIL" }, case.doc, case.query, show(&hits));
+            println!(
+                "  {} {} {:?}: {}",
+                if ok { "ok  " } else { "FAIL" },
+                case.doc,
+                case.query,
+                show(&hits)
+            );
         }
-        if case.held_out {
-            held_total += 1;
-            held_passed += usize::from(ok);
-        }
+        let set = &mut sets[usize::from(case.set)];
+        set.0 += usize::from(ok);
+        set.1 += 1;
         let tally = per_doc.entry(case.doc).or_default();
         tally.1 += 1;
         if ok {
             passed += 1;
             tally.0 += 1;
             if case.want.is_some() {
-                let c = hits.first().map_or("none".into(), |h| format!("{:?}", h.confidence));
+                let c = hits
+                    .first()
+                    .map_or("none".into(), |h| format!("{:?}", h.confidence));
                 *confidences.entry(c).or_default() += 1;
             }
         } else {
-            let want = case.want.map_or("nothing above Low".into(), |(k, id)| format!("{k:?} {id}"));
+            let want = case
+                .want
+                .map_or("nothing above Low".into(), |(k, id)| format!("{k:?} {id}"));
             let line = format!(
                 "{}{} {:?}: want {want}; got {}",
                 if case.must { "MUST " } else { "" },
@@ -550,17 +660,23 @@ fn spoken_queries_find_the_right_entry() {
     }
     let accuracy = passed as f64 / cases.len() as f64;
     println!(
-        "knowledge quality: {passed}/{} = {:.1}% top-1 ({} positive, {} held-out positive, {} negative queries)",
+        "knowledge quality: {passed}/{} = {:.1}% top-1 ({} tuned + {} held-out + {} blind positive, {} negative queries)",
         cases.len(),
         accuracy * 100.0,
         POSITIVE.len(),
         HELD_OUT.len(),
+        BLIND.len(),
         NEGATIVE.len()
     );
-    println!(
-        "  held-out queries: {held_passed}/{held_total} = {:.1}%",
-        held_passed as f64 * 100.0 / held_total.max(1) as f64
-    );
+    for (name, (ok, n)) in ["tuned (incl. negatives)", "held-out", "blind"]
+        .iter()
+        .zip(sets)
+    {
+        println!(
+            "  {name}: {ok}/{n} = {:.1}%",
+            ok as f64 * 100.0 / n.max(1) as f64
+        );
+    }
     for (doc, (ok, n)) in &per_doc {
         println!("  {doc}: {ok}/{n}");
     }
@@ -568,8 +684,37 @@ fn spoken_queries_find_the_right_entry() {
     for f in &failures {
         println!("  FAIL {f}");
     }
-    assert!(failed_musts.is_empty(), "must-pass queries failed:\n{}", failed_musts.join("\n"));
-    assert!(accuracy >= MIN_ACCURACY, "accuracy {accuracy:.3} below {MIN_ACCURACY}");
+    assert!(
+        failed_musts.is_empty(),
+        "must-pass queries failed:\n{}",
+        failed_musts.join("\n")
+    );
+    assert!(
+        accuracy >= MIN_ACCURACY,
+        "accuracy {accuracy:.3} below {MIN_ACCURACY}"
+    );
+}
+
+/// The stored form answers exactly like the built one, and stays small.
+#[test]
+fn stored_index_answers_the_same() {
+    for (doc, index) in &indexes() {
+        let json = serde_json::to_string(index).unwrap_or_default();
+        let loaded: KnowledgeIndex = match serde_json::from_str(&json) {
+            Ok(i) => i,
+            Err(e) => panic!("{doc}: stored index does not load: {e}"),
+        };
+        println!("{doc}: stored index {} bytes", json.len());
+        assert!(json.len() < 100_000, "{doc}: {} bytes", json.len());
+        for case in cases().iter().filter(|c| c.doc == *doc) {
+            assert_eq!(
+                index.search(case.query, case.kinds, 5),
+                loaded.search(case.query, case.kinds, 5),
+                "{doc} {:?}",
+                case.query
+            );
+        }
+    }
 }
 
 /// Exact names should be answered directly; misheard ones may ask "did you mean".
@@ -588,52 +733,95 @@ fn exact_names_are_high_confidence() {
             }
         }
     }
-    assert!(not_high.is_empty(), "item names not found at High:\n{}", not_high.join("\n"));
+    assert!(
+        not_high.is_empty(),
+        "item names not found at High:\n{}",
+        not_high.join("\n")
+    );
 }
 
 /// The documents themselves: ids are unique lowercase slugs, references resolve, each business
 /// has its own phone lines, and each menu is in the 15-40 item range.
 #[test]
 fn fixtures_are_consistent() {
-    let slug = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let slug = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
     let mut lines = BTreeSet::new();
     for (doc, r) in &restaurants() {
         let items: Vec<&str> = r.items().map(|(_, i)| i.id.as_str()).collect();
-        assert!((15..=40).contains(&items.len()), "{doc}: {} items", items.len());
+        assert!(
+            (15..=40).contains(&items.len()),
+            "{doc}: {} items",
+            items.len()
+        );
         let item_set: BTreeSet<&str> = items.iter().copied().collect();
         assert_eq!(item_set.len(), items.len(), "{doc}: duplicate item id");
         let mut options = BTreeSet::new();
-        let groups: BTreeSet<&str> = r.menu.modifier_groups.iter().map(|g| g.id.as_str()).collect();
+        let groups: BTreeSet<&str> = r
+            .menu
+            .modifier_groups
+            .iter()
+            .map(|g| g.id.as_str())
+            .collect();
         for g in &r.menu.modifier_groups {
             assert!(slug(&g.id), "{doc}: group id {:?}", g.id);
-            assert!(g.min <= g.max && g.max as usize <= g.options.len(), "{doc}: {} min/max", g.id);
+            assert!(
+                g.min <= g.max && g.max as usize <= g.options.len(),
+                "{doc}: {} min/max",
+                g.id
+            );
             for o in &g.options {
                 assert!(slug(&o.id), "{doc}: option id {:?}", o.id);
-                assert!(options.insert(o.id.as_str()), "{doc}: duplicate option id {}", o.id);
+                assert!(
+                    options.insert(o.id.as_str()),
+                    "{doc}: duplicate option id {}",
+                    o.id
+                );
             }
             if let Some(d) = &g.default {
-                assert!(g.options.iter().any(|o| &o.id == d), "{doc}: {} default {d}", g.id);
+                assert!(
+                    g.options.iter().any(|o| &o.id == d),
+                    "{doc}: {} default {d}",
+                    g.id
+                );
             }
         }
         for (_, i) in r.items() {
             assert!(slug(&i.id), "{doc}: item id {:?}", i.id);
             for g in &i.modifier_groups {
-                assert!(groups.contains(g.as_str()), "{doc}: {} uses unknown group {g}", i.id);
+                assert!(
+                    groups.contains(g.as_str()),
+                    "{doc}: {} uses unknown group {g}",
+                    i.id
+                );
             }
         }
         for rule in &r.menu.rules {
             match rule {
                 Rule::Requires { option, needs, .. } => {
-                    assert!(options.contains(option.as_str()) && options.contains(needs.as_str()), "{doc}: {rule:?}");
+                    assert!(
+                        options.contains(option.as_str()) && options.contains(needs.as_str()),
+                        "{doc}: {rule:?}"
+                    );
                 }
                 Rule::UnavailableWith { option, items, .. } => {
                     assert!(options.contains(option.as_str()), "{doc}: {rule:?}");
-                    assert!(items.iter().all(|i| item_set.contains(i.as_str())), "{doc}: {rule:?}");
+                    assert!(
+                        items.iter().all(|i| item_set.contains(i.as_str())),
+                        "{doc}: {rule:?}"
+                    );
                 }
             }
         }
         for line in &r.business.phone_lines {
-            assert!(lines.insert(line.e164.as_str().to_owned()), "{doc}: line {} used twice", line.e164.as_str());
+            assert!(
+                lines.insert(line.e164.as_str().to_owned()),
+                "{doc}: line {} used twice",
+                line.e164.as_str()
+            );
         }
     }
 }

@@ -10,6 +10,14 @@ use crate::manifest::Manifest;
 
 /// Runs every build command; stops at the first failure with an error naming the component.
 pub fn build_all(manifest: &Manifest) -> anyhow::Result<()> {
+    // `source` paths in the manifest point into `target/` next to it; a build redirected by
+    // CARGO_TARGET_DIR would succeed and still leave those paths missing.
+    let redirected = std::env::var_os("CARGO_TARGET_DIR").is_some();
+    if redirected {
+        tracing::warn!(
+            "ignoring CARGO_TARGET_DIR for build commands: the manifest's `source` paths expect the default target directory"
+        );
+    }
     for component in manifest.components.values() {
         let Some(command) = &component.build_command else {
             tracing::info!(component = %component.id, "no build command; skipping");
@@ -24,6 +32,7 @@ pub fn build_all(manifest: &Manifest) -> anyhow::Result<()> {
             .arg("-c")
             .arg(command)
             .current_dir(&dir)
+            .env_remove("CARGO_TARGET_DIR")
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::io::stderr()))
             .stderr(Stdio::inherit())

@@ -1,13 +1,14 @@
 //! Finding vocabulary terms that a misheard query word may stand for, without scanning the
 //! vocabulary: a symmetric deletion neighbourhood (every term and every term with one character
 //! deleted, hashed) finds spelling neighbours, a table of Double Metaphone codes finds
-//! sound-alikes, and a binary search of the sorted vocabulary finds words cut short. Each candidate is then scored once with real string measures (optimal string
-//! alignment distance, Jaro-Winkler on the letters and on the sound spelling).
+//! sound-alikes, and a binary search of the sorted vocabulary finds words cut short. Each
+//! candidate is then scored once with real string measures (optimal string alignment distance,
+//! Jaro-Winkler on the letters and on the sound spelling).
 //!
 //! The tables are derived from the stored vocabulary when an index is first searched, so they
 //! cost nothing in the stored value (see [`Lookup::build`]).
 
-use super::{KindFilter, Term, text};
+use super::{KindFilter, Posting, Term, text};
 use rphonetic::DoubleMetaphone;
 
 /// Longest Double Metaphone code kept: long enough to tell "margherita" from "margaret".
@@ -31,7 +32,11 @@ pub(crate) fn phonetic_codes(raw: &str) -> (String, String) {
     }
     let r = DoubleMetaphone::new(Some(MAX_CODE_LEN)).double_metaphone(raw);
     let (primary, alternate) = (r.primary(), r.alternate());
-    let alternate = if alternate == primary { String::new() } else { alternate };
+    let alternate = if alternate == primary {
+        String::new()
+    } else {
+        alternate
+    };
     (primary, alternate)
 }
 
@@ -59,7 +64,8 @@ impl Lookup {
         for (id, term) in terms.iter().enumerate() {
             let id = id as u32;
             kinds.push(term.postings.iter().fold(0u8, |mask, &p| {
-                let kind = entry_kinds.get((p >> 12) as usize).copied().unwrap_or(0);
+                let entry = Posting::unpack(p).entry as usize;
+                let kind = entry_kinds.get(entry).copied().unwrap_or(0);
                 mask | kind
             }));
             chars.clear();
@@ -105,7 +111,13 @@ pub(crate) fn exact(terms: &[Term], stem: &str) -> Option<u32> {
 /// Terms that a query word (`stem`, and `raw` as it was written) may be a misspelling or
 /// mishearing of, with a similarity in [`MIN_SIMILARITY`]..=0.95 (1.0 is reserved for exact
 /// matches, which this does not return). Appends to `out` as (term id, similarity), best first.
-pub(crate) fn similar(terms: &[Term], lookup: &Lookup, stem: &str, raw: &str, out: &mut Vec<(u32, f32)>) {
+pub(crate) fn similar(
+    terms: &[Term],
+    lookup: &Lookup,
+    stem: &str,
+    raw: &str,
+    out: &mut Vec<(u32, f32)>,
+) {
     let chars: Vec<char> = stem.chars().collect();
     let mut found: Vec<(u32, bool)> = Vec::new();
     if chars.len() >= MIN_TYPO_LEN && !is_numeric(stem) {
@@ -254,12 +266,21 @@ mod tests {
         let lookup = Lookup::build(terms, &[]);
         let mut out = Vec::new();
         similar(terms, &lookup, q, q, &mut out);
-        out.first().map(|&(id, s)| (terms[id as usize].text.clone(), s))
+        out.first()
+            .map(|&(id, s)| (terms[id as usize].text.clone(), s))
     }
 
     #[test]
     fn deletion_neighbourhood_finds_typos() {
-        let terms = vocab(&["taro", "margherita", "calamari", "gluten", "bruschetta", "pizza", "drunken"]);
+        let terms = vocab(&[
+            "taro",
+            "margherita",
+            "calamari",
+            "gluten",
+            "bruschetta",
+            "pizza",
+            "drunken",
+        ]);
         for (q, want) in [
             ("drunk", "drunken"),
             ("tarot", "taro"),
@@ -270,7 +291,11 @@ mod tests {
             ("piza", "pizza"),
         ] {
             let got = best(&terms, q);
-            assert_eq!(got.as_ref().map(|g| g.0.as_str()), Some(want), "{q}: {got:?}");
+            assert_eq!(
+                got.as_ref().map(|g| g.0.as_str()),
+                Some(want),
+                "{q}: {got:?}"
+            );
         }
     }
 
@@ -287,7 +312,11 @@ mod tests {
             ("jardiniera", "giardiniera"),
         ] {
             let got = best(&terms, q);
-            assert_eq!(got.as_ref().map(|g| g.0.as_str()), Some(want), "{q}: {got:?}");
+            assert_eq!(
+                got.as_ref().map(|g| g.0.as_str()),
+                Some(want),
+                "{q}: {got:?}"
+            );
         }
     }
 

@@ -8,11 +8,18 @@
 //!   [`OptionInfo`], [`CategoryInfo`], [`FaqInfo`]), so a tool answer never needs the document;
 //! - the search structures: a vocabulary of normalized, stemmed terms with Double Metaphone
 //!   codes and postings into the searchable entries, plus per-name weights. Typo and
-//!   sound-alike tables are derived from the vocabulary on the first search ([`fuzzy`]).
+//!   sound-alike tables are derived from the vocabulary on the first search (`fuzzy.rs`).
 //!
-//! Matching is built for text that went through speech recognition: see [`text`] for what is
-//! normalized, [`fuzzy`] for how misheard words find menu words, and [`search`] for how entries
+//! Matching is built for text that went through speech recognition: `text.rs` says what is
+//! normalized (case, accents, punctuation, spoken numbers, filler words, plurals), `fuzzy.rs`
+//! how misheard, misspelled, split or joined words find menu words, and `search.rs` how entries
 //! are scored and how [`Confidence`] is assigned.
+//!
+//! A tool handler loads the stored index, calls [`KnowledgeIndex::search`] with the kinds the
+//! tool answers about ([`KindFilter::MENU`] for `get_menu_info`, [`KindFilter::MODIFIERS`],
+//! [`KindFilter::FAQ`]), and answers from the accessors ([`KnowledgeIndex::item`],
+//! [`KnowledgeIndex::item_groups`], …): directly on a `High` hit, with "did you mean …?" on
+//! `Medium`, by asking the caller on `Low`, and "we don't have that" on no hit.
 //!
 //! It must not do I/O, read clocks or spawn threads (it runs inside Wasm components).
 
@@ -270,7 +277,12 @@ enum Field {
 }
 
 impl Field {
-    const ALL: [Field; 4] = [Field::Name, Field::Alias, Field::Description, Field::Context];
+    const ALL: [Field; 4] = [
+        Field::Name,
+        Field::Alias,
+        Field::Description,
+        Field::Context,
+    ];
 }
 
 /// A term occurrence packed in a `u32`: entry (20 bits), field (2 bits), phrase (10 bits).
@@ -343,7 +355,14 @@ impl KnowledgeIndex {
             }
         }
         for cat in &r.menu.categories {
-            b.add(EntryKind::Category, idx.categories.len(), &cat.name, &[], "", "");
+            b.add(
+                EntryKind::Category,
+                idx.categories.len(),
+                &cat.name,
+                &[],
+                "",
+                "",
+            );
             idx.categories.push(CategoryInfo {
                 name: cat.name.clone(),
                 items: cat.items.iter().map(|i| i.id.clone()).collect(),
@@ -368,7 +387,14 @@ impl KnowledgeIndex {
             }
         }
         for g in &r.menu.modifier_groups {
-            b.add(EntryKind::ModifierGroup, idx.groups.len(), &g.name, &[], "", "");
+            b.add(
+                EntryKind::ModifierGroup,
+                idx.groups.len(),
+                &g.name,
+                &[],
+                "",
+                "",
+            );
             idx.groups.push(GroupInfo {
                 id: g.id.clone(),
                 name: g.name.clone(),
@@ -421,7 +447,10 @@ impl KnowledgeIndex {
         self.categories.iter().find(|c| c.name == name)
     }
 
-    pub fn category_items<'a>(&'a self, category: &'a CategoryInfo) -> impl Iterator<Item = &'a ItemInfo> {
+    pub fn category_items<'a>(
+        &'a self,
+        category: &'a CategoryInfo,
+    ) -> impl Iterator<Item = &'a ItemInfo> {
         category.items.iter().filter_map(|id| self.item(id))
     }
 
@@ -438,7 +467,10 @@ impl KnowledgeIndex {
         item.modifier_groups.iter().filter_map(|id| self.group(id))
     }
 
-    pub fn group_options<'a>(&'a self, group: &'a GroupInfo) -> impl Iterator<Item = &'a OptionInfo> {
+    pub fn group_options<'a>(
+        &'a self,
+        group: &'a GroupInfo,
+    ) -> impl Iterator<Item = &'a OptionInfo> {
         group.options.iter().filter_map(|id| self.option(id))
     }
 
@@ -459,10 +491,13 @@ impl KnowledgeIndex {
     }
 
     /// Items whose groups offer this option.
-    pub fn items_with_option<'a>(&'a self, option: &'a OptionInfo) -> impl Iterator<Item = &'a ItemInfo> {
+    pub fn items_with_option<'a>(
+        &'a self,
+        option: &'a OptionInfo,
+    ) -> impl Iterator<Item = &'a ItemInfo> {
         self.items
             .iter()
-            .filter(move |i| i.modifier_groups.iter().any(|g| *g == option.group))
+            .filter(move |i| i.modifier_groups.contains(&option.group))
     }
 
     pub fn faqs(&self) -> &[FaqInfo] {
@@ -547,7 +582,15 @@ struct Builder {
 }
 
 impl Builder {
-    fn add(&mut self, kind: EntryKind, idx: usize, name: &str, aliases: &[String], description: &str, context: &str) {
+    fn add(
+        &mut self,
+        kind: EntryKind,
+        idx: usize,
+        name: &str,
+        aliases: &[String],
+        description: &str,
+        context: &str,
+    ) {
         if self.entries.len() >= MAX_ENTRIES {
             return;
         }
@@ -578,7 +621,12 @@ impl Builder {
     }
 
     fn post(&mut self, word: &text::Word, entry: u32, field: Field, phrase: u16) {
-        let posting = Posting { entry, field, phrase }.pack();
+        let posting = Posting {
+            entry,
+            field,
+            phrase,
+        }
+        .pack();
         match self.terms.get_mut(&word.stem) {
             Some((raw, set)) => {
                 if word.raw.len() < raw.len() {
@@ -587,8 +635,10 @@ impl Builder {
                 set.insert(posting);
             }
             None => {
-                self.terms
-                    .insert(word.stem.clone(), (word.raw.clone(), BTreeSet::from([posting])));
+                self.terms.insert(
+                    word.stem.clone(),
+                    (word.raw.clone(), BTreeSet::from([posting])),
+                );
             }
         }
     }
@@ -710,8 +760,10 @@ mod tests {
     fn vocabulary_is_sorted_and_weighted() {
         let idx = index();
         assert!(idx.terms.windows(2).all(|w| w[0].text < w[1].text));
-        let pizza = &idx.terms[fuzzy::exact(&idx.terms, "pizza").expect("pizza is a term") as usize];
-        let cannoli = &idx.terms[fuzzy::exact(&idx.terms, "cannoli").expect("cannoli is a term") as usize];
+        let pizza =
+            &idx.terms[fuzzy::exact(&idx.terms, "pizza").expect("pizza is a term") as usize];
+        let cannoli =
+            &idx.terms[fuzzy::exact(&idx.terms, "cannoli").expect("cannoli is a term") as usize];
         assert!(idf(pizza.df, idx.entries.len()) < idf(cannoli.df, idx.entries.len()));
         // Stop words are never indexed.
         assert!(fuzzy::exact(&idx.terms, "is").is_none());
@@ -727,14 +779,29 @@ mod tests {
         let groups: Vec<&str> = idx.item_groups(m).map(|g| g.name.as_str()).collect();
         assert_eq!(groups, ["Size"]);
         let size = idx.group("size").expect("group");
-        let opts: Vec<(&str, Cents)> = idx.group_options(size).map(|o| (o.name.as_str(), o.price)).collect();
-        assert_eq!(opts, [("Small (10 inch)", Cents(-400)), ("Medium (12 inch)", Cents(0))]);
-        assert_eq!(idx.default_option(size).map(|o| o.id.as_str()), Some("size-m"));
+        let opts: Vec<(&str, Cents)> = idx
+            .group_options(size)
+            .map(|o| (o.name.as_str(), o.price))
+            .collect();
+        assert_eq!(
+            opts,
+            [
+                ("Small (10 inch)", Cents(-400)),
+                ("Medium (12 inch)", Cents(0))
+            ]
+        );
+        assert_eq!(
+            idx.default_option(size).map(|o| o.id.as_str()),
+            Some("size-m")
+        );
         assert_eq!(idx.rules_for_item("pepperoni").count(), 1);
         assert_eq!(idx.rules_for_option("size-s").count(), 1);
         let desserts = idx.category("Desserts").expect("category");
         assert_eq!(idx.category_items(desserts).count(), 1);
-        assert_eq!(idx.faq("0").map(|f| f.answer.as_str()), Some("Street parking on Main."));
+        assert_eq!(
+            idx.faq("0").map(|f| f.answer.as_str()),
+            Some("Street parking on Main.")
+        );
         assert!(idx.faq("7").is_none());
         let small = idx.option("size-s").expect("option");
         assert_eq!(idx.items_with_option(small).count(), 2);
@@ -749,7 +816,11 @@ mod tests {
         assert!(KindFilter::MODIFIERS.contains(EntryKind::ModifierGroup));
         assert_eq!(KindFilter::from(EntryKind::Faq), KindFilter::FAQ);
         assert!(EntryKind::ALL.iter().all(|k| KindFilter::ALL.contains(*k)));
-        assert!(EntryKind::ALL.iter().all(|k| EntryKind::from_code(k.code()) == Some(*k)));
+        assert!(
+            EntryKind::ALL
+                .iter()
+                .all(|k| EntryKind::from_code(k.code()) == Some(*k))
+        );
     }
 
     #[test]
@@ -759,8 +830,19 @@ mod tests {
         let back: KnowledgeIndex = serde_json::from_str(&json).expect("deserializes");
         assert!(back.is_current());
         assert_eq!(serde_json::to_string(&back).expect("serializes"), json);
-        for q in ["margarita pizza", "pepper oni", "canolis", "where do I park", "small", "sushi"] {
-            assert_eq!(idx.search(q, KindFilter::ALL, 5), back.search(q, KindFilter::ALL, 5), "{q}");
+        for q in [
+            "margarita pizza",
+            "pepper oni",
+            "canolis",
+            "where do I park",
+            "small",
+            "sushi",
+        ] {
+            assert_eq!(
+                idx.search(q, KindFilter::ALL, 5),
+                back.search(q, KindFilter::ALL, 5),
+                "{q}"
+            );
         }
     }
 }

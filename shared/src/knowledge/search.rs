@@ -13,6 +13,16 @@
 //!
 //! `score = coverage^1.5 × (½ + ¼·field quality + ¼·name coverage) × kind prior`. A query that
 //! names an entry exactly scores 1; a description-only match tops out near 0.6.
+//!
+//! Two refinements: an item the caller named also counts the names of the options it offers
+//! ("pad thai *with chicken*", "*large* pepperoni pizza"), and a stop word that sounds exactly
+//! like a name word ("pad see *you*") can add to an entry that has it but never count against
+//! one that does not.
+//!
+//! Confidence: `High` from 0.8 (and only for the best hit, and only when no hit of its kind is
+//! within 0.06), `Medium` from 0.55, `Low` from 0.35; below that nothing is returned. The bands
+//! were calibrated on `tests/knowledge_quality.rs`: exact and lightly misheard names land High,
+//! description-only and heavily misheard ones Medium, one-known-word-of-several Low.
 
 use super::fuzzy::{self, Lookup};
 use super::text::{self, Word};
@@ -72,7 +82,12 @@ struct Position {
     optional: bool,
 }
 
-pub(super) fn search(index: &KnowledgeIndex, query: &str, kinds: KindFilter, limit: usize) -> Vec<Hit> {
+pub(super) fn search(
+    index: &KnowledgeIndex,
+    query: &str,
+    kinds: KindFilter,
+    limit: usize,
+) -> Vec<Hit> {
     if limit == 0 || index.entries.is_empty() {
         return Vec::new();
     }
@@ -88,7 +103,11 @@ pub(super) fn search(index: &KnowledgeIndex, query: &str, kinds: KindFilter, lim
     });
     let mut hits: Vec<Hit> = Vec::with_capacity(limit.min(scored.len()));
     for &(entry, s) in scored.iter().take(limit) {
-        let Some((kind, id, name)) = index.entries.get(entry as usize).and_then(|e| index.describe(e)) else {
+        let Some((kind, id, name)) = index
+            .entries
+            .get(entry as usize)
+            .and_then(|e| index.describe(e))
+        else {
             continue;
         };
         hits.push(Hit {
@@ -105,7 +124,9 @@ pub(super) fn search(index: &KnowledgeIndex, query: &str, kinds: KindFilter, lim
             .skip(1)
             .find(|(e, _)| kind_of(index, *e) == Some(first.kind))
             .map(|(_, s)| *s);
-        if first.confidence == Confidence::High && rival.is_some_and(|r| first.score - r < AMBIGUITY_GAP) {
+        if first.confidence == Confidence::High
+            && rival.is_some_and(|r| first.score - r < AMBIGUITY_GAP)
+        {
             first.confidence = Confidence::Medium;
         }
         for h in rest {
@@ -134,7 +155,10 @@ fn kind_of(index: &KnowledgeIndex, entry: u32) -> Option<EntryKind> {
 }
 
 fn kind_rank(index: &KnowledgeIndex, entry: u32) -> u8 {
-    index.entries.get(entry as usize).map_or(u8::MAX, |e| e.kind)
+    index
+        .entries
+        .get(entry as usize)
+        .map_or(u8::MAX, |e| e.kind)
 }
 
 /// Query words → positions: exact terms, joined pairs, split words, then fuzzy candidates.
@@ -168,7 +192,9 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
             continue;
         }
         // Recognizers split unfamiliar words ("tira misu", "pepper oni", "meat balls").
-        if let Some(next) = words.get(i + 1).filter(|nx| !nx.stop)
+        if let Some(next) = words
+            .get(i + 1)
+            .filter(|nx| !nx.stop && !nx.is_number() && !w.is_number())
             && let Some(p) = ctx.joined(w, next, exact[i].is_some() && exact[i + 1].is_some())
         {
             out.push(p);
@@ -177,6 +203,18 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
         }
         if let Some(t) = exact[i] {
             out.push(ctx.exact_position(t));
+            i += 1;
+            continue;
+        }
+        // A word only the options use ("beef" in "pad see ew with beef") is an attribute of
+        // the items that offer it; it may also be a mishearing of a word the items use.
+        if let Some(t) = ctx.option_word(&w.stem) {
+            let mut p = ctx.fuzzy_position(&w.stem, &w.raw, false);
+            p.cands.insert(0, (t, 1.0));
+            p.cands.retain(|c| c.1 >= 1.0 - CANDIDATE_SPREAD);
+            p.cands.truncate(MAX_CANDIDATES);
+            p.weight = ctx.weight(t);
+            out.push(p);
             i += 1;
             continue;
         }
@@ -207,6 +245,15 @@ impl Ctx<'_> {
     /// The term spelled `stem`, if it occurs in an entry of the wanted kinds.
     fn exact(&self, stem: &str) -> Option<u32> {
         fuzzy::exact(self.terms, stem).filter(|&t| self.lookup.wanted(t, self.kinds))
+    }
+
+    /// The term spelled `stem` if it is only wanted as an option name of items searched for.
+    fn option_word(&self, stem: &str) -> Option<u32> {
+        if !self.kinds.contains(EntryKind::Item) {
+            return None;
+        }
+        let options = KindFilter::only(EntryKind::ModifierOption);
+        fuzzy::exact(self.terms, stem).filter(|&t| self.lookup.wanted(t, options))
     }
 
     /// Fuzzy candidates of a word among terms of the wanted kinds, best first.
@@ -309,14 +356,23 @@ pub(super) struct Links {
 
 impl Links {
     pub(super) fn build(index: &KnowledgeIndex) -> Links {
-        let group_index = |id: &str| index.groups.iter().position(|g| g.id == id).map(|i| i as u32);
+        let group_index = |id: &str| {
+            index
+                .groups
+                .iter()
+                .position(|g| g.id == id)
+                .map(|i| i as u32)
+        };
         let mut links = Links::default();
         for e in &index.entries {
             let i = e.idx as usize;
             let (groups, group) = match EntryKind::from_code(e.kind) {
                 Some(EntryKind::Item) => (
                     index.items.get(i).map_or_else(Vec::new, |it| {
-                        it.modifier_groups.iter().filter_map(|g| group_index(g)).collect()
+                        it.modifier_groups
+                            .iter()
+                            .filter_map(|g| group_index(g))
+                            .collect()
                     }),
                     u32::MAX,
                 ),
@@ -338,9 +394,10 @@ impl Links {
 }
 
 /// A query word naming an option counts this much (times its similarity) as explained, and as
-/// field quality, for an item offering the option. Partly: every pizza offers "fresh basil",
-/// but only the Margherita's description has it.
-const MODIFIER_WEIGHT: f32 = 0.7;
+/// field quality, for an item offering the option and named by the query.
+const MODIFIER_WEIGHT: f32 = 0.8;
+/// Name coverage from which an item counts its options (see [`score`]).
+const MIN_NAMED_FOR_OPTIONS: f32 = 0.5;
 
 /// One term occurrence reached from a query position.
 #[derive(Debug, Clone, Copy)]
@@ -391,7 +448,11 @@ fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> V
     }
     touches.sort_unstable_by_key(|t| t.entry);
 
-    let required: f32 = positions.iter().filter(|p| !p.optional).map(|p| p.weight).sum();
+    let required: f32 = positions
+        .iter()
+        .filter(|p| !p.optional)
+        .map(|p| p.weight)
+        .sum();
     let mut out = Vec::new();
     let mut explained = [0f32; MAX_POSITIONS];
     let mut strength = [0f32; MAX_POSITIONS];
@@ -418,8 +479,12 @@ fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> V
                 }
             }
         }
-        // Only an item the query already reached by its own words gains from its options.
+        let name_coverage = name_coverage(index, entry, &named, n);
+        // Options qualify an item the caller named ("pad thai with chicken"); they do not
+        // describe one ("the noodles with peanuts" is the one whose description has peanuts,
+        // not any dish that takes extra peanuts).
         if kind == EntryKind::Item
+            && name_coverage >= MIN_NAMED_FOR_OPTIONS
             && let Some(groups) = links.item_groups.get(group[0].entry as usize)
         {
             for &(pos, _, sim) in options.iter().filter(|o| groups.contains(&o.1)) {
@@ -447,8 +512,9 @@ fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> V
         }
         let coverage = (said / total).min(1.0);
         let field_quality = strong / said;
-        let name_coverage = name_coverage(index, entry, &named, n);
-        let s = coverage.powf(1.5) * (0.5 + 0.25 * field_quality + 0.25 * name_coverage) * kind_prior(kind);
+        let s = coverage.powf(1.5)
+            * (0.5 + 0.25 * field_quality + 0.25 * name_coverage)
+            * kind_prior(kind);
         if s >= LOW {
             out.push((group[0].entry, s));
         }
@@ -457,7 +523,12 @@ fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> V
 }
 
 /// The best share of one name or alias the query said, by term weight.
-fn name_coverage(index: &KnowledgeIndex, entry: &super::Entry, named: &[(u16, u32, f32)], n: usize) -> f32 {
+fn name_coverage(
+    index: &KnowledgeIndex,
+    entry: &super::Entry,
+    named: &[(u16, u32, f32)],
+    n: usize,
+) -> f32 {
     let mut best = 0f32;
     for (p, phrase) in entry.phrases.iter().enumerate() {
         let super::Phrase(total, head) = *phrase;
@@ -474,7 +545,11 @@ fn name_coverage(index: &KnowledgeIndex, entry: &super::Entry, named: &[(u16, u3
                 matched += sim * w;
             }
         }
-        let alias_discount = if p == 0 { 1.0 } else { field_weight(Field::Alias) };
+        let alias_discount = if p == 0 {
+            1.0
+        } else {
+            field_weight(Field::Alias)
+        };
         best = best.max((matched / total).min(1.0) * alias_discount);
     }
     best
@@ -520,14 +595,23 @@ mod tests {
     #[test]
     fn exact_name_is_high() {
         let idx = index();
-        assert_eq!(top(&idx, "Pad Thai"), Some(("pad-thai".into(), Confidence::High)));
-        assert_eq!(top(&idx, "massaman curry"), Some(("massaman".into(), Confidence::High)));
+        assert_eq!(
+            top(&idx, "Pad Thai"),
+            Some(("pad-thai".into(), Confidence::High))
+        );
+        assert_eq!(
+            top(&idx, "massaman curry"),
+            Some(("massaman".into(), Confidence::High))
+        );
     }
 
     #[test]
     fn misheard_names_still_match() {
         let idx = index();
-        assert_eq!(top(&idx, "pad see you").map(|t| t.0), Some("pad-see-ew".into()));
+        assert_eq!(
+            top(&idx, "pad see you").map(|t| t.0),
+            Some("pad-see-ew".into())
+        );
         assert_eq!(top(&idx, "pad tie").map(|t| t.0), Some("pad-thai".into()));
         assert_eq!(top(&idx, "masaman").map(|t| t.0), Some("massaman".into()));
     }
@@ -545,11 +629,18 @@ mod tests {
         let idx = index();
         for q in ["sushi", "do you sell cars", "um", "the", ""] {
             let hits = idx.search(q, KindFilter::ALL, 3);
-            assert!(hits.iter().all(|h| h.confidence == Confidence::Low), "{q}: {hits:?}");
+            assert!(
+                hits.iter().all(|h| h.confidence == Confidence::Low),
+                "{q}: {hits:?}"
+            );
         }
         // Half a known query is not a confident match either.
         let hits = idx.search("green curry with sushi", KindFilter::ALL, 3);
-        assert!(hits.first().is_some_and(|h| h.confidence < Confidence::High), "{hits:?}");
+        assert!(
+            hits.first()
+                .is_some_and(|h| h.confidence < Confidence::High),
+            "{hits:?}"
+        );
     }
 
     #[test]
@@ -566,7 +657,10 @@ mod tests {
         // Both curries are "curry"; neither was named.
         let hits = idx.search("curry", KindFilter::ITEMS, 3);
         assert!(hits.len() >= 2, "{hits:?}");
-        assert!(hits.iter().all(|h| h.confidence < Confidence::High), "{hits:?}");
+        assert!(
+            hits.iter().all(|h| h.confidence < Confidence::High),
+            "{hits:?}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Text to search words, applied identically to the menu when the index is built and to the
 //! caller's query: accent folding, case and punctuation, numbers spoken as words, a few menu
-//! abbreviations, filler and stop words, a light plural/"-ing" stemmer, and a vowel-aware sound
-//! spelling used to score sound-alike candidates.
+//! abbreviations, filler and stop words, generic nouns ("dish", "style"), a light
+//! plural/"-ing"/"-ed" stemmer, and a vowel-aware sound spelling used to score sound-alike
+//! candidates.
 //!
 //! Nothing here knows about the index; every function is pure and allocation-light because it
 //! runs on every query.
@@ -162,7 +163,9 @@ fn numbers_to_digits(words: &[&str]) -> Vec<(String, bool)> {
         match number_word(w) {
             Some(Num::Unit(v)) => match acc {
                 // "twenty" + "four", "one hundred" + "five".
-                Some((a, _)) if (a % 100 >= 20 && a % 10 == 0 && v < 10) || (a >= 100 && a % 100 == 0) => {
+                Some((a, _))
+                    if (a % 100 >= 20 && a % 10 == 0 && v < 10) || (a >= 100 && a % 100 == 0) =>
+                {
                     acc = Some((a + v, false));
                 }
                 _ => {
@@ -197,19 +200,159 @@ fn numbers_to_digits(words: &[&str]) -> Vec<(String, bool)> {
 /// Filler and function words: what callers wrap a dish name in. Sorted for binary search.
 /// Words that change an order ("no", "less", "extra", "half", "without") are deliberately absent.
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "actually", "again", "ah", "all", "also", "am", "an", "and", "any", "anything",
-    "anywhere", "are", "as", "at", "available", "be", "been", "but", "buy", "by", "can", "carry",
-    "could", "did", "do", "does", "doing", "er", "erm", "for", "from", "get", "gimme", "give",
-    "go", "going", "gonna", "got", "had", "has", "have", "having", "hello", "hey", "hi", "hm",
-    "hmm", "how", "i", "id", "if", "ill", "im", "in", "into", "is", "it", "its", "ive", "just",
-    "kind", "kinda", "know", "lemme", "let", "lets", "like", "look", "looking", "make", "may",
-    "maybe", "me", "menu", "mhm", "might", "mm", "much", "my", "need", "of", "offer", "oh", "ok",
-    "okay", "on", "or", "order", "ordering", "our", "please", "price", "purchase", "put", "really",
-    "right", "say", "sell", "serve", "should", "so", "some", "something", "somewhere", "sort",
-    "tell", "than", "thank", "thanks", "that", "thats", "the", "them", "then", "there", "theres",
-    "these", "they", "thing", "think", "this", "those", "to", "today", "try", "type", "uh", "uhh",
-    "uhm", "um", "umm", "us", "wanna", "want", "was", "we", "well", "what", "whats", "when",
-    "where", "which", "will", "with", "would", "yeah", "yes", "you", "your", "youre", "yours",
+    "a",
+    "about",
+    "actually",
+    "again",
+    "ah",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "anything",
+    "anywhere",
+    "are",
+    "as",
+    "at",
+    "available",
+    "be",
+    "been",
+    "but",
+    "buy",
+    "by",
+    "can",
+    "carry",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "er",
+    "erm",
+    "for",
+    "from",
+    "get",
+    "gimme",
+    "give",
+    "go",
+    "going",
+    "gonna",
+    "got",
+    "had",
+    "has",
+    "have",
+    "having",
+    "hello",
+    "hey",
+    "hi",
+    "hm",
+    "hmm",
+    "how",
+    "i",
+    "id",
+    "if",
+    "ill",
+    "im",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "ive",
+    "just",
+    "kind",
+    "kinda",
+    "know",
+    "lemme",
+    "let",
+    "lets",
+    "like",
+    "look",
+    "looking",
+    "make",
+    "may",
+    "maybe",
+    "me",
+    "menu",
+    "mhm",
+    "might",
+    "mm",
+    "much",
+    "my",
+    "need",
+    "of",
+    "offer",
+    "oh",
+    "ok",
+    "okay",
+    "on",
+    "or",
+    "order",
+    "ordering",
+    "our",
+    "please",
+    "price",
+    "purchase",
+    "put",
+    "really",
+    "right",
+    "say",
+    "sell",
+    "serve",
+    "should",
+    "so",
+    "some",
+    "something",
+    "somewhere",
+    "sort",
+    "tell",
+    "than",
+    "thank",
+    "thanks",
+    "that",
+    "thats",
+    "the",
+    "them",
+    "then",
+    "there",
+    "theres",
+    "these",
+    "they",
+    "thing",
+    "think",
+    "this",
+    "those",
+    "to",
+    "today",
+    "try",
+    "type",
+    "uh",
+    "uhh",
+    "uhm",
+    "um",
+    "umm",
+    "us",
+    "wanna",
+    "want",
+    "was",
+    "we",
+    "well",
+    "what",
+    "whats",
+    "when",
+    "where",
+    "which",
+    "will",
+    "with",
+    "would",
+    "yeah",
+    "yes",
+    "you",
+    "your",
+    "youre",
+    "yours",
 ];
 
 pub(crate) fn is_stop(raw: &str) -> bool {
@@ -220,9 +363,33 @@ pub(crate) fn is_stop(raw: &str) -> bool {
 /// stop words they are indexed ("Deep Dish", "Lunch Special"), and a query keeps them only when
 /// the menu uses them; otherwise they are dropped instead of being guessed at. Sorted.
 const SOFT_WORDS: &[&str] = &[
-    "beverage", "beverages", "choice", "choices", "dish", "dishes", "drink", "drinks", "flavor",
-    "flavors", "food", "foods", "item", "items", "meal", "meals", "option", "options", "plate",
-    "plates", "selection", "special", "specials", "stuff", "style", "styles", "version",
+    "beverage",
+    "beverages",
+    "choice",
+    "choices",
+    "dish",
+    "dishes",
+    "drink",
+    "drinks",
+    "flavor",
+    "flavors",
+    "food",
+    "foods",
+    "item",
+    "items",
+    "meal",
+    "meals",
+    "option",
+    "options",
+    "plate",
+    "plates",
+    "selection",
+    "special",
+    "specials",
+    "stuff",
+    "style",
+    "styles",
+    "version",
     "versions",
 ];
 
@@ -232,8 +399,9 @@ pub(crate) fn is_soft(raw: &str) -> bool {
 
 /// A light English stemmer: plurals ("wings", "cannolis", "potatoes", "berries", "sandwiches"),
 /// "-ing" and "-ed" ("catering" → "cater", "toppings" → "top", "iced" → "ice"), a final silent
-/// "e", and a final "y"/"ie" → "i" ("curry" and "curries", "fry" and "fried" meet). Both sides go through it, so only consistency
-/// matters, not dictionary correctness. Words with digits or non-ASCII letters are left alone.
+/// "e", and a final "y"/"ie" → "i" ("curry" and "curries", "fry" and "fried" meet). Both sides
+/// go through it, so only consistency matters, not dictionary correctness. Words with digits or
+/// non-ASCII letters are left alone.
 pub(crate) fn stem(raw: &str) -> String {
     if raw.len() < 4 || !raw.bytes().all(|b| b.is_ascii_lowercase()) {
         return fold_final_y(raw);
@@ -443,7 +611,11 @@ mod tests {
     use super::*;
 
     fn stems(s: &str) -> Vec<String> {
-        words(s).into_iter().filter(|w| !w.stop).map(|w| w.stem).collect()
+        words(s)
+            .into_iter()
+            .filter(|w| !w.stop)
+            .map(|w| w.stem)
+            .collect()
     }
 
     #[test]
@@ -471,9 +643,15 @@ mod tests {
     #[test]
     fn tokenizes_and_drops_filler() {
         assert_eq!(stems("Um, can I get the Pad Thai?"), ["pad", "thai"]);
-        assert_eq!(stems("I'd like a taro milk tea please"), ["taro", "milk", "tea"]);
+        assert_eq!(
+            stems("I'd like a taro milk tea please"),
+            ["taro", "milk", "tea"]
+        );
         assert_eq!(stems("no ice, less sugar"), ["no", "ice", "less", "sugar"]);
-        assert_eq!(stems("BBQ chicken w/ ranch"), ["barbecu", "chicken", "ranch"]);
+        assert_eq!(
+            stems("BBQ chicken w/ ranch"),
+            ["barbecu", "chicken", "ranch"]
+        );
         assert_eq!(stems("XL pizza"), ["extra", "larg", "pizza"]);
     }
 
