@@ -49,11 +49,26 @@ mod tests {
     #[test]
     fn vapi_headers() {
         let base = || Request::new(Method::Post, "/vapi/knowledge-base");
-        assert!(vapi_request_authorized(&base().with_header("X-Vapi-Secret", "k"), "k"));
-        assert!(vapi_request_authorized(&base().with_header("x-vapi-signature", "k"), "k"));
-        assert!(vapi_request_authorized(&base().with_header("Authorization", "Bearer k"), "k"));
-        assert!(!vapi_request_authorized(&base().with_header("X-Vapi-Secret", "nope"), "k"));
+        assert!(vapi_request_authorized(
+            &base().with_header("X-Vapi-Secret", "k"),
+            "k"
+        ));
+        assert!(vapi_request_authorized(
+            &base().with_header("x-vapi-signature", "k"),
+            "k"
+        ));
+        assert!(vapi_request_authorized(
+            &base().with_header("Authorization", "Bearer k"),
+            "k"
+        ));
+        assert!(!vapi_request_authorized(
+            &base().with_header("X-Vapi-Secret", "nope"),
+            "k"
+        ));
         assert!(!vapi_request_authorized(&base(), "k"));
-        assert!(!vapi_request_authorized(&base().with_header("X-Vapi-Secret", ""), ""));
+        assert!(!vapi_request_authorized(
+            &base().with_header("X-Vapi-Secret", ""),
+            ""
+        ));
     }
 }

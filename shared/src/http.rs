@@ -57,7 +57,8 @@ impl Request {
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Request {
-        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
         self
     }
 
@@ -111,7 +112,13 @@ impl Response {
 
     /// A 4xx with `{"error": message}`.
     pub fn error(status: u16, message: &str) -> Response {
-        Response::json(status, &ErrorBody { error: message, field: None })
+        Response::json(
+            status,
+            &ErrorBody {
+                error: message,
+                field: None,
+            },
+        )
     }
 
     /// A 4xx naming the offending field: `{"error": message, "field": path}`.

@@ -42,7 +42,10 @@ mod tests {
 
     #[test]
     fn single_line_strips_breaks_and_markdown() {
-        assert_eq!(single_line("**Taro**\n- $5.50\n\tcreamy"), "Taro - $5.50 creamy");
+        assert_eq!(
+            single_line("**Taro**\n- $5.50\n\tcreamy"),
+            "Taro - $5.50 creamy"
+        );
     }
 
     #[test]

@@ -202,7 +202,11 @@ pub mod contract {
     }
 
     async fn get_of_missing_key_is_none<S: Store>(s: &S) {
-        assert_eq!(s.get("c/missing").await.unwrap(), None, "get of a missing key");
+        assert_eq!(
+            s.get("c/missing").await.unwrap(),
+            None,
+            "get of a missing key"
+        );
     }
 
     async fn put_then_get<S: Store>(s: &S) {
@@ -210,7 +214,10 @@ pub mod contract {
         let v = s.get("c/a").await.unwrap().expect("put then get");
         assert_eq!(v.value, b"one");
         let again = s.get("c/a").await.unwrap().unwrap();
-        assert_eq!(v.version, again.version, "two reads of an unchanged key share a version");
+        assert_eq!(
+            v.version, again.version,
+            "two reads of an unchanged key share a version"
+        );
     }
 
     async fn put_overwrites_and_changes_version<S: Store>(s: &S) {
@@ -231,7 +238,14 @@ pub mod contract {
     }
 
     async fn list_by_prefix_is_sorted_and_exact<S: Store>(s: &S) {
-        for k in ["l/biz-b/2", "l/biz-a/1", "l/biz-a/3", "l/biz-ab/1", "l/biz-a/2", "m/biz-a/1"] {
+        for k in [
+            "l/biz-b/2",
+            "l/biz-a/1",
+            "l/biz-a/3",
+            "l/biz-ab/1",
+            "l/biz-a/2",
+            "m/biz-a/1",
+        ] {
             s.put(k, b"v").await.unwrap();
         }
         assert_eq!(
@@ -239,23 +253,34 @@ pub mod contract {
             vec!["l/biz-a/1", "l/biz-a/2", "l/biz-a/3"],
             "list returns exactly the keys with the prefix, sorted"
         );
-        assert!(s.list("l/nobody/").await.unwrap().is_empty(), "list of an unused prefix");
+        assert!(
+            s.list("l/nobody/").await.unwrap().is_empty(),
+            "list of an unused prefix"
+        );
     }
 
     async fn cas_create_only_if_absent<S: Store>(s: &S) {
-        s.compare_and_swap("c/n", None, b"1").await.expect("create when absent");
+        s.compare_and_swap("c/n", None, b"1")
+            .await
+            .expect("create when absent");
         assert_eq!(
             s.compare_and_swap("c/n", None, b"2").await,
             Err(StoreError::Conflict),
             "create when present conflicts"
         );
-        assert_eq!(s.get("c/n").await.unwrap().unwrap().value, b"1", "losing cas writes nothing");
+        assert_eq!(
+            s.get("c/n").await.unwrap().unwrap().value,
+            b"1",
+            "losing cas writes nothing"
+        );
     }
 
     async fn cas_update_only_at_expected_version<S: Store>(s: &S) {
         s.put("c/u", b"v1").await.unwrap();
         let read = s.get("c/u").await.unwrap().unwrap();
-        s.compare_and_swap("c/u", Some(read.version), b"v2").await.expect("cas at current version");
+        s.compare_and_swap("c/u", Some(read.version), b"v2")
+            .await
+            .expect("cas at current version");
         assert_eq!(
             s.compare_and_swap("c/u", Some(read.version), b"v3").await,
             Err(StoreError::Conflict),
@@ -263,7 +288,8 @@ pub mod contract {
         );
         assert_eq!(s.get("c/u").await.unwrap().unwrap().value, b"v2");
         assert_eq!(
-            s.compare_and_swap("c/absent", Some(read.version), b"x").await,
+            s.compare_and_swap("c/absent", Some(read.version), b"x")
+                .await,
             Err(StoreError::Conflict),
             "cas expecting a version on a missing key conflicts"
         );
@@ -279,15 +305,25 @@ pub mod contract {
             Err(StoreError::Conflict),
             "cas on a key deleted since the read conflicts"
         );
-        s.compare_and_swap("c/x", None, b"c").await.expect("recreate after delete");
+        s.compare_and_swap("c/x", None, b"c")
+            .await
+            .expect("recreate after delete");
     }
 
     async fn empty_and_binary_values<S: Store>(s: &S) {
         s.put("c/empty", b"").await.unwrap();
-        assert_eq!(s.get("c/empty").await.unwrap().unwrap().value, b"", "empty value is a value");
+        assert_eq!(
+            s.get("c/empty").await.unwrap().unwrap().value,
+            b"",
+            "empty value is a value"
+        );
         let bin: Vec<u8> = (0..=255u8).collect();
         s.put("c/bin", &bin).await.unwrap();
-        assert_eq!(s.get("c/bin").await.unwrap().unwrap().value, bin, "binary values round-trip");
+        assert_eq!(
+            s.get("c/bin").await.unwrap().unwrap().value,
+            bin,
+            "binary values round-trip"
+        );
     }
 }
 
@@ -312,12 +348,18 @@ mod tests {
                                 let cur = s.get("n").await.unwrap();
                                 let (n, ver) = match &cur {
                                     Some(v) => (
-                                        String::from_utf8(v.value.clone()).unwrap().parse::<u64>().unwrap(),
+                                        String::from_utf8(v.value.clone())
+                                            .unwrap()
+                                            .parse::<u64>()
+                                            .unwrap(),
                                         Some(v.version),
                                     ),
                                     None => (0, None),
                                 };
-                                if s.compare_and_swap("n", ver, (n + 1).to_string().as_bytes()).await.is_ok() {
+                                if s.compare_and_swap("n", ver, (n + 1).to_string().as_bytes())
+                                    .await
+                                    .is_ok()
+                                {
                                     break;
                                 }
                             }

@@ -56,9 +56,15 @@ impl Published {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LineRoute {
     /// The line belongs to an active business.
-    Active { business: BusinessRecord, line: PhoneE164 },
+    Active {
+        business: BusinessRecord,
+        line: PhoneE164,
+    },
     /// The line belongs to a business that is not taking calls.
-    Inactive { business: BusinessRecord, line: PhoneE164 },
+    Inactive {
+        business: BusinessRecord,
+        line: PhoneE164,
+    },
     /// No business owns this line (or the message named no line we can resolve).
     Unknown,
 }
@@ -110,7 +116,9 @@ pub async fn resolve_line<S: Store>(
     else {
         return Ok(LineRoute::Unknown);
     };
-    let Some(business) = read_json::<_, BusinessRecord>(store, &keys::business(&business_id)).await? else {
+    let Some(business) =
+        read_json::<_, BusinessRecord>(store, &keys::business(&business_id)).await?
+    else {
         return Ok(LineRoute::Unknown);
     };
     // The index entry is written before the business record on import; a line the record does

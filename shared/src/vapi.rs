@@ -76,7 +76,10 @@ impl MessageError {
 /// Parse a request body `{"message": {...}}`.
 pub fn parse_message(body: &[u8]) -> Result<Message, MessageError> {
     if body.is_empty() {
-        return Err(MessageError::new("", "request body is empty; expected JSON"));
+        return Err(MessageError::new(
+            "",
+            "request body is empty; expected JSON",
+        ));
     }
     let root: Value = serde_json::from_slice(body)
         .map_err(|e| MessageError::new("", format!("malformed JSON: {e}")))?;
@@ -89,7 +92,12 @@ pub fn parse_message(body: &[u8]) -> Result<Message, MessageError> {
 
     let kind = match m.get("type") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(_) => return Err(MessageError::new("message.type", "must be a non-empty string")),
+        Some(_) => {
+            return Err(MessageError::new(
+                "message.type",
+                "must be a non-empty string",
+            ));
+        }
         None => return Err(MessageError::new("message.type", "missing")),
     };
     let timestamp = parse_timestamp(m.get("timestamp"))?;
@@ -99,20 +107,34 @@ pub fn parse_message(body: &[u8]) -> Result<Message, MessageError> {
     let called_number = match phone.and_then(|p| p.get("number")) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(PhoneE164::parse_e164(s).map_err(|_| {
-            MessageError::new("message.phoneNumber.number", format!("{s:?} is not an E.164 number"))
+            MessageError::new(
+                "message.phoneNumber.number",
+                format!("{s:?} is not an E.164 number"),
+            )
         })?),
-        Some(_) => return Err(MessageError::new("message.phoneNumber.number", "must be a string")),
+        Some(_) => {
+            return Err(MessageError::new(
+                "message.phoneNumber.number",
+                "must be a string",
+            ));
+        }
     };
-    let phone_number_id = opt_str(phone, "id", "message.phoneNumber.id")?
-        .or(opt_str(call, "phoneNumberId", "message.call.phoneNumberId")?);
+    let phone_number_id = opt_str(phone, "id", "message.phoneNumber.id")?.or(opt_str(
+        call,
+        "phoneNumberId",
+        "message.call.phoneNumberId",
+    )?);
     let call_id = opt_str(call, "id", "message.call.id")?;
     let customer = opt_object(m, "customer", "message.customer")?;
     let call_customer = match call {
         Some(c) => opt_object(c, "customer", "message.call.customer")?,
         None => None,
     };
-    let customer_number = opt_str(customer, "number", "message.customer.number")?
-        .or(opt_str(call_customer, "number", "message.call.customer.number")?);
+    let customer_number = opt_str(customer, "number", "message.customer.number")?.or(opt_str(
+        call_customer,
+        "number",
+        "message.call.customer.number",
+    )?);
 
     let tool_calls = parse_tool_calls(m)?;
 
@@ -186,7 +208,12 @@ fn parse_tool_calls(m: &Map<String, Value>) -> Result<Vec<ToolCall>, MessageErro
                     .map(|(i, v)| parse_tool_call(v, &format!("message.{key}[{i}]")))
                     .collect();
             }
-            Some(_) => return Err(MessageError::new(format!("message.{key}"), "must be an array")),
+            Some(_) => {
+                return Err(MessageError::new(
+                    format!("message.{key}"),
+                    "must be an array",
+                ));
+            }
         }
     }
     match m.get("toolWithToolCallList") {
@@ -196,23 +223,33 @@ fn parse_tool_calls(m: &Map<String, Value>) -> Result<Vec<ToolCall>, MessageErro
             .enumerate()
             .map(|(i, v)| {
                 let path = format!("message.toolWithToolCallList[{i}]");
-                let call = v.get("toolCall").ok_or_else(|| {
-                    MessageError::new(format!("{path}.toolCall"), "missing")
-                })?;
+                let call = v
+                    .get("toolCall")
+                    .ok_or_else(|| MessageError::new(format!("{path}.toolCall"), "missing"))?;
                 let mut tc = parse_tool_call(call, &format!("{path}.toolCall"))?;
                 if tc.name.is_empty() {
                     // A docs example puts the name on the tool config only.
-                    if let Some(n) = v.pointer("/function/name").or(v.get("name")).and_then(Value::as_str) {
+                    if let Some(n) = v
+                        .pointer("/function/name")
+                        .or(v.get("name"))
+                        .and_then(Value::as_str)
+                    {
                         tc.name = n.to_owned();
                     }
                 }
                 if tc.name.is_empty() {
-                    return Err(MessageError::new(format!("{path}.toolCall.function.name"), "missing"));
+                    return Err(MessageError::new(
+                        format!("{path}.toolCall.function.name"),
+                        "missing",
+                    ));
                 }
                 Ok(tc)
             })
             .collect(),
-        Some(_) => Err(MessageError::new("message.toolWithToolCallList", "must be an array")),
+        Some(_) => Err(MessageError::new(
+            "message.toolWithToolCallList",
+            "must be an array",
+        )),
     }
 }
 
@@ -222,12 +259,22 @@ fn parse_tool_call(v: &Value, path: &str) -> Result<ToolCall, MessageError> {
         .ok_or_else(|| MessageError::new(path, "must be an object"))?;
     let id = match o.get("id") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => return Err(MessageError::new(format!("{path}.id"), "missing or not a string")),
+        _ => {
+            return Err(MessageError::new(
+                format!("{path}.id"),
+                "missing or not a string",
+            ));
+        }
     };
     let function = match o.get("function") {
         None | Some(Value::Null) => None,
         Some(Value::Object(f)) => Some(f),
-        Some(_) => return Err(MessageError::new(format!("{path}.function"), "must be an object")),
+        Some(_) => {
+            return Err(MessageError::new(
+                format!("{path}.function"),
+                "must be an object",
+            ));
+        }
     };
     let name = function
         .and_then(|f| f.get("name"))
@@ -237,7 +284,10 @@ fn parse_tool_call(v: &Value, path: &str) -> Result<ToolCall, MessageError> {
         .to_owned();
     let name_optional = path.ends_with(".toolCall");
     if name.is_empty() && !name_optional {
-        return Err(MessageError::new(format!("{path}.function.name"), "missing"));
+        return Err(MessageError::new(
+            format!("{path}.function.name"),
+            "missing",
+        ));
     }
     let raw = function
         .and_then(|f| f.get("arguments"))
@@ -254,7 +304,11 @@ fn parse_tool_call(v: &Value, path: &str) -> Result<ToolCall, MessageError> {
         },
         Some(_) => Err("the arguments were not a JSON object".to_owned()),
     };
-    Ok(ToolCall { id, name, arguments })
+    Ok(ToolCall {
+        id,
+        name,
+        arguments,
+    })
 }
 
 /// One entry of a tool-calls response. `result` and `error` are single-line spoken strings.
@@ -343,7 +397,16 @@ mod tests {
               {"id":"5","function":{"name":"get_menu_info","arguments":"{broken"}}]}}"#,
         );
         let names: Vec<_> = m.tool_calls.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["get_menu_info", "search_faq", "get_hours_info", "get_hours_info", "get_menu_info"]);
+        assert_eq!(
+            names,
+            [
+                "get_menu_info",
+                "search_faq",
+                "get_hours_info",
+                "get_hours_info",
+                "get_menu_info"
+            ]
+        );
         assert_eq!(m.tool_calls[0].str_arg("query"), Some("boba"));
         assert_eq!(m.tool_calls[1].str_arg("query"), Some("parking"));
         assert_eq!(m.tool_calls[2].str_arg("day"), Some("sunday"));
@@ -369,13 +432,34 @@ mod tests {
             ("[]", "message"),
             (r#"{"message":1}"#, "message"),
             (r#"{"message":{}}"#, "message.type"),
-            (r#"{"message":{"type":"x","timestamp":true}}"#, "message.timestamp"),
-            (r#"{"message":{"type":"x","timestamp":"yesterday"}}"#, "message.timestamp"),
-            (r#"{"message":{"type":"x","phoneNumber":{"number":"415"}}}"#, "message.phoneNumber.number"),
-            (r#"{"message":{"type":"x","phoneNumber":"+1415"}}"#, "message.phoneNumber"),
-            (r#"{"message":{"type":"x","toolCallList":{}}}"#, "message.toolCallList"),
-            (r#"{"message":{"type":"x","toolCallList":[{"function":{"name":"a"}}]}}"#, "message.toolCallList[0].id"),
-            (r#"{"message":{"type":"x","toolCallList":[{"id":"1"}]}}"#, "message.toolCallList[0].function.name"),
+            (
+                r#"{"message":{"type":"x","timestamp":true}}"#,
+                "message.timestamp",
+            ),
+            (
+                r#"{"message":{"type":"x","timestamp":"yesterday"}}"#,
+                "message.timestamp",
+            ),
+            (
+                r#"{"message":{"type":"x","phoneNumber":{"number":"415"}}}"#,
+                "message.phoneNumber.number",
+            ),
+            (
+                r#"{"message":{"type":"x","phoneNumber":"+1415"}}"#,
+                "message.phoneNumber",
+            ),
+            (
+                r#"{"message":{"type":"x","toolCallList":{}}}"#,
+                "message.toolCallList",
+            ),
+            (
+                r#"{"message":{"type":"x","toolCallList":[{"function":{"name":"a"}}]}}"#,
+                "message.toolCallList[0].id",
+            ),
+            (
+                r#"{"message":{"type":"x","toolCallList":[{"id":"1"}]}}"#,
+                "message.toolCallList[0].function.name",
+            ),
         ];
         for (body, field) in cases {
             let e = parse_message(body.as_bytes()).unwrap_err();
@@ -385,8 +469,17 @@ mod tests {
 
     #[test]
     fn results_serialize_in_vapi_shape() {
-        let call = ToolCall { id: "t1".into(), name: "get_menu_info".into(), arguments: Ok(Map::new()) };
-        let r = ToolResults { results: vec![ToolResult::ok(&call, "Yes.\nWe have it."), ToolResult::err(&call, "No")] };
+        let call = ToolCall {
+            id: "t1".into(),
+            name: "get_menu_info".into(),
+            arguments: Ok(Map::new()),
+        };
+        let r = ToolResults {
+            results: vec![
+                ToolResult::ok(&call, "Yes.\nWe have it."),
+                ToolResult::err(&call, "No"),
+            ],
+        };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
             r#"{"results":[{"toolCallId":"t1","name":"get_menu_info","result":"Yes. We have it."},{"toolCallId":"t1","name":"get_menu_info","error":"No"}]}"#

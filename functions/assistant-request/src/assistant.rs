@@ -74,7 +74,10 @@ fn truncate(s: &str, max: usize) -> String {
 pub fn first_message(r: &Restaurant) -> String {
     match &r.business.greeting {
         Some(g) if !g.trim().is_empty() => g.trim().to_owned(),
-        _ => format!("Thanks for calling {}! How can I help you?", r.business.name),
+        _ => format!(
+            "Thanks for calling {}! How can I help you?",
+            r.business.name
+        ),
     }
 }
 
@@ -85,7 +88,10 @@ pub fn system_prompt(r: &Restaurant, now: jiff::Timestamp) -> String {
     let categories: Vec<&str> = r.menu.categories.iter().map(|c| c.name.as_str()).collect();
     let mut fulfil = Vec::new();
     if r.fulfillment.pickup {
-        fulfil.push(format!("pickup (ready in about {} minutes)", r.fulfillment.prep_minutes));
+        fulfil.push(format!(
+            "pickup (ready in about {} minutes)",
+            r.fulfillment.prep_minutes
+        ));
     }
     if r.fulfillment.delivery {
         fulfil.push(match r.fulfillment.delivery_minutes {
@@ -115,7 +121,11 @@ If you can't help, apologize briefly and suggest calling back later.",
         name = b.name,
         address = b.address,
         tz = b.timezone,
-        cats = if categories.is_empty() { "none listed".to_owned() } else { join_list(&categories, "and") },
+        cats = if categories.is_empty() {
+            "none listed".to_owned()
+        } else {
+            join_list(&categories, "and")
+        },
         hours = weekly_hours(r),
     )
 }

@@ -1,6 +1,6 @@
 //! The Spin component: platform in, platform out; the handler does the rest.
 
-use hostline_spin::{SpinStore, STORE_LABEL, read_request, variable, write_response};
+use hostline_spin::{STORE_LABEL, SpinStore, read_request, variable, write_response};
 use spin_sdk::http::IntoResponse;
 
 #[spin_sdk::http_service]

@@ -22,7 +22,12 @@ pub struct Config {
 pub const UNKNOWN_LINE: &str =
     "Sorry, this number isn't set up to take calls right now. Please try again later.";
 
-pub async fn handle<S: Store>(req: &Request, store: &S, config: &Config, now: jiff::Timestamp) -> Response {
+pub async fn handle<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Response {
     if req.method != Method::Post {
         return Response::method_not_allowed();
     }
@@ -59,7 +64,12 @@ async fn respond<S: Store>(
     if let (Some(line), Some(id)) = (&msg.called_number, &msg.phone_number_id) {
         learn_vapi_number(store, id, line).await?;
     }
-    let route = resolve_line(store, msg.called_number.as_ref(), msg.phone_number_id.as_deref()).await?;
+    let route = resolve_line(
+        store,
+        msg.called_number.as_ref(),
+        msg.phone_number_id.as_deref(),
+    )
+    .await?;
     let (business, line) = match route {
         LineRoute::Active { business, line } => (business, line),
         LineRoute::Inactive { business, .. } => {
@@ -74,7 +84,9 @@ async fn respond<S: Store>(
         }
         LineRoute::Unknown => return Ok(Response::json(200, &json!({"error": UNKNOWN_LINE}))),
     };
-    let Some(restaurant) = read_json::<_, Restaurant>(store, &keys::restaurant(&business.id)).await? else {
+    let Some(restaurant) =
+        read_json::<_, Restaurant>(store, &keys::restaurant(&business.id)).await?
+    else {
         return Ok(Response::json(200, &json!({"error": UNKNOWN_LINE})));
     };
     let a = assistant::build(&assistant::Inputs {

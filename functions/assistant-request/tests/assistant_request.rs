@@ -9,9 +9,18 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "vapi-test-secret";
 const DOCS: [(&str, &str); 3] = [
-    ("boba", include_str!("../../../fixtures/restaurants/demo-boba.json")),
-    ("thai", include_str!("../../../fixtures/restaurants/golden-lotus-thai.json")),
-    ("pizza", include_str!("../../../fixtures/restaurants/windy-city-slice.json")),
+    (
+        "boba",
+        include_str!("../../../fixtures/restaurants/demo-boba.json"),
+    ),
+    (
+        "thai",
+        include_str!("../../../fixtures/restaurants/golden-lotus-thai.json"),
+    ),
+    (
+        "pizza",
+        include_str!("../../../fixtures/restaurants/windy-city-slice.json"),
+    ),
 ];
 
 fn now() -> jiff::Timestamp {
@@ -20,7 +29,9 @@ fn now() -> jiff::Timestamp {
 
 fn seeded() -> MemoryStore {
     let s = MemoryStore::new();
-    let cfg = hostline_owner_api::handler::Config { admin_token: "t".into() };
+    let cfg = hostline_owner_api::handler::Config {
+        admin_token: "t".into(),
+    };
     for (id, doc) in DOCS {
         let req = Request::new(Method::Put, &format!("/api/v1/businesses/{id}/restaurant"))
             .with_header("authorization", "Bearer t")
@@ -56,7 +67,10 @@ fn post(s: &MemoryStore, body: &Value, headers: &[(&str, &str)]) -> (u16, Value)
         public_base_url: "https://hostline.example.com/".into(),
     };
     let r = block_on(handle(&req, s, &cfg, now()));
-    (r.status, serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+    (
+        r.status,
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
 }
 
 fn request_for(line: &str) -> Value {
@@ -76,24 +90,45 @@ fn every_line_of_every_business_gets_its_own_assistant() {
             assert_eq!(a["metadata"]["business_id"], id, "{line}");
             assert_eq!(a["metadata"]["line"], line.as_str());
             let prompt = a["model"]["messages"][0]["content"].as_str().unwrap();
-            assert!(prompt.contains(&name(doc)), "{line}: prompt names the restaurant");
+            assert!(
+                prompt.contains(&name(doc)),
+                "{line}: prompt names the restaurant"
+            );
             assert!(!a["firstMessage"].as_str().unwrap().is_empty());
             for (other, other_doc) in DOCS {
                 if other != id {
-                    assert!(!prompt.contains(&name(other_doc)), "{line}: prompt must not mention {other}");
+                    assert!(
+                        !prompt.contains(&name(other_doc)),
+                        "{line}: prompt must not mention {other}"
+                    );
                 }
             }
             let tools = a["model"]["tools"].as_array().unwrap();
-            let names: Vec<&str> = tools.iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
+            let names: Vec<&str> = tools
+                .iter()
+                .map(|t| t["function"]["name"].as_str().unwrap())
+                .collect();
             assert_eq!(
                 names,
-                ["get_menu_info", "get_modifiers_info", "get_hours_info", "get_delivery_info", "search_faq"]
+                [
+                    "get_menu_info",
+                    "get_modifiers_info",
+                    "get_hours_info",
+                    "get_delivery_info",
+                    "search_faq"
+                ]
             );
             for t in tools {
-                assert_eq!(t["server"]["url"], "https://hostline.example.com/vapi/knowledge-base");
+                assert_eq!(
+                    t["server"]["url"],
+                    "https://hostline.example.com/vapi/knowledge-base"
+                );
                 assert_eq!(t["function"]["parameters"]["type"], "object");
             }
-            assert_eq!(a["server"]["url"], "https://hostline.example.com/vapi/events");
+            assert_eq!(
+                a["server"]["url"],
+                "https://hostline.example.com/vapi/events"
+            );
         }
     }
 }
@@ -103,17 +138,30 @@ fn greeting_and_local_time_come_from_the_profile() {
     let s = seeded();
     let boba = DOCS[0].1;
     let v: Value = serde_json::from_str(boba).unwrap();
-    let (_, resp) = post(&s, &request_for(&lines(boba)[0]), &[("x-vapi-secret", SECRET)]);
+    let (_, resp) = post(
+        &s,
+        &request_for(&lines(boba)[0]),
+        &[("x-vapi-secret", SECRET)],
+    );
     assert_eq!(resp["assistant"]["firstMessage"], v["business"]["greeting"]);
-    let prompt = resp["assistant"]["model"]["messages"][0]["content"].as_str().unwrap();
+    let prompt = resp["assistant"]["model"]["messages"][0]["content"]
+        .as_str()
+        .unwrap();
     // 18:07Z on 2026-11-20 is 10:07 AM in Los Angeles.
-    assert!(prompt.contains("Friday, November 20, 2026, 10:07 AM"), "{prompt}");
+    assert!(
+        prompt.contains("Friday, November 20, 2026, 10:07 AM"),
+        "{prompt}"
+    );
 }
 
 #[test]
 fn unknown_line_gets_a_spoken_error_with_200() {
     let s = seeded();
-    let (st, v) = post(&s, &request_for("+19995550000"), &[("x-vapi-secret", SECRET)]);
+    let (st, v) = post(
+        &s,
+        &request_for("+19995550000"),
+        &[("x-vapi-secret", SECRET)],
+    );
     assert_eq!(st, 200);
     assert_eq!(v, json!({"error": UNKNOWN_LINE}));
 }
@@ -121,15 +169,27 @@ fn unknown_line_gets_a_spoken_error_with_200() {
 #[test]
 fn inactive_business_gets_a_spoken_error() {
     let s = seeded();
-    let cfg = hostline_owner_api::handler::Config { admin_token: "t".into() };
+    let cfg = hostline_owner_api::handler::Config {
+        admin_token: "t".into(),
+    };
     let req = Request::new(Method::Patch, "/api/v1/businesses/boba")
         .with_header("authorization", "Bearer t")
         .with_body(r#"{"active": false}"#);
-    assert_eq!(block_on(hostline_owner_api::handler::handle(&req, &s, &cfg, now())).status, 200);
-    let (st, v) = post(&s, &request_for(&lines(DOCS[0].1)[0]), &[("x-vapi-secret", SECRET)]);
+    assert_eq!(
+        block_on(hostline_owner_api::handler::handle(&req, &s, &cfg, now())).status,
+        200
+    );
+    let (st, v) = post(
+        &s,
+        &request_for(&lines(DOCS[0].1)[0]),
+        &[("x-vapi-secret", SECRET)],
+    );
     assert_eq!(st, 200);
     let e = v["error"].as_str().unwrap();
-    assert!(e.contains(&name(DOCS[0].1)) && e.contains("isn't taking"), "{e}");
+    assert!(
+        e.contains(&name(DOCS[0].1)) && e.contains("isn't taking"),
+        "{e}"
+    );
     assert!(v.get("assistant").is_none());
 }
 
@@ -139,7 +199,10 @@ fn phone_number_id_alone_routes_once_learned() {
     let line = lines(DOCS[1].1)[0].clone();
     let only_id = json!({"message": {"type": "assistant-request", "call": {"id": "c2", "phoneNumberId": "pn-thai"}}});
     let (_, v) = post(&s, &only_id, &[("x-vapi-secret", SECRET)]);
-    assert_eq!(v["error"], UNKNOWN_LINE, "unknown before any message names the line");
+    assert_eq!(
+        v["error"], UNKNOWN_LINE,
+        "unknown before any message names the line"
+    );
     let mut full = request_for(&line);
     full["message"]["phoneNumber"]["id"] = json!("pn-thai");
     post(&s, &full, &[("x-vapi-secret", SECRET)]);
@@ -151,10 +214,17 @@ fn phone_number_id_alone_routes_once_learned() {
 fn secret_is_required_in_any_accepted_header() {
     let s = seeded();
     let body = request_for(&lines(DOCS[0].1)[0]);
-    for h in [("x-vapi-secret", SECRET.to_owned()), ("authorization", format!("Bearer {SECRET}"))] {
+    for h in [
+        ("x-vapi-secret", SECRET.to_owned()),
+        ("authorization", format!("Bearer {SECRET}")),
+    ] {
         assert_eq!(post(&s, &body, &[(h.0, h.1.as_str())]).0, 200);
     }
-    for h in [("x-vapi-secret", "wrong"), ("authorization", "Bearer wrong"), ("x-other", SECRET)] {
+    for h in [
+        ("x-vapi-secret", "wrong"),
+        ("authorization", "Bearer wrong"),
+        ("x-other", SECRET),
+    ] {
         let (st, v) = post(&s, &body, &[h]);
         assert_eq!(st, 401, "{h:?}");
         assert!(v["error"].is_string());
@@ -167,8 +237,14 @@ fn malformed_bodies_are_400s_naming_the_field() {
     let cases = [
         (json!({}), "message"),
         (json!({"message": {}}), "message.type"),
-        (json!({"message": {"type": "assistant-request", "phoneNumber": {"number": 5}}}), "message.phoneNumber.number"),
-        (json!({"message": {"type": "assistant-request", "timestamp": {}}}), "message.timestamp"),
+        (
+            json!({"message": {"type": "assistant-request", "phoneNumber": {"number": 5}}}),
+            "message.phoneNumber.number",
+        ),
+        (
+            json!({"message": {"type": "assistant-request", "timestamp": {}}}),
+            "message.timestamp",
+        ),
     ];
     for (body, field) in cases {
         let (st, v) = post(&s, &body, &[("x-vapi-secret", SECRET)]);
@@ -178,7 +254,10 @@ fn malformed_bodies_are_400s_naming_the_field() {
     let req = Request::new(Method::Post, "/vapi/assistant-request")
         .with_header("x-vapi-secret", SECRET)
         .with_body("{\"message\": ");
-    let cfg = Config { vapi_secret: SECRET.into(), public_base_url: String::new() };
+    let cfg = Config {
+        vapi_secret: SECRET.into(),
+        public_base_url: String::new(),
+    };
     let r = block_on(handle(&req, &s, &cfg, now()));
     assert_eq!(r.status, 400);
     assert!(r.body_str().contains("malformed JSON"));

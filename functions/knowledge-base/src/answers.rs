@@ -8,7 +8,9 @@
 
 use crate::delivery;
 use hostline_shared::hours::{describe_day, describe_now, describe_week};
-use hostline_shared::knowledge::{Confidence, EntryKind, Hit, ItemInfo, KindFilter, KnowledgeIndex};
+use hostline_shared::knowledge::{
+    Confidence, EntryKind, Hit, ItemInfo, KindFilter, KnowledgeIndex,
+};
 use hostline_shared::money::Cents;
 use hostline_shared::restaurant::{Restaurant, Rule};
 use hostline_shared::speech::join_list;
@@ -19,18 +21,28 @@ use jiff::civil::{Date, Weekday};
 
 pub fn answer(p: &Published, call: &ToolCall, now: jiff::Timestamp) -> Result<String, String> {
     match call.name.as_str() {
-        tools::GET_MENU_INFO => Ok(menu_info(&p.index, call.str_arg("query"), call.str_arg("category"))),
+        tools::GET_MENU_INFO => Ok(menu_info(
+            &p.index,
+            call.str_arg("query"),
+            call.str_arg("category"),
+        )),
         tools::GET_MODIFIERS_INFO => match call.str_arg("item") {
             Some(item) => Ok(modifiers_info(&p.index, item)),
             None => Err("Which menu item would you like the options for?".to_owned()),
         },
         tools::GET_HOURS_INFO => Ok(hours_info(&p.restaurant, call.str_arg("day"), now)),
-        tools::GET_DELIVERY_INFO => Ok(delivery::answer(&p.restaurant, call.str_arg("address_or_zip"))),
+        tools::GET_DELIVERY_INFO => Ok(delivery::answer(
+            &p.restaurant,
+            call.str_arg("address_or_zip"),
+        )),
         tools::SEARCH_FAQ => match call.str_arg("query") {
             Some(q) => Ok(faq(&p.index, q)),
             None => Err("What would you like to know?".to_owned()),
         },
-        other => Err(format!("Sorry, I can't do {} here.", other.replace('_', " "))),
+        other => Err(format!(
+            "Sorry, I can't do {} here.",
+            other.replace('_', " ")
+        )),
     }
 }
 
@@ -53,7 +65,11 @@ fn overview(ix: &KnowledgeIndex) -> String {
         .categories()
         .iter()
         .map(|c| {
-            let names: Vec<&str> = ix.category_items(c).take(3).map(|i| i.name.as_str()).collect();
+            let names: Vec<&str> = ix
+                .category_items(c)
+                .take(3)
+                .map(|i| i.name.as_str())
+                .collect();
             if names.is_empty() {
                 c.name.clone()
             } else {
@@ -64,7 +80,10 @@ fn overview(ix: &KnowledgeIndex) -> String {
     if parts.is_empty() {
         return "Our menu isn't available right now.".to_owned();
     }
-    format!("We have {}. What would you like to hear about?", join_list(&parts, "and"))
+    format!(
+        "We have {}. What would you like to hear about?",
+        join_list(&parts, "and")
+    )
 }
 
 fn category_names(ix: &KnowledgeIndex) -> String {
@@ -111,7 +130,11 @@ fn list_category(ix: &KnowledgeIndex, name: &str) -> String {
     if listed.is_empty() {
         return format!("There's nothing in {} right now.", cat.name);
     }
-    format!("In {} we have {}{tail}.", cat.name, join_list(&listed, "and"))
+    format!(
+        "In {} we have {}{tail}.",
+        cat.name,
+        join_list(&listed, "and")
+    )
 }
 
 /// Hits this close to the best one are treated as equally likely.
@@ -134,8 +157,14 @@ fn query_answer(ix: &KnowledgeIndex, query: &str) -> String {
                 })
                 .collect();
             if top.kind == EntryKind::Item && ties.len() > 1 {
-                let names: Vec<String> = ties.iter().filter_map(|h| item_with_price(ix, &h.id)).collect();
-                format!("We have {}. Which one would you like?", join_list(&names, "and"))
+                let names: Vec<String> = ties
+                    .iter()
+                    .filter_map(|h| item_with_price(ix, &h.id))
+                    .collect();
+                format!(
+                    "We have {}. Which one would you like?",
+                    join_list(&names, "and")
+                )
             } else {
                 describe_hit(ix, top)
             }
@@ -148,7 +177,10 @@ fn query_answer(ix: &KnowledgeIndex, query: &str) -> String {
                 .filter_map(|h| item_with_price(ix, &h.id))
                 .collect();
             if top.kind == EntryKind::Item && close.len() > 2 {
-                format!("We have {}. Which one would you like?", join_list(&close, "and"))
+                format!(
+                    "We have {}. Which one would you like?",
+                    join_list(&close, "and")
+                )
             } else {
                 format!("Did you mean {}? {}", top.name, describe_hit_plain(ix, top))
             }
@@ -171,7 +203,8 @@ fn not_found(ix: &KnowledgeIndex, query: &str) -> String {
 }
 
 fn item_with_price(ix: &KnowledgeIndex, id: &str) -> Option<String> {
-    ix.item(id).map(|i| format!("{} for {}", i.name, i.price.spoken()))
+    ix.item(id)
+        .map(|i| format!("{} for {}", i.name, i.price.spoken()))
 }
 
 fn describe_hit(ix: &KnowledgeIndex, h: &Hit) -> String {
@@ -234,7 +267,11 @@ fn describe_item(ix: &KnowledgeIndex, i: &ItemInfo) -> String {
 fn describe_option(ix: &KnowledgeIndex, option_id: &str) -> Option<String> {
     let o = ix.option(option_id)?;
     let g = ix.option_group(o)?;
-    let items: Vec<&str> = ix.items_with_option(o).filter(|i| i.available).map(|i| i.name.as_str()).collect();
+    let items: Vec<&str> = ix
+        .items_with_option(o)
+        .filter(|i| i.available)
+        .map(|i| i.name.as_str())
+        .collect();
     let price = option_price(o.price);
     let on = match items.len() {
         0 => String::new(),
@@ -267,7 +304,10 @@ pub fn modifiers_info(ix: &KnowledgeIndex, item: &str) -> String {
         return if offers.is_empty() {
             format!("Sorry, I couldn't find {item} on our menu.")
         } else {
-            format!("I'm not sure which item you mean. Did you mean {}?", join_list(&offers, "or"))
+            format!(
+                "I'm not sure which item you mean. Did you mean {}?",
+                join_list(&offers, "or")
+            )
         };
     };
     let Some(i) = ix.item(&top.id) else {
@@ -304,7 +344,11 @@ pub fn modifiers_info(ix: &KnowledgeIndex, item: &str) -> String {
         })
         .collect();
     if groups.is_empty() {
-        return format!("{prefix}{} has no options to choose; it's {}.", i.name, i.price.spoken());
+        return format!(
+            "{prefix}{} has no options to choose; it's {}.",
+            i.name,
+            i.price.spoken()
+        );
     }
     let rules: Vec<String> = ix
         .rules()
@@ -332,11 +376,13 @@ pub fn modifiers_info(ix: &KnowledgeIndex, item: &str) -> String {
 fn rule_applies_to(ix: &KnowledgeIndex, r: &Rule, item: &ItemInfo) -> bool {
     let has_option = |id: &str| {
         ix.option(id)
-            .is_some_and(|o| item.modifier_groups.iter().any(|g| *g == o.group))
+            .is_some_and(|o| item.modifier_groups.contains(&o.group))
     };
     match r {
         Rule::Requires { option, .. } => has_option(option),
-        Rule::UnavailableWith { option, items, .. } => items.contains(&item.id) && has_option(option),
+        Rule::UnavailableWith { option, items, .. } => {
+            items.contains(&item.id) && has_option(option)
+        }
     }
 }
 
@@ -383,7 +429,8 @@ impl DayRef {
         match self {
             DayRef::Tomorrow => today.tomorrow().unwrap_or(today),
             DayRef::Weekday(w) => {
-                let ahead = (w.to_monday_zero_offset() - today.weekday().to_monday_zero_offset()).rem_euclid(7);
+                let ahead = (w.to_monday_zero_offset() - today.weekday().to_monday_zero_offset())
+                    .rem_euclid(7);
                 today
                     .checked_add(jiff::Span::new().days(i64::from(ahead)))
                     .unwrap_or(today)
@@ -509,7 +556,7 @@ pub fn faq(ix: &KnowledgeIndex, query: &str) -> String {
         Some(h) if h.confidence >= Confidence::Medium => ix
             .faq(&h.id)
             .map(|f| f.answer.clone())
-            .unwrap_or_else(|| no_answer()),
+            .unwrap_or_else(no_answer),
         _ => no_answer(),
     }
 }

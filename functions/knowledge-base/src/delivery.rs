@@ -26,9 +26,17 @@ pub fn answer(r: &Restaurant, address_or_zip: Option<&str>) -> String {
         .rev()
         .find_map(|c| zone_for(zones, c).map(|z| (c, z)))
     {
-        return format!("Yes, we deliver to {code}, in our {} area. {}", zone.name, terms(r, zone));
+        return format!(
+            "Yes, we deliver to {code}, in our {} area. {}",
+            zone.name,
+            terms(r, zone)
+        );
     }
-    if let Some(code) = codes.iter().rev().find(|c| c.len() == 5 && c.bytes().all(|b| b.is_ascii_digit())) {
+    if let Some(code) = codes
+        .iter()
+        .rev()
+        .find(|c| c.len() == 5 && c.bytes().all(|b| b.is_ascii_digit()))
+    {
         return format!(
             "Sorry, {code} is outside our delivery area. We deliver to {}.{}",
             area_list(zones),
@@ -53,7 +61,11 @@ fn overview(r: &Restaurant) -> String {
     let fee = if min_fee == max_fee {
         format!("The delivery fee is {}", min_fee.spoken())
     } else {
-        format!("Delivery fees run from {} to {}", min_fee.spoken(), max_fee.spoken())
+        format!(
+            "Delivery fees run from {} to {}",
+            min_fee.spoken(),
+            max_fee.spoken()
+        )
     };
     let time = r
         .fulfillment

@@ -4,6 +4,7 @@
 use crate::answers;
 use hostline_shared::auth::vapi_request_authorized;
 use hostline_shared::http::{Method, Request, Response};
+use hostline_shared::knowledge::KnowledgeIndex;
 use hostline_shared::store::{Store, keys};
 use hostline_shared::tenancy::{LineRoute, Published, read_json, resolve_line};
 use hostline_shared::vapi::{ToolResult, ToolResults, parse_message};
@@ -18,7 +19,12 @@ const UNKNOWN_LINE: &str = "Sorry, I can't look that up for this phone line.";
 const NOT_TAKING_CALLS: &str = "Sorry, this restaurant isn't taking phone calls right now.";
 const TROUBLE: &str = "Sorry, I'm having trouble looking that up right now.";
 
-pub async fn handle<S: Store>(req: &Request, store: &S, config: &Config, now: jiff::Timestamp) -> Response {
+pub async fn handle<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Response {
     if req.method != Method::Post {
         return Response::method_not_allowed();
     }
@@ -36,7 +42,11 @@ pub async fn handle<S: Store>(req: &Request, store: &S, config: &Config, now: ji
     let bundle = match load(store, &msg).await {
         Ok(b) => b,
         Err(spoken) => {
-            let results = msg.tool_calls.iter().map(|c| ToolResult::err(c, spoken)).collect();
+            let results = msg
+                .tool_calls
+                .iter()
+                .map(|c| ToolResult::err(c, spoken))
+                .collect();
             return Response::json(200, &ToolResults { results });
         }
     };
@@ -44,7 +54,9 @@ pub async fn handle<S: Store>(req: &Request, store: &S, config: &Config, now: ji
         .tool_calls
         .iter()
         .map(|call| match &call.arguments {
-            Err(why) => ToolResult::err(call, format!("Sorry, I couldn't read that request: {why}.")),
+            Err(why) => {
+                ToolResult::err(call, format!("Sorry, I couldn't read that request: {why}."))
+            }
             Ok(_) => match answers::answer(&bundle, call, now) {
                 Ok(text) => ToolResult::ok(call, text),
                 Err(text) => ToolResult::err(call, text),
@@ -55,20 +67,33 @@ pub async fn handle<S: Store>(req: &Request, store: &S, config: &Config, now: ji
 }
 
 /// The published bundle of the called line's business, or the sentence to answer every call with.
-async fn load<S: Store>(store: &S, msg: &hostline_shared::vapi::Message) -> Result<Published, &'static str> {
-    let route = resolve_line(store, msg.called_number.as_ref(), msg.phone_number_id.as_deref())
-        .await
-        .map_err(|e| {
-            eprintln!("knowledge-base: storage error routing a call: {e}");
-            TROUBLE
-        })?;
+async fn load<S: Store>(
+    store: &S,
+    msg: &hostline_shared::vapi::Message,
+) -> Result<Published, &'static str> {
+    let route = resolve_line(
+        store,
+        msg.called_number.as_ref(),
+        msg.phone_number_id.as_deref(),
+    )
+    .await
+    .map_err(|e| {
+        eprintln!("knowledge-base: storage error routing a call: {e}");
+        TROUBLE
+    })?;
     let business = match route {
         LineRoute::Active { business, .. } => business,
         LineRoute::Inactive { .. } => return Err(NOT_TAKING_CALLS),
         LineRoute::Unknown => return Err(UNKNOWN_LINE),
     };
     match read_json::<_, Published>(store, &keys::knowledge(&business.id)).await {
-        Ok(Some(p)) => Ok(p),
+        Ok(Some(mut p)) => {
+            // An index saved by an older release: rebuild it from the document it came with.
+            if !p.index.is_current() {
+                p.index = KnowledgeIndex::build(&p.restaurant);
+            }
+            Ok(p)
+        }
         Ok(None) => Err(UNKNOWN_LINE),
         Err(e) => {
             eprintln!("knowledge-base: storage error loading {}: {e}", business.id);

@@ -18,28 +18,46 @@ const FRIDAY_18Z: &str = "2026-11-20T18:00:00Z";
 
 fn seeded() -> MemoryStore {
     let s = MemoryStore::new();
-    let cfg = hostline_owner_api::handler::Config { admin_token: "t".into() };
+    let cfg = hostline_owner_api::handler::Config {
+        admin_token: "t".into(),
+    };
     for (id, doc) in [("boba", BOBA), ("thai", THAI), ("pizza", PIZZA)] {
         let req = Request::new(Method::Put, &format!("/api/v1/businesses/{id}/restaurant"))
             .with_header("authorization", "Bearer t")
             .with_body(doc);
         let now = FRIDAY_18Z.parse().unwrap();
-        assert_eq!(block_on(hostline_owner_api::handler::handle(&req, &s, &cfg, now)).status, 201);
+        assert_eq!(
+            block_on(hostline_owner_api::handler::handle(&req, &s, &cfg, now)).status,
+            201
+        );
     }
     s
 }
 
 fn line(doc: &str) -> String {
     let v: Value = serde_json::from_str(doc).unwrap();
-    v["business"]["phone_lines"][0]["e164"].as_str().unwrap().to_owned()
+    v["business"]["phone_lines"][0]["e164"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn post_raw(s: &MemoryStore, body: &str, secret: &str) -> (u16, Value) {
     let req = Request::new(Method::Post, "/vapi/knowledge-base")
         .with_header("x-vapi-secret", secret)
         .with_body(body);
-    let r = block_on(handle(&req, s, &Config { vapi_secret: SECRET.into() }, "2030-01-01T00:00:00Z".parse().unwrap()));
-    (r.status, serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+    let r = block_on(handle(
+        &req,
+        s,
+        &Config {
+            vapi_secret: SECRET.into(),
+        },
+        "2030-01-01T00:00:00Z".parse().unwrap(),
+    ));
+    (
+        r.status,
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
 }
 
 /// One tool call on `doc`'s first line at `at`; returns the result (or the error, prefixed).
@@ -51,8 +69,14 @@ fn ask(s: &MemoryStore, doc: &str, at: &str, name: &str, args: Value) -> String 
     assert_eq!(st, 200);
     let r = &v["results"][0];
     assert_eq!(r["toolCallId"], "t1");
-    let text = r["result"].as_str().map(str::to_owned).unwrap_or_else(|| format!("ERROR: {}", r["error"].as_str().unwrap()));
-    assert!(!text.contains('\n') && !text.contains('*'), "single line, no markdown: {text}");
+    let text = r["result"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("ERROR: {}", r["error"].as_str().unwrap()));
+    assert!(
+        !text.contains('\n') && !text.contains('*'),
+        "single line, no markdown: {text}"
+    );
     text
 }
 
@@ -83,8 +107,17 @@ fn sold_out_items_are_known_but_not_offered() {
 #[test]
 fn category_and_overview() {
     let s = seeded();
-    let r = ask(&s, THAI, FRIDAY_18Z, "get_menu_info", json!({"category": "noodles"}));
-    assert!(r.contains("Pad Thai for $14.50") && r.contains("Pad See Ew"), "{r}");
+    let r = ask(
+        &s,
+        THAI,
+        FRIDAY_18Z,
+        "get_menu_info",
+        json!({"category": "noodles"}),
+    );
+    assert!(
+        r.contains("Pad Thai for $14.50") && r.contains("Pad See Ew"),
+        "{r}"
+    );
     let r = ask(&s, THAI, FRIDAY_18Z, "get_menu_info", json!({}));
     assert!(r.contains("Curries") && r.contains("Noodles"), "{r}");
 }
@@ -93,18 +126,36 @@ fn category_and_overview() {
 fn nothing_is_invented_for_things_not_on_the_menu() {
     let s = seeded();
     let r = menu(&s, PIZZA, "sushi");
-    assert!(r.starts_with("Sorry") || r.starts_with("I'm not sure"), "{r}");
+    assert!(
+        r.starts_with("Sorry") || r.starts_with("I'm not sure"),
+        "{r}"
+    );
 }
 
 #[test]
 fn modifiers_list_choices_with_prices_and_rules() {
     let s = seeded();
-    let r = ask(&s, PIZZA, FRIDAY_18Z, "get_modifiers_info", json!({"item": "chicken wings"}));
+    let r = ask(
+        &s,
+        PIZZA,
+        FRIDAY_18Z,
+        "get_modifiers_info",
+        json!({"item": "chicken wings"}),
+    );
     assert!(r.contains("Chicken Wings") && r.contains("Buffalo"), "{r}");
-    let r = ask(&s, BOBA, FRIDAY_18Z, "get_modifiers_info", json!({"item": "taro milk tea"}));
+    let r = ask(
+        &s,
+        BOBA,
+        FRIDAY_18Z,
+        "get_modifiers_info",
+        json!({"item": "taro milk tea"}),
+    );
     assert!(r.contains("Sweetness") || r.contains("sweetness"), "{r}");
     let r = ask(&s, BOBA, FRIDAY_18Z, "get_modifiers_info", json!({}));
-    assert!(r.starts_with("ERROR: "), "a missing required argument is an error: {r}");
+    assert!(
+        r.starts_with("ERROR: "),
+        "a missing required argument is an error: {r}"
+    );
 }
 
 #[test]
@@ -117,19 +168,61 @@ fn hours_answer_open_now_in_the_restaurants_zone() {
     let r = ask(&s, THAI, FRIDAY_18Z, "get_hours_info", json!({}));
     assert!(r.contains("open") && r.contains("11 PM"), "{r}");
     // 00:30 Saturday in Chicago: still open from Friday's overnight hours, until 1 AM.
-    let r = ask(&s, PIZZA, "2026-11-21T06:30:00Z", "get_hours_info", json!({"day": "now"}));
+    let r = ask(
+        &s,
+        PIZZA,
+        "2026-11-21T06:30:00Z",
+        "get_hours_info",
+        json!({"day": "now"}),
+    );
     assert!(r.contains("open") && r.contains("1 AM"), "{r}");
     // Thanksgiving.
-    let r = ask(&s, PIZZA, "2026-11-26T18:00:00Z", "get_hours_info", json!({}));
+    let r = ask(
+        &s,
+        PIZZA,
+        "2026-11-26T18:00:00Z",
+        "get_hours_info",
+        json!({}),
+    );
     assert!(r.contains("Thanksgiving"), "{r}");
-    let r = ask(&s, PIZZA, FRIDAY_18Z, "get_hours_info", json!({"day": "sunday"}));
-    assert!(r.contains("Sunday") && r.contains("noon") && r.contains("9 PM"), "{r}");
-    let r = ask(&s, PIZZA, FRIDAY_18Z, "get_hours_info", json!({"day": "monday"}));
+    let r = ask(
+        &s,
+        PIZZA,
+        FRIDAY_18Z,
+        "get_hours_info",
+        json!({"day": "sunday"}),
+    );
+    assert!(
+        r.contains("Sunday") && r.contains("noon") && r.contains("9 PM"),
+        "{r}"
+    );
+    let r = ask(
+        &s,
+        PIZZA,
+        FRIDAY_18Z,
+        "get_hours_info",
+        json!({"day": "monday"}),
+    );
     assert!(r.contains("closed"), "{r}");
     // A holiday named in the question finds the closure, in the restaurant's future.
-    let r = ask(&s, BOBA, FRIDAY_18Z, "get_hours_info", json!({"day": "are you open on thanksgiving"}));
-    assert!(r.contains("November 26") && r.contains("closed for Thanksgiving"), "{r}");
-    let r = ask(&s, BOBA, FRIDAY_18Z, "get_hours_info", json!({"day": "what are your hours"}));
+    let r = ask(
+        &s,
+        BOBA,
+        FRIDAY_18Z,
+        "get_hours_info",
+        json!({"day": "are you open on thanksgiving"}),
+    );
+    assert!(
+        r.contains("November 26") && r.contains("closed for Thanksgiving"),
+        "{r}"
+    );
+    let r = ask(
+        &s,
+        BOBA,
+        FRIDAY_18Z,
+        "get_hours_info",
+        json!({"day": "what are your hours"}),
+    );
     assert!(r.contains("Monday") && r.contains("Sunday"), "{r}");
 }
 
@@ -143,24 +236,62 @@ fn a_generic_word_offers_choices_instead_of_guessing() {
 #[test]
 fn delivery_by_zip_and_address() {
     let s = seeded();
-    let r = ask(&s, PIZZA, FRIDAY_18Z, "get_delivery_info", json!({"address_or_zip": "2500 N Milwaukee Ave, Chicago 60647"}));
-    assert!(r.contains("Logan Square") && r.contains("$2.99") && r.contains("$15"), "{r}");
-    let r = ask(&s, PIZZA, FRIDAY_18Z, "get_delivery_info", json!({"address_or_zip": "60601"}));
+    let r = ask(
+        &s,
+        PIZZA,
+        FRIDAY_18Z,
+        "get_delivery_info",
+        json!({"address_or_zip": "2500 N Milwaukee Ave, Chicago 60647"}),
+    );
+    assert!(
+        r.contains("Logan Square") && r.contains("$2.99") && r.contains("$15"),
+        "{r}"
+    );
+    let r = ask(
+        &s,
+        PIZZA,
+        FRIDAY_18Z,
+        "get_delivery_info",
+        json!({"address_or_zip": "60601"}),
+    );
     assert!(r.contains("outside"), "{r}");
     let r = ask(&s, PIZZA, FRIDAY_18Z, "get_delivery_info", json!({}));
     assert!(r.contains("Logan Square") && r.contains("ZIP"), "{r}");
-    let r = ask(&s, BOBA, FRIDAY_18Z, "get_delivery_info", json!({"address_or_zip": "94122"}));
+    let r = ask(
+        &s,
+        BOBA,
+        FRIDAY_18Z,
+        "get_delivery_info",
+        json!({"address_or_zip": "94122"}),
+    );
     assert!(r.contains("don't deliver"), "{r}");
 }
 
 #[test]
 fn faq_matches_rephrased_questions() {
     let s = seeded();
-    let r = ask(&s, PIZZA, FRIDAY_18Z, "search_faq", json!({"query": "is there somewhere to park"}));
+    let r = ask(
+        &s,
+        PIZZA,
+        FRIDAY_18Z,
+        "search_faq",
+        json!({"query": "is there somewhere to park"}),
+    );
     let v: Value = serde_json::from_str(PIZZA).unwrap();
-    let parking = v["faq"].as_array().unwrap().iter().find(|f| f["q"] == "Is there parking?").unwrap();
+    let parking = v["faq"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["q"] == "Is there parking?")
+        .unwrap();
     assert_eq!(r, parking["a"].as_str().unwrap());
-    let r = ask(&s, PIZZA, FRIDAY_18Z, "search_faq", json!({"query": "what's the capital of France"}));
+    let r = ask(
+        &s,
+        PIZZA,
+        FRIDAY_18Z,
+        "search_faq",
+        json!({"query": "what's the capital of France"}),
+    );
     assert!(r.contains("don't have information"), "{r}");
 }
 
@@ -168,21 +299,36 @@ fn faq_matches_rephrased_questions() {
 fn several_calls_both_argument_shapes_same_order() {
     let s = seeded();
     let body = json!({"message": {"type": "tool-calls", "timestamp": 1763661600000u64,
-        "phoneNumber": {"number": line(BOBA)},
-        "toolCalls": [
-            {"id": "a", "type": "function", "function": {"name": "get_menu_info", "arguments": "{\"query\":\"boba tee\"}"}},
-            {"id": "b", "type": "function", "function": {"name": "get_hours_info", "arguments": {}}},
-            {"id": "c", "name": "search_faq", "parameters": {"query": "do you take credit cards"}},
-            {"id": "d", "type": "function", "function": {"name": "make_coffee", "arguments": {}}},
-            {"id": "e", "type": "function", "function": {"name": "get_menu_info", "arguments": "{oops"}}
-        ]}});
+    "phoneNumber": {"number": line(BOBA)},
+    "toolCalls": [
+        {"id": "a", "type": "function", "function": {"name": "get_menu_info", "arguments": "{\"query\":\"boba tee\"}"}},
+        {"id": "b", "type": "function", "function": {"name": "get_hours_info", "arguments": {}}},
+        {"id": "c", "name": "search_faq", "parameters": {"query": "do you take credit cards"}},
+        {"id": "d", "type": "function", "function": {"name": "make_coffee", "arguments": {}}},
+        {"id": "e", "type": "function", "function": {"name": "get_menu_info", "arguments": "{oops"}}
+    ]}});
     let (st, v) = post_raw(&s, &body.to_string(), SECRET);
     assert_eq!(st, 200);
     let results = v["results"].as_array().unwrap();
-    let ids: Vec<&str> = results.iter().map(|r| r["toolCallId"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["toolCallId"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["a", "b", "c", "d", "e"]);
-    let names: Vec<&str> = results.iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["get_menu_info", "get_hours_info", "search_faq", "make_coffee", "get_menu_info"]);
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "get_menu_info",
+            "get_hours_info",
+            "search_faq",
+            "make_coffee",
+            "get_menu_info"
+        ]
+    );
     for r in &results[..3] {
         assert!(r["result"].is_string() && r.get("error").is_none(), "{r}");
     }
@@ -193,15 +339,34 @@ fn several_calls_both_argument_shapes_same_order() {
 fn a_line_never_sees_another_businesses_menu() {
     let s = seeded();
     // The Thai line asked for the pizzeria's dishes, and the other way round.
-    for q in ["margherita pizza", "deep dish", "italian beef", "garlic knots"] {
+    for q in [
+        "margherita pizza",
+        "deep dish",
+        "italian beef",
+        "garlic knots",
+    ] {
         let r = menu(&s, THAI, q);
-        assert!(!r.contains("Windy City") && !r.contains("$15.") && !r.contains("Deep Dish for"), "{q}: {r}");
+        assert!(
+            !r.contains("Windy City") && !r.contains("$15.") && !r.contains("Deep Dish for"),
+            "{q}: {r}"
+        );
     }
     for q in ["pad thai", "massaman curry", "tom yum"] {
         let r = menu(&s, PIZZA, q);
-        assert!(!r.contains("$14.50") && !r.contains("Massaman Curry for") && !r.contains("Tom Yum Goong"), "{q}: {r}");
+        assert!(
+            !r.contains("$14.50")
+                && !r.contains("Massaman Curry for")
+                && !r.contains("Tom Yum Goong"),
+            "{q}: {r}"
+        );
     }
-    let r = ask(&s, BOBA, FRIDAY_18Z, "get_delivery_info", json!({"address_or_zip": "60647"}));
+    let r = ask(
+        &s,
+        BOBA,
+        FRIDAY_18Z,
+        "get_delivery_info",
+        json!({"address_or_zip": "60647"}),
+    );
     assert!(!r.contains("Logan Square"), "{r}");
 }
 
@@ -232,8 +397,14 @@ fn wrong_secret_and_malformed_bodies() {
     assert!(v["error"].is_string());
     for (bad, field) in [
         ("{", ""),
-        (r#"{"message":{"type":"tool-calls","toolCallList":[{"function":{"name":"x"}}]}}"#, "message.toolCallList[0].id"),
-        (r#"{"message":{"type":"tool-calls","toolCallList":"nope"}}"#, "message.toolCallList"),
+        (
+            r#"{"message":{"type":"tool-calls","toolCallList":[{"function":{"name":"x"}}]}}"#,
+            "message.toolCallList[0].id",
+        ),
+        (
+            r#"{"message":{"type":"tool-calls","toolCallList":"nope"}}"#,
+            "message.toolCallList",
+        ),
     ] {
         let (st, v) = post_raw(&s, bad, SECRET);
         assert_eq!(st, 400, "{bad}");

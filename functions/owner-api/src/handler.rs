@@ -27,7 +27,12 @@ pub struct Config {
     pub admin_token: String,
 }
 
-pub async fn handle<S: Store>(req: &Request, store: &S, config: &Config, now: jiff::Timestamp) -> Response {
+pub async fn handle<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Response {
     let authorized = req
         .bearer()
         .is_some_and(|t| secret_matches(t, &config.admin_token));
@@ -59,7 +64,11 @@ pub async fn handle<S: Store>(req: &Request, store: &S, config: &Config, now: ji
         _ => Ok(Response::not_found()),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("owner-api: storage error on {} {}: {e}", method_name(req.method), req.path);
+        eprintln!(
+            "owner-api: storage error on {} {}: {e}",
+            method_name(req.method),
+            req.path
+        );
         Response::internal()
     })
 }
@@ -89,12 +98,19 @@ async fn put_restaurant<S: Store>(
         return Ok(Response::error(400, "request body is not UTF-8 JSON"));
     };
     if text.trim().is_empty() {
-        return Ok(Response::error(400, "request body is empty; expected a hostline.restaurant/v1 document"));
+        return Ok(Response::error(
+            400,
+            "request body is empty; expected a hostline.restaurant/v1 document",
+        ));
     }
     let doc = match Restaurant::parse(text) {
         Ok(d) => d,
         Err(e) => {
-            let field = if e.path.is_empty() || e.path == "." { "document".to_owned() } else { e.path.clone() };
+            let field = if e.path.is_empty() || e.path == "." {
+                "document".to_owned()
+            } else {
+                e.path.clone()
+            };
             return Ok(Response::field_error(400, &field, &e.message));
         }
     };
@@ -127,17 +143,21 @@ async fn put_restaurant<S: Store>(
 }
 
 async fn get_restaurant<S: Store>(store: &S, id: &BusinessId) -> Result<Response, StoreError> {
-    Ok(match read_json::<_, Restaurant>(store, &keys::restaurant(id)).await? {
-        Some(r) => Response::json(200, &r),
-        None => Response::error(404, &format!("business {id} has no restaurant document")),
-    })
+    Ok(
+        match read_json::<_, Restaurant>(store, &keys::restaurant(id)).await? {
+            Some(r) => Response::json(200, &r),
+            None => Response::error(404, &format!("business {id} has no restaurant document")),
+        },
+    )
 }
 
 async fn get_business<S: Store>(store: &S, id: &BusinessId) -> Result<Response, StoreError> {
-    Ok(match read_json::<_, BusinessRecord>(store, &keys::business(id)).await? {
-        Some(r) => Response::json(200, &r),
-        None => Response::error(404, &format!("no business {id}")),
-    })
+    Ok(
+        match read_json::<_, BusinessRecord>(store, &keys::business(id)).await? {
+            Some(r) => Response::json(200, &r),
+            None => Response::error(404, &format!("no business {id}")),
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -168,13 +188,19 @@ async fn patch_business<S: Store>(
         }
         record.updated_at = now;
         let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::Backend(e.to_string()))?;
-        match store.compare_and_swap(&keys::business(id), Some(current.version), &bytes).await {
+        match store
+            .compare_and_swap(&keys::business(id), Some(current.version), &bytes)
+            .await
+        {
             Ok(()) => return Ok(Response::json(200, &record)),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e),
         }
     }
-    Ok(Response::error(409, "the business changed repeatedly while updating; retry"))
+    Ok(Response::error(
+        409,
+        "the business changed repeatedly while updating; retry",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -183,20 +209,42 @@ struct VapiNumber {
     e164: String,
 }
 
-async fn put_vapi_number<S: Store>(store: &S, phone_number_id: &str, body: &[u8]) -> Result<Response, StoreError> {
+async fn put_vapi_number<S: Store>(
+    store: &S,
+    phone_number_id: &str,
+    body: &[u8],
+) -> Result<Response, StoreError> {
     let ok_id = !phone_number_id.is_empty()
         && phone_number_id.len() <= 100
-        && phone_number_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && phone_number_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !ok_id {
-        return Ok(Response::field_error(400, "phone_number_id", "must be 1-100 letters, digits, '-' or '_'"));
+        return Ok(Response::field_error(
+            400,
+            "phone_number_id",
+            "must be 1-100 letters, digits, '-' or '_'",
+        ));
     }
     let v: VapiNumber = match parse_json(body) {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
     let Ok(line) = PhoneE164::parse_e164(&v.e164) else {
-        return Ok(Response::field_error(400, "e164", "must be an E.164 number like +14155550100"));
+        return Ok(Response::field_error(
+            400,
+            "e164",
+            "must be an E.164 number like +14155550100",
+        ));
     };
-    store.put(&keys::vapi_number(phone_number_id), line.as_str().as_bytes()).await?;
-    Ok(Response::json(200, &json!({"phone_number_id": phone_number_id, "e164": line})))
+    store
+        .put(
+            &keys::vapi_number(phone_number_id),
+            line.as_str().as_bytes(),
+        )
+        .await?;
+    Ok(Response::json(
+        200,
+        &json!({"phone_number_id": phone_number_id, "e164": line}),
+    ))
 }

@@ -34,7 +34,10 @@ pub struct Outcome {
 #[derive(Debug)]
 pub enum ImportError {
     /// `business.phone_lines[index]` belongs to another business.
-    LineTaken { line: PhoneE164, index: usize },
+    LineTaken {
+        line: PhoneE164,
+        index: usize,
+    },
     /// A concurrent change won the race; nothing of the document was written.
     Busy,
     Store(StoreError),
@@ -57,15 +60,20 @@ pub async fn import_restaurant<S: Store>(
 ) -> Result<Outcome, ImportError> {
     let record_key = keys::business(id);
     let existing = store.get(&record_key).await?;
-    let previous: Option<BusinessRecord> = match &existing {
-        Some(v) => Some(
-            serde_json::from_slice(&v.value)
-                .map_err(|e| StoreError::Backend(format!("business record {id} is corrupt: {e}")))?,
-        ),
-        None => None,
-    };
+    let previous: Option<BusinessRecord> =
+        match &existing {
+            Some(v) => Some(serde_json::from_slice(&v.value).map_err(|e| {
+                StoreError::Backend(format!("business record {id} is corrupt: {e}"))
+            })?),
+            None => None,
+        };
 
-    let lines: Vec<PhoneE164> = doc.business.phone_lines.iter().map(|l| l.e164.clone()).collect();
+    let lines: Vec<PhoneE164> = doc
+        .business
+        .phone_lines
+        .iter()
+        .map(|l| l.e164.clone())
+        .collect();
     for (index, line) in lines.iter().enumerate() {
         claim_line(store, id, line, index).await?;
     }
@@ -91,7 +99,9 @@ pub async fn import_restaurant<S: Store>(
     let items = doc.items().count();
     store.put(&keys::restaurant(id), &to_json(&doc)?).await?;
     let published = Published::build(id.clone(), record.revision, doc);
-    store.put(&keys::knowledge(id), &to_json(&published)?).await?;
+    store
+        .put(&keys::knowledge(id), &to_json(&published)?)
+        .await?;
 
     let released = previous
         .map(|p| p.lines.into_iter().filter(|l| !lines.contains(l)).collect())
@@ -130,7 +140,10 @@ async fn claim_line<S: Store>(
                 Some(v.version)
             }
         };
-        match store.compare_and_swap(&key, expected, id.as_str().as_bytes()).await {
+        match store
+            .compare_and_swap(&key, expected, id.as_str().as_bytes())
+            .await
+        {
             Ok(()) => return Ok(()),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
@@ -140,11 +153,20 @@ async fn claim_line<S: Store>(
 }
 
 /// Whether the business named by a line-index entry still lists the line in its record.
-async fn owner_still_lists<S: Store>(store: &S, owner: &[u8], line: &PhoneE164) -> Result<bool, StoreError> {
-    let Some(owner) = std::str::from_utf8(owner).ok().and_then(|s| BusinessId::parse(s).ok()) else {
+async fn owner_still_lists<S: Store>(
+    store: &S,
+    owner: &[u8],
+    line: &PhoneE164,
+) -> Result<bool, StoreError> {
+    let Some(owner) = std::str::from_utf8(owner)
+        .ok()
+        .and_then(|s| BusinessId::parse(s).ok())
+    else {
         return Ok(false);
     };
-    Ok(read_json::<_, BusinessRecord>(store, &keys::business(&owner))
-        .await?
-        .is_some_and(|r| r.lines.contains(line)))
+    Ok(
+        read_json::<_, BusinessRecord>(store, &keys::business(&owner))
+            .await?
+            .is_some_and(|r| r.lines.contains(line)),
+    )
 }

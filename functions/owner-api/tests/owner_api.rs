@@ -22,12 +22,20 @@ fn call(store: &MemoryStore, method: Method, path: &str, body: &str) -> (u16, Va
     call_with(store, method, path, body, Some(TOKEN))
 }
 
-fn call_with(store: &MemoryStore, method: Method, path: &str, body: &str, token: Option<&str>) -> (u16, Value) {
+fn call_with(
+    store: &MemoryStore,
+    method: Method,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> (u16, Value) {
     let mut req = Request::new(method, path).with_body(body.as_bytes().to_vec());
     if let Some(t) = token {
         req = req.with_header("authorization", &format!("Bearer {t}"));
     }
-    let cfg = Config { admin_token: TOKEN.into() };
+    let cfg = Config {
+        admin_token: TOKEN.into(),
+    };
     let Response { status, body, .. } = block_on(handle(&req, store, &cfg, now()));
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
@@ -49,7 +57,9 @@ fn route(store: &MemoryStore, line: &str) -> LineRoute {
 
 fn owner(store: &MemoryStore, line: &str) -> Option<String> {
     match route(store, line) {
-        LineRoute::Active { business, .. } | LineRoute::Inactive { business, .. } => Some(business.id.to_string()),
+        LineRoute::Active { business, .. } | LineRoute::Inactive { business, .. } => {
+            Some(business.id.to_string())
+        }
         LineRoute::Unknown => None,
     }
 }
@@ -96,11 +106,19 @@ fn import_then_export_round_trips_and_routes_every_line() {
 #[test]
 fn a_line_owned_by_another_business_is_a_409_naming_it() {
     let s = MemoryStore::new();
-    assert_eq!(call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA).0, 201);
+    assert_eq!(
+        call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA).0,
+        201
+    );
     let taken = lines_of(BOBA)[1].clone();
     let thai_lines = lines_of(THAI);
     let thief = with_lines(THAI, &[&thai_lines[0], &taken]);
-    let (st, body) = call(&s, Method::Put, "/api/v1/businesses/thai/restaurant", &thief);
+    let (st, body) = call(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/thai/restaurant",
+        &thief,
+    );
     assert_eq!(st, 409, "{body}");
     assert_eq!(body["line"], taken.as_str());
     assert_eq!(body["field"], "business.phone_lines[1].e164");
@@ -108,12 +126,24 @@ fn a_line_owned_by_another_business_is_a_409_naming_it() {
     // Nothing of the failed import routes, and the owner keeps its line.
     assert_eq!(owner(&s, &taken).as_deref(), Some("boba"));
     assert_eq!(owner(&s, &thai_lines[0]), None);
-    assert_eq!(call(&s, Method::Get, "/api/v1/businesses/thai/restaurant", "").0, 404);
+    assert_eq!(
+        call(&s, Method::Get, "/api/v1/businesses/thai/restaurant", "").0,
+        404
+    );
     // The half-claimed line of the failed import does not block anyone: boba can take it.
     let mut boba_lines = lines_of(BOBA);
     boba_lines.push(thai_lines[0].clone());
     let refs: Vec<&str> = boba_lines.iter().map(String::as_str).collect();
-    assert_eq!(call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", &with_lines(BOBA, &refs)).0, 200);
+    assert_eq!(
+        call(
+            &s,
+            Method::Put,
+            "/api/v1/businesses/boba/restaurant",
+            &with_lines(BOBA, &refs)
+        )
+        .0,
+        200
+    );
     assert_eq!(owner(&s, &thai_lines[0]).as_deref(), Some("boba"));
 }
 
@@ -121,12 +151,25 @@ fn a_line_owned_by_another_business_is_a_409_naming_it() {
 fn a_dropped_line_stops_routing_and_can_be_taken_by_another_business() {
     let s = MemoryStore::new();
     let lines = lines_of(BOBA);
-    assert_eq!(call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA).0, 201);
-    let (st, body) = call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", &with_lines(BOBA, &[&lines[0]]));
+    assert_eq!(
+        call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA).0,
+        201
+    );
+    let (st, body) = call(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/boba/restaurant",
+        &with_lines(BOBA, &[&lines[0]]),
+    );
     assert_eq!(st, 200);
     assert_eq!(body["released_lines"], json!([lines[1]]));
     assert_eq!(owner(&s, &lines[1]), None);
-    let (st, _) = call(&s, Method::Put, "/api/v1/businesses/thai/restaurant", &with_lines(THAI, &[&lines[1]]));
+    let (st, _) = call(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/thai/restaurant",
+        &with_lines(THAI, &[&lines[1]]),
+    );
     assert_eq!(st, 201);
     assert_eq!(owner(&s, &lines[1]).as_deref(), Some("thai"));
     assert_eq!(owner(&s, &lines[0]).as_deref(), Some("boba"));
@@ -137,14 +180,24 @@ fn patch_active_switches_routing_to_inactive_and_back() {
     let s = MemoryStore::new();
     let line = lines_of(BOBA)[0].clone();
     call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
-    let (st, body) = call(&s, Method::Patch, "/api/v1/businesses/boba", r#"{"active": false}"#);
+    let (st, body) = call(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"active": false}"#,
+    );
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["active"], false);
     assert!(matches!(route(&s, &line), LineRoute::Inactive { .. }));
     // An import keeps the status.
     call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
     assert!(matches!(route(&s, &line), LineRoute::Inactive { .. }));
-    call(&s, Method::Patch, "/api/v1/businesses/boba", r#"{"active": true}"#);
+    call(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"active": true}"#,
+    );
     assert!(matches!(route(&s, &line), LineRoute::Active { .. }));
     let (st, body) = call(&s, Method::Get, "/api/v1/businesses/boba", "");
     assert_eq!(st, 200);
@@ -156,7 +209,12 @@ fn vapi_number_mapping_routes_by_phone_number_id() {
     let s = MemoryStore::new();
     let line = lines_of(BOBA)[0].clone();
     call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
-    let (st, _) = call(&s, Method::Put, "/api/v1/vapi-numbers/pn-123", &json!({"e164": line}).to_string());
+    let (st, _) = call(
+        &s,
+        Method::Put,
+        "/api/v1/vapi-numbers/pn-123",
+        &json!({"e164": line}).to_string(),
+    );
     assert_eq!(st, 200);
     let r = block_on(resolve_line(&s, None, Some("pn-123"))).unwrap();
     assert!(matches!(r, LineRoute::Active { .. }));
@@ -168,9 +226,27 @@ fn vapi_number_mapping_routes_by_phone_number_id() {
 fn bad_input_gets_a_4xx_naming_what_is_wrong() {
     let s = MemoryStore::new();
     let cases: Vec<(Method, &str, String, u16, Option<&str>)> = vec![
-        (Method::Put, "/api/v1/businesses/Bad_Id/restaurant", BOBA.into(), 400, Some("business_id")),
-        (Method::Put, "/api/v1/businesses/boba/restaurant", "".into(), 400, None),
-        (Method::Put, "/api/v1/businesses/boba/restaurant", "{not json".into(), 400, None),
+        (
+            Method::Put,
+            "/api/v1/businesses/Bad_Id/restaurant",
+            BOBA.into(),
+            400,
+            Some("business_id"),
+        ),
+        (
+            Method::Put,
+            "/api/v1/businesses/boba/restaurant",
+            "".into(),
+            400,
+            None,
+        ),
+        (
+            Method::Put,
+            "/api/v1/businesses/boba/restaurant",
+            "{not json".into(),
+            400,
+            None,
+        ),
         (
             Method::Put,
             "/api/v1/businesses/boba/restaurant",
@@ -185,10 +261,34 @@ fn bad_input_gets_a_4xx_naming_what_is_wrong() {
             400,
             Some("business.colour"),
         ),
-        (Method::Patch, "/api/v1/businesses/nobody", r#"{"active":false}"#.into(), 404, None),
-        (Method::Put, "/api/v1/vapi-numbers/pn-1", r#"{"e164":"415"}"#.into(), 400, Some("e164")),
-        (Method::Put, "/api/v1/vapi-numbers/pn-1", r#"{"number":"+14155550100"}"#.into(), 400, None),
-        (Method::Delete, "/api/v1/businesses/boba/restaurant", "".into(), 405, None),
+        (
+            Method::Patch,
+            "/api/v1/businesses/nobody",
+            r#"{"active":false}"#.into(),
+            404,
+            None,
+        ),
+        (
+            Method::Put,
+            "/api/v1/vapi-numbers/pn-1",
+            r#"{"e164":"415"}"#.into(),
+            400,
+            Some("e164"),
+        ),
+        (
+            Method::Put,
+            "/api/v1/vapi-numbers/pn-1",
+            r#"{"number":"+14155550100"}"#.into(),
+            400,
+            None,
+        ),
+        (
+            Method::Delete,
+            "/api/v1/businesses/boba/restaurant",
+            "".into(),
+            405,
+            None,
+        ),
         (Method::Get, "/api/v1/nothing-here", "".into(), 404, None),
     ];
     for (m, path, body, status, field) in cases {
@@ -210,13 +310,30 @@ fn bad_input_gets_a_4xx_naming_what_is_wrong() {
 fn every_route_needs_the_admin_token() {
     let s = MemoryStore::new();
     for token in [None, Some("wrong"), Some("")] {
-        let (st, v) = call_with(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA, token);
+        let (st, v) = call_with(
+            &s,
+            Method::Put,
+            "/api/v1/businesses/boba/restaurant",
+            BOBA,
+            token,
+        );
         assert_eq!(st, 401, "{token:?}");
         assert!(v["error"].is_string());
-        assert_eq!(call_with(&s, Method::Get, "/api/v1/businesses/boba", "", token).0, 401);
+        assert_eq!(
+            call_with(&s, Method::Get, "/api/v1/businesses/boba", "", token).0,
+            401
+        );
     }
     // And an unset admin token locks everything.
-    let req = Request::new(Method::Get, "/api/v1/businesses/boba").with_header("authorization", "Bearer ");
-    let resp = block_on(handle(&req, &s, &Config { admin_token: String::new() }, now()));
+    let req = Request::new(Method::Get, "/api/v1/businesses/boba")
+        .with_header("authorization", "Bearer ");
+    let resp = block_on(handle(
+        &req,
+        &s,
+        &Config {
+            admin_token: String::new(),
+        },
+        now(),
+    ));
     assert_eq!(resp.status, 401);
 }

@@ -58,7 +58,10 @@ impl std::fmt::Debug for RunnerConfig {
             .field("manifest", &self.manifest)
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
-            .field("env", &self.env.as_ref().map(|m| m.keys().collect::<Vec<_>>()))
+            .field(
+                "env",
+                &self.env.as_ref().map(|m| m.keys().collect::<Vec<_>>()),
+            )
             .field("engine", &self.engine)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("seed_demo", &self.seed_demo)

@@ -381,7 +381,10 @@ fn shutdown_lets_in_flight_requests_finish() {
         .expect("in-flight request got its response");
     assert_eq!((status, body.as_str()), (200, "slept 1000"));
     assert!(
-        reqwest::blocking::Client::new().get(healthz).send().is_err(),
+        reqwest::blocking::Client::new()
+            .get(healthz)
+            .send()
+            .is_err(),
         "still accepting after shutdown"
     );
 }

@@ -47,9 +47,16 @@ pub fn write_response(resp: Response) -> impl IntoResponse {
     let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = HeaderMap::new();
     for (n, v) in &resp.headers {
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(n.as_str()), HeaderValue::try_from(v.as_str())) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(n.as_str()),
+            HeaderValue::try_from(v.as_str()),
+        ) {
             headers.append(n, v);
         }
     }
-    (status, headers, FullBody::new(bytes::Bytes::from(resp.body)))
+    (
+        status,
+        headers,
+        FullBody::new(bytes::Bytes::from(resp.body)),
+    )
 }

@@ -18,7 +18,9 @@ fn backend<E: std::fmt::Debug>(e: E) -> StoreError {
 
 impl SpinStore {
     pub async fn open(label: &str) -> Result<SpinStore, StoreError> {
-        let kv = spin_sdk::key_value::Store::open(label).await.map_err(backend)?;
+        let kv = spin_sdk::key_value::Store::open(label)
+            .await
+            .map_err(backend)?;
         Ok(SpinStore {
             kv,
             label: label.to_owned(),

@@ -96,7 +96,15 @@ pub enum Day {
 }
 
 impl Day {
-    pub const ALL: [Day; 7] = [Day::Mon, Day::Tue, Day::Wed, Day::Thu, Day::Fri, Day::Sat, Day::Sun];
+    pub const ALL: [Day; 7] = [
+        Day::Mon,
+        Day::Tue,
+        Day::Wed,
+        Day::Thu,
+        Day::Fri,
+        Day::Sat,
+        Day::Sun,
+    ];
 
     pub fn from_jiff(w: jiff::civil::Weekday) -> Day {
         use jiff::civil::Weekday as W;
