@@ -39,6 +39,8 @@ pub struct Manifest {
     pub routes: Vec<(RoutePattern, String)>,
     /// `[component.X]`, by id.
     pub components: BTreeMap<String, ComponentDecl>,
+    /// Things worth telling the user that do not stop start-up (unknown or unsupported fields).
+    pub warnings: Vec<String>,
 }
 
 /// One application variable.
@@ -124,7 +126,23 @@ struct RawComponent {
     variables: BTreeMap<String, String>,
     #[serde(default)]
     build: Option<RawBuild>,
+    /// Everything else: Spin fields this runner does not act on, or typos.
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
 }
+
+/// Component fields Spin defines that `hostline up` accepts but does not act on.
+const SPIN_FIELDS_IGNORED: &[&str] = &[
+    "description",
+    "files",
+    "exclude_files",
+    "environment",
+    "sqlite_databases",
+    "ai_models",
+    "dependencies",
+    "dependencies_inherit_configuration",
+    "tool",
+];
 
 #[derive(Deserialize)]
 struct RawBuild {
@@ -196,7 +214,17 @@ impl Manifest {
         }
 
         let mut components = BTreeMap::new();
+        let mut warnings = Vec::new();
         for (id, c) in raw.component {
+            for field in c.other.keys() {
+                warnings.push(if SPIN_FIELDS_IGNORED.contains(&field.as_str()) {
+                    format!(
+                        "{file}: [component.{id}] {field}: not supported by `hostline up`; ignored"
+                    )
+                } else {
+                    format!("{file}: [component.{id}] {field}: unknown field; ignored (a typo?)")
+                });
+            }
             let source = match &c.source {
                 toml::Value::String(s) if !s.is_empty() => base_dir.join(s),
                 toml::Value::String(_) => {
@@ -336,6 +364,7 @@ impl Manifest {
             variables: raw.variables,
             routes,
             components,
+            warnings,
         })
     }
 }
@@ -379,6 +408,28 @@ command = "make"
         assert_eq!(api.build_command.as_deref(), Some("make"));
         assert_eq!(m.routes.len(), 1);
         assert!(m.variables["secret"].secret);
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    }
+
+    #[test]
+    fn unknown_component_fields_warn() {
+        let m = parse(&GOOD.replace(
+            "key_value_stores = [\"default\"]",
+            "key_value_store = [\"default\"]\nfiles = [\"a\"]",
+        ))
+        .expect("still valid");
+        assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("key_value_store: unknown field"))
+        );
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("files: not supported"))
+        );
+        assert!(m.components["api"].key_value_stores.is_empty());
     }
 
     #[test]

@@ -189,39 +189,26 @@ pub fn banner(url: &str, app: &App, seed: &SeedOutcome, data_dir: &Path) -> Stri
                 d.name, d.business_id, d.line
             );
             if let Some(secret) = app.variables.application.get("vapi_secret") {
-                let assistant = serde_json::json!({
-                    "message": {
-                        "type": "assistant-request",
-                        "phoneNumber": { "number": d.line },
-                        "call": { "id": "demo-call" }
-                    }
-                });
-                let tool = serde_json::json!({
-                    "message": {
-                        "type": "tool-calls",
-                        "phoneNumber": { "number": d.line },
-                        "call": { "id": "demo-call" },
-                        "toolCallList": [{
-                            "id": "t1",
-                            "type": "function",
-                            "function": {
-                                "name": "get_menu_info",
-                                "arguments": { "query": "taro milk tea" }
-                            }
-                        }]
-                    }
-                });
+                // Written out by hand to keep Vapi's field order, which reads better than
+                // serde_json's sorted keys; the line goes through serde for escaping.
+                let line = serde_json::Value::String(d.line.clone()).to_string();
+                let assistant = format!(
+                    r#"{{"message":{{"type":"assistant-request","phoneNumber":{{"number":{line}}},"call":{{"id":"demo-call"}}}}}}"#
+                );
+                let tool = format!(
+                    r#"{{"message":{{"type":"tool-calls","phoneNumber":{{"number":{line}}},"call":{{"id":"demo-call"}},"toolCallList":[{{"id":"t1","type":"function","function":{{"name":"get_menu_info","arguments":{{"query":"taro milk tea"}}}}}}]}}}}"#
+                );
                 let header = shell_quote(&format!("X-Vapi-Secret: {secret}"));
                 let _ = writeln!(out, "  try:");
                 let _ = writeln!(
                     out,
                     "    curl -s {url}/vapi/assistant-request -H {header} -H 'Content-Type: application/json' -d {}",
-                    shell_quote(&assistant.to_string())
+                    shell_quote(&assistant)
                 );
                 let _ = writeln!(
                     out,
                     "    curl -s {url}/vapi/knowledge-base -H {header} -H 'Content-Type: application/json' -d {}",
-                    shell_quote(&tool.to_string())
+                    shell_quote(&tool)
                 );
             }
         }
@@ -243,6 +230,16 @@ mod tests {
         assert_eq!(info.business_id, "demo-boba");
         assert!(info.line.starts_with('+'), "{}", info.line);
         assert!(!info.name.is_empty());
+    }
+
+    #[test]
+    fn banner_json_is_valid() {
+        let line = serde_json::Value::String("+1555".into()).to_string();
+        let tool = format!(
+            r#"{{"message":{{"type":"tool-calls","phoneNumber":{{"number":{line}}},"call":{{"id":"demo-call"}},"toolCallList":[{{"id":"t1","type":"function","function":{{"name":"get_menu_info","arguments":{{"query":"taro milk tea"}}}}}}]}}}}"#
+        );
+        let v: serde_json::Value = serde_json::from_str(&tool).expect("valid JSON");
+        assert_eq!(v["message"]["phoneNumber"]["number"], "+1555");
     }
 
     #[test]

@@ -167,6 +167,9 @@ impl RunningServer {
 /// Starts the runner described by `config`.
 pub async fn start(config: RunnerConfig) -> anyhow::Result<RunningServer> {
     let manifest = Manifest::load(&config.manifest)?;
+    for warning in &manifest.warnings {
+        tracing::warn!("{warning}");
+    }
 
     for c in manifest.components.values() {
         if !c.source.exists() {

@@ -364,7 +364,7 @@ fn request_reaches_the_component_with_spin_headers() {
 #[test]
 fn shutdown_lets_in_flight_requests_finish() {
     let mut s = server();
-    let url = s.url("/probe/sleep?ms=1000");
+    let url = s.url("/probe/sleep?ms=1000&mark=sleeping");
     let client = s.client.clone();
     let in_flight = std::thread::spawn(move || {
         client
@@ -372,7 +372,11 @@ fn shutdown_lets_in_flight_requests_finish() {
             .send()
             .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
     });
-    std::thread::sleep(Duration::from_millis(300));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.get("/probe/kv/get?key=sleeping").0 != 200 {
+        assert!(Instant::now() < deadline, "the slow request never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let healthz = s.url("/healthz");
     s.stop();
     let (status, body) = in_flight
@@ -493,6 +497,24 @@ fn seeds_the_demo_once_through_owner_api() {
         "{banner}"
     );
     assert!(banner.contains("get_menu_info"), "{banner}");
+    // Every curl body in the banner is valid JSON naming the demo line.
+    let bodies: Vec<serde_json::Value> = banner
+        .lines()
+        .filter(|l| l.trim_start().starts_with("curl "))
+        .map(|l| {
+            let body = l
+                .rsplit(" -d '")
+                .next()
+                .expect("body")
+                .trim_end_matches('\'');
+            json(body)
+        })
+        .collect();
+    assert_eq!(bodies.len(), 2, "{banner}");
+    for b in &bodies {
+        assert_eq!(b["message"]["phoneNumber"]["number"], info.line.as_str());
+        assert_eq!(b["message"]["call"]["id"], "demo-call");
+    }
 
     // A restart does not import again.
     assert_eq!(

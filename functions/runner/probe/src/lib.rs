@@ -299,6 +299,10 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
 
         "/sleep" => {
             let ms = param(&q, "ms")?.parse::<u64>()?;
+            // Lets a test see that the request is in flight before it acts.
+            if let Ok(key) = param(&q, "mark") {
+                Store::open_default().await?.set(key, b"started").await?;
+            }
             spin_sdk::time::sleep(std::time::Duration::from_millis(ms)).await;
             ok(format!("slept {ms}"))
         }
