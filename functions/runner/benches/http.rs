@@ -7,10 +7,11 @@
 //! `cargo bench -p hostline-runner --bench http` (builds the components first).
 //! Target: tool call p99 <= 2 ms warm (the 1-client row).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use hostline_runner::{RunnerConfig, start};
 use serde_json::json;
@@ -20,32 +21,6 @@ const ADMIN_TOKEN: &str = "bench-admin-token";
 const THAI: &str = include_str!("../../../fixtures/restaurants/golden-lotus-thai.json");
 /// Requests per concurrency level and route (after a warm-up of the same size / 10).
 const REQUESTS: usize = 2000;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { workspace().join(p) })
-        .unwrap_or_else(|| workspace().join("target"))
-}
-
-fn manifest(dir: &Path) -> PathBuf {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(workspace())
-        .args(["build", "--target", "wasm32-wasip2", "--profile", "component"])
-        .args(["-p", "hostline-assistant-request", "-p", "hostline-knowledge-base", "-p", "hostline-owner-api"])
-        .status()
-        .expect("cargo");
-    assert!(status.success(), "building the components failed");
-    let text = std::fs::read_to_string(workspace().join("spin.toml")).unwrap();
-    let text = text.replace("source = \"target/", &format!("source = \"{}/", target_dir().display()));
-    let path = dir.join("spin.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 struct Route {
     name: &'static str,
@@ -58,7 +33,12 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
-async fn run(url: &str, route: &Arc<Route>, clients: usize, total: usize) -> (Vec<Duration>, Duration) {
+async fn run(
+    url: &str,
+    route: &Arc<Route>,
+    clients: usize,
+    total: usize,
+) -> (Vec<Duration>, Duration) {
     let per_client = total.div_ceil(clients);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -67,7 +47,10 @@ async fn run(url: &str, route: &Arc<Route>, clients: usize, total: usize) -> (Ve
         let url = format!("{url}{}", route.path);
         tasks.push(tokio::spawn(async move {
             // One client per task: one keep-alive connection each.
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
             let mut lat = Vec::with_capacity(per_client);
             for _ in 0..per_client {
                 let t = Instant::now();
@@ -78,7 +61,12 @@ async fn run(url: &str, route: &Arc<Route>, clients: usize, total: usize) -> (Ve
                     .send()
                     .await
                     .expect("request");
-                assert!(resp.status().is_success(), "{}: {}", route.name, resp.status());
+                assert!(
+                    resp.status().is_success(),
+                    "{}: {}",
+                    route.name,
+                    resp.status()
+                );
                 let _ = resp.bytes().await.expect("body");
                 lat.push(t.elapsed());
             }
@@ -95,10 +83,13 @@ async fn run(url: &str, route: &Arc<Route>, clients: usize, total: usize) -> (Ve
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = RunnerConfig::new(manifest(dir.path()));
+        let mut config = RunnerConfig::new(support::collection_manifest(dir.path()));
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.data_dir = dir.path().join("data");
         config.seed_demo = false;

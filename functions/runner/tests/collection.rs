@@ -3,11 +3,12 @@
 //! HTTP. The repo's own sample restaurants are imported through the owner API (the demo is
 //! seeded by the runner itself on first start).
 
+mod support;
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const VAPI_SECRET: &str = "collection-test-vapi-secret";
@@ -16,40 +17,6 @@ const DEMO: &str = include_str!("../../../fixtures/restaurants/demo-boba.json");
 const THAI: &str = include_str!("../../../fixtures/restaurants/golden-lotus-thai.json");
 const PIZZA: &str = include_str!("../../../fixtures/restaurants/windy-city-slice.json");
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { workspace().join(p) })
-        .unwrap_or_else(|| workspace().join("target"))
-}
-
-/// Build the three components once per test process (a no-op when `scripts/test` already
-/// built them), and write a copy of spin.toml whose sources point into the target directory.
-fn manifest() -> &'static Path {
-    static MANIFEST: OnceLock<PathBuf> = OnceLock::new();
-    MANIFEST.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .current_dir(workspace())
-            .args(["build", "--target", "wasm32-wasip2", "--profile", "component"])
-            .args(["-p", "hostline-assistant-request", "-p", "hostline-knowledge-base", "-p", "hostline-owner-api"])
-            .status()
-            .expect("run cargo to build the components");
-        assert!(status.success(), "building the components failed");
-        let text = std::fs::read_to_string(workspace().join("spin.toml")).unwrap();
-        let target = target_dir();
-        let text = text.replace("source = \"target/", &format!("source = \"{}/", target.display()));
-        let dir = std::env::temp_dir().join(format!("hostline-collection-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("spin.toml");
-        std::fs::write(&path, text).unwrap();
-        path
-    })
-}
-
 /// A `hostline up` child process; stopped with SIGINT on drop.
 struct Runner {
     child: Child,
@@ -57,12 +24,12 @@ struct Runner {
 }
 
 impl Runner {
-    fn start(data: &Path) -> Runner {
+    fn start(manifest: &Path, data: &Path) -> Runner {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hostline"))
             .args(["up", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .arg("--manifest")
-            .arg(manifest())
+            .arg(manifest)
             .env("SPIN_VARIABLE_VAPI_SECRET", VAPI_SECRET)
             .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("SPIN_VARIABLE_PUBLIC_BASE_URL", "https://hostline.test")
@@ -87,7 +54,9 @@ impl Runner {
     }
 
     fn interrupt_and_wait(&mut self) {
-        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -104,16 +73,27 @@ impl Runner {
         self.send(reqwest::Method::POST, path, headers, body)
     }
 
-    fn send(&self, method: reqwest::Method, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, Value) {
         let client = reqwest::blocking::Client::new();
-        let mut req = client.request(method, format!("{}{path}", self.url)).body(body.to_owned());
+        let mut req = client
+            .request(method, format!("{}{path}", self.url))
+            .body(body.to_owned());
         for (n, v) in headers {
             req = req.header(*n, *v);
         }
         let resp = req.send().expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     fn vapi(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -125,7 +105,10 @@ impl Runner {
         self.send(
             reqwest::Method::PUT,
             &format!("/api/v1/businesses/{id}/restaurant"),
-            &[("authorization", &auth), ("content-type", "application/json")],
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
             doc,
         )
     }
@@ -148,14 +131,20 @@ impl Runner {
         );
         assert_eq!(st, 200, "{v}");
         let r = &v["results"][0];
-        r["result"].as_str().or(r["error"].as_str()).unwrap().to_owned()
+        r["result"]
+            .as_str()
+            .or(r["error"].as_str())
+            .unwrap()
+            .to_owned()
     }
 }
 
 impl Drop for Runner {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .status();
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = self.child.try_wait() {
@@ -181,9 +170,15 @@ fn lines(doc: &str) -> Vec<String> {
 
 #[test]
 fn the_collection_end_to_end_with_restart() {
-    let data = tempfile::tempdir().unwrap();
-    let runner = Runner::start(data.path());
-    let businesses = [("demo-boba", DEMO), ("golden-lotus", THAI), ("windy-city", PIZZA)];
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = support::collection_manifest(dir.path());
+    let data = dir.path().join("data");
+    let runner = Runner::start(&manifest, &data);
+    let businesses = [
+        ("demo-boba", DEMO),
+        ("golden-lotus", THAI),
+        ("windy-city", PIZZA),
+    ];
 
     // Health, and the demo seeded on first start.
     let (st, v) = runner.send(reqwest::Method::GET, "/healthz", &[], "");
@@ -207,19 +202,37 @@ fn the_collection_end_to_end_with_restart() {
     }
     // Unknown line: a spoken error with 200.
     let v = runner.assistant_for("+19995550000");
-    assert!(v["error"].is_string() && v.get("assistant").is_none(), "{v}");
+    assert!(
+        v["error"].is_string() && v.get("assistant").is_none(),
+        "{v}"
+    );
 
     // Knowledge answers, per business.
     let demo = &lines(DEMO)[0];
     let thai = &lines(THAI)[0];
     let pizza = &lines(PIZZA)[0];
-    let r = runner.tool(demo, "get_menu_info", json!({"query": "do you have tarot milk tea"}));
+    let r = runner.tool(
+        demo,
+        "get_menu_info",
+        json!({"query": "do you have tarot milk tea"}),
+    );
     assert!(r.contains("Taro Milk Tea") && r.contains('$'), "{r}");
     let r = runner.tool(demo, "get_hours_info", json!({}));
-    assert!(r.contains("closed") && r.contains("11 AM"), "10 AM Friday in San Francisco: {r}");
-    let r = runner.tool(thai, "get_menu_info", json!({"query": "the curry with potatoes"}));
+    assert!(
+        r.contains("closed") && r.contains("11 AM"),
+        "10 AM Friday in San Francisco: {r}"
+    );
+    let r = runner.tool(
+        thai,
+        "get_menu_info",
+        json!({"query": "the curry with potatoes"}),
+    );
     assert!(r.contains("Massaman"), "{r}");
-    let r = runner.tool(pizza, "get_delivery_info", json!({"address_or_zip": "60647"}));
+    let r = runner.tool(
+        pizza,
+        "get_delivery_info",
+        json!({"address_or_zip": "60647"}),
+    );
     assert!(r.contains("Logan Square"), "{r}");
     let r = runner.tool(pizza, "get_menu_info", json!({"query": "margarita pizza"}));
     assert!(r.contains("Margherita"), "{r}");
@@ -239,10 +252,20 @@ fn the_collection_end_to_end_with_restart() {
             {"id": "c", "name": "search_faq", "parameters": {"query": "is there parking"}}]}});
     let (st, v) = runner.vapi("/vapi/knowledge-base", &body);
     assert_eq!(st, 200);
-    let ids: Vec<&str> = v["results"].as_array().unwrap().iter().map(|r| r["toolCallId"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["toolCallId"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["a", "b", "c"]);
     for r in v["results"].as_array().unwrap() {
-        assert!(r["result"].as_str().is_some_and(|t| !t.is_empty() && !t.contains('\n')), "{r}");
+        assert!(
+            r["result"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty() && !t.contains('\n')),
+            "{r}"
+        );
     }
 
     // Wrong secret, malformed bodies, wrong admin token.
@@ -255,10 +278,23 @@ fn the_collection_end_to_end_with_restart() {
         assert!(v["error"].is_string());
         let (st, v) = runner.post(path, &[("x-vapi-secret", VAPI_SECRET)], "{\"message\":");
         assert_eq!(st, 400, "{path}: {v}");
-        let (st, v) = runner.post(path, &[("x-vapi-secret", VAPI_SECRET)], r#"{"message":{"type":7}}"#);
-        assert_eq!((st, v["field"].as_str()), (400, Some("message.type")), "{path}: {v}");
+        let (st, v) = runner.post(
+            path,
+            &[("x-vapi-secret", VAPI_SECRET)],
+            r#"{"message":{"type":7}}"#,
+        );
+        assert_eq!(
+            (st, v["field"].as_str()),
+            (400, Some("message.type")),
+            "{path}: {v}"
+        );
     }
-    let (st, _) = runner.send(reqwest::Method::PUT, "/api/v1/businesses/x-y-z/restaurant", &[("authorization", "Bearer nope")], THAI);
+    let (st, _) = runner.send(
+        reqwest::Method::PUT,
+        "/api/v1/businesses/x-y-z/restaurant",
+        &[("authorization", "Bearer nope")],
+        THAI,
+    );
     assert_eq!(st, 401);
     let (st, v) = runner.import("bad id!", THAI);
     assert!(st == 400 || st == 404, "{st} {v}");
@@ -268,22 +304,43 @@ fn the_collection_end_to_end_with_restart() {
     let (st, v) = runner.import("golden-lotus", &stolen);
     assert_eq!(st, 409, "{v}");
     assert_eq!(v["line"], lines(PIZZA)[0].as_str());
-    assert_eq!(runner.assistant_for(&lines(PIZZA)[0])["assistant"]["metadata"]["business_id"], "windy-city");
-    assert_eq!(runner.assistant_for(&lines(THAI)[0])["assistant"]["metadata"]["business_id"], "golden-lotus");
+    assert_eq!(
+        runner.assistant_for(&lines(PIZZA)[0])["assistant"]["metadata"]["business_id"],
+        "windy-city"
+    );
+    assert_eq!(
+        runner.assistant_for(&lines(THAI)[0])["assistant"]["metadata"]["business_id"],
+        "golden-lotus"
+    );
 
     // Restart on the same data directory: everything is still there, and no re-seed happens.
     let before = runner.tool(thai, "get_menu_info", json!({"query": "pad see you"}));
     runner.stop();
-    let runner = Runner::start(data.path());
+    let runner = Runner::start(&manifest, &data);
     for (id, doc) in businesses {
         for line in lines(doc) {
-            assert_eq!(runner.assistant_for(&line)["assistant"]["metadata"]["business_id"], id, "{line} after restart");
+            assert_eq!(
+                runner.assistant_for(&line)["assistant"]["metadata"]["business_id"],
+                id,
+                "{line} after restart"
+            );
         }
     }
-    assert_eq!(runner.tool(thai, "get_menu_info", json!({"query": "pad see you"})), before);
+    assert_eq!(
+        runner.tool(thai, "get_menu_info", json!({"query": "pad see you"})),
+        before
+    );
     let auth = format!("Bearer {ADMIN_TOKEN}");
-    let (st, v) = runner.send(reqwest::Method::GET, "/api/v1/businesses/demo-boba", &[("authorization", &auth)], "");
+    let (st, v) = runner.send(
+        reqwest::Method::GET,
+        "/api/v1/businesses/demo-boba",
+        &[("authorization", &auth)],
+        "",
+    );
     assert_eq!(st, 200);
-    assert_eq!(v["revision"], 1, "the demo was seeded once, not again on restart: {v}");
+    assert_eq!(
+        v["revision"], 1,
+        "the demo was seeded once, not again on restart: {v}"
+    );
     runner.stop();
 }

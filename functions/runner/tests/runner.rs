@@ -25,6 +25,19 @@ fn healthz_and_unknown_route() {
 }
 
 #[test]
+fn the_spin_store_adapter_passes_the_store_contract() {
+    // hostline-spin's `SpinStore` (spin:key-value + wasi:keyvalue atomics), inside a real
+    // component on this host, against the same contract as every Store implementation.
+    let s = server();
+    assert_eq!(s.get("/probe/store-contract"), (200, "ok".into()));
+    // A second, separate store passes on its own too.
+    assert_eq!(
+        s.get("/probe/store-contract?label=second"),
+        (200, "ok".into())
+    );
+}
+
+#[test]
 fn spin_key_value_roundtrip() {
     let s = server();
     assert_eq!(s.get("/probe/kv/get?key=k1"), (404, "absent".into()));

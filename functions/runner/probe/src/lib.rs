@@ -5,6 +5,9 @@
 //! plain text or JSON; a host-side error is reported in the body with status 200 when it is
 //! the behaviour under test (a denied store, an undefined variable), so the tests can tell an
 //! expected refusal from a broken runner.
+//!
+//! It is a component and nothing else: on a native build the crate is empty.
+#![cfg(target_arch = "wasm32")]
 
 use spin_sdk::http::body::IncomingBodyExt as _;
 use spin_sdk::http::{IntoResponse, Request, StatusCode};
@@ -280,6 +283,15 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         },
 
         // --- limits ----------------------------------------------------------------------------
+        // --- the Store port's contract, run against the Spin adapter over this host ------
+        // `contract::run` panics (a trap, so a 500) on the first broken rule.
+        "/store-contract" => {
+            let store = hostline_spin::SpinStore::open(label(&q))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            hostline_shared::store::contract::run(&store).await;
+            ok("ok")
+        }
         "/trap" => panic!("probe: deliberate trap"),
         "/loop" => {
             let mut n: u64 = 0;

@@ -83,6 +83,48 @@ pub fn write_manifest(name: &str, dir: &Path) -> PathBuf {
     path
 }
 
+/// Builds the collection's own components (once per test binary; a no-op when `scripts/test`
+/// already built them) and writes a copy of the repo's `spin.toml` into `dir` whose sources
+/// point into this run's target directory.
+pub fn collection_manifest(dir: &Path) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let output = Command::new(cargo)
+            .args([
+                "build",
+                "--target",
+                "wasm32-wasip2",
+                "--profile",
+                "component",
+            ])
+            .args([
+                "-p",
+                "hostline-assistant-request",
+                "-p",
+                "hostline-knowledge-base",
+            ])
+            .args(["-p", "hostline-owner-api"])
+            .current_dir(workspace_root())
+            .env("CARGO_TARGET_DIR", target_dir())
+            .output()
+            .expect("cannot run cargo to build the components");
+        assert!(
+            output.status.success(),
+            "building the components failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+    let text = std::fs::read_to_string(workspace_root().join("spin.toml")).expect("spin.toml");
+    let text = text.replace(
+        "source = \"target/",
+        &format!("source = \"{}/", target_dir().display()),
+    );
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, text).expect("write manifest");
+    path
+}
+
 /// Test knobs.
 #[derive(Clone)]
 pub struct Options {
