@@ -17,6 +17,10 @@
 //! - [`tenancy`]: routing a call to its business by the line dialled; the business record and
 //!   the published bundle (restaurant + knowledge index) a tool call reads in one go.
 //! - [`tools`]: the tool catalog (names and JSON schemas) every voice platform is given.
+//! - [`persona`]: the host's greeting and system prompt for one restaurant, for every platform.
+//! - [`twilio`]: Twilio webhook forms, `X-Twilio-Signature` validation, the TwiML we answer with.
+//! - [`relay`]: the contract with the media relay: the signed stream token, the agent
+//!   configuration and the usage report.
 //! - [`speech`]: turning values into single-line speakable text ("$5.50", "10:30 PM").
 
 pub mod auth;
@@ -25,11 +29,14 @@ pub mod http;
 pub mod ids;
 pub mod knowledge;
 pub mod money;
+pub mod persona;
 pub mod phone;
+pub mod relay;
 pub mod restaurant;
 pub mod speech;
 pub mod store;
 pub mod tenancy;
 pub mod tools;
+pub mod twilio;
 pub mod tz;
 pub mod vapi;

@@ -181,6 +181,14 @@ pub fn banner(url: &str, app: &App, seed: &SeedOutcome, data_dir: &Path) -> Stri
         app.manifest.components.len(),
         data_dir.display()
     );
+    if !app.variables.generated.is_empty() {
+        let _ = writeln!(
+            out,
+            "  local secrets {} generated in {} (set SPIN_VARIABLE_<NAME> to choose your own)",
+            app.variables.generated.join(", "),
+            data_dir.join(crate::variables::GENERATED_FILE_NAME).display()
+        );
+    }
     match seed {
         SeedOutcome::Seeded(d) | SeedOutcome::AlreadySeeded(d) => {
             let _ = writeln!(

@@ -1,0 +1,85 @@
+//! The phone host's persona for one restaurant: its greeting and the system prompt built from
+//! the business profile. Every voice platform uses the same words: the Vapi assistant
+//! (assistant-request) and the voice agent behind the media relay (twilio-voice).
+
+use crate::restaurant::{Day, Restaurant};
+use crate::speech::join_list;
+
+pub fn first_message(r: &Restaurant) -> String {
+    match &r.business.greeting {
+        Some(g) if !g.trim().is_empty() => g.trim().to_owned(),
+        _ => format!(
+            "Thanks for calling {}! How can I help you?",
+            r.business.name
+        ),
+    }
+}
+
+pub fn system_prompt(r: &Restaurant, now: jiff::Timestamp) -> String {
+    let b = &r.business;
+    let local = now.to_zoned(b.timezone.tz().clone());
+    let today = local.strftime("%A, %B %-d, %Y, %-I:%M %p");
+    let categories: Vec<&str> = r.menu.categories.iter().map(|c| c.name.as_str()).collect();
+    let mut fulfil = Vec::new();
+    if r.fulfillment.pickup {
+        fulfil.push(format!(
+            "pickup (ready in about {} minutes)",
+            r.fulfillment.prep_minutes
+        ));
+    }
+    if r.fulfillment.delivery {
+        fulfil.push(match r.fulfillment.delivery_minutes {
+            Some(m) => format!("delivery (about {m} minutes)"),
+            None => "delivery".to_owned(),
+        });
+    }
+    let fulfil = if fulfil.is_empty() {
+        "dine-in only".to_owned()
+    } else {
+        join_list(&fulfil, "and")
+    };
+    format!(
+        "You are the friendly phone host for {name}, a restaurant at {address}. \
+It is now {today} local time ({tz}). \
+The menu has these sections: {cats}. The restaurant offers {fulfil}. \
+Weekly hours: {hours}. \
+Rules: keep every reply short and natural, one or two sentences, as spoken on the phone. \
+Never guess menu items, prices, hours, delivery areas or policies: call the tools (get_menu_info, \
+get_modifiers_info, get_hours_info, get_delivery_info, search_faq) and say what they return. \
+Callers' words reach you through speech recognition and may be misheard; pass the caller's words to \
+the tools as said, and when a tool answer asks 'did you mean', ask the caller that question instead of assuming. \
+Say prices the way the tools do, like five dollars fifty. \
+Taking orders by phone is not available on this line yet: if a caller wants to order, tell them so kindly \
+and offer to answer questions about the menu, hours or delivery. \
+If you can't help, apologize briefly and suggest calling back later.",
+        name = b.name,
+        address = b.address,
+        tz = b.timezone,
+        cats = if categories.is_empty() {
+            "none listed".to_owned()
+        } else {
+            join_list(&categories, "and")
+        },
+        hours = weekly_hours(r),
+    )
+}
+
+/// "Monday to Friday 10:00-21:00; Saturday and Sunday 11:00-22:30" style, for the prompt.
+fn weekly_hours(r: &Restaurant) -> String {
+    if r.hours.is_empty() {
+        return "not published".to_owned();
+    }
+    let parts: Vec<String> = r
+        .hours
+        .iter()
+        .map(|h| {
+            let days: Vec<&str> = Day::ALL
+                .iter()
+                .filter(|d| h.days.contains(d))
+                .map(|d| d.name())
+                .collect();
+            format!("{} {}-{}", join_list(&days, "and"), h.open, h.close)
+        })
+        .collect();
+    parts.join("; ")
+}
