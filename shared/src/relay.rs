@@ -83,22 +83,33 @@ impl StreamToken {
     }
 
     /// Verify signature, expiry (against `now_unix`) and the call SID the stream announced.
-    pub fn verify(token: &str, key: &[u8], now_unix: i64, call_sid: &str) -> Result<StreamToken, TokenError> {
+    pub fn verify(
+        token: &str,
+        key: &[u8],
+        now_unix: i64,
+        call_sid: &str,
+    ) -> Result<StreamToken, TokenError> {
         let mut parts = token.split('.');
-        let (Some(v), Some(payload), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(v), Some(payload), Some(sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
         };
         if v != VERSION {
             return Err(TokenError::Malformed);
         }
-        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Malformed)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig)
+            .map_err(|_| TokenError::Malformed)?;
         let expected = mac(key, payload)?.finalize().into_bytes();
         if !bool::from(expected.as_slice().ct_eq(&sig)) {
             return Err(TokenError::BadSignature);
         }
-        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
-        let claims: StreamToken = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
+        let json = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| TokenError::Malformed)?;
+        let claims: StreamToken =
+            serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
         if now_unix >= claims.expires_at {
             return Err(TokenError::Expired);
         }
@@ -218,27 +229,47 @@ mod tests {
     fn round_trip() {
         let t = token().sign(b"key").unwrap();
         assert!(t.starts_with("v1."));
-        assert_eq!(StreamToken::verify(&t, b"key", 999, "CA11111111111111111111111111111111"), Ok(token()));
+        assert_eq!(
+            StreamToken::verify(&t, b"key", 999, "CA11111111111111111111111111111111"),
+            Ok(token())
+        );
     }
 
     #[test]
     fn rejections() {
         let t = token().sign(b"key").unwrap();
         let sid = "CA11111111111111111111111111111111";
-        assert_eq!(StreamToken::verify(&t, b"other", 0, sid), Err(TokenError::BadSignature));
-        assert_eq!(StreamToken::verify(&t, b"key", 1_000, sid), Err(TokenError::Expired));
-        assert_eq!(StreamToken::verify(&t, b"key", 0, "CA2"), Err(TokenError::WrongCall));
+        assert_eq!(
+            StreamToken::verify(&t, b"other", 0, sid),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(
+            StreamToken::verify(&t, b"key", 1_000, sid),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            StreamToken::verify(&t, b"key", 0, "CA2"),
+            Err(TokenError::WrongCall)
+        );
         assert_eq!(StreamToken::verify(&t, b"", 0, sid), Err(TokenError::NoKey));
         assert_eq!(token().sign(b""), Err(TokenError::NoKey));
         for bad in ["", "v1", "v1.a", "v2.a.b", "v1.a.b.c", "v1.!!.??"] {
             assert!(StreamToken::verify(bad, b"key", 0, sid).is_err(), "{bad}");
         }
         // A payload swapped under a valid signature fails.
-        let other = StreamToken { business_id: "evil".into(), ..token() }.sign(b"key").unwrap();
+        let other = StreamToken {
+            business_id: "evil".into(),
+            ..token()
+        }
+        .sign(b"key")
+        .unwrap();
         let (_, payload_other) = other.split_once('.').unwrap();
         let payload_other = payload_other.split('.').next().unwrap();
         let sig = t.rsplit('.').next().unwrap();
         let forged = format!("v1.{payload_other}.{sig}");
-        assert_eq!(StreamToken::verify(&forged, b"key", 0, sid), Err(TokenError::BadSignature));
+        assert_eq!(
+            StreamToken::verify(&forged, b"key", 0, sid),
+            Err(TokenError::BadSignature)
+        );
     }
 }

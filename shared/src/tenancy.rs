@@ -26,6 +26,13 @@ pub struct BusinessRecord {
     pub lines: Vec<PhoneE164>,
     /// Incremented on every import of the restaurant document.
     pub revision: u64,
+    /// The staff line callers are transferred to (DTMF 0 or on request); `None` = no transfers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_to: Option<PhoneE164>,
+    /// Prepaid voice seconds left; `None` = not metered. At zero or below, the Twilio line
+    /// stops connecting calls to the agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_seconds: Option<i64>,
     pub created_at: jiff::Timestamp,
     pub updated_at: jiff::Timestamp,
 }
@@ -38,6 +45,13 @@ pub struct Published {
     pub revision: u64,
     pub restaurant: Restaurant,
     pub index: KnowledgeIndex,
+}
+
+impl BusinessRecord {
+    /// Whether a metered business has run out of prepaid time.
+    pub fn out_of_balance(&self) -> bool {
+        self.balance_seconds.is_some_and(|b| b <= 0)
+    }
 }
 
 impl Published {
@@ -80,6 +94,45 @@ pub async fn read_json<S: Store, T: serde::de::DeserializeOwned>(
             .map(Some)
             .map_err(|e| StoreError::Backend(format!("record {key} is corrupt: {e}"))),
     }
+}
+
+/// Read-modify-write a JSON record with compare-and-swap, retrying when another writer wins.
+/// `change` gets the current value (`None` when absent) and returns the value to write, or
+/// `None` to leave the record as it is. Returns what was written (`None` if nothing was).
+pub async fn update_json<S, T, F>(
+    store: &S,
+    key: &str,
+    mut change: F,
+) -> Result<Option<T>, StoreError>
+where
+    S: Store,
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    F: FnMut(Option<T>) -> Option<T>,
+{
+    const ATTEMPTS: usize = 8;
+    for _ in 0..ATTEMPTS {
+        let current = store.get(key).await?;
+        let value: Option<T> = match &current {
+            Some(v) => Some(
+                serde_json::from_slice(&v.value)
+                    .map_err(|e| StoreError::Backend(format!("record {key} is corrupt: {e}")))?,
+            ),
+            None => None,
+        };
+        let Some(next) = change(value) else {
+            return Ok(None);
+        };
+        let bytes = serde_json::to_vec(&next).map_err(|e| StoreError::Backend(e.to_string()))?;
+        match store
+            .compare_and_swap(key, current.as_ref().map(|v| v.version), &bytes)
+            .await
+        {
+            Ok(()) => return Ok(Some(next)),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict)
 }
 
 /// Resolve the line from a verified message's called number, or failing that from Vapi's

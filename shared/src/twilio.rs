@@ -38,7 +38,11 @@ impl Form {
 /// The string Twilio signs: the URL, then every name+value in sorted order.
 fn signing_string(url: &str, form: &Form) -> String {
     let mut pairs: Vec<&(String, String)> = form.0.iter().collect();
-    pairs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.as_bytes().cmp(b.1.as_bytes())));
+    pairs.sort_by(|a, b| {
+        a.0.as_bytes()
+            .cmp(b.0.as_bytes())
+            .then(a.1.as_bytes().cmp(b.1.as_bytes()))
+    });
     let mut s = String::with_capacity(url.len() + 256);
     s.push_str(url);
     for (k, v) in pairs {
@@ -95,7 +99,10 @@ pub fn signature_valid(auth_token: &str, url: &str, form: &Form, signature: &str
     // Check every variant so the time taken does not depend on which one matched.
     url_variants(url).iter().fold(false, |ok, u| {
         let expected = expected_signature(auth_token, u, form);
-        let eq: bool = expected.as_bytes().ct_eq(signature.trim().as_bytes()).into();
+        let eq: bool = expected
+            .as_bytes()
+            .ct_eq(signature.trim().as_bytes())
+            .into();
         ok | eq
     })
 }
@@ -130,7 +137,10 @@ pub mod twiml {
 
     /// Answer, say one sentence, hang up.
     pub fn say_and_hang_up(sentence: &str) -> String {
-        format!("{HEAD}<Say>{}</Say><Hangup /></Response>", xml_escape(sentence))
+        format!(
+            "{HEAD}<Say>{}</Say><Hangup /></Response>",
+            xml_escape(sentence)
+        )
     }
 
     /// Connect the call to a bidirectional media stream, passing parameters (Twilio drops query
@@ -162,7 +172,12 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> Form {
-        Form(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Form(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     fn first_row() -> Form {
@@ -179,8 +194,16 @@ mod tests {
     #[test]
     fn published_vectors() {
         let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
-        assert_eq!(expected_signature("12345", url, &first_row()), "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
-        assert!(signature_valid("12345", url, &first_row(), "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert_eq!(
+            expected_signature("12345", url, &first_row()),
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        );
+        assert!(signature_valid(
+            "12345",
+            url,
+            &first_row(),
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        ));
         // A non-default port is stripped too, as Twilio's validator does.
         assert!(signature_valid(
             "12345",
@@ -189,15 +212,28 @@ mod tests {
             "RSOYDt4T1cUTdK1PDd93/VVr8B8="
         ));
         assert_eq!(
-            expected_signature("12345", "http://mycompany.com:1234/myapp.php?foo=1&bar=2", &first_row()),
+            expected_signature(
+                "12345",
+                "http://mycompany.com:1234/myapp.php?foo=1&bar=2",
+                &first_row()
+            ),
             "Zmvh+3yNM1Phv2jhDCwEM3q5ebU="
         );
         assert_eq!(
-            expected_signature("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", &first_row()),
+            expected_signature(
+                "12345",
+                "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+                &first_row()
+            ),
             "kvajT1Ptam85bY51eRf/AJRuM3w="
         );
         // With and without the default port validate interchangeably.
-        assert!(signature_valid("12345", url, &first_row(), "kvajT1Ptam85bY51eRf/AJRuM3w="));
+        assert!(signature_valid(
+            "12345",
+            url,
+            &first_row(),
+            "kvajT1Ptam85bY51eRf/AJRuM3w="
+        ));
         assert!(signature_valid(
             "12345",
             "https://mycompany.com:443/myapp.php?foo=1&bar=2",
@@ -205,11 +241,23 @@ mod tests {
             "RSOYDt4T1cUTdK1PDd93/VVr8B8="
         ));
         assert_eq!(
-            expected_signature("12345", "http://mycompany.com:80/myapp.php?foo=1&bar=2", &first_row()),
+            expected_signature(
+                "12345",
+                "http://mycompany.com:80/myapp.php?foo=1&bar=2",
+                &first_row()
+            ),
             "0ZXoZLH/DfblKGATFgpif+LLRf4="
         );
-        let multi = form(&[("Sid", "CA123"), ("SidAccount", "AC123"), ("Digits", "5678"), ("Digits", "1234")]);
-        assert_eq!(expected_signature("12345", url, &multi), "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
+        let multi = form(&[
+            ("Sid", "CA123"),
+            ("SidAccount", "AC123"),
+            ("Digits", "5678"),
+            ("Digits", "1234"),
+        ]);
+        assert_eq!(
+            expected_signature("12345", url, &multi),
+            "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+        );
         let voice = form(&[
             ("AccountSid", "AC00000000000000000000000000000000"),
             ("ApiVersion", "2010-04-01"),
@@ -220,12 +268,20 @@ mod tests {
             ("To", "+15559870002"),
         ]);
         assert_eq!(
-            expected_signature("test_auth_token", "https://example.com/twilio/voice", &voice),
+            expected_signature(
+                "test_auth_token",
+                "https://example.com/twilio/voice",
+                &voice
+            ),
             "fTognQlCMtuUwmF5RVxf/z2rDEk="
         );
         // The media stream handshake vector: wss URL, no parameters.
         assert_eq!(
-            expected_signature("test_auth_token", "wss://example.com/media", &Form::default()),
+            expected_signature(
+                "test_auth_token",
+                "wss://example.com/media",
+                &Form::default()
+            ),
             "ClB8LehjMnGRx9MB1lTF8/cfHC8="
         );
     }
@@ -235,7 +291,12 @@ mod tests {
         let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
         let sig = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
         assert!(!signature_valid("54321", url, &first_row(), sig));
-        assert!(!signature_valid("12345", "https://evil.com/myapp.php?foo=1&bar=2", &first_row(), sig));
+        assert!(!signature_valid(
+            "12345",
+            "https://evil.com/myapp.php?foo=1&bar=2",
+            &first_row(),
+            sig
+        ));
         let mut tampered = first_row();
         tampered.0[4].1 = "+18005551213".into();
         assert!(!signature_valid("12345", url, &tampered, sig));
@@ -259,7 +320,10 @@ mod tests {
             r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say>Luigi&apos;s &lt;closed&gt; &amp; gone</Say><Hangup /></Response>"#
         );
         assert_eq!(
-            twiml::connect_stream("wss://relay.example.com/twilio/media", &[("business_id", "a\"b")]),
+            twiml::connect_stream(
+                "wss://relay.example.com/twilio/media",
+                &[("business_id", "a\"b")]
+            ),
             r#"<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="wss://relay.example.com/twilio/media"><Parameter name="business_id" value="a&quot;b" /></Stream></Connect></Response>"#
         );
         assert!(twiml::reject().contains("<Reject"));

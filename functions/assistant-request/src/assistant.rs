@@ -3,8 +3,8 @@
 //! metadata naming the business. Pure: the same inputs give the same JSON.
 
 use hostline_shared::ids::BusinessId;
-use hostline_shared::phone::PhoneE164;
 use hostline_shared::persona::{first_message, system_prompt};
+use hostline_shared::phone::PhoneE164;
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::tools::knowledge_tools;
 use serde_json::{Value, json};

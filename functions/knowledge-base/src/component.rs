@@ -18,6 +18,7 @@ async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoRespons
     };
     let config = crate::handler::Config {
         vapi_secret: variable("vapi_secret").await.unwrap_or_default(),
+        service_token: variable("service_token").await.unwrap_or_default(),
     };
     let resp = crate::handler::handle(&req, &store, &config, jiff::Timestamp::now()).await;
     Ok(write_response(resp))

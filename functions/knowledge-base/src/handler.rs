@@ -2,7 +2,7 @@
 //! carried our webhook secret, never from tool arguments.
 
 use crate::answers;
-use hostline_shared::auth::vapi_request_authorized;
+use hostline_shared::auth::tool_request_authorized;
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::knowledge::KnowledgeIndex;
 use hostline_shared::store::{Store, keys};
@@ -13,6 +13,8 @@ use serde_json::json;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub vapi_secret: String,
+    /// The media relay's token: it calls the same tools for Twilio calls.
+    pub service_token: String,
 }
 
 const UNKNOWN_LINE: &str = "Sorry, I can't look that up for this phone line.";
@@ -28,8 +30,8 @@ pub async fn handle<S: Store>(
     if req.method != Method::Post {
         return Response::method_not_allowed();
     }
-    if !vapi_request_authorized(req, &config.vapi_secret) {
-        return Response::unauthorized("invalid or missing Vapi secret");
+    if !tool_request_authorized(req, &config.vapi_secret, &config.service_token) {
+        return Response::unauthorized("invalid or missing Vapi secret or service token");
     }
     let msg = match parse_message(&req.body) {
         Ok(m) => m,

@@ -51,6 +51,7 @@ fn post_raw(s: &MemoryStore, body: &str, secret: &str) -> (u16, Value) {
         s,
         &Config {
             vapi_secret: SECRET.into(),
+            service_token: "relay-token".into(),
         },
         "2030-01-01T00:00:00Z".parse().unwrap(),
     ));
@@ -395,6 +396,23 @@ fn wrong_secret_and_malformed_bodies() {
     let (st, v) = post_raw(&s, &body.to_string(), "nope");
     assert_eq!(st, 401);
     assert!(v["error"].is_string());
+    // The media relay authenticates with the service token instead.
+    let cfg = Config {
+        vapi_secret: SECRET.into(),
+        service_token: "relay-token".into(),
+    };
+    for (bearer, status) in [("relay-token", 200), ("not-the-token", 401)] {
+        let req = Request::new(Method::Post, "/vapi/knowledge-base")
+            .with_header("authorization", &format!("Bearer {bearer}"))
+            .with_body(body.to_string());
+        let r = block_on(handle(
+            &req,
+            &s,
+            &cfg,
+            "2030-01-01T00:00:00Z".parse().unwrap(),
+        ));
+        assert_eq!(r.status, status, "{bearer}");
+    }
     for (bad, field) in [
         ("{", ""),
         (

@@ -5,7 +5,7 @@
 //! | PUT | `/api/v1/businesses/{id}/restaurant` | import a `hostline.restaurant/v1` document |
 //! | GET | `/api/v1/businesses/{id}/restaurant` | export it |
 //! | GET | `/api/v1/businesses/{id}` | the business record (status, lines, revision) |
-//! | PATCH | `/api/v1/businesses/{id}` | `{"active": bool}`: take calls or not |
+//! | PATCH | `/api/v1/businesses/{id}` | `{"active"?, "transfer_to"?, "balance_seconds"?}`: take calls or not, staff line, prepaid seconds |
 //! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | `{"e164": "+1..."}`: map a Vapi number id to a line |
 //!
 //! Every route needs `Authorization: Bearer <admin_token>`; the business comes from the path,
@@ -18,7 +18,7 @@ use hostline_shared::ids::BusinessId;
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::{Store, StoreError, keys};
-use hostline_shared::tenancy::{BusinessRecord, read_json};
+use hostline_shared::tenancy::{BusinessRecord, read_json, update_json};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -164,6 +164,21 @@ async fn get_business<S: Store>(store: &S, id: &BusinessId) -> Result<Response, 
 #[serde(deny_unknown_fields)]
 struct BusinessPatch {
     active: Option<bool>,
+    /// `null` removes the transfer line.
+    #[serde(default, deserialize_with = "present")]
+    transfer_to: Option<Option<String>>,
+    /// `null` stops metering.
+    #[serde(default, deserialize_with = "present")]
+    balance_seconds: Option<Option<i64>>,
+}
+
+/// Tells "field absent" (outer `None`) from "field set to null" (`Some(None)`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 async fn patch_business<S: Store>(
@@ -176,31 +191,50 @@ async fn patch_business<S: Store>(
         Ok(p) => p,
         Err(r) => return Ok(r),
     };
-    // Read-modify-write with compare-and-swap so a concurrent import's record isn't overwritten.
-    for _ in 0..5 {
-        let Some(current) = store.get(&keys::business(id)).await? else {
-            return Ok(Response::error(404, &format!("no business {id}")));
+    let transfer_to = match &patch.transfer_to {
+        Some(Some(raw)) => match PhoneE164::parse_e164(raw) {
+            Ok(p) => Some(Some(p)),
+            Err(_) => {
+                return Ok(Response::field_error(
+                    400,
+                    "transfer_to",
+                    "must be an E.164 number like +14155550100, or null",
+                ));
+            }
+        },
+        Some(None) => Some(None),
+        None => None,
+    };
+    // Compare-and-swap, so a concurrent import's record isn't overwritten.
+    let mut found = true;
+    let result = update_json::<_, BusinessRecord, _>(store, &keys::business(id), |current| {
+        let Some(mut record) = current else {
+            found = false;
+            return None;
         };
-        let mut record: BusinessRecord = serde_json::from_slice(&current.value)
-            .map_err(|e| StoreError::Backend(format!("business record {id} is corrupt: {e}")))?;
         if let Some(a) = patch.active {
             record.active = a;
         }
-        record.updated_at = now;
-        let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::Backend(e.to_string()))?;
-        match store
-            .compare_and_swap(&keys::business(id), Some(current.version), &bytes)
-            .await
-        {
-            Ok(()) => return Ok(Response::json(200, &record)),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e),
+        if let Some(t) = &transfer_to {
+            record.transfer_to = t.clone();
         }
+        if let Some(b) = patch.balance_seconds {
+            record.balance_seconds = b;
+        }
+        record.updated_at = now;
+        Some(record)
+    })
+    .await;
+    match result {
+        Ok(Some(record)) => Ok(Response::json(200, &record)),
+        Ok(None) if !found => Ok(Response::error(404, &format!("no business {id}"))),
+        Ok(None) => Err(StoreError::Backend("business update wrote nothing".into())),
+        Err(StoreError::Conflict) => Ok(Response::error(
+            409,
+            "the business changed repeatedly while updating; retry",
+        )),
+        Err(e) => Err(e),
     }
-    Ok(Response::error(
-        409,
-        "the business changed repeatedly while updating; retry",
-    ))
 }
 
 #[derive(Deserialize)]

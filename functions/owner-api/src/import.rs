@@ -83,6 +83,8 @@ pub async fn import_restaurant<S: Store>(
         active: previous.as_ref().is_none_or(|p| p.active),
         lines: lines.clone(),
         revision: previous.as_ref().map_or(1, |p| p.revision + 1),
+        transfer_to: previous.as_ref().and_then(|p| p.transfer_to.clone()),
+        balance_seconds: previous.as_ref().and_then(|p| p.balance_seconds),
         created_at: previous.as_ref().map_or(now, |p| p.created_at),
         updated_at: now,
     };

@@ -205,6 +205,58 @@ fn patch_active_switches_routing_to_inactive_and_back() {
 }
 
 #[test]
+fn patch_sets_and_clears_transfer_line_and_balance() {
+    let s = MemoryStore::new();
+    call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
+    let (st, v) = call(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"transfer_to": "+14155550999", "balance_seconds": 600}"#,
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        (v["transfer_to"].as_str(), v["balance_seconds"].as_i64()),
+        (Some("+14155550999"), Some(600))
+    );
+    // Absent fields keep their values; a re-import keeps them too.
+    call(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"active": true}"#,
+    );
+    call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
+    let (_, v) = call(&s, Method::Get, "/api/v1/businesses/boba", "");
+    assert_eq!(v["transfer_to"], "+14155550999");
+    // null clears.
+    let (_, v) = call(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"transfer_to": null, "balance_seconds": null}"#,
+    );
+    assert!(
+        v.get("transfer_to").is_none() && v.get("balance_seconds").is_none(),
+        "{v}"
+    );
+    let (st, v) = call(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"transfer_to": "call me"}"#,
+    );
+    assert_eq!((st, v["field"].as_str()), (400, Some("transfer_to")));
+    let (st, v) = call(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"balance_seconds": "lots"}"#,
+    );
+    assert_eq!((st, v["field"].as_str()), (400, Some("balance_seconds")));
+}
+
+#[test]
 fn vapi_number_mapping_routes_by_phone_number_id() {
     let s = MemoryStore::new();
     let line = lines_of(BOBA)[0].clone();

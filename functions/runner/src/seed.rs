@@ -186,7 +186,9 @@ pub fn banner(url: &str, app: &App, seed: &SeedOutcome, data_dir: &Path) -> Stri
             out,
             "  local secrets {} generated in {} (set SPIN_VARIABLE_<NAME> to choose your own)",
             app.variables.generated.join(", "),
-            data_dir.join(crate::variables::GENERATED_FILE_NAME).display()
+            data_dir
+                .join(crate::variables::GENERATED_FILE_NAME)
+                .display()
         );
     }
     match seed {

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 const VAPI_SECRET: &str = "collection-test-vapi-secret";
 const ADMIN_TOKEN: &str = "collection-test-admin-token";
+const TWILIO_TOKEN: &str = "collection-test-twilio-token";
+const RELAY_KEY: &str = "collection-test-relay-key";
+const SERVICE_TOKEN: &str = "collection-test-service-token";
 const DEMO: &str = include_str!("../../../fixtures/restaurants/demo-boba.json");
 const THAI: &str = include_str!("../../../fixtures/restaurants/golden-lotus-thai.json");
 const PIZZA: &str = include_str!("../../../fixtures/restaurants/windy-city-slice.json");
@@ -33,6 +36,13 @@ impl Runner {
             .env("SPIN_VARIABLE_VAPI_SECRET", VAPI_SECRET)
             .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("SPIN_VARIABLE_PUBLIC_BASE_URL", "https://hostline.test")
+            .env("SPIN_VARIABLE_TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
+            .env("SPIN_VARIABLE_RELAY_TOKEN_KEY", RELAY_KEY)
+            .env("SPIN_VARIABLE_SERVICE_TOKEN", SERVICE_TOKEN)
+            .env(
+                "SPIN_VARIABLE_RELAY_URL",
+                "wss://relay.hostline.test/twilio/media",
+            )
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -311,6 +321,73 @@ fn the_collection_end_to_end_with_restart() {
     assert_eq!(
         runner.assistant_for(&lines(THAI)[0])["assistant"]["metadata"]["business_id"],
         "golden-lotus"
+    );
+
+    // A Twilio call to a line: signed webhook → TwiML streaming to the relay with a token the
+    // relay can verify; the relay's agent configuration; the knowledge tools with its token.
+    let call_sid = "CA0123456789abcdef0123456789abcdef";
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("CallSid", call_sid),
+            ("To", pizza.as_str()),
+            ("From", "+15551230001"),
+        ])
+        .finish();
+    let sig = hostline_shared::twilio::expected_signature(
+        TWILIO_TOKEN,
+        "https://hostline.test/twilio/voice",
+        &hostline_shared::twilio::Form::parse(form.as_bytes()),
+    );
+    let (st, twiml) = runner.post("/twilio/voice", &[("x-twilio-signature", &sig)], &form);
+    assert_eq!(st, 200);
+    let twiml = twiml.as_str().unwrap().to_owned();
+    assert!(
+        twiml.contains(r#"<Stream url="wss://relay.hostline.test/twilio/media">"#),
+        "{twiml}"
+    );
+    let marker = r#"<Parameter name="token" value=""#;
+    let token = &twiml[twiml.find(marker).unwrap() + marker.len()..];
+    let token = &token[..token.find('"').unwrap()];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let claims =
+        hostline_shared::relay::StreamToken::verify(token, RELAY_KEY.as_bytes(), now, call_sid)
+            .unwrap();
+    assert_eq!(claims.business_id, "windy-city");
+    let (st, _) = runner.post("/twilio/voice", &[("x-twilio-signature", "forged")], &form);
+    assert_eq!(st, 403);
+    let svc = format!("Bearer {SERVICE_TOKEN}");
+    let (st, cfg) = runner.send(
+        reqwest::Method::GET,
+        "/internal/agent-config/windy-city",
+        &[("authorization", &svc)],
+        "",
+    );
+    assert_eq!(st, 200, "{cfg}");
+    assert!(cfg["prompt"].as_str().unwrap().contains("Windy City"));
+    let (st, _) = runner.send(
+        reqwest::Method::GET,
+        "/internal/agent-config/windy-city",
+        &[],
+        "",
+    );
+    assert_eq!(st, 401);
+    let (st, v) = runner.post(
+        "/vapi/knowledge-base",
+        &[("authorization", &svc)],
+        &json!({"message": {"type": "tool-calls", "call": {"id": call_sid}, "phoneNumber": {"number": claims.line},
+            "toolCallList": [{"id": "fc_1", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "deep dish"}}}]}})
+        .to_string(),
+    );
+    assert_eq!(st, 200);
+    assert!(
+        v["results"][0]["result"]
+            .as_str()
+            .unwrap()
+            .contains("Deep Dish"),
+        "{v}"
     );
 
     // Restart on the same data directory: everything is still there, and no re-seed happens.

@@ -104,7 +104,7 @@ pub fn collection_manifest(dir: &Path) -> PathBuf {
                 "-p",
                 "hostline-knowledge-base",
             ])
-            .args(["-p", "hostline-owner-api"])
+            .args(["-p", "hostline-owner-api", "-p", "hostline-twilio-voice"])
             .current_dir(workspace_root())
             .env("CARGO_TARGET_DIR", target_dir())
             .output()
