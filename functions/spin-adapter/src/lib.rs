@@ -26,6 +26,9 @@ mod store;
 pub use http::{read_request, write_response};
 pub use store::SpinStore;
 
+use spin_sdk::http::IntoResponse;
+use std::future::Future;
+
 /// The key-value store label every component uses.
 pub const STORE_LABEL: &str = "default";
 
@@ -35,4 +38,29 @@ pub async fn variable(name: &str) -> Option<String> {
         Ok(v) if !v.is_empty() => Some(v),
         _ => None,
     }
+}
+
+/// The whole life of a request in a component: read it (bounded), open the store, run the
+/// handler, write its response. `component` names the function in logs.
+pub async fn run<F, Fut>(
+    component: &str,
+    req: spin_sdk::http::Request,
+    handler: F,
+) -> impl IntoResponse
+where
+    F: FnOnce(hostline_shared::http::Request, SpinStore) -> Fut,
+    Fut: Future<Output = hostline_shared::http::Response>,
+{
+    let req = match read_request(req).await {
+        Ok(r) => r,
+        Err(resp) => return write_response(resp),
+    };
+    let store = match SpinStore::open(STORE_LABEL).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{component}: cannot open store {STORE_LABEL:?}: {e}");
+            return write_response(hostline_shared::http::Response::internal());
+        }
+    };
+    write_response(handler(req, store).await)
 }

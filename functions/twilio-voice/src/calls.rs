@@ -48,7 +48,18 @@ pub struct DailyUsage {
     pub seconds: u64,
 }
 
-/// Call SIDs are `CA` + 32 hex digits; anything else is not a key we will write.
-pub fn valid_call_sid(s: &str) -> bool {
-    s.len() == 34 && s.starts_with("CA") && s[2..].bytes().all(|b| b.is_ascii_alphanumeric())
+/// Call SIDs are `CA` + 32 letters or digits; anything else is not a key we will write.
+/// The error is a 400 naming `field`.
+pub fn check_call_sid(field: &str, s: &str) -> Result<(), hostline_shared::http::Response> {
+    let ok =
+        s.len() == 34 && s.starts_with("CA") && s[2..].bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(hostline_shared::http::Response::field_error(
+            400,
+            field,
+            "must be CA followed by 32 letters or digits",
+        ))
+    }
 }

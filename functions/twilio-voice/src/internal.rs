@@ -91,12 +91,8 @@ pub async fn usage<S: Store>(store: &S, body: &[u8], now: jiff::Timestamp) -> Re
     let Ok(id) = BusinessId::parse(&report.business_id) else {
         return Response::field_error(400, "business_id", "not a business id");
     };
-    if !calls::valid_call_sid(&report.call_sid) {
-        return Response::field_error(
-            400,
-            "call_sid",
-            "must be CA followed by 32 letters or digits",
-        );
+    if let Err(r) = calls::check_call_sid("call_sid", &report.call_sid) {
+        return r;
     }
     let Ok(ended) = report.ended_at.parse::<jiff::Timestamp>() else {
         return Response::field_error(400, "ended_at", "must be an RFC 3339 timestamp");

@@ -59,6 +59,14 @@ fn required<'a>(form: &'a Form, name: &str) -> Result<&'a str, Response> {
         .ok_or_else(|| Response::field_error(400, name, &format!("{name} is required")))
 }
 
+/// A webhook's `CallSid` (present and well-formed) and one more required field.
+fn verified_call<'a>(form: &'a Form, other: &str) -> Result<(&'a str, &'a str), Response> {
+    let other = required(form, other)?;
+    let call_sid = required(form, "CallSid")?;
+    calls::check_call_sid("CallSid", call_sid)?;
+    Ok((call_sid, other))
+}
+
 pub async fn incoming_call<S: Store>(
     req: &Request,
     store: &S,
@@ -69,17 +77,10 @@ pub async fn incoming_call<S: Store>(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let (to, call_sid) = match (required(&form, "To"), required(&form, "CallSid")) {
-        (Ok(t), Ok(c)) => (t, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (call_sid, to) = match verified_call(&form, "To") {
+        Ok(v) => v,
+        Err(r) => return r,
     };
-    if !calls::valid_call_sid(call_sid) {
-        return Response::field_error(
-            400,
-            "CallSid",
-            "must be CA followed by 32 letters or digits",
-        );
-    }
     // A `To` that is not a phone number (a SIP URI, a client name) cannot be one of our lines.
     let Ok(line) = PhoneE164::parse_e164(to) else {
         return xml(twiml::reject());
@@ -195,17 +196,10 @@ pub async fn status_callback<S: Store>(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let (call_sid, status) = match (required(&form, "CallSid"), required(&form, "CallStatus")) {
-        (Ok(c), Ok(s)) => (c, s),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (call_sid, status) = match verified_call(&form, "CallStatus") {
+        Ok(v) => v,
+        Err(r) => return r,
     };
-    if !calls::valid_call_sid(call_sid) {
-        return Response::field_error(
-            400,
-            "CallSid",
-            "must be CA followed by 32 letters or digits",
-        );
-    }
     let duration_seconds = match form.get("CallDuration").map(str::parse::<u32>) {
         None => None,
         Some(Ok(d)) => Some(d),
