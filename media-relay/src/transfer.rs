@@ -1,0 +1,110 @@
+//! Handing a caller to the restaurant's staff line: Twilio's REST API replaces the call's
+//! TwiML with a `<Dial>` (PROTOCOLS.md §2.3, `twiml::dial` in shared). Twilio then ends the
+//! media stream by itself; the relay closes both sockets as soon as the update is accepted.
+//!
+//! `POST {api}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`, form
+//! `Twiml=<Response><Say>…</Say><Dial>+1…</Dial></Response>`, basic auth.
+
+use std::time::Duration;
+
+use hostline_shared::twilio::twiml;
+
+/// Said to the caller by Twilio before dialling.
+pub const CONNECTING: &str = "Connecting you to the restaurant now.";
+
+/// Why a transfer did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error("Twilio credentials are not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)")]
+    NotConfigured,
+    #[error("the stream's account or call SID is not a Twilio SID")]
+    BadSid,
+    #[error("Twilio answered HTTP {0}: {1}")]
+    Status(u16, String),
+    #[error("request to Twilio failed: {0}")]
+    Transport(#[source] reqwest::Error),
+}
+
+/// Twilio's REST API, as far as the relay uses it.
+#[derive(Debug, Clone)]
+pub struct TwilioRest {
+    /// Shared connection pool.
+    http: reqwest::Client,
+    /// `https://api.twilio.com`, or a fake in tests.
+    base: String,
+    /// Basic-auth user and password; `None` disables transfers.
+    auth: Option<(String, String)>,
+}
+
+impl TwilioRest {
+    pub fn new(http: reqwest::Client, base: &str, auth: Option<(String, String)>) -> TwilioRest {
+        TwilioRest {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            auth,
+        }
+    }
+
+    pub fn configured(&self) -> bool {
+        self.auth.is_some()
+    }
+
+    /// Redirects the live call to dial `to`.
+    pub async fn transfer(
+        &self,
+        account_sid: &str,
+        call_sid: &str,
+        to: &str,
+        limit: Duration,
+    ) -> Result<(), TransferError> {
+        let Some((user, password)) = &self.auth else {
+            return Err(TransferError::NotConfigured);
+        };
+        // The SIDs go into the URL path: accept only what Twilio issues.
+        if !is_sid(account_sid, "AC") || !is_sid(call_sid, "CA") {
+            return Err(TransferError::BadSid);
+        }
+        let url = format!(
+            "{}/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json",
+            self.base
+        );
+        let twiml = twiml::dial(to, Some(CONNECTING));
+        let response = self
+            .http
+            .post(url)
+            .basic_auth(user, Some(password))
+            .form(&[("Twiml", twiml.as_str())])
+            .timeout(limit)
+            .send()
+            .await
+            .map_err(TransferError::Transport)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = response.text().await.unwrap_or_default();
+        Err(TransferError::Status(
+            status.as_u16(),
+            body.chars().take(200).collect(),
+        ))
+    }
+}
+
+/// `AC…`/`CA…` followed by 32 hex digits.
+pub fn is_sid(s: &str, prefix: &str) -> bool {
+    s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sids() {
+        assert!(is_sid("CA11111111111111111111111111111111", "CA"));
+        assert!(is_sid("ACabcdef0123456789abcdef0123456789", "AC"));
+        assert!(!is_sid("CA1111111111111111111111111111111", "CA"));
+        assert!(!is_sid("CA1111111111111111111111111111111/", "CA"));
+        assert!(!is_sid("AC11111111111111111111111111111111", "CA"));
+    }
+}

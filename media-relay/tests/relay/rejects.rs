@@ -1,0 +1,295 @@
+//! Streams the relay must refuse: each closes with a reason, is counted and logged, and never
+//! reaches the agent.
+
+use serde_json::json;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::support::*;
+
+/// Starts a stream with `params` for `call_sid`, expects a close with `code` and a reason
+/// containing `reason`, and checks the rejection was counted and logged with no agent contact.
+async fn refused(
+    call_sid: &str,
+    params: serde_json::Value,
+    code: CloseCode,
+    reason: &str,
+    label: &str,
+) {
+    let (logs, _guard) = Logs::capture();
+    let rig = Rig::start(None, |_| {}).await;
+    let mut twilio = Twilio::connect(rig.relay.addr()).await;
+    twilio.start_with(call_sid, params).await;
+    let close = twilio.closed().await.expect("a close frame");
+    assert_eq!(close.code, code);
+    assert!(
+        close.reason.as_str().contains(reason),
+        "reason `{}`",
+        close.reason
+    );
+    rig.no_calls_left().await;
+    assert_eq!(
+        rig.agent
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no agent connection"
+    );
+    assert!(
+        rig.functions.requests("/").is_empty(),
+        "no request to the functions"
+    );
+    let metrics = rig.metrics();
+    assert!(
+        has_line(
+            &metrics,
+            &format!("relay_calls_rejected_total{{reason=\"{label}\"}} 1")
+        ),
+        "{metrics}"
+    );
+    assert!(has_line(&metrics, "relay_calls_total 0"), "{metrics}");
+    let line = logs
+        .find("stream rejected")
+        .expect("a `stream rejected` log line");
+    assert_eq!(line["rejected"], label);
+    assert_eq!(line["call_sid"], call_sid);
+    assert!(line["reason"].as_str().unwrap().contains(reason), "{line}");
+    assert_eq!(line["level"], "WARN");
+}
+
+#[tokio::test]
+async fn bad_signature() {
+    let forged = token_for(BUSINESS, CALL_SID, 120, b"some other key");
+    refused(
+        CALL_SID,
+        json!({"token": forged}),
+        CloseCode::Policy,
+        "signature",
+        "token_bad_signature",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn token_for_another_call() {
+    let other = token_for(
+        BUSINESS,
+        "CA99999999999999999999999999999999",
+        120,
+        RELAY_KEY,
+    );
+    refused(
+        CALL_SID,
+        json!({"token": other}),
+        CloseCode::Policy,
+        "another call",
+        "token_wrong_call",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn expired_token() {
+    let old = token_for(BUSINESS, CALL_SID, -5, RELAY_KEY);
+    refused(
+        CALL_SID,
+        json!({"token": old}),
+        CloseCode::Policy,
+        "expired",
+        "token_expired",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn missing_token_even_with_business_parameters() {
+    // Unverified parameters alone never identify a business.
+    refused(
+        CALL_SID,
+        json!({"business_id": BUSINESS, "line": LINE, "call_sid": CALL_SID}),
+        CloseCode::Policy,
+        "missing stream token",
+        "token_missing",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn garbage_token() {
+    refused(
+        CALL_SID,
+        json!({"token": "v1.nope"}),
+        CloseCode::Policy,
+        "malformed",
+        "token_malformed",
+    )
+    .await;
+}
+
+/// Sends `first` as the first frame and expects a close.
+async fn first_frame(
+    first: tokio_tungstenite::tungstenite::Message,
+    code: CloseCode,
+    reason: &str,
+    label: &str,
+) {
+    use futures::SinkExt as _;
+    let (logs, _guard) = Logs::capture();
+    let rig = Rig::start(None, |_| {}).await;
+    let mut twilio = Twilio::connect(rig.relay.addr()).await;
+    twilio.ws.send(first).await.unwrap();
+    let close = twilio.closed().await.expect("a close frame");
+    assert_eq!(close.code, code);
+    assert!(
+        close.reason.as_str().contains(reason),
+        "reason `{}`",
+        close.reason
+    );
+    rig.no_calls_left().await;
+    assert_eq!(
+        rig.agent
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    assert!(has_line(
+        &rig.metrics(),
+        &format!("relay_calls_rejected_total{{reason=\"{label}\"}} 1")
+    ));
+    let line = logs.find("stream rejected").expect("logged");
+    assert!(line["reason"].as_str().unwrap().contains(reason));
+}
+
+#[tokio::test]
+async fn malformed_json_first() {
+    first_frame(
+        tokio_tungstenite::tungstenite::Message::text("{\"event\": \"start\", oops"),
+        CloseCode::Invalid,
+        "malformed frame",
+        "malformed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn media_before_start() {
+    first_frame(
+        tokio_tungstenite::tungstenite::Message::text(
+            json!({"event":"media","media":{"payload":"//8="},"streamSid":STREAM_SID}).to_string(),
+        ),
+        CloseCode::Policy,
+        "expected a start frame first",
+        "no_start",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn binary_frame_first() {
+    first_frame(
+        tokio_tungstenite::tungstenite::Message::Binary(vec![0xFF; 160].into()),
+        CloseCode::Unsupported,
+        "binary",
+        "malformed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_business_closes_without_an_agent() {
+    let (logs, _guard) = Logs::capture();
+    let rig = Rig::start(None, |_| {}).await;
+    let mut twilio = Twilio::connect(rig.relay.addr()).await;
+    let token = token_for("no-such-business", CALL_SID, 120, RELAY_KEY);
+    // The unverified parameter says demo-boba; only the token counts.
+    twilio
+        .start_with(CALL_SID, json!({"token": token, "business_id": BUSINESS}))
+        .await;
+    let close = twilio.closed().await.expect("close");
+    assert_eq!(close.code, CloseCode::Policy);
+    assert_eq!(close.reason.as_str(), "unknown business");
+    let fetched = rig.functions.requests("/internal/agent-config/");
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0].path, "/internal/agent-config/no-such-business");
+    assert_eq!(
+        rig.agent
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    rig.no_calls_left().await;
+    assert!(has_line(
+        &rig.metrics(),
+        "relay_calls_rejected_total{reason=\"unknown_business\"} 1"
+    ));
+    assert!(
+        rig.functions.requests("/internal/usage").is_empty(),
+        "nothing to report"
+    );
+    let line = logs.find("agent set-up failed").expect("logged");
+    assert_eq!(line["call_sid"], CALL_SID);
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap()
+            .contains("do not know this business"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn agent_refusing_settings_closes_the_call() {
+    let mut rig = Rig::start(None, |_| {}).await;
+    let mut twilio = Twilio::connect(rig.relay.addr()).await;
+    twilio.start().await;
+    let mut agent = rig.agent.accept().await;
+    assert_eq!(agent.json().await["type"], "Settings");
+    agent
+        .send_json(
+            json!({"type": "Error", "description": "unknown model", "code": "INVALID_SETTINGS"}),
+        )
+        .await;
+    let close = twilio.closed().await.expect("close");
+    assert_eq!(close.code, CloseCode::Error);
+    assert_eq!(close.reason.as_str(), "voice agent unavailable");
+    rig.no_calls_left().await;
+    let metrics = rig.metrics();
+    assert!(
+        has_line(&metrics, "relay_agent_errors_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        has_line(
+            &metrics,
+            "relay_calls_rejected_total{reason=\"agent_unavailable\"} 1"
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn caller_audio_before_settings_applied_is_dropped_not_queued() {
+    let mut rig = Rig::start(None, |_| {}).await;
+    let mut twilio = Twilio::connect(rig.relay.addr()).await;
+    twilio.start().await;
+    let mut agent = rig.agent.accept().await;
+    assert_eq!(agent.json().await["type"], "Settings");
+    for _ in 0..5 {
+        twilio.media(&[0x11; 160]).await;
+    }
+    // Let the relay read them before the agent is ready.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    agent.send_json(json!({"type": "SettingsApplied"})).await;
+    twilio.media(&[0x22; 160]).await;
+    assert_eq!(
+        agent.audio().await,
+        vec![0x22; 160],
+        "only audio after SettingsApplied"
+    );
+    twilio.stop().await;
+    agent.closed().await;
+    rig.no_calls_left().await;
+    assert!(has_line(
+        &rig.metrics(),
+        "relay_frames_dropped_total{reason=\"agent_not_ready\"} 5"
+    ));
+}
