@@ -35,32 +35,44 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
+/// Builds component packages for wasm32-wasip2 with the `component` profile into this run's
+/// target directory, panicking with cargo's output if that fails.
+fn build_components(packages: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--target",
+        "wasm32-wasip2",
+        "--profile",
+        "component",
+    ]);
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    let output = cmd
+        .current_dir(workspace_root())
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .expect("cannot run cargo to build components");
+    assert!(
+        output.status.success(),
+        "building {packages:?} failed (is the target installed? `rustup target add wasm32-wasip2`):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Builds the probe component (once per test binary) and returns the `.wasm` path.
 pub fn probe_wasm() -> &'static Path {
     static PROBE: OnceLock<PathBuf> = OnceLock::new();
     PROBE.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .args([
-                "build",
-                "--target",
-                "wasm32-wasip2",
-                "--profile",
-                "component",
-                "-p",
-                "hostline-runner-probe",
-            ])
-            .current_dir(workspace_root())
-            .env("CARGO_TARGET_DIR", target_dir())
-            .output()
-            .expect("cannot run cargo to build the probe component");
-        assert!(
-            output.status.success(),
-            "building the probe failed (is the target installed? `rustup target add wasm32-wasip2`):\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        build_components(&["hostline-runner-probe"]);
         let wasm = target_dir().join("wasm32-wasip2/component/hostline_runner_probe.wasm");
-        assert!(wasm.exists(), "probe built but {} is missing", wasm.display());
+        assert!(
+            wasm.exists(),
+            "probe built but {} is missing",
+            wasm.display()
+        );
         wasm
     })
 }
@@ -89,31 +101,12 @@ pub fn write_manifest(name: &str, dir: &Path) -> PathBuf {
 pub fn collection_manifest(dir: &Path) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .args([
-                "build",
-                "--target",
-                "wasm32-wasip2",
-                "--profile",
-                "component",
-            ])
-            .args([
-                "-p",
-                "hostline-assistant-request",
-                "-p",
-                "hostline-knowledge-base",
-            ])
-            .args(["-p", "hostline-owner-api", "-p", "hostline-twilio-voice"])
-            .current_dir(workspace_root())
-            .env("CARGO_TARGET_DIR", target_dir())
-            .output()
-            .expect("cannot run cargo to build the components");
-        assert!(
-            output.status.success(),
-            "building the components failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        build_components(&[
+            "hostline-assistant-request",
+            "hostline-knowledge-base",
+            "hostline-owner-api",
+            "hostline-twilio-voice",
+        ])
     });
     let text = std::fs::read_to_string(workspace_root().join("spin.toml")).expect("spin.toml");
     let text = text.replace(
