@@ -2,8 +2,9 @@
 //! from a business's [`AgentConfig`], parses the server messages the relay acts on, writes the
 //! client messages it sends, and opens the socket.
 //!
-//! Audio is µ-law 8 kHz in both directions (`container: none`), exactly what Twilio carries,
-//! so the relay passes it through untouched. Functions are declared without an `endpoint`,
+//! Audio is µ-law 8 kHz in both directions (`container: none`) by default, exactly what Twilio
+//! carries, so the relay passes it through untouched; `--agent-audio linear16:<rate>` asks for
+//! linear PCM instead and the call transcodes ([`crate::audio`]). Functions are declared without an `endpoint`,
 //! which makes them client-side: the agent sends `FunctionCallRequest` and waits for our
 //! `FunctionCallResponse`.
 
@@ -71,12 +72,13 @@ pub fn settings(config: &AgentConfig, options: &AgentOptions) -> String {
     if !functions.is_empty() {
         think["functions"] = Value::Array(functions);
     }
+    let (encoding, sample_rate) = options.audio.encoding_and_rate();
     json!({
         "type": "Settings",
         "tags": [format!("business:{}", config.business_id)],
         "audio": {
-            "input": {"encoding": "mulaw", "sample_rate": 8000},
-            "output": {"encoding": "mulaw", "sample_rate": 8000, "container": "none"},
+            "input": {"encoding": encoding, "sample_rate": sample_rate},
+            "output": {"encoding": encoding, "sample_rate": sample_rate, "container": "none"},
         },
         "agent": {
             "language": config.language,
@@ -314,6 +316,21 @@ mod tests {
         assert_eq!(
             s["audio"]["output"],
             json!({"encoding":"mulaw","sample_rate":8000,"container":"none"})
+        );
+        let linear: Value = serde_json::from_str(&settings(
+            &config(None),
+            &AgentOptions {
+                audio: crate::config::AgentAudio::Linear16 {
+                    sample_rate: 24_000,
+                },
+                ..AgentOptions::default()
+            },
+        ))
+        .unwrap();
+        assert_eq!(
+            linear["audio"],
+            json!({"input": {"encoding":"linear16","sample_rate":24000},
+                "output": {"encoding":"linear16","sample_rate":24000,"container":"none"}})
         );
         let agent = &s["agent"];
         assert_eq!(agent["language"], "en");

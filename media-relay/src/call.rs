@@ -11,7 +11,8 @@
 //!    for `SettingsApplied`.
 //! 4. **Relay** with one `select!` over both sockets, the tool calls in flight, the filler
 //!    timer and a tick (counters, idle, max length, KeepAlive, shutdown):
-//!    caller µ-law → binary to the agent; agent binary → Twilio `media`; `UserStartedSpeaking`
+//!    caller µ-law → binary to the agent; agent binary → Twilio `media` (both passed through
+//!    for a µ-law agent, transcoded for a linear16 one); `UserStartedSpeaking`
 //!    → `clear` before any later audio; `AgentAudioDone` → `mark`; marks echoed back tell
 //!    played turns from interrupted ones; `FunctionCallRequest` → tool endpoints (concurrent,
 //!    deadline, one filler) → `FunctionCallResponse`; DTMF `0` or `transfer_to_staff` →
@@ -47,6 +48,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tracing::{debug, info, warn};
 
 use crate::agent::{self, AgentSocket, Event, FunctionCall};
+use crate::audio::Transcoder;
+use crate::config::AgentAudio;
 use crate::functions::{FunctionsError, ToolCall};
 use crate::metrics::{CallCounters, end_label};
 use crate::server::{CallSlot, Shared};
@@ -193,6 +196,18 @@ async fn prepare(
             return None;
         }
     };
+    let transcoder = match shared.config.agent.audio {
+        AgentAudio::Mulaw => None,
+        AgentAudio::Linear16 { sample_rate } => match Transcoder::new(sample_rate) {
+            Ok(transcoder) => Some(Box::new(transcoder)),
+            Err(e) => {
+                let reason = format!("agent audio cannot be converted: {e}");
+                let rejection = Rejection::new("audio_unsupported", CloseCode::Error, reason);
+                reject(twilio, shared, rejection, Some(&start.call_sid)).await;
+                return None;
+            }
+        },
+    };
     shared.metrics.calls.inc();
     let ids = Ids {
         call_sid: start.call_sid.clone(),
@@ -209,6 +224,7 @@ async fn prepare(
     match setup(twilio, shared, &mut shutdown, &ids, &mut counters).await {
         Ok((config, agent, transfer_asked)) => Some(CallParts {
             transfer_asked,
+            transcoder,
             shutdown,
             ids,
             agent,
@@ -541,6 +557,8 @@ struct Totals {
 /// What set-up hands to the relay loop (see the fields of [`Call`] for why each is kept).
 struct CallParts {
     transfer_asked: bool,
+    /// Set for a linear16 agent; `None` passes audio through.
+    transcoder: Option<Box<Transcoder>>,
     shutdown: Shutdown,
     ids: Ids,
     agent: AgentSocket,
@@ -573,6 +591,9 @@ struct Call {
     decoded: BytesMut,
     /// Reused buffer: agent audio encoded into a Twilio `media` frame.
     encoded: BytesMut,
+    /// Audio conversion for a linear16 agent (boxed: its buffers and filter state are only
+    /// paid for by calls that need them); `None` for µ-law passthrough.
+    transcoder: Option<Box<Transcoder>>,
     /// Counted since the last tick, folded into the metrics then.
     counters: CallCounters,
     /// Whole-call sums of the counters, for the usage report and the last log line.
@@ -632,6 +653,7 @@ impl Call {
             writer: twilio::Writer::new(&p.ids.stream_sid),
             decoded: BytesMut::new(),
             encoded: BytesMut::new(),
+            transcoder: p.transcoder,
             counters: p.counters,
             totals: Totals::default(),
             tick,
@@ -741,7 +763,8 @@ impl Call {
         }
     }
 
-    /// Caller audio: base64 → the same bytes, binary, to the agent.
+    /// Caller audio: base64 → the same bytes (or, for a linear16 agent, the same audio as
+    /// linear16 at its rate), binary, to the agent.
     async fn caller_audio(&mut self, payload: &str, t0: Instant) -> Flow {
         if twilio::decode_payload(payload, &mut self.decoded).is_err() {
             warn!(call_sid = %self.ids.call_sid, "media payload is not base64");
@@ -751,12 +774,22 @@ impl Call {
                 "media payload is not base64",
             );
         }
-        let audio = self.decoded.split().freeze();
+        self.last_caller_audio = t0;
+        let audio = match self.transcoder.as_mut() {
+            None => self.decoded.split().freeze(),
+            Some(transcoder) => {
+                let pcm = transcoder.twilio_to_agent(&self.decoded);
+                if pcm.is_empty() {
+                    // Part of a frame: it goes out with the rest.
+                    return Flow::Continue;
+                }
+                Bytes::copy_from_slice(pcm)
+            }
+        };
         let limit = self.shared.config.limits.write_timeout;
         if let Err(e) = send_within(&mut self.agent, Message::Binary(audio), limit).await {
             return self.write_failed(e, Side::Agent);
         }
-        self.last_caller_audio = t0;
         self.last_to_agent = t0;
         self.counters.frames_in += 1;
         self.counters.latency.observe(t0.elapsed());
@@ -786,21 +819,35 @@ impl Call {
         }
     }
 
-    /// Agent audio: the same bytes, base64, in Twilio `media` frames.
+    /// Agent audio: the same bytes (or, from a linear16 agent, the audio as µ-law 8 kHz),
+    /// base64, in Twilio `media` frames.
     async fn agent_audio(&mut self, audio: Bytes, t0: Instant) -> Flow {
+        let flow = match self.transcoder.take() {
+            None => self.play(&audio).await,
+            Some(mut transcoder) => {
+                let flow = self.play(transcoder.agent_to_twilio(&audio)).await;
+                self.transcoder = Some(transcoder);
+                flow
+            }
+        };
+        if !audio.is_empty() {
+            self.turn_has_audio = true;
+        }
+        self.counters.latency.observe(t0.elapsed());
+        flow
+    }
+
+    /// µ-law audio to Twilio, in `media` frames of at most `--max-media-chunk` bytes.
+    async fn play(&mut self, mulaw: &[u8]) -> Flow {
         let limits = &self.shared.config.limits;
         let (chunk, limit) = (limits.max_media_chunk, limits.write_timeout);
-        for piece in audio.chunks(chunk) {
+        for piece in mulaw.chunks(chunk) {
             let frame = self.writer.media(&mut self.encoded, piece);
             if let Err(e) = send_within(&mut self.twilio, Message::Text(frame), limit).await {
                 return self.write_failed(e, Side::Twilio);
             }
             self.counters.frames_out += 1;
         }
-        if !audio.is_empty() {
-            self.turn_has_audio = true;
-        }
-        self.counters.latency.observe(t0.elapsed());
         Flow::Continue
     }
 
@@ -856,6 +903,10 @@ impl Call {
 
     /// The caller talks over the agent: Twilio drops what it has buffered, at once.
     async fn barge_in(&mut self) -> Flow {
+        if let Some(transcoder) = self.transcoder.as_mut() {
+            // Speech held back in the resampler belongs to the interrupted reply.
+            transcoder.clear_to_twilio();
+        }
         let clear = self.writer.clear();
         if let Err(e) = send_within(
             &mut self.twilio,
@@ -883,6 +934,14 @@ impl Call {
     async fn end_of_turn(&mut self) -> Flow {
         if !self.turn_has_audio {
             return Flow::Continue;
+        }
+        if let Some(mut transcoder) = self.transcoder.take() {
+            // The end of the sentence, held back by framing and the filter, goes before the mark.
+            let flow = self.play(transcoder.flush_to_twilio()).await;
+            self.transcoder = Some(transcoder);
+            if let Flow::End(_) = flow {
+                return flow;
+            }
         }
         self.turn_has_audio = false;
         self.turn += 1;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{AgentOptions, Config, Limits, Secrets, parse_duration};
+use crate::config::{AgentAudio, AgentOptions, Config, Limits, Secrets, parse_duration};
 
 const ENVIRONMENT: &str = "\
 Environment (secrets are never taken as flags):
@@ -145,6 +145,11 @@ pub struct ServeArgs {
     /// Speech synthesis model (voice).
     #[arg(long, default_value = "aura-2-thalia-en")]
     pub speak_model: String,
+    /// Audio format asked of the agent, both directions: `mulaw` (Twilio's µ-law 8 kHz, passed
+    /// through untouched) or `linear16[:<rate>]` (16-bit PCM at 8000, 16000 (default), 24000 or
+    /// 48000 Hz; the relay decodes and resamples, adding about 10 ms each way).
+    #[arg(long, default_value = "mulaw", value_parser = AgentAudio::parse)]
+    pub agent_audio: AgentAudio,
 }
 
 impl ServeArgs {
@@ -213,6 +218,7 @@ impl ServeArgs {
             think_model: self.think_model.clone(),
             speak_provider: self.speak_provider.clone(),
             speak_model: self.speak_model.clone(),
+            audio: self.agent_audio,
         };
         Ok(config)
     }
@@ -290,5 +296,50 @@ mod tests {
         assert_eq!(c.limits.idle_timeout, Duration::from_millis(250));
         assert_eq!(c.limits.max_calls, 3);
         assert_eq!(c.secrets.relay_key, b"key");
+    }
+
+    #[test]
+    fn agent_audio_flag() {
+        let audio = |flag: &str| {
+            Cli::try_parse_from([
+                "media-relay",
+                "serve",
+                "--functions-url",
+                "http://127.0.0.1:3000",
+                "--agent-audio",
+                flag,
+            ])
+            .map(|cli| match cli.command {
+                Command::Serve(s) => s.agent_audio,
+                Command::Bench(_) => unreachable!(),
+            })
+        };
+        assert_eq!(audio("mulaw").unwrap(), AgentAudio::Mulaw);
+        assert_eq!(
+            audio("linear16").unwrap(),
+            AgentAudio::Linear16 {
+                sample_rate: 16_000
+            }
+        );
+        assert_eq!(
+            audio("linear16:48000").unwrap(),
+            AgentAudio::Linear16 {
+                sample_rate: 48_000
+            }
+        );
+        let bad = audio("linear16:44100").unwrap_err().to_string();
+        assert!(bad.contains("44100 Hz is not supported"), "{bad}");
+        let bad = audio("opus").unwrap_err().to_string();
+        assert!(bad.contains("not an agent audio format"), "{bad}");
+        assert!(audio("linear16:fast").is_err());
+        assert_eq!(
+            serve(&["--agent-audio", "linear16:24000"])
+                .config(env)
+                .unwrap()
+                .agent
+                .audio
+                .to_string(),
+            "linear16:24000"
+        );
     }
 }

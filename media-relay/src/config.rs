@@ -178,6 +178,69 @@ pub struct AgentOptions {
     pub speak_provider: String,
     /// Speech synthesis model or voice (`agent.speak.provider.model`).
     pub speak_model: String,
+    /// The audio format asked for in `Settings.audio`, both directions.
+    pub audio: AgentAudio,
+}
+
+/// The audio the agent takes and gives (PROTOCOLS.md §3.3 `audio.input` / `audio.output`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentAudio {
+    /// µ-law 8 kHz both ways: what Twilio carries, so payloads pass through untouched.
+    Mulaw,
+    /// linear16 (signed 16-bit little-endian, mono) at this rate both ways: the relay decodes,
+    /// resamples and re-encodes ([`crate::audio::Transcoder`]). Build it with
+    /// [`AgentAudio::parse`] or check the rate against [`crate::audio::SUPPORTED_RATES`].
+    Linear16 { sample_rate: u32 },
+}
+
+impl AgentAudio {
+    /// `mulaw`, `linear16` (16 kHz) or `linear16:<rate>` with a rate of
+    /// [`crate::audio::SUPPORTED_RATES`].
+    pub fn parse(text: &str) -> Result<AgentAudio, String> {
+        let text = text.trim();
+        let (encoding, rate) = match text.split_once(':') {
+            Some((encoding, rate)) => (encoding, Some(rate)),
+            None => (text, None),
+        };
+        match (encoding, rate) {
+            ("mulaw", None | Some("8000")) => Ok(AgentAudio::Mulaw),
+            ("linear16", rate) => {
+                let sample_rate = match rate {
+                    None => 16_000,
+                    Some(rate) => rate
+                        .parse::<u32>()
+                        .map_err(|_| format!("`{rate}` is not a sample rate in Hz"))?,
+                };
+                if !crate::audio::SUPPORTED_RATES.contains(&sample_rate) {
+                    return Err(format!(
+                        "linear16 at {sample_rate} Hz is not supported (use one of {:?})",
+                        crate::audio::SUPPORTED_RATES
+                    ));
+                }
+                Ok(AgentAudio::Linear16 { sample_rate })
+            }
+            _ => Err(format!(
+                "`{text}` is not an agent audio format (use mulaw, linear16 or linear16:<rate>)"
+            )),
+        }
+    }
+
+    /// The `encoding` and `sample_rate` named in `Settings`.
+    pub fn encoding_and_rate(self) -> (&'static str, u32) {
+        match self {
+            AgentAudio::Mulaw => ("mulaw", crate::audio::TWILIO_RATE),
+            AgentAudio::Linear16 { sample_rate } => ("linear16", sample_rate),
+        }
+    }
+}
+
+impl fmt::Display for AgentAudio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AgentAudio::Mulaw => f.write_str("mulaw"),
+            AgentAudio::Linear16 { sample_rate } => write!(f, "linear16:{sample_rate}"),
+        }
+    }
 }
 
 impl Default for AgentOptions {
@@ -188,6 +251,7 @@ impl Default for AgentOptions {
             think_model: "gpt-4o-mini".to_owned(),
             speak_provider: "deepgram".to_owned(),
             speak_model: "aura-2-thalia-en".to_owned(),
+            audio: AgentAudio::Mulaw,
         }
     }
 }

@@ -47,5 +47,5 @@ pub mod shutdown;
 pub mod transfer;
 pub mod twilio;
 
-pub use config::{AgentOptions, Config, Limits, Secrets};
+pub use config::{AgentAudio, AgentOptions, Config, Limits, Secrets};
 pub use server::{RunningRelay, start};

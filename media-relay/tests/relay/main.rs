@@ -4,6 +4,7 @@
 //! task. Limits are shortened per test instead of sleeping through the real ones.
 
 mod calls;
+mod linear16;
 mod rejects;
 mod server;
 mod support;
