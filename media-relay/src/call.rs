@@ -1283,6 +1283,9 @@ impl Call {
             frames_in: t.frames_in,
             frames_out: t.frames_out,
             function_calls: t.function_calls,
+            turns_played: u32::try_from(t.turns_played).unwrap_or(u32::MAX),
+            turns_interrupted: u32::try_from(t.turns_interrupted).unwrap_or(u32::MAX),
+            barge_ins: t.barge_ins,
             ended_by: ending.by,
         };
         let (shared, call_sid) = (Arc::clone(&self.shared), self.ids.call_sid.clone());

@@ -209,6 +209,15 @@ pub struct UsageReport {
     pub frames_in: u64,
     pub frames_out: u64,
     pub function_calls: u32,
+    /// Agent turns Twilio confirmed as played to the end (their mark came back uncleared).
+    #[serde(default)]
+    pub turns_played: u32,
+    /// Agent turns the caller talked over (cleared before their end was played).
+    #[serde(default)]
+    pub turns_interrupted: u32,
+    /// Times the caller's speech cut the agent off (`clear` sent to Twilio).
+    #[serde(default)]
+    pub barge_ins: u32,
     pub ended_by: CallEnd,
 }
 
@@ -223,6 +232,24 @@ mod tests {
             call_sid: "CA11111111111111111111111111111111".into(),
             expires_at: 1_000,
         }
+    }
+
+    #[test]
+    fn usage_reports_without_turn_counts_still_parse() {
+        let report: UsageReport = serde_json::from_str(
+            r#"{"business_id":"b","call_sid":"CA1","started_at":"2026-11-20T18:00:00Z",
+            "ended_at":"2026-11-20T18:01:00Z","seconds":60,"frames_in":3000,"frames_out":900,
+            "function_calls":1,"ended_by":"caller"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                report.turns_played,
+                report.turns_interrupted,
+                report.barge_ins
+            ),
+            (0, 0, 0)
+        );
     }
 
     #[test]

@@ -428,6 +428,9 @@ fn report(seconds: u32) -> UsageReport {
         frames_in: 9250,
         frames_out: 4100,
         function_calls: 2,
+        turns_played: 3,
+        turns_interrupted: 1,
+        barge_ins: 1,
         ended_by: hostline_shared::relay::CallEnd::Caller,
     }
 }
@@ -476,6 +479,25 @@ fn usage_is_recorded_and_charged_once() {
     )
     .unwrap();
     assert_eq!(day, json!({"calls": 1, "seconds": 185}));
+    let call: Value = serde_json::from_slice(
+        &block_on(hostline_shared::store::Store::get(
+            &s,
+            &format!("biz/boba/calls/{CALL_SID}"),
+        ))
+        .unwrap()
+        .unwrap()
+        .value,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            &call["usage"]["turns_played"],
+            &call["usage"]["turns_interrupted"],
+            &call["usage"]["barge_ins"]
+        ),
+        (&json!(3), &json!(1), &json!(1)),
+        "{call}"
+    );
 
     assert_eq!(
         internal(&s, Method::Post, "/internal/usage", &body, "wrong").0,

@@ -303,6 +303,16 @@ async fn barge_in_clears_twilio_before_the_next_media_and_marks_track_playback()
 
     twilio.stop().await;
     agent.closed().await;
+    let usage = rig.functions.usage().await;
+    assert_eq!(
+        (
+            &usage["turns_played"],
+            &usage["turns_interrupted"],
+            &usage["barge_ins"]
+        ),
+        (&json!(1), &json!(1), &json!(1)),
+        "{usage}"
+    );
     rig.no_calls_left().await;
     let metrics = rig.metrics();
     assert!(
