@@ -16,7 +16,9 @@
 //! from `/proc/<pid>/stat` over the window ÷ wall ÷ N), relay RSS per call ((RSS at N − RSS
 //! idle) ÷ N from `/proc/<pid>/status`), one-way latency Twilio→relay→agent against the same
 //! path without the relay (baseline), the relay's own per-frame histogram, frames lost both
-//! ways, and this tool's own CPU.
+//! ways, and this tool's own CPU. The baseline also gives a CPU reference: this process's CPU
+//! per frame while it only writes and reads WebSocket frames on loopback, what one relayed
+//! frame's socket work costs on this machine whatever the relay does.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -679,12 +681,13 @@ fn payload_header(text: &str) -> Option<(u64, u32, u32)> {
 }
 
 /// Direct client → agent connections at the same pacing, no relay: the path's own latency.
+/// Returns the frames sent while measuring.
 async fn baseline(
     agent: SocketAddr,
     calls: usize,
     seconds: u64,
     stats: Arc<Stats>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let url = format!("ws://{agent}/baseline");
     let mut sinks = Vec::with_capacity(calls);
     for _ in 0..calls {
@@ -698,6 +701,7 @@ async fn baseline(
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut ticks = 0usize;
     let mut frame = vec![0xFFu8; FRAME];
+    let mut sent = 0u64;
     while Instant::now() < until {
         tick.tick().await;
         ticks += 1;
@@ -706,12 +710,13 @@ async fn baseline(
             sinks[i]
                 .send(Message::Binary(Bytes::copy_from_slice(&frame)))
                 .await?;
+            sent += 1;
         }
     }
     for mut ws in sinks {
         let _ = ws.close(None).await;
     }
-    Ok(())
+    Ok(sent)
 }
 
 fn current_thread() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -763,14 +768,23 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "bench: baseline (no relay): {} connections for {baseline_seconds} s",
         args.calls
     );
+    let self_pid = std::process::id().to_string();
     stats.measuring.store(true, Ordering::Relaxed);
-    current_thread()?.block_on(baseline(
+    let floor_cpu0 = cpu_seconds(&self_pid)?;
+    let floor_frames = current_thread()?.block_on(baseline(
         agent,
         args.calls,
         baseline_seconds,
         Arc::clone(&stats),
     ))?;
+    let floor_cpu1 = cpu_seconds(&self_pid)?;
     stats.measuring.store(false, Ordering::Relaxed);
+    // This process's CPU per frame in the baseline: one WebSocket frame written by a client and
+    // read by the fake agent, over loopback, with nothing else to do. A relay pays one read
+    // and one write per relayed frame too, so this is the floor it is compared with.
+    let floor_us = ((floor_cpu1.0 + floor_cpu1.1) - (floor_cpu0.0 + floor_cpu0.1))
+        / floor_frames.max(1) as f64
+        * 1e6;
 
     let mut relay = spawn_relay(&args, agent, functions)?;
     let pid = relay.pid().to_string();
@@ -837,7 +851,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     // The measurement window.
     stats.one_way.reset();
     stats.round_trip.reset();
-    let self_pid = std::process::id().to_string();
     let wall = Instant::now();
     let relay_cpu0 = cpu_seconds(&pid)?;
     let self_cpu0 = cpu_seconds(&self_pid)?;
@@ -962,6 +975,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "                          {per_frame_us:.1} µs per relayed frame → {:.4} % of a core per call at 50 frames/s each way",
             per_frame_us * 100.0 / 1e6 * 100.0
         )?;
+        writeln!(
+            out,
+            "  loopback reference      {floor_us:.1} µs per frame = {:.4} % per call at 50 frames/s each way; relay / reference = {:.2}",
+            floor_us * 100.0 / 1e6 * 100.0,
+            per_frame_us / floor_us.max(f64::MIN_POSITIVE)
+        )?;
+        writeln!(
+            out,
+            "                          (this tool's own CPU per frame in the baseline: one WebSocket frame written and read on loopback, no relay)"
+        )?;
     }
     writeln!(
         out,
@@ -1054,6 +1077,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "relay_us_per_frame",
         serde_json::json!(relay_cpu / window_relayed.max(1) as f64 * 1e6),
     );
+    json.insert("floor_us_per_frame", serde_json::json!(floor_us));
     json.insert(
         "frames_lost_in",
         serde_json::json!(sent.saturating_sub(received)),
