@@ -10,77 +10,15 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use hostline_runner::{EngineOptions, RunnerConfig};
+use hostline_test_support::{collection_manifest, target_dir};
 use media_relay::{Config, Secrets};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use support::*;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
-        Some(d) => workspace_root().join(d),
-        None => workspace_root().join("target"),
-    }
-}
-
-/// Builds every component `spin.toml` names (its `-p` packages) and writes a copy of the
-/// manifest whose sources point into this run's target directory.
-fn collection_manifest(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(workspace_root().join("spin.toml")).expect("spin.toml");
-    let mut packages: Vec<String> = text
-        .lines()
-        .filter(|l| l.trim_start().starts_with("command") && l.contains("wasm32-wasip2"))
-        .filter_map(|l| l.split(" -p ").nth(1))
-        .map(|p| {
-            p.trim_matches(|c: char| c == '"' || c.is_whitespace())
-                .to_owned()
-        })
-        .collect();
-    packages.sort();
-    packages.dedup();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args([
-        "build",
-        "--target",
-        "wasm32-wasip2",
-        "--profile",
-        "component",
-    ]);
-    for p in &packages {
-        build.args(["-p", p]);
-    }
-    let output = build
-        .current_dir(workspace_root())
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .expect("run cargo");
-    assert!(
-        output.status.success(),
-        "building the components failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = text.replace(
-        "source = \"target/",
-        &format!("source = \"{}/", target_dir().display()),
-    );
-    let path = dir.join("spin.toml");
-    std::fs::write(&path, text).expect("write manifest");
-    path
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn function_call_round_trips_through_the_real_tool_endpoint() {

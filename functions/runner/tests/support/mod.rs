@@ -6,68 +6,21 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use hostline_runner::{EngineOptions, RunnerConfig, RunningServer, SeedOutcome};
 
-/// The workspace root (two levels above this crate).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root exists")
-}
-
-/// Where cargo puts build output for this run (honours `CARGO_TARGET_DIR`).
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => {
-            let d = PathBuf::from(d);
-            if d.is_absolute() {
-                d
-            } else {
-                workspace_root().join(d)
-            }
-        }
-        None => workspace_root().join("target"),
-    }
-}
-
-/// Builds component packages for wasm32-wasip2 with the `component` profile into this run's
-/// target directory, panicking with cargo's output if that fails.
-fn build_components(packages: &[&str]) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--target",
-        "wasm32-wasip2",
-        "--profile",
-        "component",
-    ]);
-    for p in packages {
-        cmd.args(["-p", p]);
-    }
-    let output = cmd
-        .current_dir(workspace_root())
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .expect("cannot run cargo to build components");
-    assert!(
-        output.status.success(),
-        "building {packages:?} failed (is the target installed? `rustup target add wasm32-wasip2`):\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+// Not every includer (tests, benches) uses all of them.
+#[allow(unused_imports)]
+pub use hostline_test_support::{collection_manifest, target_dir, workspace_root};
 
 /// Builds the probe component (once per test binary) and returns the `.wasm` path.
 pub fn probe_wasm() -> &'static Path {
     static PROBE: OnceLock<PathBuf> = OnceLock::new();
     PROBE.get_or_init(|| {
-        build_components(&["hostline-runner-probe"]);
-        let wasm = target_dir().join("wasm32-wasip2/component/hostline_runner_probe.wasm");
+        hostline_test_support::build_components(&["hostline-runner-probe"]);
+        let wasm = hostline_test_support::component_wasm("hostline-runner-probe");
         assert!(
             wasm.exists(),
             "probe built but {} is missing",
@@ -90,29 +43,6 @@ pub fn write_manifest(name: &str, dir: &Path) -> PathBuf {
             "\"broken.wasm\"",
             &format!("{:?}", tests.join("broken.wasm").display().to_string()),
         );
-    let path = dir.join("spin.toml");
-    std::fs::write(&path, text).expect("write manifest");
-    path
-}
-
-/// Builds the collection's own components (once per test binary; a no-op when `scripts/test`
-/// already built them) and writes a copy of the repo's `spin.toml` into `dir` whose sources
-/// point into this run's target directory.
-pub fn collection_manifest(dir: &Path) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        build_components(&[
-            "hostline-assistant-request",
-            "hostline-knowledge-base",
-            "hostline-owner-api",
-            "hostline-twilio-voice",
-        ])
-    });
-    let text = std::fs::read_to_string(workspace_root().join("spin.toml")).expect("spin.toml");
-    let text = text.replace(
-        "source = \"target/",
-        &format!("source = \"{}/", target_dir().display()),
-    );
     let path = dir.join("spin.toml");
     std::fs::write(&path, text).expect("write manifest");
     path
