@@ -304,16 +304,7 @@ fn status_callbacks_are_recorded_once_each() {
     assert_eq!(status("in-progress", None), 204);
     assert_eq!(status("completed", Some("42")), 204);
     assert_eq!(status("completed", Some("42")), 204);
-    let rec: Value = serde_json::from_slice(
-        &block_on(hostline_shared::store::Store::get(
-            &s,
-            &format!("biz/boba/calls/{CALL_SID}"),
-        ))
-        .unwrap()
-        .unwrap()
-        .value,
-    )
-    .unwrap();
+    let rec: Value = stored(&s, &format!("biz/boba/calls/{CALL_SID}"));
     assert_eq!(rec["disposition"], "connected");
     let statuses: Vec<&str> = rec["statuses"]
         .as_array()
@@ -418,6 +409,14 @@ fn agent_config_for_the_relay() {
     assert_eq!(block_on(handle(&req, &s, &cfg, now())).status, 401);
 }
 
+/// The JSON stored under `key`.
+fn stored(s: &MemoryStore, key: &str) -> Value {
+    let entry = block_on(hostline_shared::store::Store::get(s, key))
+        .unwrap()
+        .unwrap_or_else(|| panic!("nothing stored at {key}"));
+    serde_json::from_slice(&entry.value).unwrap()
+}
+
 fn report(seconds: u32) -> UsageReport {
     UsageReport {
         business_id: "boba".into(),
@@ -468,27 +467,9 @@ fn usage_is_recorded_and_charged_once() {
     )
     .unwrap();
     assert_eq!(b["balance_seconds"], 600 - 185);
-    let day: Value = serde_json::from_slice(
-        &block_on(hostline_shared::store::Store::get(
-            &s,
-            "biz/boba/usage/2026-11-20",
-        ))
-        .unwrap()
-        .unwrap()
-        .value,
-    )
-    .unwrap();
+    let day: Value = stored(&s, "biz/boba/usage/2026-11-20");
     assert_eq!(day, json!({"calls": 1, "seconds": 185}));
-    let call: Value = serde_json::from_slice(
-        &block_on(hostline_shared::store::Store::get(
-            &s,
-            &format!("biz/boba/calls/{CALL_SID}"),
-        ))
-        .unwrap()
-        .unwrap()
-        .value,
-    )
-    .unwrap();
+    let call: Value = stored(&s, &format!("biz/boba/calls/{CALL_SID}"));
     assert_eq!(
         (
             &call["usage"]["turns_played"],

@@ -31,19 +31,41 @@ fn crossings_per_second(samples: &[i16], rate: u32) -> f64 {
     changes as f64 * f64::from(rate) / samples.len() as f64
 }
 
-async fn linear16_rig(rate: u32) -> Rig {
-    Rig::start(None, |config| {
+/// A relay for a linear16 agent at `rate` with one call started: (rig, Twilio side, agent
+/// side after `SettingsApplied`, the `Settings` it got). Unlike `Rig::call`, no audio has
+/// gone through.
+/// `out` (at `rate`) is the `hz` tone of `reference`: within 10 % in level and 5 % in pitch.
+fn assert_same_tone(out: &[i16], rate: u32, reference: &[i16], hz: f64) {
+    let level = rms(out) / rms(reference);
+    assert!((0.9..1.1).contains(&level), "level ratio {level}");
+    let heard = crossings_per_second(out, rate) / 2.0;
+    assert!(
+        (hz * 0.95..hz * 1.05).contains(&heard),
+        "a {hz} Hz tone came out at {heard} Hz"
+    );
+}
+
+async fn linear16_call(rate: u32) -> (Rig, Twilio, AgentConn, serde_json::Value) {
+    let mut rig = Rig::start(None, |config| {
         config.agent.audio = AgentAudio::Linear16 { sample_rate: rate };
     })
-    .await
+    .await;
+    let mut twilio = Twilio::connect(rig.relay.addr()).await;
+    twilio.start().await;
+    let (agent, settings) = rig.agent.accept_ready().await;
+    (rig, twilio, agent, settings)
+}
+
+/// The caller hangs up; the call ends with nothing left behind.
+async fn hang_up(rig: &Rig, twilio: &mut Twilio, agent: &mut AgentConn) {
+    twilio.stop().await;
+    agent.closed().await;
+    rig.no_calls_left().await;
 }
 
 #[tokio::test]
 async fn caller_audio_reaches_a_linear16_agent_as_pcm_at_its_rate() {
-    let mut rig = linear16_rig(16_000).await;
-    let mut twilio = Twilio::connect(rig.relay.addr()).await;
-    twilio.start().await;
-    let (mut agent, settings) = rig.agent.accept_ready().await;
+    let (rig, mut twilio, mut agent, settings) = linear16_call(16_000).await;
     assert_eq!(
         settings["audio"],
         json!({"input": {"encoding": "linear16", "sample_rate": 16000},
@@ -71,25 +93,15 @@ async fn caller_audio_reaches_a_linear16_agent_as_pcm_at_its_rate() {
     }
     assert_eq!(pcm.len(), 6400);
     // Past the filter's 10 ms: the same tone, at the same level, twice the samples.
-    let steady = &pcm[640..];
-    let level = rms(steady) / rms(&caller[320..]);
-    assert!((0.9..1.1).contains(&level), "level ratio {level}");
-    let hz = crossings_per_second(steady, 16_000) / 2.0;
-    assert!((950.0..1050.0).contains(&hz), "tone came out at {hz} Hz");
+    assert_same_tone(&pcm[640..], 16_000, &caller[320..], 1000.0);
 
-    twilio.stop().await;
-    agent.closed().await;
-    let usage = rig.functions.usage().await;
-    assert_eq!(usage["frames_in"], 20);
-    rig.no_calls_left().await;
+    hang_up(&rig, &mut twilio, &mut agent).await;
+    assert_eq!(rig.functions.usage().await["frames_in"], 20);
 }
 
 #[tokio::test]
 async fn linear16_agent_speech_reaches_the_caller_as_mulaw_frames() {
-    let mut rig = linear16_rig(24_000).await;
-    let mut twilio = Twilio::connect(rig.relay.addr()).await;
-    twilio.start().await;
-    let (mut agent, _) = rig.agent.accept_ready().await;
+    let (rig, mut twilio, mut agent, _) = linear16_call(24_000).await;
 
     // 300 ms of a 440 Hz tone at 24 kHz, sent in chunks of odd byte lengths.
     let speech = tone(440.0, 24_000, 7200, 6000.0);
@@ -122,23 +134,14 @@ async fn linear16_agent_speech_reaches_the_caller_as_mulaw_frames() {
     );
     let mut decoded = vec![0i16; heard.len()];
     mulaw::decode_slice(&heard, &mut decoded);
-    let steady = &decoded[160..2320];
-    let level = rms(steady) / rms(&speech[480..]);
-    assert!((0.9..1.1).contains(&level), "level ratio {level}");
-    let hz = crossings_per_second(steady, 8000) / 2.0;
-    assert!((420.0..460.0).contains(&hz), "tone came out at {hz} Hz");
+    assert_same_tone(&decoded[160..2320], 8000, &speech[480..], 440.0);
 
-    twilio.stop().await;
-    agent.closed().await;
-    rig.no_calls_left().await;
+    hang_up(&rig, &mut twilio, &mut agent).await;
 }
 
 #[tokio::test]
 async fn barge_in_drops_speech_held_in_the_resampler() {
-    let mut rig = linear16_rig(16_000).await;
-    let mut twilio = Twilio::connect(rig.relay.addr()).await;
-    twilio.start().await;
-    let (mut agent, _) = rig.agent.accept_ready().await;
+    let (rig, mut twilio, mut agent, _) = linear16_call(16_000).await;
 
     // Less than a frame of loud speech: held back, nothing reaches Twilio yet.
     let loud: Vec<u8> = tone(500.0, 16_000, 200, 20_000.0)
@@ -156,9 +159,7 @@ async fn barge_in_drops_speech_held_in_the_resampler() {
     agent.send_audio(&[0u8; 640]).await;
     assert_eq!(twilio.media_audio().await, SILENCE.to_vec());
 
-    twilio.stop().await;
-    agent.closed().await;
-    rig.no_calls_left().await;
+    hang_up(&rig, &mut twilio, &mut agent).await;
 }
 
 fn base64_payload(v: &serde_json::Value) -> Vec<u8> {
