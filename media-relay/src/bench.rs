@@ -52,6 +52,10 @@ const FRAME: usize = 160;
 const READY: u32 = u32::MAX;
 /// Clients are spread over this many 1 ms ticks (one 20 ms frame period).
 const GROUPS: usize = 20;
+/// The agent's talk cycle in caller frames (2 s): with `--agent-talk F` it echoes the first
+/// `F × TALK_CYCLE` frames of each cycle and stays silent for the rest, as a turn-taking agent
+/// does; caller audio flows all the time, as Twilio streams silence too.
+const TALK_CYCLE: u32 = 100;
 
 /// Raises the soft open-file limit to the hard one; returns the resulting soft limit.
 pub fn raise_fd_limit() -> u64 {
@@ -161,6 +165,8 @@ struct Stats {
     usage_reports: AtomicU64,
     /// Measuring: the agent and clients only record latencies while set.
     measuring: AtomicBool,
+    /// Caller frames per [`TALK_CYCLE`] the agent echoes (`--agent-talk`).
+    talk_frames: u32,
 }
 
 impl Stats {
@@ -267,7 +273,7 @@ async fn fake_agent(stream: tokio::net::TcpStream, stats: Arc<Stats>) {
     while let Some(msg) = ws.next().await {
         match msg {
             Ok(Message::Binary(frame)) => {
-                let Some((ts, _, _)) = frame_header(&frame) else {
+                let Some((ts, _, seq)) = frame_header(&frame) else {
                     continue;
                 };
                 if stats.measuring.load(Ordering::Relaxed) {
@@ -282,6 +288,10 @@ async fn fake_agent(stream: tokio::net::TcpStream, stats: Arc<Stats>) {
                     continue;
                 }
                 stats.agent_received.fetch_add(1, Ordering::Relaxed);
+                if seq % TALK_CYCLE >= stats.talk_frames {
+                    // Listening: this part of the cycle the agent says nothing.
+                    continue;
+                }
                 if ws.send(Message::Binary(frame)).await.is_err() {
                     break;
                 }
@@ -745,6 +755,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.calls == 0 || args.seconds == 0 {
         bail!("--calls and --seconds must be at least 1");
     }
+    let talk_frames = (args.agent_talk * f64::from(TALK_CYCLE)).round();
+    if !(1.0..=f64::from(TALK_CYCLE)).contains(&talk_frames) {
+        bail!(
+            "--agent-talk must be between {} and 1 (the share of the time the agent speaks)",
+            1.0 / f64::from(TALK_CYCLE)
+        );
+    }
+    let talk_frames = talk_frames as u32;
+    // Frames each call relays per second: the caller's 50, and the agent's share of 50 back.
+    let frames_per_call = 50.0 * (1.0 + f64::from(talk_frames) / f64::from(TALK_CYCLE));
     raise_fd_limit();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let stats = Arc::new(Stats {
@@ -759,6 +779,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         agent_connections: AtomicU64::new(0),
         usage_reports: AtomicU64::new(0),
         measuring: AtomicBool::new(false),
+        talk_frames,
     });
     let (agent, functions) = start_fakes(Arc::clone(&stats))?;
 
@@ -954,6 +975,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     )?;
     writeln!(
         out,
+        "  agent talks             {talk_frames} % of the time (echoes {talk_frames} of every {TALK_CYCLE} caller frames; --agent-talk)"
+    )?;
+    writeln!(
+        out,
         "  calls sustained         {sustained} / {} (flowing {flowing}, relay active {active})",
         args.calls
     )?;
@@ -972,13 +997,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let per_frame_us = relay_cpu / window_relayed as f64 * 1e6;
         writeln!(
             out,
-            "                          {per_frame_us:.1} µs per relayed frame → {:.4} % of a core per call at 50 frames/s each way",
-            per_frame_us * 100.0 / 1e6 * 100.0
+            "                          {per_frame_us:.1} µs per relayed frame → {:.4} % of a core per call at {frames_per_call:.0} frames/s",
+            per_frame_us * frames_per_call / 1e6 * 100.0
         )?;
         writeln!(
             out,
-            "  loopback reference      {floor_us:.1} µs per frame = {:.4} % per call at 50 frames/s each way; relay / reference = {:.2}",
-            floor_us * 100.0 / 1e6 * 100.0,
+            "  loopback reference      {floor_us:.1} µs per frame = {:.4} % per call at {frames_per_call:.0} frames/s; relay / reference = {:.2}",
+            floor_us * frames_per_call / 1e6 * 100.0,
             per_frame_us / floor_us.max(f64::MIN_POSITIVE)
         )?;
         writeln!(
@@ -1078,6 +1103,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         serde_json::json!(relay_cpu / window_relayed.max(1) as f64 * 1e6),
     );
     json.insert("floor_us_per_frame", serde_json::json!(floor_us));
+    json.insert(
+        "agent_talk",
+        serde_json::json!(f64::from(talk_frames) / f64::from(TALK_CYCLE)),
+    );
     json.insert(
         "frames_lost_in",
         serde_json::json!(sent.saturating_sub(received)),

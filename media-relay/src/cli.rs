@@ -242,6 +242,11 @@ pub struct BenchArgs {
     /// Warm-up after all calls flow, before measuring, seconds.
     #[arg(long, default_value_t = 3)]
     pub warmup: u64,
+    /// Share of the time the fake agent speaks (0.01 to 1): it echoes that share of each 2 s of
+    /// caller audio back through the relay. 1 (the default) is the worst case, an agent that
+    /// never stops talking; real calls take turns.
+    #[arg(long, default_value_t = 1.0)]
+    pub agent_talk: f64,
     /// Extra flags passed to `media-relay serve` (repeat; e.g. --relay-arg=--workers=1).
     #[arg(long = "relay-arg", allow_hyphen_values = true)]
     pub relay_args: Vec<String>,
