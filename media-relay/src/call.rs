@@ -54,7 +54,7 @@ use crate::functions::{FunctionsError, ToolCall};
 use crate::metrics::{CallCounters, end_label};
 use crate::server::{CallSlot, Shared};
 use crate::shutdown::{Phase, Shutdown};
-use crate::transfer::TransferError;
+use crate::transfer::{self, TransferError};
 use crate::twilio::{self, Inbound, Start};
 
 /// Twilio's side of a call.
@@ -247,6 +247,9 @@ async fn prepare(
                 info!(call_sid = %ids.call_sid, business_id = %ids.business_id, reason = %failure.ending.reason,
                     ended_by = end_label(failure.ending.by), "call ended before the agent was ready");
             }
+            if let Some(staff) = failure.fallback {
+                fall_back(shared, &ids, staff.as_deref()).await;
+            }
             let limit = shared.config.limits.write_timeout;
             close(twilio, failure.ending.code, &failure.ending.reason, limit).await;
             None
@@ -368,6 +371,9 @@ struct SetupFailure {
     ending: Ending,
     /// Counted as a rejection too (the relay refused it, as opposed to the caller leaving).
     rejected: Option<&'static str>,
+    /// The agent is down with the caller on the line: [`fall_back`] to this staff line (or to
+    /// an apology when `Some(None)`).
+    fallback: Option<Option<String>>,
 }
 
 /// Why the agent could not be made ready.
@@ -398,7 +404,8 @@ async fn setup(
 ) -> Result<(AgentConfig, AgentSocket, bool), SetupFailure> {
     // Boxed: the connect future is large and only lives during set-up; inline it would size
     // the call's task for its whole life.
-    let mut connecting: BoxFuture<'static, Result<(AgentConfig, AgentSocket), SetupError>> =
+    type Connecting = Result<(AgentConfig, AgentSocket), (SetupError, Option<String>)>;
+    let mut connecting: BoxFuture<'static, Connecting> =
         connect_agent(Arc::clone(shared), ids.business_id.clone()).boxed();
     let mut transfer_asked = false;
     loop {
@@ -406,7 +413,7 @@ async fn setup(
             // The agent first: once it is ready, Twilio's next frame belongs to the call.
             biased;
             result = &mut connecting => {
-                return result.map(|(config, agent)| (config, agent, transfer_asked)).map_err(|e| {
+                return result.map(|(config, agent)| (config, agent, transfer_asked)).map_err(|(e, staff)| {
                     let (label, code, reason): (&'static str, CloseCode, &'static str) = match &e {
                         SetupError::Config(FunctionsError::NotFound) => {
                             ("unknown_business", CloseCode::Policy, "unknown business")
@@ -423,6 +430,9 @@ async fn setup(
                     SetupFailure {
                         ending: Ending { by: CallEnd::Error, code, reason: reason.into() },
                         rejected: Some(label),
+                        // A line that is not ours gets nothing; a real caller of a business
+                        // whose agent is down gets the staff line or an apology.
+                        fallback: (label != "unknown_business").then_some(staff),
                     }
                 });
             }
@@ -430,6 +440,7 @@ async fn setup(
                 let failure = |by, code, reason: Cow<'static, str>| SetupFailure {
                     ending: Ending { by, code, reason },
                     rejected: None,
+                    fallback: None,
                 };
                 match msg {
                     Some(Ok(Message::Text(text))) => match twilio::parse(&text) {
@@ -461,6 +472,7 @@ async fn setup(
                 return Err(SetupFailure {
                     ending: Ending { by: CallEnd::Shutdown, code: CloseCode::Away, reason: "relay shutting down".into() },
                     rejected: None,
+                    fallback: None,
                 });
             }
         }
@@ -468,15 +480,38 @@ async fn setup(
 }
 
 /// Fetches the configuration, connects, sends `Settings`, waits for `SettingsApplied`.
+/// On failure, also the business's staff line when the configuration was fetched.
 async fn connect_agent(
     shared: Arc<Shared>,
     business_id: String,
-) -> Result<(AgentConfig, AgentSocket), SetupError> {
+) -> Result<(AgentConfig, AgentSocket), (SetupError, Option<String>)> {
     let limits = &shared.config.limits;
     let config = shared
         .functions
         .agent_config(&business_id, limits.functions_timeout)
-        .await?;
+        .await
+        .map_err(|e| (SetupError::Config(e), None))?;
+    match ready_agent(&shared, &config, &business_id).await {
+        Ok(socket) => Ok((config, socket)),
+        Err(e) => {
+            let staff = staff_line(&config);
+            Err((e, staff))
+        }
+    }
+}
+
+/// The business's staff line, if it has one.
+fn staff_line(config: &AgentConfig) -> Option<String> {
+    config.transfer_to.clone().filter(|t| !t.trim().is_empty())
+}
+
+/// Connects to the agent, sends `Settings` and waits for `SettingsApplied`.
+async fn ready_agent(
+    shared: &Shared,
+    config: &AgentConfig,
+    business_id: &str,
+) -> Result<AgentSocket, SetupError> {
+    let limits = &shared.config.limits;
     let mut socket = agent::connect(
         &shared.config.agent_url,
         &shared.config.secrets.deepgram_api_key,
@@ -485,7 +520,7 @@ async fn connect_agent(
         limits.connect_timeout,
     )
     .await?;
-    let settings = agent::settings(&config, &shared.config.agent);
+    let settings = agent::settings(config, &shared.config.agent);
     send_within(&mut socket, Message::text(settings), limits.write_timeout)
         .await
         .map_err(|e| SetupError::Send(e.to_string()))?;
@@ -496,7 +531,7 @@ async fn connect_agent(
             .map_err(|_| SetupError::SettingsTimeout(limits.settings_timeout))?;
         match msg {
             Some(Ok(Message::Text(text))) => match agent::parse(&text) {
-                Ok(Event::SettingsApplied) => return Ok((config, socket)),
+                Ok(Event::SettingsApplied) => return Ok(socket),
                 Ok(Event::Error { description, code }) => {
                     return Err(SetupError::Settings(format!("{code}: {description}")));
                 }
@@ -645,11 +680,7 @@ impl Call {
                 .iter()
                 .map(|f| (f.name.clone(), f.path.clone()))
                 .collect(),
-            transfer_to: p
-                .config
-                .transfer_to
-                .clone()
-                .filter(|t| !t.trim().is_empty()),
+            transfer_to: staff_line(&p.config),
             writer: twilio::Writer::new(&p.ids.stream_sid),
             decoded: BytesMut::new(),
             encoded: BytesMut::new(),
@@ -1239,6 +1270,9 @@ impl Call {
         // Tool calls still out are abandoned; their requests are dropped with them.
         self.pending.clear();
         self.tool_handles.clear();
+        if ending.by == CallEnd::Agent && !self.transferring {
+            fall_back(&self.shared, &self.ids, self.transfer_to.as_deref()).await;
+        }
         close(
             &mut self.twilio,
             ending.code,
@@ -1348,6 +1382,34 @@ fn socket_failed(e: WsError, by: CallEnd) -> Flow {
             CloseCode::Protocol,
             format!("protocol error: {e}"),
         ),
+    }
+}
+
+/// The voice agent failed with the caller on the line. Twilio is told to put them through to
+/// the staff line, or to apologise and hang up, before the stream is closed: closing it first
+/// would end the call in silence, as nothing follows `<Connect>` in the call's TwiML.
+async fn fall_back(shared: &Shared, ids: &Ids, staff: Option<&str>) {
+    if !shared.twilio_rest.configured() {
+        shared.metrics.fallback("not_configured");
+        warn!(call_sid = %ids.call_sid, "agent failed and Twilio credentials are not set: the call just ends");
+        return;
+    }
+    let twiml = transfer::fallback_twiml(staff);
+    let limit = shared.config.limits.report_timeout;
+    match shared
+        .twilio_rest
+        .update(&ids.account_sid, &ids.call_sid, &twiml, limit)
+        .await
+    {
+        Ok(()) => {
+            let outcome = if staff.is_some() { "staff" } else { "apology" };
+            shared.metrics.fallback(outcome);
+            info!(call_sid = %ids.call_sid, fallback = outcome, "agent failed: caller handed over");
+        }
+        Err(e) => {
+            shared.metrics.fallback("failed");
+            warn!(call_sid = %ids.call_sid, error = %e, "agent failed and the fallback was refused");
+        }
     }
 }
 

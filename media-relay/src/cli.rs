@@ -18,6 +18,7 @@ Environment (secrets are never taken as flags):
   HOSTLINE_RELAY_KEY      key that verifies the stream token in the TwiML parameters (the
                           functions' `relay_token_key` variable); required
   TWILIO_ACCOUNT_SID      basic-auth user for Twilio's REST API, used for transfers to staff
+                          and, when the agent fails, to hand the caller to staff or apologise
                           (an API key SID works too)
   TWILIO_AUTH_TOKEN       basic-auth password for Twilio's REST API (or an API key secret);
                           with --public-url it also checks X-Twilio-Signature on the upgrade,

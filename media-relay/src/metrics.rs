@@ -13,6 +13,7 @@
 //! | `relay_agent_errors_total` | counter | agent `Error` messages, failed connects and settings |
 //! | `relay_tool_calls_total{outcome}` | counter | function calls: ok, error, timeout, unknown, … |
 //! | `relay_transfers_total{outcome}` | counter | transfers to staff |
+//! | `relay_fallbacks_total{outcome}` | counter | agent failures: `staff`, `apology`, `failed`, `not_configured` |
 //! | `relay_agent_turns_total{outcome}` | counter | agent turns played to the end or interrupted |
 //! | `relay_usage_reports_total{outcome}` | counter | usage reports posted or failed |
 //!
@@ -70,6 +71,7 @@ pub struct Metrics {
     pub agent_errors: Counter,
     pub tool_calls: Family<Label, Counter>,
     pub transfers: Family<Label, Counter>,
+    pub fallbacks: Family<Label, Counter>,
     pub agent_turns: Family<Label, Counter>,
     pub usage_reports: Family<Label, Counter>,
 }
@@ -96,6 +98,7 @@ impl Metrics {
             agent_errors: Counter::default(),
             tool_calls: Family::default(),
             transfers: Family::default(),
+            fallbacks: Family::default(),
             agent_turns: Family::default(),
             usage_reports: Family::default(),
         };
@@ -155,6 +158,11 @@ impl Metrics {
             m.transfers.clone(),
         );
         r.register(
+            "relay_fallbacks",
+            "Calls whose voice agent failed, by what the caller got: the staff line, an apology, or nothing (Twilio not configured or refused)",
+            m.fallbacks.clone(),
+        );
+        r.register(
             "relay_agent_turns",
             "Agent turns played to the end or interrupted by the caller",
             m.agent_turns.clone(),
@@ -194,6 +202,10 @@ impl Metrics {
 
     pub fn transfer(&self, outcome: &'static str) {
         self.transfers.get_or_create(&[("outcome", outcome)]).inc();
+    }
+
+    pub fn fallback(&self, outcome: &'static str) {
+        self.fallbacks.get_or_create(&[("outcome", outcome)]).inc();
     }
 
     pub fn usage_report(&self, outcome: &'static str) {

@@ -1,6 +1,8 @@
 //! Handing a caller to the restaurant's staff line: Twilio's REST API replaces the call's
 //! TwiML with a `<Dial>` (PROTOCOLS.md §2.3, `twiml::dial` in shared). Twilio then ends the
 //! media stream by itself; the relay closes both sockets as soon as the update is accepted.
+//! The same update is the fallback when the voice agent fails: the caller is put through to the
+//! staff line, or hears an apology before the call ends, instead of a silent hang-up.
 //!
 //! `POST {api}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`, form
 //! `Twiml=<Response><Say>…</Say><Dial>+1…</Dial></Response>`, basic auth.
@@ -11,6 +13,21 @@ use hostline_shared::twilio::twiml;
 
 /// Said to the caller by Twilio before dialling.
 pub const CONNECTING: &str = "Connecting you to the restaurant now.";
+/// Said before dialling the staff line when the voice agent failed.
+pub const AGENT_DOWN_CONNECTING: &str =
+    "Sorry, our phone assistant isn't available right now. Connecting you to the restaurant.";
+/// Said before hanging up when the voice agent failed and there is no staff line.
+pub const AGENT_DOWN: &str =
+    "Sorry, we can't take your call right now. Please try again in a few minutes.";
+
+/// The TwiML a call gets when its voice agent fails: the staff line if there is one, else an
+/// apology and a hang-up.
+pub fn fallback_twiml(staff: Option<&str>) -> String {
+    match staff {
+        Some(to) => twiml::dial(to, Some(AGENT_DOWN_CONNECTING)),
+        None => twiml::say_and_hang_up(AGENT_DOWN),
+    }
+}
 
 /// Why a transfer did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +74,18 @@ impl TwilioRest {
         to: &str,
         limit: Duration,
     ) -> Result<(), TransferError> {
+        let twiml = twiml::dial(to, Some(CONNECTING));
+        self.update(account_sid, call_sid, &twiml, limit).await
+    }
+
+    /// Replaces the live call's TwiML (which ends its media stream).
+    pub async fn update(
+        &self,
+        account_sid: &str,
+        call_sid: &str,
+        twiml: &str,
+        limit: Duration,
+    ) -> Result<(), TransferError> {
         let Some((user, password)) = &self.auth else {
             return Err(TransferError::NotConfigured);
         };
@@ -68,12 +97,11 @@ impl TwilioRest {
             "{}/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json",
             self.base
         );
-        let twiml = twiml::dial(to, Some(CONNECTING));
         let response = self
             .http
             .post(url)
             .basic_auth(user, Some(password))
-            .form(&[("Twiml", twiml.as_str())])
+            .form(&[("Twiml", twiml)])
             .timeout(limit)
             .send()
             .await
@@ -98,6 +126,18 @@ pub fn is_sid(s: &str, prefix: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fallback_dials_staff_or_apologises() {
+        let xml = |sentence: &str| sentence.replace('\'', "&apos;");
+        let staff = fallback_twiml(Some("+14155550100"));
+        assert!(staff.contains(&xml(AGENT_DOWN_CONNECTING)), "{staff}");
+        assert!(staff.contains("<Dial>+14155550100</Dial>"), "{staff}");
+        let alone = fallback_twiml(None);
+        assert!(alone.contains(&xml(AGENT_DOWN)), "{alone}");
+        assert!(alone.contains("<Hangup"), "{alone}");
+        assert!(!alone.contains("<Dial"), "{alone}");
+    }
 
     #[test]
     fn sids() {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use futures::SinkExt as _;
 use media_relay::call::{FILLER, NO_TRANSFER, NO_TRANSFER_SAY, TOOL_TOO_SLOW, TOOL_UNKNOWN};
+use media_relay::transfer::{AGENT_DOWN, AGENT_DOWN_CONNECTING};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -343,20 +344,11 @@ async fn dtmf_zero_transfers_to_the_staff_line() {
     let basic =
         base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"));
     assert_eq!(update.authorization, Some(format!("Basic {basic}")));
-    let form: Vec<(String, String)> = form_urlencoded::parse(update.body.as_bytes())
-        .into_owned()
-        .collect();
-    assert_eq!(form.len(), 1);
-    assert_eq!(form[0].0, "Twiml");
+    let twiml = update.twiml();
+    assert!(twiml.contains(&format!("<Dial>{STAFF}</Dial>")), "{twiml}");
     assert!(
-        form[0].1.contains(&format!("<Dial>{STAFF}</Dial>")),
-        "{}",
-        form[0].1
-    );
-    assert!(
-        form[0]
-            .1
-            .contains("<Say>Connecting you to the restaurant now.</Say>")
+        twiml.contains("<Say>Connecting you to the restaurant now.</Say>"),
+        "{twiml}"
     );
     // The relay lets go of both sides.
     assert!(matches!(twilio.closed().await, Some(f) if f.code == CloseCode::Normal));
@@ -430,21 +422,47 @@ async fn failed_transfer_keeps_the_call() {
     ));
 }
 
+/// A sentence as it appears inside TwiML.
+fn xml(sentence: &str) -> String {
+    sentence.replace('\'', "&apos;")
+}
+
+/// The one Twilio REST update made for this call (checked when the stream has closed: the
+/// relay makes it before closing).
+fn only_update(rig: &Rig) -> String {
+    let updates = rig.functions.requests("/2010-04-01/");
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(
+        updates[0].path,
+        format!("/2010-04-01/Accounts/{TWILIO_SID}/Calls/{CALL_SID}.json")
+    );
+    updates[0].twiml()
+}
+
 #[tokio::test]
-async fn agent_closing_ends_the_call_on_the_twilio_side() {
+async fn agent_closing_ends_the_call_with_an_apology() {
     let mut rig = Rig::start(None, |_| {}).await;
     let (mut twilio, mut agent, _) = rig.call().await;
     agent.close().await;
     let close = twilio.closed().await.expect("close frame");
     assert_eq!(close.code, CloseCode::Normal);
     assert_eq!(close.reason.as_str(), "the agent ended the call");
+    // No staff line: Twilio apologises and hangs up instead of dropping the caller silently.
+    let twiml = only_update(&rig);
+    assert!(twiml.contains(&xml(AGENT_DOWN)), "{twiml}");
+    assert!(twiml.contains("<Hangup"), "{twiml}");
+    assert!(!twiml.contains("<Dial"), "{twiml}");
     assert_eq!(rig.functions.usage().await["ended_by"], "agent");
     rig.no_calls_left().await;
+    assert!(has_line(
+        &rig.metrics(),
+        "relay_fallbacks_total{outcome=\"apology\"} 1"
+    ));
 }
 
 #[tokio::test]
-async fn agent_error_ends_the_call_and_is_counted() {
-    let mut rig = Rig::start(None, |_| {}).await;
+async fn agent_error_hands_the_caller_to_staff_and_is_counted() {
+    let mut rig = Rig::start(Some(STAFF), |_| {}).await;
     let (mut twilio, mut agent, _) = rig.call().await;
     agent
         .send_json(
@@ -453,8 +471,43 @@ async fn agent_error_ends_the_call_and_is_counted() {
         .await;
     assert_eq!(twilio.closed().await.expect("close").code, CloseCode::Error);
     agent.closed().await;
+    let twiml = only_update(&rig);
+    assert!(twiml.contains(&format!("<Dial>{STAFF}</Dial>")), "{twiml}");
+    assert!(twiml.contains(&xml(AGENT_DOWN_CONNECTING)), "{twiml}");
     assert_eq!(rig.functions.usage().await["ended_by"], "agent");
-    assert!(has_line(&rig.metrics(), "relay_agent_errors_total 1"));
+    let metrics = rig.metrics();
+    assert!(has_line(&metrics, "relay_agent_errors_total 1"));
+    assert!(has_line(
+        &metrics,
+        "relay_fallbacks_total{outcome=\"staff\"} 1"
+    ));
+}
+
+#[tokio::test]
+async fn agent_failure_without_twilio_credentials_just_ends_the_call() {
+    let mut rig = Rig::start(Some(STAFF), |config| {
+        config.secrets.twilio_auth_token = None;
+    })
+    .await;
+    let (mut twilio, mut agent, _) = rig.call().await;
+    agent.close().await;
+    twilio.closed().await;
+    rig.no_calls_left().await;
+    assert!(rig.functions.requests("/2010-04-01/").is_empty());
+    assert!(has_line(
+        &rig.metrics(),
+        "relay_fallbacks_total{outcome=\"not_configured\"} 1"
+    ));
+}
+
+#[tokio::test]
+async fn caller_hanging_up_needs_no_fallback() {
+    let mut rig = Rig::start(Some(STAFF), |_| {}).await;
+    let (mut twilio, mut agent, _) = rig.call().await;
+    twilio.stop().await;
+    agent.closed().await;
+    rig.no_calls_left().await;
+    assert!(rig.functions.requests("/2010-04-01/").is_empty());
 }
 
 #[tokio::test]

@@ -225,6 +225,10 @@ async fn unknown_business_closes_without_an_agent() {
         rig.functions.requests("/internal/usage").is_empty(),
         "nothing to report"
     );
+    assert!(
+        rig.functions.requests("/2010-04-01/").is_empty(),
+        "not our line: no fallback"
+    );
     let line = logs.find("agent set-up failed").expect("logged");
     assert_eq!(line["call_sid"], CALL_SID);
     assert!(
@@ -237,8 +241,8 @@ async fn unknown_business_closes_without_an_agent() {
 }
 
 #[tokio::test]
-async fn agent_refusing_settings_closes_the_call() {
-    let mut rig = Rig::start(None, |_| {}).await;
+async fn agent_refusing_settings_puts_the_caller_through_to_staff() {
+    let mut rig = Rig::start(Some(STAFF), |_| {}).await;
     let mut twilio = Twilio::connect(rig.relay.addr()).await;
     twilio.start().await;
     let mut agent = rig.agent.accept().await;
@@ -251,8 +255,17 @@ async fn agent_refusing_settings_closes_the_call() {
     let close = twilio.closed().await.expect("close");
     assert_eq!(close.code, CloseCode::Error);
     assert_eq!(close.reason.as_str(), "voice agent unavailable");
+    // Before the stream closed, Twilio was told to dial the staff line.
+    let updates = rig.functions.requests("/2010-04-01/");
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    let twiml = updates[0].twiml();
+    assert!(twiml.contains(&format!("<Dial>{STAFF}</Dial>")), "{twiml}");
     rig.no_calls_left().await;
     let metrics = rig.metrics();
+    assert!(
+        has_line(&metrics, "relay_fallbacks_total{outcome=\"staff\"} 1"),
+        "{metrics}"
+    );
     assert!(
         has_line(&metrics, "relay_agent_errors_total 1"),
         "{metrics}"

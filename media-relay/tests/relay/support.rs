@@ -107,6 +107,16 @@ impl Seen {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
+
+    /// The `Twiml` of a Twilio REST call update (its only form field).
+    pub fn twiml(&self) -> String {
+        let form: Vec<(String, String)> = form_urlencoded::parse(self.body.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(form.len(), 1, "{form:?}");
+        assert_eq!(form[0].0, "Twiml");
+        form[0].1.clone()
+    }
 }
 
 /// Behaviour and record of the fake functions (and fake Twilio REST).
@@ -626,14 +636,28 @@ impl Rig {
         }
     }
 
-    /// A started call whose agent is ready: (Twilio side, agent side, Settings). One caller
+    /// A started call whose agent is ready: (Twilio side, agent side, Settings). A caller
     /// frame (160 × 0xFF) has gone through, so the relay is past its set-up.
+    ///
+    /// On a current-thread runtime that takes exactly one frame. On a multi-thread one the
+    /// relay's set-up loop can read a frame sent right after `SettingsApplied` before it sees
+    /// `SettingsApplied` (the two sockets' readiness arrive independently), and drops it, as it
+    /// drops all audio before the agent is ready; so frames are sent until one arrives.
     pub async fn call(&mut self) -> (Twilio, AgentConn, Value) {
         let mut twilio = Twilio::connect(self.relay.addr()).await;
         twilio.start().await;
         let (mut agent, settings) = self.agent.accept_ready().await;
-        twilio.media(&SILENCE).await;
-        assert_eq!(agent.audio().await, SILENCE);
+        for sent in 1.. {
+            twilio.media(&SILENCE).await;
+            match tokio::time::timeout(Duration::from_millis(500), agent.audio()).await {
+                Ok(audio) => {
+                    assert_eq!(audio, SILENCE);
+                    break;
+                }
+                Err(_) if sent < 10 => continue,
+                Err(_) => panic!("none of {sent} caller frames reached the agent"),
+            }
+        }
         (twilio, agent, settings)
     }
 
