@@ -1391,7 +1391,7 @@ fn socket_failed(e: WsError, by: CallEnd) -> Flow {
 async fn fall_back(shared: &Shared, ids: &Ids, staff: Option<&str>) {
     if !shared.twilio_rest.configured() {
         shared.metrics.fallback("not_configured");
-        warn!(call_sid = %ids.call_sid, "agent failed and Twilio credentials are not set: the call just ends");
+        warn!(call_sid = %ids.call_sid, "agent failed and Twilio credentials are not set: the call falls through to its TwiML");
         return;
     }
     let twiml = transfer::fallback_twiml(staff);

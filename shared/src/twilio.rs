@@ -144,8 +144,10 @@ pub mod twiml {
     }
 
     /// Connect the call to a bidirectional media stream, passing parameters (Twilio drops query
-    /// strings from stream URLs, so everything goes in `<Parameter>`s).
-    pub fn connect_stream(url: &str, params: &[(&str, &str)]) -> String {
+    /// strings from stream URLs, so everything goes in `<Parameter>`s). `<Connect>` ends when the
+    /// stream does and Twilio moves on to the next verb: `afterwards` is said then (a relay that
+    /// cannot be reached, or a stream cut before the caller hung up) before the call ends.
+    pub fn connect_stream(url: &str, params: &[(&str, &str)], afterwards: &str) -> String {
         let mut s = format!(r#"{HEAD}<Connect><Stream url="{}">"#, xml_escape(url));
         for (name, value) in params {
             s.push_str(&format!(
@@ -154,7 +156,8 @@ pub mod twiml {
                 xml_escape(value)
             ));
         }
-        s.push_str("</Stream></Connect></Response>");
+        s.push_str("</Stream></Connect>");
+        s.push_str(&format!("<Say>{}</Say></Response>", xml_escape(afterwards)));
         s
     }
 
@@ -322,9 +325,10 @@ mod tests {
         assert_eq!(
             twiml::connect_stream(
                 "wss://relay.example.com/twilio/media",
-                &[("business_id", "a\"b")]
+                &[("business_id", "a\"b")],
+                "Sorry, we've been cut off."
             ),
-            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="wss://relay.example.com/twilio/media"><Parameter name="business_id" value="a&quot;b" /></Stream></Connect></Response>"#
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="wss://relay.example.com/twilio/media"><Parameter name="business_id" value="a&quot;b" /></Stream></Connect><Say>Sorry, we&apos;ve been cut off.</Say></Response>"#
         );
         assert!(twiml::reject().contains("<Reject"));
     }

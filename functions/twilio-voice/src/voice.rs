@@ -12,6 +12,12 @@ use hostline_shared::store::{Store, StoreError, keys};
 use hostline_shared::tenancy::{BusinessRecord, LineRoute, read_json, resolve_line, update_json};
 use hostline_shared::twilio::{Form, signature_valid, twiml};
 
+/// Said if the media stream ends while the caller is still on the line: the relay could not be
+/// reached or the stream was cut. (When the relay itself hands the call on, the TwiML is
+/// replaced and this is never reached.)
+pub const CUT_OFF: &str =
+    "Sorry, this call was cut off. Please call us back if you need anything else.";
+
 /// Spoken when a line's business is metered and has used up its time.
 pub const OUT_OF_BALANCE: &str =
     "Sorry, our phone assistant is unavailable right now. Please try again later.";
@@ -181,6 +187,7 @@ fn stream_twiml(
             (params::LINE, line.as_str()),
             (params::TOKEN, &token),
         ],
+        CUT_OFF,
     ))
 }
 

@@ -132,6 +132,14 @@ fn an_active_line_connects_to_the_relay_with_a_token_binding_business_line_and_c
         xml.contains(&format!(r#"<Connect><Stream url="{RELAY}">"#)),
         "{xml}"
     );
+    // After the stream, if the caller is still there: a sentence, not dead air.
+    assert!(
+        xml.contains(&format!(
+            "</Connect><Say>{}</Say></Response>",
+            hostline_twilio_voice::voice::CUT_OFF.replace('\'', "&apos;")
+        )),
+        "{xml}"
+    );
     assert_eq!(param(xml, "business_id"), "boba");
     assert_eq!(param(xml, "call_sid"), CALL_SID);
     let token = param(xml, "token");
