@@ -9,7 +9,7 @@
 //!
 //! Unknown fields are ignored everywhere: Vapi adds fields often.
 
-use crate::http::Response;
+use crate::http::{Method, Request, Response};
 use crate::phone::PhoneE164;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -71,6 +71,30 @@ impl MessageError {
     pub fn into_response(self) -> Response {
         Response::field_error(400, &self.field, &self.message)
     }
+}
+
+/// What every Vapi webhook checks first, in this order: `POST` (else 405), `authorized` (the
+/// caller's check of the secret it accepts; else 401 with `denied`), a body that parses (else
+/// 400 naming the field), and a message of type `kind`. Any other type is answered `200 {}`:
+/// Vapi sends informational events to every server URL and needs no answer to them. `Err` is
+/// the response to send.
+pub fn accept(
+    req: &Request,
+    authorized: bool,
+    denied: &str,
+    kind: &str,
+) -> Result<Message, Response> {
+    if req.method != Method::Post {
+        return Err(Response::method_not_allowed());
+    }
+    if !authorized {
+        return Err(Response::unauthorized(denied));
+    }
+    let msg = parse_message(&req.body).map_err(MessageError::into_response)?;
+    if msg.kind != kind {
+        return Err(Response::json(200, &serde_json::json!({})));
+    }
+    Ok(msg)
 }
 
 /// Parse a request body `{"message": {...}}`.
@@ -352,6 +376,33 @@ pub struct ToolResults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_checks_method_auth_body_and_kind_in_that_order() {
+        let body = br#"{"message": {"type": "tool-calls", "toolCallList": []}}"#.to_vec();
+        let post = Request::new(Method::Post, "/vapi/x").with_body(body.clone());
+        let status = |r: Result<Message, Response>| r.map(|m| m.kind).map_err(|r| r.status);
+        assert_eq!(
+            status(accept(
+                &Request::new(Method::Get, "/vapi/x"),
+                false,
+                "no",
+                "tool-calls"
+            )),
+            Err(405)
+        );
+        let denied = accept(&post, false, "bad secret", "tool-calls").unwrap_err();
+        assert_eq!(denied.status, 401);
+        assert!(String::from_utf8_lossy(&denied.body).contains("bad secret"));
+        let garbage = Request::new(Method::Post, "/vapi/x").with_body("{");
+        assert_eq!(status(accept(&garbage, true, "no", "tool-calls")), Err(400));
+        let other = accept(&post, true, "no", "assistant-request").unwrap_err();
+        assert_eq!((other.status, other.body.as_slice()), (200, &b"{}"[..]));
+        assert_eq!(
+            status(accept(&post, true, "no", "tool-calls")),
+            Ok("tool-calls".to_owned())
+        );
+    }
 
     fn parse(s: &str) -> Message {
         parse_message(s.as_bytes()).unwrap()

@@ -3,11 +3,11 @@
 
 use crate::assistant;
 use hostline_shared::auth::vapi_request_authorized;
-use hostline_shared::http::{Method, Request, Response};
+use hostline_shared::http::{Request, Response};
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::{Store, keys};
 use hostline_shared::tenancy::{LineRoute, learn_vapi_number, read_json, resolve_line};
-use hostline_shared::vapi::parse_message;
+use hostline_shared::vapi::accept;
 use serde_json::json;
 
 /// Settings from Spin variables.
@@ -28,20 +28,16 @@ pub async fn handle<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    if req.method != Method::Post {
-        return Response::method_not_allowed();
-    }
-    if !vapi_request_authorized(req, &config.vapi_secret) {
-        return Response::unauthorized("invalid or missing Vapi secret");
-    }
-    let msg = match parse_message(&req.body) {
+    // Informational events sent to this URL by an org-level server setting get `200 {}`.
+    let msg = match accept(
+        req,
+        vapi_request_authorized(req, &config.vapi_secret),
+        "invalid or missing Vapi secret",
+        "assistant-request",
+    ) {
         Ok(m) => m,
-        Err(e) => return e.into_response(),
+        Err(response) => return response,
     };
-    if msg.kind != "assistant-request" {
-        // Informational events sent to this URL by an org-level server setting need no answer.
-        return Response::json(200, &json!({}));
-    }
     match respond(store, config, &msg, msg.timestamp.unwrap_or(now)).await {
         Ok(r) => r,
         Err(e) => {

@@ -3,12 +3,11 @@
 
 use crate::answers;
 use hostline_shared::auth::tool_request_authorized;
-use hostline_shared::http::{Method, Request, Response};
+use hostline_shared::http::{Request, Response};
 use hostline_shared::knowledge::KnowledgeIndex;
 use hostline_shared::store::{Store, keys};
 use hostline_shared::tenancy::{LineRoute, Published, read_json, resolve_line};
-use hostline_shared::vapi::{ToolResult, ToolResults, parse_message};
-use serde_json::json;
+use hostline_shared::vapi::{ToolResult, ToolResults, accept};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -27,19 +26,15 @@ pub async fn handle<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    if req.method != Method::Post {
-        return Response::method_not_allowed();
-    }
-    if !tool_request_authorized(req, &config.vapi_secret, &config.service_token) {
-        return Response::unauthorized("invalid or missing Vapi secret or service token");
-    }
-    let msg = match parse_message(&req.body) {
+    let msg = match accept(
+        req,
+        tool_request_authorized(req, &config.vapi_secret, &config.service_token),
+        "invalid or missing Vapi secret or service token",
+        "tool-calls",
+    ) {
         Ok(m) => m,
-        Err(e) => return e.into_response(),
+        Err(response) => return response,
     };
-    if msg.kind != "tool-calls" {
-        return Response::json(200, &json!({}));
-    }
     let now = msg.timestamp.unwrap_or(now);
     let bundle = match load(store, &msg).await {
         Ok(b) => b,
