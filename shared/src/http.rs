@@ -145,6 +145,15 @@ impl Response {
         Response::error(404, "no such route")
     }
 
+    /// `204 No Content`: done, nothing to say.
+    pub fn no_content() -> Response {
+        Response {
+            status: 204,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
     pub fn method_not_allowed() -> Response {
         Response::error(405, "method not allowed on this route")
     }

@@ -101,11 +101,7 @@ pub async fn usage<S: Store>(store: &S, body: &[u8], now: jiff::Timestamp) -> Re
         return Response::field_error(400, "started_at", "must be an RFC 3339 timestamp");
     }
     match record_usage(store, &id, &report, ended, now).await {
-        Ok(true) => Response {
-            status: 204,
-            headers: Vec::new(),
-            body: Vec::new(),
-        },
+        Ok(true) => Response::no_content(),
         Ok(false) => Response::error(404, &format!("no business {id}")),
         Err(e) => {
             eprintln!(

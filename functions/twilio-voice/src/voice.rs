@@ -215,20 +215,12 @@ pub async fn status_callback<S: Store>(
         }
     };
     let Some(line) = form.get("To").and_then(|t| PhoneE164::parse_e164(t).ok()) else {
-        return Response {
-            status: 204,
-            headers: Vec::new(),
-            body: Vec::new(),
-        };
+        return Response::no_content();
     };
     let business = match resolve_line(store, Some(&line), None).await {
         Ok(LineRoute::Active { business, .. } | LineRoute::Inactive { business, .. }) => business,
         Ok(LineRoute::Unknown) => {
-            return Response {
-                status: 204,
-                headers: Vec::new(),
-                body: Vec::new(),
-            };
+            return Response::no_content();
         }
         Err(e) => {
             eprintln!("twilio-voice: storage error on status for {call_sid}: {e}");
@@ -254,11 +246,7 @@ pub async fn status_callback<S: Store>(
         })
         .await;
     match result {
-        Ok(_) => Response {
-            status: 204,
-            headers: Vec::new(),
-            body: Vec::new(),
-        },
+        Ok(_) => Response::no_content(),
         Err(e) => {
             eprintln!("twilio-voice: storage error on status for {call_sid}: {e}");
             Response::error(503, "storage unavailable; retry")
