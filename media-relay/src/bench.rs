@@ -975,7 +975,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     )?;
     writeln!(
         out,
-        "  agent talks             {talk_frames} % of the time (echoes {talk_frames} of every {TALK_CYCLE} caller frames; --agent-talk)"
+        "  agent talks             {:.0} % of the time (echoes {talk_frames} of every {TALK_CYCLE} caller frames; --agent-talk)",
+        f64::from(talk_frames) * 100.0 / f64::from(TALK_CYCLE)
     )?;
     writeln!(
         out,

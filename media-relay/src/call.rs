@@ -1387,7 +1387,8 @@ fn socket_failed(e: WsError, by: CallEnd) -> Flow {
 
 /// The voice agent failed with the caller on the line. Twilio is told to put them through to
 /// the staff line, or to apologise and hang up, before the stream is closed: closing it first
-/// would end the call in silence, as nothing follows `<Connect>` in the call's TwiML.
+/// would only reach what follows `<Connect>` in the call's TwiML, a generic "cut off" sentence
+/// and the end of the call.
 async fn fall_back(shared: &Shared, ids: &Ids, staff: Option<&str>) {
     if !shared.twilio_rest.configured() {
         shared.metrics.fallback("not_configured");

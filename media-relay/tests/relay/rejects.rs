@@ -6,19 +6,19 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::support::*;
 
-/// Starts a stream with `params` for `call_sid`, expects a close with `code` and a reason
-/// containing `reason`, and checks the rejection was counted and logged with no agent contact.
-async fn refused(
-    call_sid: &str,
-    params: serde_json::Value,
+/// Opens a stream, lets `open` send its first frames, expects a close with `code` and a reason
+/// containing `reason`, and checks the rejection was counted (as `label`) and logged at WARN
+/// with no agent contact and no request to the functions. Returns the log line.
+async fn refused_after(
+    open: impl AsyncFnOnce(&mut Twilio),
     code: CloseCode,
     reason: &str,
     label: &str,
-) {
+) -> serde_json::Value {
     let (logs, _guard) = Logs::capture();
     let rig = Rig::start(None, |_| {}).await;
     let mut twilio = Twilio::connect(rig.relay.addr()).await;
-    twilio.start_with(call_sid, params).await;
+    open(&mut twilio).await;
     let close = twilio.closed().await.expect("a close frame");
     assert_eq!(close.code, code);
     assert!(
@@ -51,9 +51,23 @@ async fn refused(
         .find("stream rejected")
         .expect("a `stream rejected` log line");
     assert_eq!(line["rejected"], label);
-    assert_eq!(line["call_sid"], call_sid);
     assert!(line["reason"].as_str().unwrap().contains(reason), "{line}");
     assert_eq!(line["level"], "WARN");
+    line
+}
+
+/// Starts a stream with `params` for `call_sid` and expects it refused (see [`refused_after`]),
+/// logged with that call SID.
+async fn refused(
+    call_sid: &str,
+    params: serde_json::Value,
+    code: CloseCode,
+    reason: &str,
+    label: &str,
+) {
+    let open = async |twilio: &mut Twilio| twilio.start_with(call_sid, params).await;
+    let line = refused_after(open, code, reason, label).await;
+    assert_eq!(line["call_sid"], call_sid);
 }
 
 #[tokio::test]
@@ -125,7 +139,7 @@ async fn garbage_token() {
     .await;
 }
 
-/// Sends `first` as the first frame and expects a close.
+/// Sends `first` as the first frame and expects the stream refused (see [`refused_after`]).
 async fn first_frame(
     first: tokio_tungstenite::tungstenite::Message,
     code: CloseCode,
@@ -133,30 +147,8 @@ async fn first_frame(
     label: &str,
 ) {
     use futures::SinkExt as _;
-    let (logs, _guard) = Logs::capture();
-    let rig = Rig::start(None, |_| {}).await;
-    let mut twilio = Twilio::connect(rig.relay.addr()).await;
-    twilio.ws.send(first).await.unwrap();
-    let close = twilio.closed().await.expect("a close frame");
-    assert_eq!(close.code, code);
-    assert!(
-        close.reason.as_str().contains(reason),
-        "reason `{}`",
-        close.reason
-    );
-    rig.no_calls_left().await;
-    assert_eq!(
-        rig.agent
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst),
-        0
-    );
-    assert!(has_line(
-        &rig.metrics(),
-        &format!("relay_calls_rejected_total{{reason=\"{label}\"}} 1")
-    ));
-    let line = logs.find("stream rejected").expect("logged");
-    assert!(line["reason"].as_str().unwrap().contains(reason));
+    let open = async |twilio: &mut Twilio| twilio.ws.send(first).await.unwrap();
+    refused_after(open, code, reason, label).await;
 }
 
 #[tokio::test]
