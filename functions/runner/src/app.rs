@@ -13,7 +13,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Body as _;
-use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode, Uri};
 
 use crate::host::ComponentEnv;
@@ -180,22 +180,7 @@ impl App {
 
         let response = match self.runtime.invoke(component, request).await {
             Ok(response) => response,
-            Err(err) => {
-                let message = match &err {
-                    InvokeError::NotLoaded(_) => {
-                        format!("component {} is not available: {err}", component.id)
-                    }
-                    InvokeError::Timeout(_) => {
-                        format!("component {} timed out: {err}", component.id)
-                    }
-                    InvokeError::MemoryLimit(_) => {
-                        format!("component {} ran out of memory: {err}", component.id)
-                    }
-                    InvokeError::Failed(_) => format!("component {} failed: {err}", component.id),
-                };
-                tracing::error!(component = %component.id, %method, %path, error = %err, "request failed");
-                json_error(StatusCode::INTERNAL_SERVER_ERROR, &message)
-            }
+            Err(err) => self.error_response(component, &method, &path, err),
         };
         tracing::info!(
             component = %component.id,
@@ -206,6 +191,40 @@ impl App {
             "request"
         );
         response
+    }
+}
+
+impl App {
+    /// What the client is told when a component produced no response.
+    fn error_response(
+        &self,
+        component: &LoadedComponent,
+        method: &Method,
+        path: &str,
+        err: InvokeError,
+    ) -> Response<Full<Bytes>> {
+        let message = match &err {
+            InvokeError::Busy(waited) => {
+                tracing::warn!(component = %component.id, %method, %path, waited_ms = waited.as_millis() as u64, "no instance slot free; answering 503");
+                let mut res = json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server is busy; retry shortly",
+                );
+                res.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                return res;
+            }
+            InvokeError::NotLoaded(_) => {
+                format!("component {} is not available: {err}", component.id)
+            }
+            InvokeError::Timeout(_) => format!("component {} timed out: {err}", component.id),
+            InvokeError::MemoryLimit(_) => {
+                format!("component {} ran out of memory: {err}", component.id)
+            }
+            InvokeError::Failed(_) => format!("component {} failed: {err}", component.id),
+        };
+        tracing::error!(component = %component.id, %method, %path, error = %err, "request failed");
+        json_error(StatusCode::INTERNAL_SERVER_ERROR, &message)
     }
 }
 

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use hostline_runner::{RunnerConfig, start};
+use std::time::Duration;
+
+use hostline_runner::{EngineOptions, RunnerConfig, server, start};
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +49,55 @@ struct UpArgs {
     /// Log as JSON lines instead of compact text.
     #[arg(long)]
     log_json: bool,
+
+    /// Connections open at once; one more is answered 503 and closed at once.
+    #[arg(long, default_value_t = server::DEFAULT_MAX_CONNECTIONS, value_name = "N", help_heading = "Limits")]
+    max_connections: usize,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open. Durations: 500ms, 10s, 2m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION", help_heading = "Limits")]
+    header_timeout: Duration,
+    /// Time a client has, once its headers are in, to send the request body; a slower client
+    /// gets 408 and its connection is closed.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION", help_heading = "Limits")]
+    body_timeout: Duration,
+    /// Largest request body accepted (larger: 413).
+    #[arg(long, default_value_t = server::DEFAULT_MAX_BODY_BYTES, value_name = "BYTES", help_heading = "Limits")]
+    max_body_bytes: usize,
+    /// Component instances running at once (the instance pool's size).
+    #[arg(long, default_value_t = EngineOptions::default().max_instances, value_name = "N", help_heading = "Limits")]
+    max_instances: u32,
+    /// Longest a request waits for a free instance when all are busy; then it gets 503 with
+    /// Retry-After. Counts against --request-timeout.
+    #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "DURATION", help_heading = "Limits")]
+    instance_wait: Duration,
+    /// Wall-clock limit for one request in a component, from the moment its body is in.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION", help_heading = "Limits")]
+    request_timeout: Duration,
+    /// Linear memory one component instance may use.
+    #[arg(long, default_value_t = EngineOptions::default().memory_limit >> 20, value_name = "MIB", help_heading = "Limits")]
+    memory_limit_mib: usize,
+}
+
+/// `250ms`, `10s`, `2m` (a bare number is seconds).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 10s or 2m"))?;
+    match unit.trim() {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => n
+            .checked_mul(60)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("{text:?} is too long")),
+        other => Err(format!("unknown unit {other:?} (use ms, s or m)")),
+    }
 }
 
 fn init_logging(json: bool) {
@@ -100,6 +151,16 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     config.listen = args.listen;
     config.data_dir = args.data;
     config.seed_demo = !args.no_seed;
+    config.max_connections = args.max_connections;
+    config.header_timeout = args.header_timeout;
+    config.body_timeout = args.body_timeout;
+    config.max_body_bytes = args.max_body_bytes;
+    config.engine.max_instances = args.max_instances;
+    config.engine.instance_wait = args.instance_wait;
+    config.engine.request_timeout = args.request_timeout;
+    config.engine.memory_limit = args.memory_limit_mib.checked_mul(1 << 20).ok_or_else(|| {
+        anyhow::anyhow!("--memory-limit-mib {} is too large", args.memory_limit_mib)
+    })?;
     let server = start(config).await?;
     {
         use std::io::Write as _;
@@ -136,5 +197,47 @@ fn main() -> ExitCode {
             eprintln!("hostline: error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("10h").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn limits_are_documented_options_with_defaults() {
+        use clap::CommandFactory as _;
+        let mut cli = Cli::command();
+        let up = cli.find_subcommand_mut("up").expect("up");
+        let help = up.render_long_help().to_string();
+        for option in [
+            "--max-connections",
+            "--header-timeout",
+            "--body-timeout",
+            "--max-body-bytes",
+            "--max-instances",
+            "--instance-wait",
+            "--request-timeout",
+            "--memory-limit-mib",
+        ] {
+            assert!(help.contains(option), "{option} missing from:\n{help}");
+        }
+        assert!(help.contains("[default: 512]"), "{help}");
+        let args = Cli::try_parse_from(["hostline", "up"]).expect("defaults parse");
+        let Commands::Up(args) = args.command;
+        assert_eq!(args.body_timeout, Duration::from_secs(10));
+        assert_eq!(args.instance_wait, Duration::from_secs(2));
+        assert_eq!(args.max_connections, server::DEFAULT_MAX_CONNECTIONS);
     }
 }

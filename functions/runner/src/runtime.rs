@@ -34,6 +34,10 @@ use crate::outbound::{OutboundHooks, OutboundPolicy};
 /// How often the epoch advances; the granularity of the time limit.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// How long past the deadline a request parked in a host call may take before it is cut off;
+/// guest code is stopped by the epoch at the deadline itself.
+const HOST_WAIT_MARGIN: Duration = Duration::from_secs(1);
+
 /// Limits and engine choices.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -43,8 +47,11 @@ pub struct EngineOptions {
     pub max_instances: u32,
     /// Linear memory per instance, in bytes.
     pub memory_limit: usize,
-    /// Wall-clock limit for one request.
+    /// Wall-clock limit for one request, waiting for an instance slot included.
     pub request_timeout: Duration,
+    /// Longest a request waits for an instance slot when all `max_instances` are busy (never
+    /// longer than `request_timeout`); then it is answered 503 with `Retry-After`.
+    pub instance_wait: Duration,
     /// Where wasmtime keeps compiled code; `None` disables the compilation cache.
     pub cache_dir: Option<PathBuf>,
 }
@@ -56,6 +63,7 @@ impl Default for EngineOptions {
             max_instances: 64,
             memory_limit: 64 << 20,
             request_timeout: Duration::from_secs(10),
+            instance_wait: Duration::from_secs(2),
             cache_dir: None,
         }
     }
@@ -70,6 +78,9 @@ pub enum InvokeError {
     /// The request ran past the time limit.
     #[error("component exceeded the {0:?} time limit")]
     Timeout(Duration),
+    /// Every instance slot stayed busy for as long as a request may wait for one.
+    #[error("no instance slot free within {0:?}")]
+    Busy(Duration),
     /// The guest asked for more linear memory than a request may use.
     #[error("component exceeded the {} MiB memory limit", .0 >> 20)]
     MemoryLimit(usize),
@@ -314,7 +325,7 @@ impl Runtime {
         }
     }
 
-    fn new_store(&self, component: &LoadedComponent) -> Store<HostState> {
+    fn new_store(&self, component: &LoadedComponent, deadline: Instant) -> Store<HostState> {
         let wasi = WasiCtx::builder()
             // Guest stdout goes to our stderr: the runner's stdout carries the banner and
             // must stay machine-readable.
@@ -342,7 +353,6 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let deadline = Instant::now() + self.options.request_timeout;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
@@ -359,7 +369,7 @@ impl Runtime {
     /// overhead before any guest code runs (used by the benchmark).
     pub async fn instantiate_only(&self, component: &LoadedComponent) -> anyhow::Result<()> {
         let pre = component.pre.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut store = self.new_store(component);
+        let mut store = self.new_store(component, Instant::now() + self.options.request_timeout);
         let _service = pre.instantiate_async(&mut store).await?;
         Ok(())
     }
@@ -375,14 +385,18 @@ impl Runtime {
             .as_ref()
             .map_err(|e| InvokeError::NotLoaded(e.clone()))?;
         let timeout = self.options.request_timeout;
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| InvokeError::Failed("runner is shutting down".into()))?;
+        let deadline = Instant::now() + timeout;
+        // A burst beyond the pool queues here, but only briefly: a request that cannot get a
+        // slot soon is better told to retry than left to eat its whole deadline in the queue.
+        let wait = self.options.instance_wait.min(timeout);
+        let _permit = match tokio::time::timeout(wait, self.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(InvokeError::Failed("runner is shutting down".into())),
+            Err(_) => return Err(InvokeError::Busy(wait)),
+        };
 
         let work = async {
-            let mut store = self.new_store(component);
+            let mut store = self.new_store(component, deadline);
             let memory_limit = self.options.memory_limit;
             let service = match pre.instantiate_async(&mut store).await {
                 Ok(s) => s,
@@ -432,7 +446,7 @@ impl Runtime {
             }
         };
         // The epoch limit stops guest code; this also bounds time spent parked in host calls.
-        match tokio::time::timeout(timeout + Duration::from_secs(1), work).await {
+        match tokio::time::timeout_at((deadline + HOST_WAIT_MARGIN).into(), work).await {
             Ok(r) => r,
             Err(_) => Err(InvokeError::Timeout(timeout)),
         }

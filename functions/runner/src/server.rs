@@ -10,18 +10,18 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::CONTENT_LENGTH;
+use hyper::header::{CONNECTION, CONTENT_LENGTH, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::app::{App, json_error};
@@ -29,6 +29,15 @@ use crate::manifest::Manifest;
 use crate::runtime::{EngineOptions, Runtime};
 use crate::seed::{DemoInfo, SeedOutcome};
 use crate::store::{DB_FILE_NAME, KvStore};
+
+/// Default [`RunnerConfig::max_body_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+/// Default [`RunnerConfig::max_connections`]: well under the usual 1024 open-file limit.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Default [`RunnerConfig::header_timeout`].
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`RunnerConfig::body_timeout`].
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything `start` needs.
 #[derive(Clone)]
@@ -45,6 +54,15 @@ pub struct RunnerConfig {
     pub engine: EngineOptions,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Connections served at once; a connection beyond this is answered 503 and closed at
+    /// once, so a flood of sockets cannot exhaust file descriptors or starve the others.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers (also how long an idle
+    /// keep-alive connection stays open).
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body once its headers are in; a slower
+    /// client gets 408 and its connection is closed.
+    pub body_timeout: Duration,
     /// Seed the demo restaurant through owner-api on first start.
     pub seed_demo: bool,
     /// How long shutdown waits for in-flight requests.
@@ -64,6 +82,9 @@ impl std::fmt::Debug for RunnerConfig {
             )
             .field("engine", &self.engine)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
             .field("seed_demo", &self.seed_demo)
             .field("shutdown_grace", &self.shutdown_grace)
             .finish()
@@ -79,7 +100,10 @@ impl RunnerConfig {
             data_dir: PathBuf::from(".hostline"),
             env: None,
             engine: EngineOptions::default(),
-            max_body_bytes: 1 << 20,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             seed_demo: true,
             shutdown_grace: Duration::from_secs(5),
         }
@@ -236,11 +260,17 @@ pub async fn start(config: RunnerConfig) -> anyhow::Result<RunningServer> {
     }
 
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let limits = ConnLimits {
+        max_body: config.max_body_bytes,
+        max_connections: config.max_connections.max(1),
+        header_timeout: config.header_timeout,
+        body_timeout: config.body_timeout,
+    };
     let task = tokio::spawn(serve(
         listener,
         Arc::clone(&app),
         shutdown_rx,
-        config.max_body_bytes,
+        limits,
         config.shutdown_grace,
     ));
     tracing::info!(%addr, app = %app.manifest.name, "listening");
@@ -264,18 +294,46 @@ impl SeedOutcome {
     }
 }
 
+/// Per-connection limits, from [`RunnerConfig`].
+#[derive(Debug, Clone, Copy)]
+struct ConnLimits {
+    max_body: usize,
+    max_connections: usize,
+    header_timeout: Duration,
+    body_timeout: Duration,
+}
+
+/// Answers 503 to a connection over the cap and closes it. The answer goes straight into the
+/// fresh socket's send buffer, without waiting on the client at all: a client that cannot take
+/// it right now just sees the connection close.
+fn refuse(stream: tokio::net::TcpStream) {
+    use std::io::Write as _;
+    const BODY: &str = r#"{"error":"too many connections"}"#;
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    if let Ok(std) = stream.into_std() {
+        let _ = (&std).write(response.as_bytes());
+    }
+}
+
 async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     mut shutdown: watch::Receiver<bool>,
-    max_body: usize,
+    limits: ConnLimits,
     grace: Duration,
 ) {
     let local = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| "localhost".into());
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
+    // Refusals are counted and logged at most once a second, so a flood cannot flood the log.
+    let mut refused: u64 = 0;
+    let mut refused_logged: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -289,20 +347,32 @@ async fn serve(
                         continue;
                     }
                 };
+                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                    refuse(stream);
+                    refused += 1;
+                    if refused_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                        tracing::warn!(%peer, refused, max_connections = limits.max_connections, "refusing connections: too many open");
+                        refused = 0;
+                        refused_logged = Some(Instant::now());
+                    }
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
                 let app = Arc::clone(&app);
                 let local = local.clone();
                 let mut conn_shutdown = shutdown.clone();
                 connections.spawn(async move {
+                    let _slot = slot;
                     let service = service_fn(move |req: Request<Incoming>| {
                         let app = Arc::clone(&app);
                         let local = local.clone();
                         async move {
-                            Ok::<_, Infallible>(handle(req, &app, peer, &local, max_body).await)
+                            Ok::<_, Infallible>(handle(req, &app, peer, &local, limits).await)
                         }
                     });
                     let conn = http1::Builder::new()
                         .timer(TokioTimer::new())
-                        .header_read_timeout(Duration::from_secs(30))
+                        .header_read_timeout(limits.header_timeout)
                         .serve_connection(TokioIo::new(stream), service);
                     tokio::pin!(conn);
                     tokio::select! {
@@ -342,8 +412,9 @@ async fn handle(
     app: &App,
     peer: SocketAddr,
     local: &str,
-    max_body: usize,
+    limits: ConnLimits,
 ) -> Response<Full<Bytes>> {
+    let max_body = limits.max_body;
     let (parts, body) = req.into_parts();
     let too_large = || {
         json_error(
@@ -359,7 +430,22 @@ async fn handle(
     if declared.is_some_and(|n| n > max_body as u64) {
         return too_large();
     }
-    let body = match Limited::new(body, max_body).collect().await {
+    let read = tokio::time::timeout(limits.body_timeout, Limited::new(body, max_body).collect());
+    let Ok(read) = read.await else {
+        tracing::info!(%peer, method = %parts.method, path = %parts.uri.path(), timeout_ms = limits.body_timeout.as_millis() as u64, "request body not received in time");
+        let mut res = json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!(
+                "request body not received within {} ms",
+                limits.body_timeout.as_millis()
+            ),
+        );
+        // The rest of the body may still be on its way: this connection is done.
+        res.headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        return res;
+    };
+    let body = match read {
         Ok(b) => b.to_bytes(),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()

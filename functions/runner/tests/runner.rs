@@ -682,3 +682,192 @@ fn build_flag_runs_commands_and_stops_on_failure() {
         "ran in the manifest directory"
     );
 }
+
+// --- slow and many clients ---------------------------------------------------------------------
+
+/// Sends `head`, then `trickle` one byte at a time with a pause between bytes, from another
+/// thread. Returns the stream and a flag that turns true once every byte went out.
+fn trickle(
+    addr: std::net::SocketAddr,
+    head: &str,
+    trickle: Vec<u8>,
+) -> (
+    std::net::TcpStream,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stream = std::net::TcpStream::connect(addr).expect("connect");
+    (&stream).write_all(head.as_bytes()).expect("head");
+    let finished = std::sync::Arc::new(AtomicBool::new(false));
+    let writer = stream.try_clone().expect("clone");
+    let done = std::sync::Arc::clone(&finished);
+    std::thread::spawn(move || {
+        for b in trickle {
+            std::thread::sleep(Duration::from_millis(100));
+            if (&writer).write_all(&[b]).is_err() {
+                return;
+            }
+        }
+        done.store(true, Ordering::SeqCst);
+    });
+    (stream, finished)
+}
+
+#[test]
+fn a_trickled_body_gets_408_and_the_connection_is_closed() {
+    use std::sync::atomic::Ordering;
+    let s = TestServer::start(Options {
+        body_timeout: Duration::from_secs(1),
+        // Long enough that only the body deadline can explain a close.
+        header_timeout: Duration::from_secs(600),
+        ..Options::default()
+    });
+    // 600 bytes at one per 100 ms would take a minute.
+    let (stream, finished) = trickle(
+        s.server().addr(),
+        "POST /probe/echo HTTP/1.1\r\nhost: t\r\ncontent-length: 600\r\n\r\n",
+        vec![b'x'; 600],
+    );
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .expect("timeout");
+    let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+    let res = support::read_response(&mut reader).expect("a response");
+    assert_eq!(res.status, 408, "{res:?}");
+    assert!(json(&res.body)["error"].is_string(), "{res:?}");
+    assert!(support::closed_by_peer(&stream), "connection left open");
+    assert!(
+        !finished.load(Ordering::SeqCst),
+        "the runner waited for the whole trickled body"
+    );
+    // A prompt client is unaffected.
+    assert_eq!(s.get("/probe/kv/exists?key=x"), (200, "false".into()));
+}
+
+#[test]
+fn trickled_headers_are_cut_off() {
+    use std::sync::atomic::Ordering;
+    let s = TestServer::start(Options {
+        header_timeout: Duration::from_secs(1),
+        ..Options::default()
+    });
+    let lines: Vec<u8> = "x-pad: y\r\n".repeat(60).into_bytes();
+    let (stream, finished) = trickle(
+        s.server().addr(),
+        "GET /probe/kv/exists?key=x HTTP/1.1\r\nhost: t\r\n",
+        lines,
+    );
+    assert!(support::closed_by_peer(&stream), "connection left open");
+    assert!(!finished.load(Ordering::SeqCst), "headers were waited for");
+}
+
+#[test]
+fn connections_over_the_cap_are_refused_while_the_rest_keep_serving() {
+    let s = TestServer::start(Options {
+        max_connections: 2,
+        header_timeout: Duration::from_secs(600),
+        ..Options::default()
+    });
+    let addr = s.server().addr();
+    let request = |stream: &std::net::TcpStream, path: &str| {
+        (&*stream)
+            .write_all(format!("GET {path} HTTP/1.1\r\nhost: t\r\n\r\n").as_bytes())
+            .expect("send");
+        let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+        support::read_response(&mut reader).expect("response")
+    };
+    // Two connections fill the cap: one in use, one idle.
+    let busy = std::net::TcpStream::connect(addr).expect("connect");
+    busy.set_read_timeout(Some(Duration::from_secs(120)))
+        .expect("timeout");
+    assert_eq!(request(&busy, "/healthz").status, 200);
+    let idle = std::net::TcpStream::connect(addr).expect("connect");
+    assert_eq!(request(&idle, "/healthz").status, 200);
+
+    // Every further connection is answered 503 and closed, not parked.
+    for _ in 0..10 {
+        let extra = std::net::TcpStream::connect(addr).expect("connect");
+        extra
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .expect("timeout");
+        let mut reader = std::io::BufReader::new(extra.try_clone().expect("clone"));
+        let res = support::read_response(&mut reader).expect("refusal");
+        assert_eq!(res.status, 503, "{res:?}");
+        assert_eq!(res.header("retry-after"), Some("1"), "{res:?}");
+        assert!(json(&res.body)["error"].is_string(), "{res:?}");
+        assert!(
+            support::closed_by_peer(&extra),
+            "refused connection left open"
+        );
+    }
+
+    // The connections inside the cap still serve, components included.
+    let res = request(&busy, "/probe/kv/set?key=after&value=cap");
+    assert_eq!((res.status, res.body.as_str()), (200, "ok"));
+    assert_eq!(request(&idle, "/probe/kv/get?key=after").body, "cap");
+
+    // Closing one frees its slot for a newcomer.
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let fresh = std::net::TcpStream::connect(addr).expect("connect");
+        fresh
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .expect("timeout");
+        let res = request(&fresh, "/healthz");
+        if res.status == 200 {
+            break;
+        }
+        assert_eq!(res.status, 503, "{res:?}");
+        assert!(Instant::now() < deadline, "the freed slot never came back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_request_that_cannot_get_an_instance_in_time_gets_503_with_retry_after() {
+    let s = TestServer::start(Options {
+        max_instances: 1,
+        instance_wait: Duration::from_millis(200),
+        ..Options::default()
+    });
+    let url = s.url("/probe/sleep?ms=3000");
+    let client = s.client.clone();
+    // Holds the only instance for 3 s (retrying if a poll below got there first).
+    let sleeper = std::thread::spawn(move || {
+        loop {
+            let res = client.get(&url).send().expect("sleeper");
+            let status = res.status().as_u16();
+            let body = res.text().expect("body");
+            if status != 503 {
+                return (status, body);
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let busy = loop {
+        let res = s
+            .client
+            .get(s.url("/probe/kv/exists?key=x"))
+            .send()
+            .expect("poll");
+        if res.status().as_u16() == 503 {
+            break res;
+        }
+        assert_eq!(res.status().as_u16(), 200);
+        assert!(Instant::now() < deadline, "never saw the pool full");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        busy.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert!(json(&busy.text().expect("body"))["error"].is_string());
+    assert_eq!(
+        sleeper.join().expect("sleeper"),
+        (200, "slept 3000".to_owned())
+    );
+    assert_eq!(s.get("/probe/kv/exists?key=x"), (200, "false".into()));
+}

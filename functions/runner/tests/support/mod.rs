@@ -56,6 +56,11 @@ pub struct Options {
     pub request_timeout: Duration,
     pub seed_demo: bool,
     pub max_body_bytes: usize,
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_instances: u32,
+    pub instance_wait: Duration,
 }
 
 impl Default for Options {
@@ -66,6 +71,11 @@ impl Default for Options {
             request_timeout: Duration::from_secs(10),
             seed_demo: false,
             max_body_bytes: 1 << 20,
+            max_connections: hostline_runner::server::DEFAULT_MAX_CONNECTIONS,
+            header_timeout: hostline_runner::server::DEFAULT_HEADER_TIMEOUT,
+            body_timeout: hostline_runner::server::DEFAULT_BODY_TIMEOUT,
+            max_instances: EngineOptions::default().max_instances,
+            instance_wait: EngineOptions::default().instance_wait,
         }
     }
 }
@@ -112,9 +122,14 @@ impl TestServer {
         config.env = Some(self.options.env.clone());
         config.seed_demo = self.options.seed_demo;
         config.max_body_bytes = self.options.max_body_bytes;
+        config.max_connections = self.options.max_connections;
+        config.header_timeout = self.options.header_timeout;
+        config.body_timeout = self.options.body_timeout;
         config.shutdown_grace = Duration::from_secs(2);
         config.engine = EngineOptions {
             request_timeout: self.options.request_timeout,
+            max_instances: self.options.max_instances,
+            instance_wait: self.options.instance_wait,
             // Shared across tests and runs: only the first start compiles the probe.
             cache_dir: Some(target_dir().join("hostline-test-cache")),
             ..EngineOptions::default()
@@ -175,4 +190,75 @@ impl Drop for TestServer {
 /// Parses a JSON body.
 pub fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// A response read off a raw socket.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one HTTP/1.1 response (with a content-length body) from `stream`; `None` if the
+/// connection ends before a whole response arrived.
+pub fn read_response(stream: &mut impl std::io::BufRead) -> Option<RawResponse> {
+    let mut status_line = String::new();
+    if stream.read_line(&mut status_line).ok()? == 0 {
+        return None;
+    }
+    let status = status_line.split_whitespace().nth(1)?.parse().ok()?;
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if stream.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (k, v) = line.split_once(':')?;
+        headers.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.parse().ok())
+        .unwrap_or(Some(0))?;
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).ok()?;
+    Some(RawResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// Whether the peer has closed `stream`: a read returns end-of-file or a reset. Blocks until
+/// one or the other (or data, which counts as "not closed"); the read timeout is only a
+/// safety net so a broken runner fails the test instead of hanging it.
+pub fn closed_by_peer(stream: &std::net::TcpStream) -> bool {
+    use std::io::Read as _;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .expect("read timeout");
+    let mut buf = [0u8; 256];
+    match (&*stream).read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+        ),
+    }
 }
