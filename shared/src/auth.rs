@@ -33,15 +33,6 @@ pub fn vapi_request_authorized(req: &Request, secret: &str) -> bool {
         .fold(false, |ok, c| secret_matches(c, secret) | ok)
 }
 
-/// Who may call a tool endpoint: Vapi (its webhook secret, see [`vapi_request_authorized`]) or
-/// our media relay (`Authorization: Bearer <service_token>`).
-pub fn tool_request_authorized(req: &Request, vapi_secret: &str, service_token: &str) -> bool {
-    let relay = req
-        .bearer()
-        .is_some_and(|t| secret_matches(t, service_token));
-    vapi_request_authorized(req, vapi_secret) | relay
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

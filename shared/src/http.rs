@@ -141,6 +141,18 @@ impl Response {
         }
     }
 
+    /// The answer to a storage failure, the same on every route: a retryable one is `503`
+    /// with `Retry-After`, anything else an opaque 500. The caller logs the detail.
+    pub fn storage_error(e: &crate::store::StoreError) -> Response {
+        if e.retryable() {
+            let mut r = Response::error(503, "storage is busy or unavailable; retry shortly");
+            r.headers.push(("retry-after".into(), "1".into()));
+            r
+        } else {
+            Response::internal()
+        }
+    }
+
     pub fn not_found() -> Response {
         Response::error(404, "no such route")
     }

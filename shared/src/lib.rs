@@ -14,6 +14,8 @@
 //!   in-memory implementation with the contract suite every implementation must pass.
 //! - [`http`]: the plain request/response types handlers take and return, and JSON errors.
 //! - [`auth`]: constant-time secret comparison shared by every webhook.
+//! - [`credential`]: the per-business, per-line tool credential the tool and event routes
+//!   take the tenant from; [`signed`]: the signed-claims format behind it and the stream token.
 //! - [`tenancy`]: routing a call to its business by the line dialled; the business record and
 //!   the published bundle (restaurant + knowledge index) a tool call reads in one go.
 //! - [`tools`]: the tool catalog (names and JSON schemas) every voice platform is given.
@@ -21,9 +23,12 @@
 //! - [`twilio`]: Twilio webhook forms, `X-Twilio-Signature` validation, the TwiML we answer with.
 //! - [`relay`]: the contract with the media relay: the signed stream token, the agent
 //!   configuration and the usage report.
+//! - [`publish`]: importing a restaurant with one commit point (stage revisioned content,
+//!   compare-and-swap the business record), pending line claims, and the committed readers.
 //! - [`speech`]: turning values into single-line speakable text ("$5.50", "10:30 PM").
 
 pub mod auth;
+pub mod credential;
 pub mod hours;
 pub mod http;
 pub mod ids;
@@ -31,8 +36,10 @@ pub mod knowledge;
 pub mod money;
 pub mod persona;
 pub mod phone;
+pub mod publish;
 pub mod relay;
 pub mod restaurant;
+pub mod signed;
 pub mod speech;
 pub mod store;
 pub mod tenancy;

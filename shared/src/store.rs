@@ -48,9 +48,22 @@ pub enum StoreError {
     /// A compare-and-swap lost a race: the key changed since it was read.
     #[error("the value changed since it was read")]
     Conflict,
-    /// The backend failed (I/O, network, quota). The message is for logs, not for callers.
+    /// The backend failed (I/O, network, quota, a dropped connection). The message is for
+    /// logs, not for callers.
     #[error("storage backend error: {0}")]
     Backend(String),
+    /// A stored record no longer parses: retrying reads the same bytes.
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the same request may succeed if tried again: a lost race or a backend fault
+    /// may clear, a corrupt record will not. Handlers answer a retryable failure with 503 and
+    /// `Retry-After` ([`crate::http::Response::storage_error`]).
+    pub fn retryable(&self) -> bool {
+        matches!(self, StoreError::Conflict | StoreError::Backend(_))
+    }
 }
 
 /// The storage port used by every handler.
@@ -89,12 +102,15 @@ pub mod keys {
         format!("biz/{b}/business")
     }
 
-    /// The restaurant document as imported (normalized).
+    /// The restaurant document as imported (normalized). Revisions are staged under this
+    /// prefix (`.../r{rev}-{digest}`, see [`crate::publish::content_key`]); records written
+    /// before revisioning keep the document at the bare key.
     pub fn restaurant(b: &BusinessId) -> String {
         format!("biz/{b}/restaurant")
     }
 
-    /// Everything a knowledge tool call needs, in one value (built at save time).
+    /// Everything a knowledge tool call needs, in one value (built at save time); revisioned
+    /// like [`restaurant`].
     pub fn knowledge(b: &BusinessId) -> String {
         format!("biz/{b}/knowledge")
     }
@@ -181,6 +197,87 @@ impl<S: Store> Store for &S {
         value: &[u8],
     ) -> impl Future<Output = Result<(), StoreError>> {
         (**self).compare_and_swap(key, expected, value)
+    }
+}
+
+/// A [`Store`] wrapper for fault-injection tests: it counts writes (`put`, `delete`,
+/// `compare_and_swap`) and, once armed with [`FaultyStore::fail_from`], makes the k-th write
+/// and every one after it fail without writing, as a crash, a timeout or a dropped request
+/// would. Reads keep working. Run a change once unarmed to learn how many writes it makes
+/// ([`FaultyStore::writes`]), then once per k to check every way it can be cut short.
+#[derive(Debug)]
+pub struct FaultyStore<S> {
+    inner: S,
+    writes: std::sync::atomic::AtomicUsize,
+    fail_from: std::sync::atomic::AtomicUsize,
+}
+
+impl<S: Store> FaultyStore<S> {
+    pub fn new(inner: S) -> Self {
+        FaultyStore {
+            inner,
+            writes: 0.into(),
+            fail_from: usize::MAX.into(),
+        }
+    }
+
+    /// Fail the `k`-th write from now (1-based) and every later one.
+    pub fn fail_from(&self, k: usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.writes.store(0, SeqCst);
+        self.fail_from.store(k.max(1), SeqCst);
+    }
+
+    /// Stop failing; count writes from zero again.
+    pub fn heal(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.writes.store(0, SeqCst);
+        self.fail_from.store(usize::MAX, SeqCst);
+    }
+
+    /// Writes attempted since the last [`FaultyStore::fail_from`] or [`FaultyStore::heal`].
+    pub fn writes(&self) -> usize {
+        self.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    fn admit(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = self.writes.fetch_add(1, SeqCst) + 1;
+        if n >= self.fail_from.load(SeqCst) {
+            Err(StoreError::Backend(format!("injected fault at write {n}")))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<S: Store> Store for FaultyStore<S> {
+    async fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.admit()?;
+        self.inner.put(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.admit()?;
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.list(prefix).await
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<Version>,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        self.admit()?;
+        self.inner.compare_and_swap(key, expected, value).await
     }
 }
 

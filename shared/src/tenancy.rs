@@ -5,13 +5,15 @@
 //! Records (see [`crate::store::keys`]):
 //! - `line/{e164}` → business id (the global, unique line index);
 //! - `biz/{id}/business` → [`BusinessRecord`] (status, lines owned);
-//! - `biz/{id}/restaurant` → the [`Restaurant`] document (export, assistant prompt);
-//! - `biz/{id}/knowledge` → [`Published`]: the restaurant plus its knowledge index, everything a
-//!   tool call needs in one read.
+//! - `biz/{id}/restaurant/r{rev}-{digest}` → the [`Restaurant`] document (export, assistant
+//!   prompt), and `biz/{id}/knowledge/r{rev}-{digest}` → [`Published`]: the restaurant plus its
+//!   knowledge index, everything a tool call needs in one read. The record points at the
+//!   committed revision of both (see [`crate::publish`]).
 
 use crate::ids::BusinessId;
 use crate::knowledge::KnowledgeIndex;
 use crate::phone::PhoneE164;
+use crate::publish::{LineClaim, PublishedKeys};
 use crate::restaurant::Restaurant;
 use crate::store::{Store, StoreError, keys};
 use serde::{Deserialize, Serialize};
@@ -33,6 +35,14 @@ pub struct BusinessRecord {
     /// stops connecting calls to the agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance_seconds: Option<i64>,
+    /// Where the committed revision's content is (see [`crate::publish`]); `None` on records
+    /// written before content was revisioned, whose content is at the unrevisioned keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<PublishedKeys>,
+    /// The content of the revision before, kept so a reader that read the previous record a
+    /// moment ago still finds it; deleted by the import after next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired: Option<PublishedKeys>,
     pub created_at: jiff::Timestamp,
     pub updated_at: jiff::Timestamp,
 }
@@ -47,10 +57,22 @@ pub struct Published {
     pub index: KnowledgeIndex,
 }
 
+/// The most prepaid time a business can hold: ten years of talk, far more than anyone buys,
+/// and far from where seconds arithmetic could overflow.
+pub const MAX_BALANCE_SECONDS: i64 = 10 * 366 * 24 * 60 * 60;
+
 impl BusinessRecord {
     /// Whether a metered business has run out of prepaid time.
     pub fn out_of_balance(&self) -> bool {
         self.balance_seconds.is_some_and(|b| b <= 0)
+    }
+
+    /// Take `seconds` of talk off a metered business's balance. Saturates: a balance that was
+    /// stored out of range (by an older version) cannot wrap around.
+    pub fn charge(&mut self, seconds: u32) {
+        if let Some(left) = self.balance_seconds {
+            self.balance_seconds = Some(left.saturating_sub(i64::from(seconds)));
+        }
     }
 }
 
@@ -92,7 +114,7 @@ pub async fn read_json<S: Store, T: serde::de::DeserializeOwned>(
         None => Ok(None),
         Some(v) => serde_json::from_slice(&v.value)
             .map(Some)
-            .map_err(|e| StoreError::Backend(format!("record {key} is corrupt: {e}"))),
+            .map_err(|e| StoreError::Corrupt(format!("record {key}: {e}"))),
     }
 }
 
@@ -115,7 +137,7 @@ where
         let value: Option<T> = match &current {
             Some(v) => Some(
                 serde_json::from_slice(&v.value)
-                    .map_err(|e| StoreError::Backend(format!("record {key} is corrupt: {e}")))?,
+                    .map_err(|e| StoreError::Corrupt(format!("record {key}: {e}")))?,
             ),
             None => None,
         };
@@ -163,10 +185,7 @@ pub async fn resolve_line<S: Store>(
     let Some(owner) = store.get(&keys::line(&line)).await? else {
         return Ok(LineRoute::Unknown);
     };
-    let Some(business_id) = std::str::from_utf8(&owner.value)
-        .ok()
-        .and_then(|s| BusinessId::parse(s).ok())
-    else {
+    let Some(business_id) = LineClaim::parse(&owner.value).map(|c| c.business_id) else {
         return Ok(LineRoute::Unknown);
     };
     let Some(business) =
@@ -174,8 +193,9 @@ pub async fn resolve_line<S: Store>(
     else {
         return Ok(LineRoute::Unknown);
     };
-    // The index entry is written before the business record on import; a line the record does
-    // not list is a leftover of an interrupted import, and must not route calls.
+    // The index entry is claimed before the business record is committed on import; a line the
+    // record does not list is being claimed, or was left by an interrupted import or released,
+    // and must not route calls.
     if !business.lines.contains(&line) {
         return Ok(LineRoute::Unknown);
     }
@@ -184,6 +204,16 @@ pub async fn resolve_line<S: Store>(
     } else {
         LineRoute::Inactive { business, line }
     })
+}
+
+/// Whether `id` can be a Vapi phone-number id: 1-100 letters, digits, `-` or `_` (Vapi's are
+/// UUIDs). Anything else is refused before it becomes part of a key.
+pub fn valid_vapi_number_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Remember which E.164 line a Vapi phone-number id stands for, from a verified message that

@@ -1,7 +1,12 @@
 //! The inline assistant returned to Vapi: greeting, a system prompt built from the business
-//! profile, the knowledge tools with their schemas and server URL, the events server URL and
-//! metadata naming the business. Pure: the same inputs give the same JSON.
+//! profile, the knowledge tools with their schemas and server URL (carrying the call's tool
+//! credential), and metadata naming the business. Pure: the same inputs give the same JSON.
+//!
+//! No `server` for call events is set: Vapi then sends status and end-of-call reports to the
+//! phone number's Server URL (assistant-request), which acknowledges them with `200 {}` until
+//! the call log has its own route.
 
+use hostline_shared::credential::TOOL_TOKEN_HEADER;
 use hostline_shared::ids::BusinessId;
 use hostline_shared::persona::{first_message, system_prompt};
 use hostline_shared::phone::PhoneE164;
@@ -15,9 +20,10 @@ pub struct Inputs<'a> {
     pub restaurant: &'a Restaurant,
     /// e.g. `https://hostline.example.com`; a trailing slash is tolerated.
     pub public_base_url: &'a str,
-    /// Echoed in the tool and event server headers so Vapi authenticates its later calls the
-    /// same way it authenticated this one (the requester already holds it).
-    pub vapi_secret: &'a str,
+    /// The signed credential for this business and line
+    /// ([`hostline_shared::credential::ToolCredential`]), sent with every tool call; the tool
+    /// route takes the tenant from it.
+    pub tool_token: &'a str,
     /// The message timestamp (or the clock): the prompt states the local date and time.
     pub now: jiff::Timestamp,
 }
@@ -32,7 +38,7 @@ pub fn build(i: &Inputs<'_>) -> Value {
         json!({
             "url": format!("{base}{path}"),
             "timeoutSeconds": TOOL_TIMEOUT_SECONDS,
-            "headers": {"X-Vapi-Secret": i.vapi_secret},
+            "headers": {TOOL_TOKEN_HEADER: i.tool_token},
         })
     };
     let tools: Vec<Value> = knowledge_tools()
@@ -57,8 +63,6 @@ pub fn build(i: &Inputs<'_>) -> Value {
             "messages": [{"role": "system", "content": system_prompt(r, i.now)}],
             "tools": tools,
         },
-        "server": server("/vapi/events"),
-        "serverMessages": ["end-of-call-report", "status-update", "hang"],
         "metadata": {
             "business_id": i.business_id.as_str(),
             "line": i.line.as_str(),

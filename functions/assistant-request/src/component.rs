@@ -9,6 +9,7 @@ async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoRespons
         hostline_spin::run("assistant-request", req, |req, store| async move {
             let config = crate::handler::Config {
                 vapi_secret: variable("vapi_secret").await.unwrap_or_default(),
+                tool_token_key: variable("tool_token_key").await.unwrap_or_default(),
                 public_base_url: variable("public_base_url").await.unwrap_or_default(),
             };
             crate::handler::handle(&req, &store, &config, jiff::Timestamp::now()).await

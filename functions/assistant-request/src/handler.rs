@@ -1,12 +1,15 @@
 //! The assistant-request handler. The tenant comes from the called line of a message that
-//! carried our webhook secret; nothing in the body chooses it.
+//! carried our webhook secret; nothing in the body chooses it. The assistant it returns carries
+//! a tool credential bound to that business and line: the shared secret proves the caller is
+//! Vapi, the credential says which business its later tool calls act for.
 
 use crate::assistant;
 use hostline_shared::auth::vapi_request_authorized;
+use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
-use hostline_shared::restaurant::Restaurant;
-use hostline_shared::store::{Store, keys};
-use hostline_shared::tenancy::{LineRoute, learn_vapi_number, read_json, resolve_line};
+use hostline_shared::publish::load_restaurant;
+use hostline_shared::store::Store;
+use hostline_shared::tenancy::{LineRoute, learn_vapi_number, resolve_line, valid_vapi_number_id};
 use hostline_shared::vapi::accept;
 use serde_json::json;
 
@@ -14,9 +17,15 @@ use serde_json::json;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub vapi_secret: String,
+    /// Signs the tool credential the assistant carries (`tool_token_key`).
+    pub tool_token_key: String,
     /// Where Vapi reaches us: tool and event URLs are built from it.
     pub public_base_url: String,
 }
+
+/// Spoken when we cannot answer for a reason that is ours (storage, configuration).
+const TROUBLE: &str =
+    "Sorry, we're having trouble answering right now. Please call back in a few minutes.";
 
 /// Spoken to a caller on a line nobody owns.
 pub const UNKNOWN_LINE: &str =
@@ -43,10 +52,7 @@ pub async fn handle<S: Store>(
         Err(e) => {
             eprintln!("assistant-request: storage error: {e}");
             // Vapi speaks `error` to the caller; a 500 would only leave them in silence.
-            Response::json(
-                200,
-                &json!({"error": "Sorry, we're having trouble answering right now. Please call back in a few minutes."}),
-            )
+            Response::json(200, &json!({"error": TROUBLE}))
         }
     }
 }
@@ -57,19 +63,25 @@ async fn respond<S: Store>(
     msg: &hostline_shared::vapi::Message,
     now: jiff::Timestamp,
 ) -> Result<Response, hostline_shared::store::StoreError> {
-    if let (Some(line), Some(id)) = (&msg.called_number, &msg.phone_number_id) {
-        learn_vapi_number(store, id, line).await?;
-    }
     let route = resolve_line(
         store,
         msg.called_number.as_ref(),
         msg.phone_number_id.as_deref(),
     )
     .await?;
+    // Learn Vapi's id for a line only from a message whose number resolved to a business, so
+    // an unknown line or a malformed id never writes a mapping.
+    if let (Some(called), Some(id)) = (&msg.called_number, &msg.phone_number_id)
+        && let LineRoute::Active { line, .. } | LineRoute::Inactive { line, .. } = &route
+        && line == called
+        && valid_vapi_number_id(id)
+    {
+        learn_vapi_number(store, id, line).await?;
+    }
     let (business, line) = match route {
         LineRoute::Active { business, line } => (business, line),
         LineRoute::Inactive { business, .. } => {
-            let name = read_json::<_, Restaurant>(store, &keys::restaurant(&business.id))
+            let name = load_restaurant(store, &business)
                 .await?
                 .map(|r| r.business.name)
                 .unwrap_or_else(|| "This restaurant".to_owned());
@@ -80,17 +92,20 @@ async fn respond<S: Store>(
         }
         LineRoute::Unknown => return Ok(Response::json(200, &json!({"error": UNKNOWN_LINE}))),
     };
-    let Some(restaurant) =
-        read_json::<_, Restaurant>(store, &keys::restaurant(&business.id)).await?
-    else {
+    let Some(restaurant) = load_restaurant(store, &business).await? else {
         return Ok(Response::json(200, &json!({"error": UNKNOWN_LINE})));
+    };
+    let credential = ToolCredential::issue(business.id.clone(), line.clone(), now.as_second());
+    let Ok(tool_token) = credential.sign(config.tool_token_key.as_bytes()) else {
+        eprintln!("assistant-request: tool_token_key is not set; cannot hand out tool credentials");
+        return Ok(Response::json(200, &json!({"error": TROUBLE})));
     };
     let a = assistant::build(&assistant::Inputs {
         business_id: &business.id,
         line: &line,
         restaurant: &restaurant,
         public_base_url: &config.public_base_url,
-        vapi_secret: &config.vapi_secret,
+        tool_token: &tool_token,
         now,
     });
     Ok(Response::json(200, &json!({ "assistant": a })))

@@ -3,11 +3,13 @@
 
 use futures::executor::block_on;
 use hostline_assistant_request::handler::{Config, UNKNOWN_LINE, handle};
+use hostline_shared::credential::{TOOL_TOKEN_HEADER, ToolCredential};
 use hostline_shared::http::{Method, Request};
-use hostline_shared::store::MemoryStore;
+use hostline_shared::store::{MemoryStore, Store};
 use serde_json::{Value, json};
 
 const SECRET: &str = "vapi-test-secret";
+const TOOL_KEY: &str = "tool-token-test-key";
 const DOCS: [(&str, &str); 3] = [
     (
         "boba",
@@ -64,6 +66,7 @@ fn post(s: &MemoryStore, body: &Value, headers: &[(&str, &str)]) -> (u16, Value)
     }
     let cfg = Config {
         vapi_secret: SECRET.into(),
+        tool_token_key: TOOL_KEY.into(),
         public_base_url: "https://hostline.example.com/".into(),
     };
     let r = block_on(handle(&req, s, &cfg, now()));
@@ -124,11 +127,20 @@ fn every_line_of_every_business_gets_its_own_assistant() {
                     "https://hostline.example.com/vapi/knowledge-base"
                 );
                 assert_eq!(t["function"]["parameters"]["type"], "object");
+                // The tool calls carry a credential for this business and this line, and
+                // not the shared webhook secret.
+                let headers = t["server"]["headers"].as_object().unwrap();
+                assert_eq!(headers.len(), 1, "{headers:?}");
+                let token = headers[TOOL_TOKEN_HEADER].as_str().unwrap();
+                let c =
+                    ToolCredential::verify(token, TOOL_KEY.as_bytes(), now().as_second()).unwrap();
+                assert_eq!(
+                    (c.business_id.as_str(), c.line.as_str()),
+                    (id, line.as_str())
+                );
             }
-            assert_eq!(
-                a["server"]["url"],
-                "https://hostline.example.com/vapi/events"
-            );
+            // No URL we have no route for: call events go to the phone number's server URL.
+            assert!(a.get("server").is_none(), "{a}");
         }
     }
 }
@@ -211,6 +223,33 @@ fn phone_number_id_alone_routes_once_learned() {
 }
 
 #[test]
+fn phone_number_ids_are_learned_only_for_lines_that_resolve_and_only_when_well_formed() {
+    let s = seeded();
+    // An unknown line, and a known line with an id that could not be Vapi's: nothing learned.
+    let mut unknown = request_for("+19995550000");
+    unknown["message"]["phoneNumber"]["id"] = json!("pn-unknown");
+    post(&s, &unknown, &[("x-vapi-secret", SECRET)]);
+    let mut odd = request_for(&lines(DOCS[1].1)[0]);
+    odd["message"]["phoneNumber"]["id"] = json!("pn/../../biz/thai");
+    post(&s, &odd, &[("x-vapi-secret", SECRET)]);
+    assert_eq!(
+        block_on(s.list("vapi-number/")).unwrap(),
+        Vec::<String>::new(),
+        "no mapping written"
+    );
+    // A known line with a well-formed id: learned.
+    post(
+        &s,
+        &request_for(&lines(DOCS[1].1)[0]),
+        &[("x-vapi-secret", SECRET)],
+    );
+    assert_eq!(
+        block_on(s.list("vapi-number/")).unwrap(),
+        ["vapi-number/pn-1"]
+    );
+}
+
+#[test]
 fn secret_is_required_in_any_accepted_header() {
     let s = seeded();
     let body = request_for(&lines(DOCS[0].1)[0]);
@@ -256,6 +295,7 @@ fn malformed_bodies_are_400s_naming_the_field() {
         .with_body("{\"message\": ");
     let cfg = Config {
         vapi_secret: SECRET.into(),
+        tool_token_key: TOOL_KEY.into(),
         public_base_url: String::new(),
     };
     let r = block_on(handle(&req, &s, &cfg, now()));

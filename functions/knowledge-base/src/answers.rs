@@ -98,7 +98,8 @@ fn category_answer(ix: &KnowledgeIndex, category: &str) -> String {
         _ => match ix.search(category, KindFilter::MENU, 1).first() {
             Some(h) if h.confidence >= Confidence::Medium => describe_hit(ix, h),
             _ => format!(
-                "I couldn't find a {category} section on our menu. We have {}.",
+                "I couldn't find a {} section on our menu. We have {}.",
+                echo(category),
                 category_names(ix)
             ),
         },
@@ -197,9 +198,22 @@ fn query_answer(ix: &KnowledgeIndex, query: &str) -> String {
 
 fn not_found(ix: &KnowledgeIndex, query: &str) -> String {
     format!(
-        "Sorry, I couldn't find {query} on our menu. We have {}.",
+        "Sorry, I couldn't find {} on our menu. We have {}.",
+        echo(query),
         category_names(ix)
     )
+}
+
+/// The caller's words, to repeat back in an answer; "that" when they are too long to say back
+/// (a pasted blob, a runaway transcript).
+fn echo(words: &str) -> &str {
+    const MAX_ECHO_CHARS: usize = 60;
+    let words = words.trim();
+    if words.chars().nth(MAX_ECHO_CHARS).is_some() {
+        "that"
+    } else {
+        words
+    }
 }
 
 fn item_with_price(ix: &KnowledgeIndex, id: &str) -> Option<String> {
@@ -302,7 +316,7 @@ pub fn modifiers_info(ix: &KnowledgeIndex, item: &str) -> String {
     let Some(top) = hits.first().filter(|h| h.confidence >= Confidence::Medium) else {
         let offers: Vec<&str> = hits.iter().map(|h| h.name.as_str()).collect();
         return if offers.is_empty() {
-            format!("Sorry, I couldn't find {item} on our menu.")
+            format!("Sorry, I couldn't find {} on our menu.", echo(item))
         } else {
             format!(
                 "I'm not sure which item you mean. Did you mean {}?",
@@ -311,7 +325,7 @@ pub fn modifiers_info(ix: &KnowledgeIndex, item: &str) -> String {
         };
     };
     let Some(i) = ix.item(&top.id) else {
-        return format!("Sorry, I couldn't find {item} on our menu.");
+        return format!("Sorry, I couldn't find {} on our menu.", echo(item));
     };
     let prefix = if top.confidence == Confidence::Medium {
         format!("Did you mean {}? ", i.name)

@@ -8,8 +8,7 @@ async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoRespons
     Ok(
         hostline_spin::run("knowledge-base", req, |req, store| async move {
             let config = crate::handler::Config {
-                vapi_secret: variable("vapi_secret").await.unwrap_or_default(),
-                service_token: variable("service_token").await.unwrap_or_default(),
+                tool_token_key: variable("tool_token_key").await.unwrap_or_default(),
             };
             crate::handler::handle(&req, &store, &config, jiff::Timestamp::now()).await
         })

@@ -1,19 +1,20 @@
-//! The knowledge-base handler. The business comes from the called line of a message that
-//! carried our webhook secret, never from tool arguments.
+//! The knowledge-base handler. The business and line come from the tool credential the
+//! assistant (or the relay's agent configuration) carries, signed by us for one business and
+//! one line; never from the body or tool arguments. A body that names another line is refused.
 
 use crate::answers;
-use hostline_shared::auth::tool_request_authorized;
+use hostline_shared::credential::{CredentialError, ToolCredential};
 use hostline_shared::http::{Request, Response};
 use hostline_shared::knowledge::KnowledgeIndex;
-use hostline_shared::store::{Store, keys};
-use hostline_shared::tenancy::{LineRoute, Published, read_json, resolve_line};
+use hostline_shared::publish::load_published;
+use hostline_shared::store::Store;
+use hostline_shared::tenancy::{LineRoute, Published, resolve_line};
 use hostline_shared::vapi::{ToolResult, ToolResults, accept};
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub vapi_secret: String,
-    /// The media relay's token: it calls the same tools for Twilio calls.
-    pub service_token: String,
+    /// Verifies the per-business tool credential (`tool_token_key`).
+    pub tool_token_key: String,
 }
 
 const UNKNOWN_LINE: &str = "Sorry, I can't look that up for this phone line.";
@@ -26,17 +27,34 @@ pub async fn handle<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    let msg = match accept(
-        req,
-        tool_request_authorized(req, &config.vapi_secret, &config.service_token),
-        "invalid or missing Vapi secret or service token",
-        "tool-calls",
-    ) {
+    let credential =
+        ToolCredential::from_request(req, config.tool_token_key.as_bytes(), now.as_second());
+    let denied = match &credential {
+        Err(CredentialError::NoKey) => {
+            eprintln!("knowledge-base: tool_token_key is not set; refusing every tool call");
+            "tool calls are not configured on this deployment".to_owned()
+        }
+        Err(e) => e.to_string(),
+        Ok(_) => String::new(),
+    };
+    let msg = match accept(req, credential.is_ok(), &denied, "tool-calls") {
         Ok(m) => m,
         Err(response) => return response,
     };
+    let Ok(credential) = credential else {
+        return Response::unauthorized(&denied);
+    };
+    if let Some(named) = &msg.called_number
+        && named != &credential.line
+    {
+        return Response::field_error(
+            403,
+            "message.phoneNumber.number",
+            "names another line than the tool credential was issued for",
+        );
+    }
     let now = msg.timestamp.unwrap_or(now);
-    let bundle = match load(store, &msg).await {
+    let bundle = match load(store, &credential).await {
         Ok(b) => b,
         Err(spoken) => {
             let results = msg
@@ -63,27 +81,24 @@ pub async fn handle<S: Store>(
     Response::json(200, &ToolResults { results })
 }
 
-/// The published bundle of the called line's business, or the sentence to answer every call with.
-async fn load<S: Store>(
-    store: &S,
-    msg: &hostline_shared::vapi::Message,
-) -> Result<Published, &'static str> {
-    let route = resolve_line(
-        store,
-        msg.called_number.as_ref(),
-        msg.phone_number_id.as_deref(),
-    )
-    .await
-    .map_err(|e| {
-        eprintln!("knowledge-base: storage error routing a call: {e}");
-        TROUBLE
-    })?;
+/// The published bundle of the credential's business, or the sentence to answer every call
+/// with. The line must still belong to that business: a line moved to another business since
+/// the credential was issued reads nothing of either.
+async fn load<S: Store>(store: &S, credential: &ToolCredential) -> Result<Published, &'static str> {
+    let route = resolve_line(store, Some(&credential.line), None)
+        .await
+        .map_err(|e| {
+            eprintln!("knowledge-base: storage error routing a call: {e}");
+            TROUBLE
+        })?;
     let business = match route {
-        LineRoute::Active { business, .. } => business,
-        LineRoute::Inactive { .. } => return Err(NOT_TAKING_CALLS),
-        LineRoute::Unknown => return Err(UNKNOWN_LINE),
+        LineRoute::Active { business, .. } if business.id == credential.business_id => business,
+        LineRoute::Inactive { business, .. } if business.id == credential.business_id => {
+            return Err(NOT_TAKING_CALLS);
+        }
+        _ => return Err(UNKNOWN_LINE),
     };
-    match read_json::<_, Published>(store, &keys::knowledge(&business.id)).await {
+    match load_published(store, &business).await {
         Ok(Some(mut p)) => {
             // An index saved by an older release: rebuild it from the document it came with.
             if !p.index.is_current() {

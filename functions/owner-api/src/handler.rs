@@ -11,14 +11,16 @@
 //! Every route needs `Authorization: Bearer <admin_token>`; the business comes from the path,
 //! which only the operator can choose.
 
-use crate::import::{ImportError, import_restaurant};
 use hostline_shared::auth::secret_matches;
 use hostline_shared::http::{Method, Request, Response, parse_json};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::phone::PhoneE164;
+use hostline_shared::publish::{ImportError, import_restaurant, load_restaurant};
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::{Store, StoreError, keys};
-use hostline_shared::tenancy::{BusinessRecord, read_json, update_json};
+use hostline_shared::tenancy::{
+    BusinessRecord, MAX_BALANCE_SECONDS, read_json, update_json, valid_vapi_number_id,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -69,7 +71,7 @@ pub async fn handle<S: Store>(
             method_name(req.method),
             req.path
         );
-        Response::internal()
+        Response::storage_error(&e)
     })
 }
 
@@ -143,21 +145,53 @@ async fn put_restaurant<S: Store>(
 }
 
 async fn get_restaurant<S: Store>(store: &S, id: &BusinessId) -> Result<Response, StoreError> {
-    Ok(
-        match read_json::<_, Restaurant>(store, &keys::restaurant(id)).await? {
-            Some(r) => Response::json(200, &r),
-            None => Response::error(404, &format!("business {id} has no restaurant document")),
-        },
-    )
+    let no_document = || Response::error(404, &format!("business {id} has no restaurant document"));
+    let Some(record) = read_json::<_, BusinessRecord>(store, &keys::business(id)).await? else {
+        return Ok(no_document());
+    };
+    Ok(match load_restaurant(store, &record).await? {
+        Some(r) => Response::json(200, &r),
+        None => no_document(),
+    })
 }
 
 async fn get_business<S: Store>(store: &S, id: &BusinessId) -> Result<Response, StoreError> {
     Ok(
         match read_json::<_, BusinessRecord>(store, &keys::business(id)).await? {
-            Some(r) => Response::json(200, &r),
+            Some(r) => Response::json(200, &BusinessView::of(&r)),
             None => Response::error(404, &format!("no business {id}")),
         },
     )
+}
+
+/// The business record as the API shows it: without the storage pointers.
+#[derive(serde::Serialize)]
+struct BusinessView<'a> {
+    id: &'a BusinessId,
+    active: bool,
+    lines: &'a [PhoneE164],
+    revision: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transfer_to: Option<&'a PhoneE164>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    balance_seconds: Option<i64>,
+    created_at: jiff::Timestamp,
+    updated_at: jiff::Timestamp,
+}
+
+impl<'a> BusinessView<'a> {
+    fn of(r: &'a BusinessRecord) -> Self {
+        BusinessView {
+            id: &r.id,
+            active: r.active,
+            lines: &r.lines,
+            revision: r.revision,
+            transfer_to: r.transfer_to.as_ref(),
+            balance_seconds: r.balance_seconds,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -205,6 +239,15 @@ async fn patch_business<S: Store>(
         Some(None) => Some(None),
         None => None,
     };
+    if let Some(Some(b)) = patch.balance_seconds
+        && !(0..=MAX_BALANCE_SECONDS).contains(&b)
+    {
+        return Ok(Response::field_error(
+            400,
+            "balance_seconds",
+            &format!("must be a whole number of seconds from 0 to {MAX_BALANCE_SECONDS}, or null"),
+        ));
+    }
     // Compare-and-swap, so a concurrent import's record isn't overwritten.
     let mut found = true;
     let result = update_json::<_, BusinessRecord, _>(store, &keys::business(id), |current| {
@@ -226,7 +269,7 @@ async fn patch_business<S: Store>(
     })
     .await;
     match result {
-        Ok(Some(record)) => Ok(Response::json(200, &record)),
+        Ok(Some(record)) => Ok(Response::json(200, &BusinessView::of(&record))),
         Ok(None) if !found => Ok(Response::error(404, &format!("no business {id}"))),
         Ok(None) => Err(StoreError::Backend("business update wrote nothing".into())),
         Err(StoreError::Conflict) => Ok(Response::error(
@@ -248,12 +291,7 @@ async fn put_vapi_number<S: Store>(
     phone_number_id: &str,
     body: &[u8],
 ) -> Result<Response, StoreError> {
-    let ok_id = !phone_number_id.is_empty()
-        && phone_number_id.len() <= 100
-        && phone_number_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !ok_id {
+    if !valid_vapi_number_id(phone_number_id) {
         return Ok(Response::field_error(
             400,
             "phone_number_id",

@@ -3,12 +3,11 @@
 //! owner accounts land.
 //!
 //! - [`handler`]: routing and authorisation;
-//! - [`import`]: saving a document: claiming lines in the global index without ever taking a
-//!   line from another business, then writing the document, its knowledge index and the record;
+//!   (importing itself is `hostline_shared::publish`: one commit point for the document, its
+//!   knowledge bundle and the lines);
 //! - `component` (wasm32 only): the Spin entry point.
 
 pub mod handler;
-pub mod import;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

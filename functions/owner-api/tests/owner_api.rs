@@ -6,8 +6,9 @@ use hostline_owner_api::handler::{Config, handle};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::phone::PhoneE164;
+use hostline_shared::publish::load_published;
 use hostline_shared::store::{MemoryStore, Store, keys};
-use hostline_shared::tenancy::{LineRoute, resolve_line};
+use hostline_shared::tenancy::{BusinessRecord, LineRoute, read_json, resolve_line};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "operator-token";
@@ -98,9 +99,14 @@ fn import_then_export_round_trips_and_routes_every_line() {
     let (st, body) = call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
     assert_eq!(st, 200);
     assert_eq!(body["revision"], 2);
-    // The published bundle is there for tool calls.
+    // The published bundle is there for tool calls, at the revision the record names.
     let id = BusinessId::parse("boba").unwrap();
-    assert!(block_on(s.get(&keys::knowledge(&id))).unwrap().is_some());
+    let record: BusinessRecord = block_on(read_json(&s, &keys::business(&id)))
+        .unwrap()
+        .unwrap();
+    let published = block_on(load_published(&s, &record)).unwrap().unwrap();
+    assert_eq!(published.revision, 2);
+    assert_eq!(published.restaurant, original);
 }
 
 #[test]
@@ -388,4 +394,50 @@ fn every_route_needs_the_admin_token() {
         now(),
     ));
     assert_eq!(resp.status, 401);
+}
+
+#[test]
+fn balance_seconds_is_range_checked_at_the_edges() {
+    use hostline_shared::tenancy::MAX_BALANCE_SECONDS;
+    let s = MemoryStore::new();
+    assert_eq!(
+        call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA).0,
+        201
+    );
+    let patch = |v: Value| {
+        call(
+            &s,
+            Method::Patch,
+            "/api/v1/businesses/boba",
+            &json!({ "balance_seconds": v }).to_string(),
+        )
+    };
+    for ok in [json!(0), json!(MAX_BALANCE_SECONDS), json!(null)] {
+        let (st, body) = patch(ok.clone());
+        assert_eq!(st, 200, "{ok}: {body}");
+        assert_eq!(
+            body.get("balance_seconds").cloned().unwrap_or(Value::Null),
+            ok
+        );
+    }
+    for bad in [
+        json!(-1),
+        json!(MAX_BALANCE_SECONDS + 1),
+        json!(i64::MAX),
+        json!(i64::MIN),
+        json!(1.5),
+        json!("60"),
+        json!(u64::MAX),
+    ] {
+        let (st, body) = patch(bad.clone());
+        assert_eq!(st, 400, "{bad}: {body}");
+        assert_eq!(body["field"], "balance_seconds", "{bad}: {body}");
+    }
+    // The record kept the last good value.
+    let (_, body) = call(&s, Method::Get, "/api/v1/businesses/boba", "");
+    assert!(body.get("balance_seconds").is_none(), "{body}");
+    assert!(
+        body.get("published").is_none(),
+        "storage pointers stay internal: {body}"
+    );
 }

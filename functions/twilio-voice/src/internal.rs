@@ -7,6 +7,7 @@ use hostline_shared::http::{Response, parse_json};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::persona::{first_message, system_prompt};
 use hostline_shared::relay::{AgentConfig, AgentFunction, UsageReport};
+use hostline_shared::publish::load_restaurant;
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::{Store, StoreError, keys};
 use hostline_shared::tenancy::{BusinessRecord, read_json, update_json};
@@ -24,9 +25,12 @@ pub async fn agent_config<S: Store>(store: &S, raw_id: &str, now: jiff::Timestam
         return Response::field_error(400, "business_id", "not a business id");
     };
     let loaded = async {
-        let record = read_json::<_, BusinessRecord>(store, &keys::business(&id)).await?;
-        let restaurant = read_json::<_, Restaurant>(store, &keys::restaurant(&id)).await?;
-        Ok::<_, StoreError>((record, restaurant))
+        let Some(record) = read_json::<_, BusinessRecord>(store, &keys::business(&id)).await?
+        else {
+            return Ok((None, None));
+        };
+        let restaurant = load_restaurant(store, &record).await?;
+        Ok::<_, StoreError>((Some(record), restaurant))
     }
     .await;
     let (record, restaurant) = match loaded {

@@ -7,9 +7,9 @@ use crate::handler::Config;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::relay::{STREAM_TOKEN_TTL_SECONDS, StreamToken, params};
-use hostline_shared::restaurant::Restaurant;
-use hostline_shared::store::{Store, StoreError, keys};
-use hostline_shared::tenancy::{BusinessRecord, LineRoute, read_json, resolve_line, update_json};
+use hostline_shared::publish::load_restaurant;
+use hostline_shared::store::{Store, StoreError};
+use hostline_shared::tenancy::{BusinessRecord, LineRoute, resolve_line, update_json};
 use hostline_shared::twilio::{Form, signature_valid, twiml};
 
 /// Said if the media stream ends while the caller is still on the line: the relay could not be
@@ -111,7 +111,7 @@ async fn answer<S: Store>(
         // Nobody owns the line: refuse before answering, so nobody is billed.
         LineRoute::Unknown => return Ok(xml(twiml::reject())),
         LineRoute::Inactive { business, .. } => {
-            let name = read_json::<_, Restaurant>(store, &keys::restaurant(&business.id))
+            let name = load_restaurant(store, &business)
                 .await?
                 .map(|r| r.business.name)
                 .unwrap_or_else(|| "This restaurant".into());

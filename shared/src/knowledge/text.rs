@@ -31,11 +31,26 @@ impl Word {
     }
 }
 
-/// Normalize and split `text` into words (see the module doc for the steps).
+/// The longest word kept, in characters. Fuzzy matching costs time and memory quadratic in a
+/// word's length; no dish name or misheard fragment of one comes near this ("worcestershire"
+/// is 14), so a longer run of letters is noise (a pasted blob, a stuck key) and is dropped.
+pub(crate) const MAX_WORD_CHARS: usize = 40;
+
+/// The longest text read, in bytes (cut at a character boundary); the rest is ignored. Queries
+/// are a few words and menu descriptions and FAQ answers a few sentences; this only bounds the
+/// (linear) normalizing of a pasted blob, with room for a long word before the real ones.
+pub(crate) const MAX_TEXT_BYTES: usize = 16 * 1024;
+
+/// Normalize and split `text` into words (see the module doc for the steps). At most
+/// [`MAX_TEXT_BYTES`] of the text are read and words longer than [`MAX_WORD_CHARS`] are
+/// dropped, so no input can make the later steps expensive.
 pub(crate) fn words(text: &str) -> Vec<Word> {
-    let flat = normalize(text);
+    let flat = normalize(truncate_at_char(text, MAX_TEXT_BYTES));
     let mut raw: Vec<&str> = Vec::new();
-    for w in flat.split_whitespace() {
+    for w in flat
+        .split_whitespace()
+        .filter(|w| w.chars().nth(MAX_WORD_CHARS).is_none())
+    {
         match expand_abbreviation(w) {
             Some(expansion) => raw.extend(expansion.iter().copied()),
             None => raw.push(w),
@@ -56,6 +71,18 @@ pub(crate) fn words(text: &str) -> Vec<Word> {
             }
         })
         .collect()
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn truncate_at_char(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// Lower case, accents folded ("jalapeño" → "jalapeno"), apostrophes dropped ("lover's" →
@@ -653,6 +680,38 @@ mod tests {
             ["barbecu", "chicken", "ranch"]
         );
         assert_eq!(stems("XL pizza"), ["extra", "larg", "pizza"]);
+    }
+
+    #[test]
+    fn overlong_words_and_texts_are_bounded() {
+        let long = "a".repeat(10_000);
+        assert_eq!(
+            stems(&format!("{long} taro")),
+            ["taro"],
+            "a 10,000-letter word is dropped"
+        );
+        let edge = "b".repeat(MAX_WORD_CHARS);
+        assert_eq!(
+            stems(&edge),
+            [edge.as_str()],
+            "a word of exactly the cap is kept"
+        );
+        let over = "b".repeat(MAX_WORD_CHARS + 1);
+        assert!(
+            stems(&over).is_empty(),
+            "one letter over the cap is dropped"
+        );
+        // A text is read up to the byte cap, cut on a character boundary (é is two bytes).
+        let text = format!("{} taro", "é ".repeat(MAX_TEXT_BYTES));
+        let w = words(&text);
+        assert!(
+            w.len() <= MAX_TEXT_BYTES / 3 + 1,
+            "only the first {MAX_TEXT_BYTES} bytes are read"
+        );
+        assert!(
+            w.iter().all(|w| w.raw == "e"),
+            "the word after the cap is not read"
+        );
     }
 
     #[test]
