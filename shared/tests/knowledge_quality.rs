@@ -5,7 +5,9 @@
 //! have. Each positive query names the one expected top hit; each negative query expects nothing
 //! at Medium or High. `must` queries have to pass; the rest count towards an accuracy floor.
 //!
-//! Run with `-- --nocapture` to see the accuracy, the failures and the confidence spread.
+//! Run with `-- --nocapture` to see the accuracy, the failures and the confidence spread. Only
+//! counts are printed for the held-out and blind sets: showing their misses would invite tuning
+//! on them (`KNOWLEDGE_VERBOSE=1` lists every tuned query).
 
 use hostline_shared::knowledge::{Confidence, EntryKind, Hit, KindFilter, KnowledgeIndex};
 use hostline_shared::restaurant::{Restaurant, Rule};
@@ -30,9 +32,12 @@ const DOCS: [(&str, &str); 3] = [
     ),
 ];
 
-/// Top-1 accuracy over all cases must stay at or above this (see the report for the current
-/// figure; set a little below it so that an honest improvement elsewhere can trade one case).
-const MIN_ACCURACY: f64 = 0.97;
+/// Top-1 accuracy floors, one per set, each a little below the current figure (see the report)
+/// so that an honest improvement elsewhere can trade a case. Each set has its own: a pooled
+/// floor would let every failure land in the held-out or blind set unnoticed.
+/// (tuned incl. negatives, held-out, blind)
+const MIN_ACCURACY: [f64; 3] = [0.99, 0.97, 0.95];
+const SET_NAMES: [&str; 3] = ["tuned (incl. negatives)", "held-out", "blind"];
 
 use EntryKind::{Category as C, Faq as F, Item as I, ModifierGroup as G, ModifierOption as O};
 
@@ -618,7 +623,9 @@ fn spoken_queries_find_the_right_entry() {
         };
         let hits = index.search(case.query, case.kinds, 3);
         let ok = passes(case, &hits);
-        if verbose {
+        // Held-out and blind queries are never shown, pass or fail.
+        let shown = case.set == 0;
+        if verbose && shown {
             println!(
                 "  {} {} {:?}: {}",
                 if ok { "ok  " } else { "FAIL" },
@@ -653,9 +660,15 @@ fn spoken_queries_find_the_right_entry() {
                 show(&hits)
             );
             if case.must {
-                failed_musts.push(line.clone());
+                failed_musts.push(if shown {
+                    line.clone()
+                } else {
+                    format!("a {} query", SET_NAMES[usize::from(case.set)])
+                });
             }
-            failures.push(line);
+            if shown {
+                failures.push(line);
+            }
         }
     }
     let accuracy = passed as f64 / cases.len() as f64;
@@ -668,10 +681,7 @@ fn spoken_queries_find_the_right_entry() {
         BLIND.len(),
         NEGATIVE.len()
     );
-    for (name, (ok, n)) in ["tuned (incl. negatives)", "held-out", "blind"]
-        .iter()
-        .zip(sets)
-    {
+    for (name, (ok, n)) in SET_NAMES.iter().zip(sets) {
         println!(
             "  {name}: {ok}/{n} = {:.1}%",
             ok as f64 * 100.0 / n.max(1) as f64
@@ -689,10 +699,11 @@ fn spoken_queries_find_the_right_entry() {
         "must-pass queries failed:\n{}",
         failed_musts.join("\n")
     );
-    assert!(
-        accuracy >= MIN_ACCURACY,
-        "accuracy {accuracy:.3} below {MIN_ACCURACY}"
-    );
+    for ((name, (ok, n)), floor) in SET_NAMES.iter().zip(sets).zip(MIN_ACCURACY) {
+        let a = ok as f64 / n.max(1) as f64;
+        assert!(n > 0, "the {name} set is empty");
+        assert!(a >= floor, "{name} accuracy {a:.3} below its floor {floor}");
+    }
 }
 
 /// The stored form answers exactly like the built one, and stays small.
