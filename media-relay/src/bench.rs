@@ -47,6 +47,9 @@ use crate::cli::BenchArgs;
 
 const SERVICE_TOKEN: &str = "bench-service-token";
 const RELAY_KEY: &str = "bench-relay-key";
+/// The relay child checks `X-Twilio-Signature` against this URL, keyed with this token.
+const PUBLIC_URL: &str = "wss://bench.invalid/twilio/media";
+const TWILIO_AUTH_TOKEN: &str = "bench-twilio-token";
 const FRAME: usize = 160;
 /// Sequence number of the agent's "ready" frame.
 const READY: u32 = u32::MAX;
@@ -412,7 +415,10 @@ fn spawn_relay(
         .args(["--functions-url", &format!("http://{functions}")])
         .args(["--max-calls", &(args.calls + 16).to_string()])
         .args(["--idle-timeout", "120s"])
+        // Signed upgrades, as in production: the check is part of what is measured.
+        .args(["--public-url", PUBLIC_URL])
         .args(&args.relay_args)
+        .env("TWILIO_AUTH_TOKEN", TWILIO_AUTH_TOKEN)
         .env("HOSTLINE_SERVICE_TOKEN", SERVICE_TOKEN)
         .env("HOSTLINE_RELAY_KEY", RELAY_KEY)
         .env("DEEPGRAM_API_KEY", "bench")
@@ -512,6 +518,23 @@ fn metric_value(metrics: &str, name: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
+/// The upgrade request Twilio would make: `X-Twilio-Signature` over [`PUBLIC_URL`].
+fn signed_request(
+    url: &str,
+) -> anyhow::Result<tokio_tungstenite::tungstenite::handshake::client::Request> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = url.into_client_request()?;
+    let signature = hostline_shared::twilio::expected_signature(
+        TWILIO_AUTH_TOKEN,
+        PUBLIC_URL,
+        &hostline_shared::twilio::Form::default(),
+    );
+    request
+        .headers_mut()
+        .insert("x-twilio-signature", signature.parse()?);
+    Ok(request)
+}
+
 /// The Twilio side: connects the calls, paces the audio, reads the echoes.
 async fn drive_clients(
     relay: SocketAddr,
@@ -562,7 +585,7 @@ async fn drive_clients(
             .sign(key)
             .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
             let (ws, _) = match tokio_tungstenite::connect_async_with_config(
-                url.as_str(),
+                signed_request(&url)?,
                 Some(small_ws()),
                 true,
             )

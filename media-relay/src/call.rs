@@ -40,6 +40,7 @@ use hostline_shared::relay::{
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
 use tokio::time::{Interval, MissedTickBehavior, Sleep};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -52,6 +53,7 @@ use crate::audio::Transcoder;
 use crate::config::AgentAudio;
 use crate::functions::{FunctionsError, ToolCall};
 use crate::metrics::{CallCounters, end_label};
+use crate::pending::Ticket;
 use crate::server::{CallSlot, Shared};
 use crate::shutdown::{Phase, Shutdown};
 use crate::transfer::{self, TransferError};
@@ -154,21 +156,25 @@ struct Ids {
     line: String,
 }
 
-/// Runs one call on an upgraded Twilio socket. `slot` holds the call's place under the cap
-/// and in the active-calls gauge until this returns.
+/// Runs one call on an upgraded Twilio socket. `ticket` is the socket's place among those
+/// waiting for `start`; once the token verifies it is given back and a call slot is taken,
+/// which holds the call's place under the cap and in the active-calls gauge until this
+/// returns. `done` keeps the drain waiting for this task.
 pub(crate) async fn run(
     mut twilio: TwilioSocket,
     shared: Arc<Shared>,
     shutdown: Shutdown,
-    slot: CallSlot,
+    ticket: Ticket,
+    done: mpsc::Sender<()>,
 ) {
-    // Dropped last: the cap, the gauge and the drain wait all cover the usage report too.
-    let _slot = slot;
     // Steps 1-3 and 5 run once per call and are boxed: inline, their state would size the
     // call's task for its whole life. Only step 4's loop stays in it.
-    let Some(ready) = Box::pin(prepare(&mut twilio, &shared, shutdown)).await else {
+    let Some((ready, slot)) = Box::pin(prepare(&mut twilio, &shared, shutdown, ticket, done)).await
+    else {
         return;
     };
+    // Dropped last: the cap, the gauge and the drain wait all cover the usage report too.
+    let _slot = slot;
     let mut call = Call::new(ready, shared, twilio);
     let ending = call.relay().await;
     Box::pin(call.finish(ending)).await;
@@ -180,8 +186,10 @@ async fn prepare(
     twilio: &mut TwilioSocket,
     shared: &Arc<Shared>,
     mut shutdown: Shutdown,
-) -> Option<CallParts> {
-    let start = match await_start(twilio, shared).await {
+    mut ticket: Ticket,
+    done: mpsc::Sender<()>,
+) -> Option<(CallParts, CallSlot)> {
+    let start = match await_start(twilio, shared, &mut ticket, &mut shutdown).await {
         Ok(start) => start,
         Err(None) => return None,
         Err(Some(rejection)) => {
@@ -196,6 +204,15 @@ async fn prepare(
             return None;
         }
     };
+    // Verified: no longer waiting, and only now worth a call slot.
+    drop(ticket);
+    let Ok(permit) = Arc::clone(&shared.limit).try_acquire_owned() else {
+        warn!(call_sid = %start.call_sid, max_calls = shared.config.limits.max_calls, "call refused: at capacity");
+        let rejection = Rejection::new("capacity", CloseCode::Again, "at capacity");
+        reject(twilio, shared, rejection, Some(&start.call_sid)).await;
+        return None;
+    };
+    let slot = CallSlot::new(&shared.metrics, permit, done);
     let transcoder = match shared.config.agent.audio {
         AgentAudio::Mulaw => None,
         AgentAudio::Linear16 { sample_rate } => match Transcoder::new(sample_rate) {
@@ -222,17 +239,20 @@ async fn prepare(
     let started_at = jiff::Timestamp::now();
     let mut counters = CallCounters::default();
     match setup(twilio, shared, &mut shutdown, &ids, &mut counters).await {
-        Ok((config, agent, transfer_asked)) => Some(CallParts {
-            transfer_asked,
-            transcoder,
-            shutdown,
-            ids,
-            agent,
-            config,
-            counters,
-            started,
-            started_at,
-        }),
+        Ok((config, agent, transfer_asked)) => Some((
+            CallParts {
+                transfer_asked,
+                transcoder,
+                shutdown,
+                ids,
+                agent,
+                config,
+                counters,
+                started,
+                started_at,
+            },
+            slot,
+        )),
         Err(failure) => {
             if let Some(label) = failure.rejected {
                 shared.metrics.reject(label);
@@ -257,20 +277,39 @@ async fn prepare(
     }
 }
 
-/// Reads until `start`. `Err(None)`: the socket closed first (nothing to answer).
+/// Reads until `start`, for at most `--start-timeout`, while no newer socket has evicted this
+/// one and the relay is not draining. `Err(None)`: the socket closed first (nothing to answer).
 async fn await_start(
     twilio: &mut TwilioSocket,
     shared: &Shared,
+    ticket: &mut Ticket,
+    shutdown: &mut Shutdown,
 ) -> Result<Box<Start>, Option<Rejection>> {
     let deadline = tokio::time::Instant::now() + shared.config.limits.start_timeout;
     loop {
-        let msg = match tokio::time::timeout_at(deadline, twilio.next()).await {
-            Ok(msg) => msg,
-            Err(_) => {
+        let msg = tokio::select! {
+            msg = tokio::time::timeout_at(deadline, twilio.next()) => match msg {
+                Ok(msg) => msg,
+                Err(_) => {
+                    return Err(Some(Rejection::new(
+                        "start_timeout",
+                        CloseCode::Policy,
+                        "no start frame in time",
+                    )));
+                }
+            },
+            // Counted when the newer socket was admitted ([`crate::pending`]).
+            _ = &mut ticket.evicted => {
+                debug!("socket without start evicted by a newer upgrade");
+                let limit = shared.config.limits.write_timeout;
+                close(twilio, CloseCode::Again, "too many streams waiting for start", limit).await;
+                return Err(None);
+            }
+            () = shutdown.reached(Phase::Draining) => {
                 return Err(Some(Rejection::new(
-                    "start_timeout",
-                    CloseCode::Policy,
-                    "no start frame in time",
+                    "draining",
+                    CloseCode::Away,
+                    "relay shutting down",
                 )));
             }
         };

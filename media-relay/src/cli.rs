@@ -20,9 +20,9 @@ Environment (secrets are never taken as flags):
   TWILIO_ACCOUNT_SID      basic-auth user for Twilio's REST API, used for transfers to staff
                           and, when the agent fails, to hand the caller to staff or apologise
                           (an API key SID works too)
-  TWILIO_AUTH_TOKEN       basic-auth password for Twilio's REST API (or an API key secret);
-                          with --public-url it also checks X-Twilio-Signature on the upgrade,
-                          and then must be the account's auth token
+  TWILIO_AUTH_TOKEN       the account's auth token: checks X-Twilio-Signature on every upgrade
+                          (against --public-url) and is the basic-auth password for Twilio's
+                          REST API; required unless --insecure-skip-signature
   RUST_LOG                log filter (default `info`); logs are JSON lines on stdout
 
 Endpoints served on --listen:
@@ -68,10 +68,16 @@ pub struct ServeArgs {
     /// Base URL of Twilio's REST API (transfers).
     #[arg(long, default_value = "https://api.twilio.com")]
     pub twilio_api_base: String,
-    /// Public wss:// URL of /twilio/media as Twilio calls it; when set, the upgrade must carry
-    /// a valid X-Twilio-Signature (needs TWILIO_AUTH_TOKEN).
+    /// Public wss:// URL of /twilio/media as Twilio calls it: every upgrade must carry a valid
+    /// X-Twilio-Signature over it (needs TWILIO_AUTH_TOKEN). Required unless
+    /// --insecure-skip-signature.
     #[arg(long)]
     pub public_url: Option<String>,
+    /// Accept WebSocket upgrades without checking X-Twilio-Signature. For local runs only:
+    /// anyone who can reach the port can then hold sockets open (the stream token still
+    /// guards every call). Logged at WARN on start.
+    #[arg(long, conflicts_with = "public_url")]
+    pub insecure_skip_signature: bool,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
@@ -91,9 +97,13 @@ pub struct ServeArgs {
     /// Send KeepAlive to the agent after this long without audio to it.
     #[arg(long, default_value = "8s", value_parser = parse_duration)]
     pub keepalive_interval: Duration,
-    /// Time from the WebSocket upgrade to Twilio's `start` frame.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    /// Time from the WebSocket upgrade to a `start` frame with a valid stream token.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub start_timeout: Duration,
+    /// Sockets waiting for a valid `start` (they hold no call slot); a new upgrade beyond it
+    /// closes the oldest waiting one.
+    #[arg(long, default_value_t = 64)]
+    pub max_pending_streams: usize,
     /// Time for a request to the functions for the agent configuration.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub functions_timeout: Duration,
@@ -182,17 +192,24 @@ impl ServeArgs {
                 self.agent_url
             );
         }
-        if self.public_url.is_some() && secrets.twilio_auth_token.is_none() {
-            anyhow::bail!("--public-url checks X-Twilio-Signature, which needs TWILIO_AUTH_TOKEN");
-        }
-        if self.max_calls == 0 || self.max_tools_in_flight == 0 || self.max_media_chunk == 0 {
+        check_signature_settings(
+            self.public_url.as_deref(),
+            self.insecure_skip_signature,
+            secrets.twilio_auth_token.is_some(),
+        )?;
+        if self.max_calls == 0
+            || self.max_tools_in_flight == 0
+            || self.max_media_chunk == 0
+            || self.max_pending_streams == 0
+        {
             anyhow::bail!(
-                "--max-calls, --max-tools-in-flight and --max-media-chunk must be at least 1"
+                "--max-calls, --max-pending-streams, --max-tools-in-flight and --max-media-chunk must be at least 1"
             );
         }
         let mut config = Config::new(self.listen, &self.agent_url, &self.functions_url, secrets);
         config.twilio_api_base = self.twilio_api_base.trim_end_matches('/').to_owned();
         config.public_url = self.public_url.clone();
+        config.insecure_skip_signature = self.insecure_skip_signature;
         config.limits = Limits {
             max_calls: self.max_calls,
             idle_timeout: self.idle_timeout,
@@ -200,6 +217,7 @@ impl ServeArgs {
             drain_timeout: self.drain_timeout,
             keepalive_interval: self.keepalive_interval,
             start_timeout: self.start_timeout,
+            max_pending_streams: self.max_pending_streams,
             functions_timeout: self.functions_timeout,
             connect_timeout: self.connect_timeout,
             settings_timeout: self.settings_timeout,
@@ -222,6 +240,37 @@ impl ServeArgs {
             audio: self.agent_audio,
         };
         Ok(config)
+    }
+}
+
+/// The relay checks `X-Twilio-Signature` on every upgrade, against `--public-url`; running
+/// without the check takes `--insecure-skip-signature`. Also run by [`crate::start`].
+pub fn check_signature_settings(
+    public_url: Option<&str>,
+    insecure_skip_signature: bool,
+    have_auth_token: bool,
+) -> anyhow::Result<()> {
+    match (public_url, insecure_skip_signature) {
+        (Some(_), true) => {
+            anyhow::bail!("--public-url and --insecure-skip-signature exclude each other")
+        }
+        (None, false) => anyhow::bail!(
+            "refusing to start: --public-url is required (the wss:// URL Twilio streams to; every \
+             upgrade's X-Twilio-Signature is checked against it). For a local run without Twilio, \
+             pass --insecure-skip-signature"
+        ),
+        (Some(url), false) => {
+            if !(url.starts_with("wss://") || url.starts_with("ws://")) {
+                anyhow::bail!("--public-url must be the wss:// URL Twilio streams to, not `{url}`");
+            }
+            if !have_auth_token {
+                anyhow::bail!(
+                    "--public-url checks X-Twilio-Signature, which needs TWILIO_AUTH_TOKEN"
+                );
+            }
+            Ok(())
+        }
+        (None, true) => Ok(()),
     }
 }
 
@@ -264,6 +313,9 @@ mod tests {
             "--functions-url",
             "http://127.0.0.1:3000",
         ];
+        if !args.contains(&"--public-url") {
+            all.push("--insecure-skip-signature");
+        }
         all.extend_from_slice(args);
         match Cli::parse_from(all).command {
             Command::Serve(s) => *s,
@@ -277,6 +329,48 @@ mod tests {
             "HOSTLINE_RELAY_KEY" => Some("key".into()),
             _ => None,
         }
+    }
+
+    fn env_with_twilio(name: &str) -> Option<String> {
+        match name {
+            "TWILIO_AUTH_TOKEN" => Some("twilio".into()),
+            other => env(other),
+        }
+    }
+
+    #[test]
+    fn the_signature_check_is_on_unless_explicitly_skipped() {
+        let bare = |args: &[&str]| {
+            let mut all = vec!["media-relay", "serve", "--functions-url", "http://x:1"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).map(|cli| match cli.command {
+                Command::Serve(s) => *s,
+                Command::Bench(_) => unreachable!(),
+            })
+        };
+        // Neither flag: refused, with a message that says what to do.
+        let e = bare(&[]).unwrap().config(env_with_twilio).unwrap_err();
+        assert!(e.to_string().contains("--public-url is required"), "{e}");
+        assert!(e.to_string().contains("--insecure-skip-signature"), "{e}");
+        // The public URL needs the auth token that keys the signature.
+        let public = ["--public-url", "wss://relay.example/twilio/media"];
+        assert!(bare(&public).unwrap().config(env).is_err());
+        let c = bare(&public).unwrap().config(env_with_twilio).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some(public[1]));
+        assert!(!c.insecure_skip_signature);
+        assert!(
+            bare(&["--public-url", "https://relay.example/twilio/media"])
+                .unwrap()
+                .config(env_with_twilio)
+                .is_err()
+        );
+        // Both at once is a mistake, caught by the parser.
+        assert!(bare(&[public[0], public[1], "--insecure-skip-signature"]).is_err());
+        let c = bare(&["--insecure-skip-signature"])
+            .unwrap()
+            .config(env)
+            .unwrap();
+        assert!(c.insecure_skip_signature && c.public_url.is_none());
     }
 
     #[test]

@@ -17,10 +17,14 @@ pub struct Config {
     pub functions_url: String,
     /// Base URL of Twilio's REST API; transfers update the call there. Tests use a fake.
     pub twilio_api_base: String,
-    /// Public `wss://…/twilio/media` URL as Twilio signs it. When set (with
-    /// `TWILIO_AUTH_TOKEN`), the upgrade must carry a valid `X-Twilio-Signature`; the stream
-    /// token authenticates every call either way.
+    /// Public `wss://…/twilio/media` URL as Twilio signs it: the upgrade must carry a valid
+    /// `X-Twilio-Signature` over it (keyed with `TWILIO_AUTH_TOKEN`). Required unless
+    /// [`Config::insecure_skip_signature`]; the stream token authenticates every call either way.
     pub public_url: Option<String>,
+    /// Accept upgrades without checking `X-Twilio-Signature` (`--insecure-skip-signature`):
+    /// for local runs only, logged at WARN on start. Without it and without
+    /// [`Config::public_url`], [`crate::start`] refuses to start.
+    pub insecure_skip_signature: bool,
     /// Keys and tokens, from the environment.
     pub secrets: Secrets,
     /// Caps and timeouts.
@@ -43,6 +47,7 @@ impl Config {
             functions_url: functions_url.into().trim_end_matches('/').to_owned(),
             twilio_api_base: "https://api.twilio.com".to_owned(),
             public_url: None,
+            insecure_skip_signature: false,
             secrets,
             limits: Limits::default(),
             agent: AgentOptions::default(),
@@ -96,8 +101,13 @@ pub struct Limits {
     pub drain_timeout: Duration,
     /// Send `KeepAlive` to the agent when no audio went to it for this long.
     pub keepalive_interval: Duration,
-    /// Time from the WebSocket upgrade to Twilio's `start` frame.
+    /// Time from the WebSocket upgrade to a `start` frame with a valid stream token. Twilio
+    /// sends `start` right after `connected`, so this can be short.
     pub start_timeout: Duration,
+    /// Sockets upgraded but not yet past a valid `start` (they hold no call slot). When a new
+    /// upgrade finds this many waiting, the oldest is closed to make room: a genuine stream
+    /// waits one round trip, so the oldest waiting socket is almost always an idle one.
+    pub max_pending_streams: usize,
     /// Time for one request to the functions (agent configuration).
     pub functions_timeout: Duration,
     /// Time to open the agent's WebSocket.
@@ -136,7 +146,8 @@ impl Default for Limits {
             max_call: Duration::from_secs(3600),
             drain_timeout: Duration::from_secs(30),
             keepalive_interval: Duration::from_secs(8),
-            start_timeout: Duration::from_secs(10),
+            start_timeout: Duration::from_secs(5),
+            max_pending_streams: 64,
             functions_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             settings_timeout: Duration::from_secs(5),

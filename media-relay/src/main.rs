@@ -45,6 +45,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if config.insecure_skip_signature {
+        eprintln!(
+            "media-relay: WARNING: --insecure-skip-signature: X-Twilio-Signature is not checked; \
+             anyone who can reach {} can open streams. Never run this way in production.",
+            config.listen
+        );
+    }
     // Two descriptors per call, plus the pools.
     let wanted = config
         .limits

@@ -2,7 +2,8 @@
 //!
 //! | metric | type | meaning |
 //! |---|---|---|
-//! | `relay_calls_active` | gauge | call tasks alive (from the upgrade to the usage report) |
+//! | `relay_calls_active` | gauge | calls holding a slot (from a verified `start` to the usage report) |
+//! | `relay_streams_pending` | gauge | upgraded sockets still waiting for a valid `start` (no slot) |
 //! | `relay_calls_total` | counter | streams whose token verified |
 //! | `relay_calls_rejected_total{reason}` | counter | streams refused: capacity, token, malformed, … |
 //! | `relay_calls_ended_total{ended_by}` | counter | calls ended, by [`CallEnd`] |
@@ -61,6 +62,7 @@ pub struct Metrics {
     /// The registry `/metrics` encodes; shared so handlers need no lock around encoding.
     registry: Arc<Registry>,
     pub calls_active: Gauge,
+    pub streams_pending: Gauge,
     pub calls: Counter,
     pub rejected: Family<Label, Counter>,
     pub ended: Family<Label, Counter>,
@@ -88,6 +90,7 @@ impl Metrics {
         let m = Metrics {
             registry: Arc::new(Registry::default()),
             calls_active: Gauge::default(),
+            streams_pending: Gauge::default(),
             calls: Counter::default(),
             rejected: Family::default(),
             ended: Family::default(),
@@ -106,6 +109,11 @@ impl Metrics {
             "relay_calls_active",
             "Call tasks alive",
             m.calls_active.clone(),
+        );
+        r.register(
+            "relay_streams_pending",
+            "Upgraded sockets waiting for a valid start (they hold no call slot)",
+            m.streams_pending.clone(),
         );
         r.register(
             "relay_calls",

@@ -1,9 +1,14 @@
 //! The listener: HTTP/1.1 on one port for `/healthz`, `/metrics` and the WebSocket upgrade on
 //! `/twilio/media`; the cap on concurrent calls; the drain on shutdown.
 //!
-//! - **Cap.** A call takes a permit from an `Arc<Semaphore>` of `--max-calls` before the
-//!   upgrade is answered; without one the upgrade gets `503` (Twilio then ends the call with
-//!   its error) and `relay_calls_rejected_total{reason="capacity"}` counts it.
+//! - **Signature.** Every upgrade must carry `X-Twilio-Signature` over `--public-url`
+//!   (`403` otherwise); only `--insecure-skip-signature` turns that off, loudly.
+//! - **Cap.** A call takes a permit from an `Arc<Semaphore>` of `--max-calls` only once its
+//!   `start` frame's stream token verifies ([`crate::call`]); a socket that has not got that
+//!   far holds a place among `--max-pending-streams` instead ([`crate::pending`]), for at most
+//!   `--start-timeout`. With no permit left the upgrade gets `503` (Twilio then ends the call
+//!   with its error), and a verified stream that finds none is closed with 1013; both count as
+//!   `relay_calls_rejected_total{reason="capacity"}`.
 //! - **Drain.** [`RunningRelay::drain`] (SIGTERM in `main`) closes the listener, closes idle
 //!   HTTP connections and lets calls finish; after `--drain-timeout` the remaining calls are
 //!   told to end (see [`crate::shutdown`]). "All tasks done" is every task's clone of an
@@ -40,6 +45,7 @@ use tracing::{debug, info, warn};
 use crate::config::Config;
 use crate::functions::Functions;
 use crate::metrics::Metrics;
+use crate::pending::{Pending, Ticket};
 use crate::shutdown::{self, Phase, Shutdown, Trigger};
 use crate::transfer::TwilioRest;
 
@@ -57,8 +63,11 @@ pub(crate) struct Shared {
     pub twilio_rest: TwilioRest,
     /// TLS for `wss://` agents, built once (parsing the roots per call would cost milliseconds).
     pub agent_tls: Arc<rustls::ClientConfig>,
-    /// Caps concurrent calls: a call holds one permit from its upgrade to its usage report.
+    /// Caps concurrent calls: a call holds one permit from its verified `start` to its usage
+    /// report.
     pub limit: Arc<Semaphore>,
+    /// Sockets upgraded and still waiting for a valid `start`.
+    pub pending: Arc<Pending>,
     /// Small buffers and a frame cap for Twilio's sockets.
     pub twilio_ws: WebSocketConfig,
     /// Small buffers and a larger frame cap (TTS chunks) for the agent's sockets.
@@ -97,12 +106,14 @@ impl Shared {
                 .max_message_size(Some(max_message))
                 .max_frame_size(Some(max_message))
         };
+        let metrics = Metrics::new();
         Ok(Shared {
+            pending: Pending::new(limits.max_pending_streams, metrics.clone()),
             twilio_ws: ws(limits.max_twilio_message),
             agent_ws: ws(limits.max_agent_message),
             limit: Arc::new(Semaphore::new(limits.max_calls)),
             agent_tls: crate::agent::tls_config()?,
-            metrics: Metrics::new(),
+            metrics,
             functions,
             twilio_rest,
             config,
@@ -122,7 +133,11 @@ pub(crate) struct CallSlot {
 }
 
 impl CallSlot {
-    fn new(metrics: &Metrics, permit: OwnedSemaphorePermit, done: mpsc::Sender<()>) -> CallSlot {
+    pub(crate) fn new(
+        metrics: &Metrics,
+        permit: OwnedSemaphorePermit,
+        done: mpsc::Sender<()>,
+    ) -> CallSlot {
         metrics.calls_active.inc();
         CallSlot {
             metrics: metrics.clone(),
@@ -152,6 +167,11 @@ pub struct RunningRelay {
 
 /// Binds `config.listen` and serves until [`RunningRelay::drain`].
 pub async fn start(config: Config) -> anyhow::Result<RunningRelay> {
+    crate::cli::check_signature_settings(
+        config.public_url.as_deref(),
+        config.insecure_skip_signature,
+        config.secrets.twilio_auth_token.is_some(),
+    )?;
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared::new(config)?);
@@ -164,7 +184,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningRelay> {
         shutdown,
     ));
     info!(addr = %addr, max_calls = shared.config.limits.max_calls, agent_url = %shared.config.agent_url,
-        functions_url = %shared.config.functions_url, "listening");
+        functions_url = %shared.config.functions_url, public_url = shared.config.public_url.as_deref().unwrap_or(""), "listening");
+    if shared.config.insecure_skip_signature {
+        warn!(
+            addr = %addr,
+            "INSECURE: --insecure-skip-signature is set, X-Twilio-Signature is NOT checked on upgrades; \
+             anyone who can reach this port can open streams. For local use only"
+        );
+    }
     Ok(RunningRelay {
         addr,
         shared,
@@ -392,37 +419,29 @@ fn upgrade(
         shared.metrics.reject("draining");
         return unavailable("draining: not taking new calls\n");
     }
-    if let (Some(url), Some(token)) = (
-        &shared.config.public_url,
-        &shared.config.secrets.twilio_auth_token,
-    ) {
-        let signature = req
-            .headers()
-            .get("x-twilio-signature")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let form = hostline_shared::twilio::Form::default();
-        if !hostline_shared::twilio::signature_valid(token, url, &form, signature) {
-            shared.metrics.reject("twilio_signature");
-            warn!(
-                reason = "X-Twilio-Signature does not verify",
-                "stream rejected"
-            );
-            return text(StatusCode::FORBIDDEN, "invalid X-Twilio-Signature\n");
-        }
+    if !shared.config.insecure_skip_signature && !signature_ok(&req, &shared.config) {
+        shared.metrics.reject("twilio_signature");
+        warn!(
+            reason = "X-Twilio-Signature does not verify",
+            "stream rejected"
+        );
+        return text(StatusCode::FORBIDDEN, "invalid X-Twilio-Signature\n");
     }
-    let Ok(permit) = Arc::clone(&shared.limit).try_acquire_owned() else {
+    // Not a reservation (the slot is taken after `start` verifies): a full relay says so
+    // before the upgrade rather than after it.
+    if shared.limit.available_permits() == 0 {
         shared.metrics.reject("capacity");
         warn!(
             max_calls = shared.config.limits.max_calls,
             "call refused: at capacity"
         );
         return unavailable("at capacity\n");
-    };
-    let slot = CallSlot::new(&shared.metrics, permit, done.clone());
+    }
+    let ticket: Ticket = shared.pending.admit();
     let on_upgrade = hyper::upgrade::on(&mut req);
     let shared = Arc::clone(shared);
     let shutdown = shutdown.clone();
+    let done = done.clone();
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
@@ -432,7 +451,7 @@ fn upgrade(
                     Some(shared.twilio_ws),
                 )
                 .await;
-                crate::call::run(socket, shared, shutdown, slot).await;
+                crate::call::run(socket, shared, shutdown, ticket, done).await;
             }
             Err(e) => debug!(error = %e, "upgrade did not complete"),
         }
@@ -445,6 +464,22 @@ fn upgrade(
         headers.insert(SEC_WEBSOCKET_ACCEPT, value);
     }
     response
+}
+
+/// Whether the upgrade carries Twilio's signature of `--public-url` (no parameters: a
+/// WebSocket handshake has no form). Without a public URL or auth token nothing verifies
+/// ([`start`] refuses to run that way unless the check is skipped on purpose).
+fn signature_ok(req: &Request<Incoming>, config: &Config) -> bool {
+    let (Some(url), Some(token)) = (&config.public_url, &config.secrets.twilio_auth_token) else {
+        return false;
+    };
+    let signature = req
+        .headers()
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let form = hostline_shared::twilio::Form::default();
+    hostline_shared::twilio::signature_valid(token, url, &form, signature)
 }
 
 fn unavailable(body: &'static str) -> Response<Body> {

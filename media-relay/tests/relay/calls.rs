@@ -486,7 +486,7 @@ async fn agent_error_hands_the_caller_to_staff_and_is_counted() {
 #[tokio::test]
 async fn agent_failure_without_twilio_credentials_leaves_the_call_to_its_twiml() {
     let mut rig = Rig::start(Some(STAFF), |config| {
-        config.secrets.twilio_auth_token = None;
+        config.secrets.twilio_account_sid = None;
     })
     .await;
     let (mut twilio, mut agent, _) = rig.call().await;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt as _;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -70,8 +71,7 @@ async fn healthz_and_metrics() {
 async fn calls_above_the_cap_are_refused_cleanly() {
     let mut rig = Rig::start(None, |c| c.limits.max_calls = 1).await;
     let (mut first, mut agent, _) = rig.call().await;
-    let refused =
-        tokio_tungstenite::connect_async(format!("ws://{}/twilio/media", rig.relay.addr())).await;
+    let refused = tokio_tungstenite::connect_async(signed_upgrade(rig.relay.addr())).await;
     match refused {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), 503)
@@ -164,7 +164,10 @@ async fn sigterm_drains_then_exits() {
             "20s",
             "--workers",
             "1",
+            "--public-url",
+            PUBLIC_URL,
         ])
+        .env("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
         .env("HOSTLINE_SERVICE_TOKEN", SERVICE_TOKEN)
         .env(
             "HOSTLINE_RELAY_KEY",
@@ -278,10 +281,8 @@ fn help_explains_flags_and_environment() {
 }
 
 #[tokio::test]
-async fn twilio_signature_is_checked_when_a_public_url_is_set() {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-    let public = "wss://relay.example.com/twilio/media";
-    let rig = Rig::start(None, |c| c.public_url = Some(public.into())).await;
+async fn every_upgrade_must_carry_the_twilio_signature() {
+    let rig = Rig::start(None, |_| {}).await;
     let url = format!("ws://{}/twilio/media", rig.relay.addr());
     let unsigned = tokio_tungstenite::connect_async(url.as_str()).await;
     match unsigned {
@@ -290,21 +291,122 @@ async fn twilio_signature_is_checked_when_a_public_url_is_set() {
         }
         other => panic!("expected HTTP 403, got {other:?}"),
     }
-    assert!(has_line(
-        &rig.metrics(),
-        "relay_calls_rejected_total{reason=\"twilio_signature\"} 1"
-    ));
-    let signature = hostline_shared::twilio::expected_signature(
+    // Signed for another URL: refused too.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = url.as_str().into_client_request().unwrap();
+    let other = hostline_shared::twilio::expected_signature(
         TWILIO_TOKEN,
-        public,
+        "wss://elsewhere.example/twilio/media",
         &hostline_shared::twilio::Form::default(),
     );
-    let mut request = url.as_str().into_client_request().unwrap();
     request
         .headers_mut()
-        .insert("x-twilio-signature", signature.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .insert("x-twilio-signature", other.parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_err());
+    assert!(has_line(
+        &rig.metrics(),
+        "relay_calls_rejected_total{reason=\"twilio_signature\"} 2"
+    ));
+    let (mut ws, _) = tokio_tungstenite::connect_async(signed_upgrade(rig.relay.addr()))
         .await
         .expect("signed upgrade accepted");
     let _ = ws.close(None).await;
+}
+
+#[tokio::test]
+async fn no_public_url_and_no_explicit_skip_refuses_to_start() {
+    let functions = FakeFunctions::start(agent_config(None)).await;
+    let agent = FakeAgent::start().await;
+    let mut c = config(&functions, &agent);
+    c.public_url = None;
+    let e = match media_relay::start(c.clone()).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("started without a signature check"),
+    };
+    assert!(e.contains("--public-url is required"), "{e}");
+    // Skipped on purpose (local runs): starts, says so at WARN, and takes unsigned upgrades.
+    let (logs, _guard) = Logs::capture();
+    c.insecure_skip_signature = true;
+    let relay = media_relay::start(c)
+        .await
+        .expect("starts when told to skip");
+    let warned = logs
+        .lines()
+        .into_iter()
+        .find(|l| l["level"] == "WARN" && l["message"].as_str().unwrap_or("").contains("INSECURE"))
+        .expect("a loud warning");
+    assert!(
+        warned["message"].as_str().unwrap().contains("NOT checked"),
+        "{warned}"
+    );
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/twilio/media", relay.addr()))
+            .await
+            .expect("unsigned upgrade accepted when skipping");
+    let _ = ws.close(None).await;
+    // The binary refuses the same way, with the reason on stderr.
+    let out = Command::new(env!("CARGO_BIN_EXE_media-relay"))
+        .args(["serve", "--functions-url", "http://127.0.0.1:1"])
+        .env("HOSTLINE_SERVICE_TOKEN", SERVICE_TOKEN)
+        .env("HOSTLINE_RELAY_KEY", "k")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--public-url is required"), "{stderr}");
+}
+
+/// Idle sockets hold no call slot: 500 signed upgrades that never send `start`, against a
+/// relay with room for 2 calls and 8 waiting sockets, and a genuine call still connects and
+/// streams. The oldest waiting sockets are closed to make room (counted at once).
+#[tokio::test]
+async fn idle_upgrades_do_not_lock_out_a_genuine_call() {
+    media_relay::bench::raise_fd_limit();
+    let mut rig = Rig::start(None, |c| {
+        c.limits.max_calls = 2;
+        c.limits.max_pending_streams = 8;
+        // Long enough that no idle socket reaches it during the test: only the cap acts.
+        c.limits.start_timeout = Duration::from_secs(600);
+    })
+    .await;
+    let mut idle = Vec::new();
+    for i in 0..500 {
+        let (ws, response) = tokio_tungstenite::connect_async(signed_upgrade(rig.relay.addr()))
+            .await
+            .unwrap_or_else(|e| panic!("idle upgrade {i} refused: {e}"));
+        assert_eq!(response.status(), 101);
+        idle.push(ws);
+    }
+    let (mut twilio, mut agent, _) = rig.call().await;
+    twilio.media(&[0x5A; 160]).await;
+    assert_eq!(agent.audio().await, vec![0x5A; 160]);
+    agent.send_audio(&[0x6B; 160]).await;
+    assert_eq!(twilio.media_audio().await, vec![0x6B; 160]);
+    let metrics = rig.metrics();
+    assert!(has_line(&metrics, "relay_calls_active 1"), "{metrics}");
+    // 501 admitted to a queue of 8: 493 evicted, the genuine call's socket not among them.
+    assert!(
+        has_line(
+            &metrics,
+            "relay_calls_rejected_total{reason=\"pending_evicted\"} 493"
+        ),
+        "{metrics}"
+    );
+    assert!(has_line(&metrics, "relay_streams_pending 7"), "{metrics}");
+    // An evicted socket was told why.
+    let mut oldest = idle.swap_remove(0);
+    let close = loop {
+        match tokio::time::timeout(WAIT, oldest.next())
+            .await
+            .expect("a close")
+        {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| f.code), Some(CloseCode::Again));
+    twilio.stop().await;
+    agent.closed().await;
+    drop(idle);
 }

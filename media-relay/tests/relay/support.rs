@@ -40,6 +40,8 @@ pub const STREAM_SID: &str = "MZ22222222222222222222222222222222";
 pub const BUSINESS: &str = "demo-boba";
 pub const LINE: &str = "+14155550188";
 pub const STAFF: &str = "+14155550100";
+/// The `wss://` URL Twilio would stream to: upgrades are signed over it.
+pub const PUBLIC_URL: &str = "wss://relay.example.test/twilio/media";
 
 /// One 20 ms frame of µ-law silence.
 pub const SILENCE: [u8; 160] = [0xFF; 160];
@@ -462,9 +464,29 @@ pub struct Twilio {
     seq: u64,
 }
 
+/// An upgrade request to the relay, signed as Twilio signs it (over [`PUBLIC_URL`]).
+pub fn signed_upgrade(
+    relay: SocketAddr,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = format!("ws://{relay}/twilio/media")
+        .into_client_request()
+        .unwrap();
+    let signature = hostline_shared::twilio::expected_signature(
+        TWILIO_TOKEN,
+        PUBLIC_URL,
+        &hostline_shared::twilio::Form::default(),
+    );
+    request
+        .headers_mut()
+        .insert("x-twilio-signature", signature.parse().unwrap());
+    request
+}
+
 impl Twilio {
+    /// A signed upgrade, as Twilio makes it.
     pub async fn connect(relay: SocketAddr) -> Twilio {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{relay}/twilio/media"))
+        let (ws, _) = tokio_tungstenite::connect_async(signed_upgrade(relay))
             .await
             .expect("connect to the relay");
         Twilio { ws, seq: 0 }
@@ -600,6 +622,7 @@ pub fn config(functions: &FakeFunctions, agent: &FakeAgent) -> Config {
         secrets,
     );
     config.twilio_api_base = functions.url();
+    config.public_url = Some(PUBLIC_URL.into());
     config.limits.start_timeout = Duration::from_secs(2);
     config.limits.drain_timeout = Duration::from_secs(5);
     config
