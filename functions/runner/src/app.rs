@@ -195,7 +195,10 @@ impl App {
 }
 
 impl App {
-    /// What the client is told when a component produced no response.
+    /// What the client is told when a component produced no response: a generic JSON error
+    /// and a request id. What went wrong inside the guest (trap, backtrace, load error) may
+    /// describe its internals, so it goes to the log under the same request id, never into
+    /// the body.
     fn error_response(
         &self,
         component: &LoadedComponent,
@@ -203,29 +206,58 @@ impl App {
         path: &str,
         err: InvokeError,
     ) -> Response<Full<Bytes>> {
-        let message = match &err {
+        let request_id = next_request_id();
+        let (status, message) = match &err {
             InvokeError::Busy(waited) => {
-                tracing::warn!(component = %component.id, %method, %path, waited_ms = waited.as_millis() as u64, "no instance slot free; answering 503");
-                let mut res = json_error(
+                tracing::warn!(component = %component.id, %method, %path, %request_id, waited_ms = waited.as_millis() as u64, "no instance slot free; answering 503");
+                let mut res = error_body(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the server is busy; retry shortly",
+                    &request_id,
                 );
                 res.headers_mut()
                     .insert(RETRY_AFTER, HeaderValue::from_static("1"));
                 return res;
             }
-            InvokeError::NotLoaded(_) => {
-                format!("component {} is not available: {err}", component.id)
+            InvokeError::Timeout(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the request exceeded its time limit",
+            ),
+            InvokeError::MemoryLimit(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the request exceeded its memory limit",
+            ),
+            InvokeError::NotLoaded(_) | InvokeError::Failed(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
-            InvokeError::Timeout(_) => format!("component {} timed out: {err}", component.id),
-            InvokeError::MemoryLimit(_) => {
-                format!("component {} ran out of memory: {err}", component.id)
-            }
-            InvokeError::Failed(_) => format!("component {} failed: {err}", component.id),
         };
-        tracing::error!(component = %component.id, %method, %path, error = %err, "request failed");
-        json_error(StatusCode::INTERNAL_SERVER_ERROR, &message)
+        tracing::error!(component = %component.id, %method, %path, %request_id, error = %err, "request failed");
+        error_body(status, message, &request_id)
     }
+}
+
+/// `{"error": message, "request_id": id}`.
+fn error_body(status: StatusCode, message: &str, request_id: &str) -> Response<Full<Bytes>> {
+    json_response(
+        status,
+        &serde_json::json!({ "error": message, "request_id": request_id }),
+    )
+}
+
+/// A short id that ties an error response to its log line: the process start time and a
+/// counter, so ids from different runs of the runner do not collide either.
+fn next_request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static EPOCH: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let epoch = *EPOCH.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    });
+    format!("{epoch:x}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Gives the component an absolute URI and Spin's routing headers.

@@ -18,9 +18,11 @@
 //! | [`server`] | start-up, HTTP/1.1 accept loop, graceful shutdown |
 //! | [`seed`] | the demo restaurant and the start-up banner |
 //! | [`builder`] | running component build commands |
+//! | [`files`] | owner-only data directory, database and secrets files |
 
 pub mod app;
 pub mod builder;
+pub mod files;
 pub mod host;
 pub mod manifest;
 pub mod outbound;

@@ -453,19 +453,18 @@ impl Runtime {
     }
 }
 
-/// Turns a wasmtime error into what the client is told. The full error, wasm backtrace
-/// included, goes to the log; the response carries the gist.
+/// Classifies a wasmtime error. The detail (trap, wasm backtrace, root cause) is kept in
+/// [`InvokeError::Failed`] for the log; the client only ever sees a generic error.
 fn classify(
     err: wasmtime::Error,
     timeout: Duration,
     memory_denied: bool,
     memory_limit: usize,
 ) -> InvokeError {
-    tracing::debug!(error = ?err, "guest failure detail");
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => InvokeError::Timeout(timeout),
         _ if memory_denied => InvokeError::MemoryLimit(memory_limit),
-        Some(trap) => InvokeError::Failed(format!("wasm trap: {trap}")),
-        None => InvokeError::Failed(format!("{}", err.root_cause())),
+        Some(trap) => InvokeError::Failed(format!("wasm trap: {trap}: {err:?}")),
+        None => InvokeError::Failed(format!("{err:?}")),
     }
 }

@@ -170,7 +170,33 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The start-up banner. Line 1 is the machine-readable `hostline listening on <url>`.
+/// A shell line that sets `VAPI_SECRET` from wherever the runner got `vapi_secret`: the
+/// generated-secrets file, the environment variable the user set, or the manifest default.
+fn secret_assignment(app: &App, data_dir: &Path) -> String {
+    if app.variables.generated.iter().any(|n| n == "vapi_secret") {
+        let file = data_dir.join(crate::variables::GENERATED_FILE_NAME);
+        let file = std::path::absolute(&file).unwrap_or(file);
+        // The file is serde_json's pretty output: one `"name": "value"` per line.
+        format!(
+            "VAPI_SECRET=$(sed -n {} {})",
+            shell_quote(r#"s/^ *"vapi_secret": *"\([^"]*\)".*/\1/p"#),
+            shell_quote(&file.display().to_string())
+        )
+    } else if app.variables.from_env.iter().any(|n| n == "vapi_secret") {
+        format!(
+            "VAPI_SECRET=\"${}\"",
+            crate::variables::env_name("vapi_secret")
+        )
+    } else {
+        format!(
+            "VAPI_SECRET=...   # the vapi_secret default in {}",
+            app.manifest.path.display()
+        )
+    }
+}
+
+/// The start-up banner. Line 1 is the machine-readable `hostline listening on <url>`. It
+/// never contains a secret's value.
 pub fn banner(url: &str, app: &App, seed: &SeedOutcome, data_dir: &Path) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "hostline listening on {url}");
@@ -198,7 +224,7 @@ pub fn banner(url: &str, app: &App, seed: &SeedOutcome, data_dir: &Path) -> Stri
                 "  demo restaurant: {} (business {}), line {}",
                 d.name, d.business_id, d.line
             );
-            if let Some(secret) = app.variables.application.get("vapi_secret") {
+            if app.variables.application.contains_key("vapi_secret") {
                 // Written out by hand to keep Vapi's field order, which reads better than
                 // serde_json's sorted keys; the line goes through serde for escaping.
                 let line = serde_json::Value::String(d.line.clone()).to_string();
@@ -208,8 +234,11 @@ pub fn banner(url: &str, app: &App, seed: &SeedOutcome, data_dir: &Path) -> Stri
                 let tool = format!(
                     r#"{{"message":{{"type":"tool-calls","phoneNumber":{{"number":{line}}},"call":{{"id":"demo-call"}},"toolCallList":[{{"id":"t1","type":"function","function":{{"name":"get_menu_info","arguments":{{"query":"taro milk tea"}}}}}}]}}}}"#
                 );
-                let header = shell_quote(&format!("X-Vapi-Secret: {secret}"));
+                // The secret itself is never printed (terminals are scrolled back, shared and
+                // logged): the commands read it from where it lives.
                 let _ = writeln!(out, "  try:");
+                let _ = writeln!(out, "    {}", secret_assignment(app, data_dir));
+                let header = r#""X-Vapi-Secret: $VAPI_SECRET""#;
                 let _ = writeln!(
                     out,
                     "    curl -s {url}/vapi/assistant-request -H {header} -H 'Content-Type: application/json' -d {}",

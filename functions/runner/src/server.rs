@@ -211,7 +211,11 @@ pub async fn start(config: RunnerConfig) -> anyhow::Result<RunningServer> {
         }
     }
 
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+    crate::files::create_private_dir(
+        &config.data_dir,
+        &[DB_FILE_NAME, crate::variables::GENERATED_FILE_NAME],
+    )
+    .map_err(|e| {
         anyhow::anyhow!(
             "cannot create data directory {}: {e}",
             config.data_dir.display()

@@ -62,7 +62,10 @@ fn missing_table(err: &TableError) -> bool {
 
 impl KvStore {
     /// Opens (or creates) the database file at `path`.
+    /// The file is created (or tightened to) mode 0600 before redb opens it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        crate::files::ensure_private_file(path)
+            .map_err(|e| StoreError(format!("cannot create database {}: {e}", path.display())))?;
         let db = Database::create(path)
             .map_err(|e| StoreError(format!("cannot open database {}: {e}", path.display())))?;
         Ok(Self { db: Arc::new(db) })

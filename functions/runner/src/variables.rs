@@ -2,7 +2,8 @@
 //!
 //! Values follow Spin's local provider order: `SPIN_VARIABLE_<NAME>` from the environment, then
 //! the manifest `default`. A required secret with neither gets a random value the first time
-//! the runner starts on a data directory; it is kept in `generated-variables.json` (mode 0600)
+//! the runner starts on a data directory; it is kept in `generated-variables.json` (mode 0600,
+//! written atomically)
 //! so a restart reuses it and tokens handed out earlier stay valid. Component variables are
 //! templates over application variables, rendered once at start-up.
 
@@ -112,6 +113,8 @@ pub struct ResolvedVariables {
     pub components: HashMap<String, BTreeMap<String, String>>,
     /// Names of secrets generated (this start or an earlier one) rather than configured.
     pub generated: Vec<String>,
+    /// Names of variables set through `SPIN_VARIABLE_<NAME>`.
+    pub from_env: Vec<String>,
 }
 
 impl std::fmt::Debug for ResolvedVariables {
@@ -138,6 +141,7 @@ pub fn resolve(
 
     for (name, decl) in &manifest.variables {
         let value = if let Some(v) = env(&env_name(name)) {
+            resolved.from_env.push(name.clone());
             v
         } else if let Some(d) = &decl.default {
             d.clone()
@@ -186,10 +190,16 @@ fn random_hex(bytes: usize) -> Result<String, String> {
 
 fn load_generated(path: &Path) -> Result<BTreeMap<String, String>, VariableError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| VariableError::Io {
-            path: path.display().to_string(),
-            message: format!("not a JSON object of strings: {e}"),
-        }),
+        Ok(text) => {
+            // A file written by an older runner (or copied in) may be readable by others.
+            if let Err(e) = crate::files::ensure_private_file(path) {
+                tracing::warn!(file = %path.display(), error = %e, "cannot make the secrets file owner-only");
+            }
+            serde_json::from_str(&text).map_err(|e| VariableError::Io {
+                path: path.display().to_string(),
+                message: format!("not a JSON object of strings: {e}"),
+            })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
         Err(e) => Err(VariableError::Io {
             path: path.display().to_string(),
@@ -199,32 +209,15 @@ fn load_generated(path: &Path) -> Result<BTreeMap<String, String>, VariableError
 }
 
 fn save_generated(path: &Path, values: &BTreeMap<String, String>) -> Result<(), VariableError> {
-    let io = |e: std::io::Error| VariableError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
     let text = serde_json::to_string_pretty(values).map_err(|e| VariableError::Io {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    // Write a sibling file and rename it so a crash never leaves half a secrets file, and
-    // create it 0600 from the start so the secrets are never world-readable, even briefly.
-    let tmp = path.with_extension("json.tmp");
-    {
-        use std::io::Write;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut f = options.open(&tmp).map_err(io)?;
-        f.write_all(text.as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, path).map_err(io)?;
-    Ok(())
+    // Never half a secrets file, never a world-readable one, even briefly.
+    crate::files::write_private_atomic(path, text.as_bytes()).map_err(|e| VariableError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -291,6 +284,36 @@ p = "<{{ plain }}>"
         let env = |k: &str| (k == "SPIN_VARIABLE_PLAIN").then(|| "over".to_owned());
         let third = resolve(&m, &env, dir.path()).expect("resolve");
         assert_eq!(third.components["c"]["p"], "<over>");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secrets_file_is_owner_only_even_after_an_interrupted_write() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let m = Manifest::parse(
+            "spin_manifest_version = 2\n[variables]\ntoken = { required = true, secret = true }\n",
+            Path::new("spin.toml"),
+            Path::new("."),
+        )
+        .expect("manifest");
+        // What an interrupted write by a careless writer leaves: a world-readable temp file.
+        let tmp = dir.path().join(format!("{GENERATED_FILE_NAME}.tmp"));
+        std::fs::write(&tmp, b"{\"token\": \"half").expect("stale");
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let resolved = resolve(&m, &|_| None, dir.path()).expect("resolve");
+        let file = dir.path().join(GENERATED_FILE_NAME);
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        let saved: BTreeMap<String, String> =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+        assert_eq!(saved["token"], resolved.application["token"]);
+
+        // A permissive file from an older runner is tightened when it is read.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let again = resolve(&m, &|_| None, dir.path()).expect("resolve");
+        assert_eq!(again.application["token"], resolved.application["token"]);
+        assert_eq!(mode(&file), 0o600);
     }
 
     #[test]

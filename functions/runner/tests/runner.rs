@@ -262,13 +262,24 @@ fn trap_is_isolated_to_its_request() {
     );
     let (status, body) = s.get("/probe/trap");
     assert_eq!(status, 500);
-    let error = json(&body)["error"].as_str().expect("error").to_owned();
-    assert!(error.contains("probe"), "{error}");
-    assert!(error.contains("trap"), "{error}");
+    assert_generic_500(&body);
     // The same component and the others keep serving.
     assert_eq!(s.get("/probe/kv/get?key=before"), (200, "1".into()));
     assert_eq!(s.get("/other/probe/kv/get?key=before"), (200, "1".into()));
     assert_eq!(s.get("/healthz").0, 200);
+}
+
+/// A 500 body is `{"error": "internal error", "request_id": ...}` and nothing else: no trap
+/// text, panic message, backtrace or file path from inside the runner or the guest.
+fn assert_generic_500(body: &str) {
+    let v = json(body);
+    let object = v.as_object().expect("a JSON object");
+    assert_eq!(object.len(), 2, "{body}");
+    assert_eq!(v["error"], "internal error", "{body}");
+    assert!(
+        v["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{body}"
+    );
 }
 
 #[test]
@@ -319,8 +330,7 @@ fn broken_component_answers_500_and_others_serve() {
     let s = server();
     let (status, body) = s.get("/broken");
     assert_eq!(status, 500);
-    let error = json(&body)["error"].as_str().expect("error").to_owned();
-    assert!(error.contains("broken"), "{error}");
+    assert_generic_500(&body);
     assert_eq!(s.get("/probe/kv/exists?key=x"), (200, "false".into()));
 }
 
@@ -505,10 +515,13 @@ fn seeds_the_demo_once_through_owner_api() {
     assert!(banner.contains(&info.line), "{banner}");
     assert!(banner.contains("/vapi/assistant-request"), "{banner}");
     assert!(banner.contains("/vapi/knowledge-base"), "{banner}");
+    assert_no_secret_in(&banner, s.server().app());
     assert!(
-        banner.contains(&format!("X-Vapi-Secret: {secret}")),
+        banner.contains(r#"-H "X-Vapi-Secret: $VAPI_SECRET""#),
         "{banner}"
     );
+    // The banner says where the generated secret is, as a line a shell can run.
+    assert_eq!(banner_secret(&banner), secret);
     assert!(banner.contains("get_menu_info"), "{banner}");
     // Every curl body in the banner is valid JSON naming the demo line.
     let bodies: Vec<serde_json::Value> = banner
@@ -541,6 +554,54 @@ fn seeds_the_demo_once_through_owner_api() {
         s.seed()
     );
     assert_eq!(s.get("/api/v1/kv/get?key=seed:authorization").0, 404);
+}
+
+/// No value of any secret variable appears in `text`.
+fn assert_no_secret_in(text: &str, app: &hostline_runner::app::App) {
+    for (name, decl) in &app.manifest.variables {
+        if decl.secret {
+            let value = &app.variables.application[name];
+            assert!(!text.contains(value.as_str()), "{name} printed in:\n{text}");
+        }
+    }
+}
+
+/// Runs the banner's `VAPI_SECRET=...` line in a shell and returns what it sets.
+fn banner_secret(banner: &str) -> String {
+    let line = banner
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("VAPI_SECRET="))
+        .unwrap_or_else(|| panic!("no VAPI_SECRET line in:\n{banner}"));
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{line}\nprintf %s \"$VAPI_SECRET\""))
+        .env("SPIN_VARIABLE_VAPI_SECRET", "from-the-users-env")
+        .output()
+        .expect("sh");
+    assert!(out.status.success(), "{line}: {out:?}");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[test]
+fn a_secret_set_in_the_environment_is_not_printed() {
+    let env: BTreeMap<String, String> = [("SPIN_VARIABLE_VAPI_SECRET", "from-the-users-env")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let s = TestServer::start(Options {
+        manifest: "seed.toml",
+        seed_demo: true,
+        env,
+        ..Options::default()
+    });
+    assert!(s.seed().demo().is_some(), "{:?}", s.seed());
+    let banner = s.server().banner();
+    assert!(!banner.contains("from-the-users-env"), "{banner}");
+    assert_no_secret_in(&banner, s.server().app());
+    // It points at the variable the user set instead.
+    assert!(banner.contains("$SPIN_VARIABLE_VAPI_SECRET"), "{banner}");
+    assert_eq!(banner_secret(&banner), "from-the-users-env");
 }
 
 #[test]
@@ -870,4 +931,127 @@ fn a_request_that_cannot_get_an_instance_in_time_gets_503_with_retry_after() {
         (200, "slept 3000".to_owned())
     );
     assert_eq!(s.get("/probe/kv/exists?key=x"), (200, "false".into()));
+}
+
+/// `hostline up` as a child process on 127.0.0.1:0, its stderr captured.
+#[cfg(unix)]
+struct Child {
+    child: std::process::Child,
+    url: String,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+#[cfg(unix)]
+impl Child {
+    /// Starts `sh -c "<prelude> exec hostline up ..."` so a test can set the umask first.
+    fn start(
+        prelude: &str,
+        manifest: &std::path::Path,
+        data: &std::path::Path,
+        extra: &[&str],
+    ) -> Self {
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{prelude} exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_hostline"))
+            .args(["up", "--listen", "127.0.0.1:0", "--no-seed", "--manifest"])
+            .arg(manifest)
+            .arg("--data")
+            .arg(data)
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn hostline");
+        let stderr = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::BufReader::new(stderr).read_to_string(&mut text);
+            text
+        });
+        let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("first line");
+        let url = first
+            .trim_end()
+            .strip_prefix("hostline listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = reader.read_to_string(&mut rest);
+        });
+        Child { child, url, stderr }
+    }
+
+    /// SIGTERM, wait, and return everything it logged.
+    fn stop(mut self) -> String {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "exit status {status:?}");
+        self.stderr.join().expect("stderr reader")
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn data_directory_and_files_are_owner_only_whatever_the_umask() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = support::write_manifest("probe.toml", dir.path());
+    let data = dir.path().join("data");
+    let mode = |p: &std::path::Path| {
+        hostline_runner::files::mode(p)
+            .expect("mode")
+            .expect("unix")
+    };
+    let child = Child::start("umask 000;", &manifest, &data, &[]);
+    let res = reqwest::blocking::get(format!("{}/probe/kv/set?key=k&value=v", child.url))
+        .expect("request");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("hostline.redb")), 0o600);
+    assert_eq!(mode(&data.join("generated-variables.json")), 0o600);
+    child.stop();
+
+    // A data directory and database left permissive (an older runner, a copy) are tightened.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(
+        data.join("hostline.redb"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    let child = Child::start("umask 000;", &manifest, &data, &[]);
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("hostline.redb")), 0o600);
+    let res = reqwest::blocking::get(format!("{}/probe/kv/get?key=k", child.url)).expect("request");
+    assert_eq!(res.text().expect("body"), "v");
+    child.stop();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_trap_is_logged_with_context_and_the_body_stays_generic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = support::write_manifest("probe.toml", dir.path());
+    let child = Child::start("", &manifest, &dir.path().join("data"), &["--log-json"]);
+    let res = reqwest::blocking::get(format!("{}/probe/trap", child.url)).expect("request");
+    assert_eq!(res.status().as_u16(), 500);
+    let body = res.text().expect("body");
+    assert_generic_500(&body);
+    let request_id = json(&body)["request_id"].as_str().expect("id").to_owned();
+    let log = child.stop();
+    let failure = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["fields"]["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("no log line for request {request_id}:\n{log}"));
+    assert_eq!(failure["level"], "ERROR", "{failure}");
+    assert_eq!(failure["fields"]["component"], "probe", "{failure}");
+    assert_eq!(failure["fields"]["path"], "/probe/trap", "{failure}");
+    let error = failure["fields"]["error"].as_str().expect("error field");
+    assert!(error.contains("wasm trap"), "{failure}");
 }
