@@ -8,6 +8,7 @@
 
 use hostline_shared::knowledge::{KindFilter, KnowledgeIndex};
 use hostline_shared::restaurant::Restaurant;
+use hostline_shared::tenancy::Published;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -435,6 +436,29 @@ fn main() {
     }
     let derive = first.saturating_sub(second) / loads;
 
+    // The stored bundle a tool call reads: binary (postcard) against the JSON of before.
+    let bundle = Published::build(
+        hostline_shared::ids::BusinessId::parse("bench").unwrap_or_else(|e| panic!("{e}")),
+        1,
+        restaurant.clone(),
+    );
+    let binary = bundle.encode().unwrap_or_else(|e| panic!("{e}"));
+    let old_json = {
+        let mut full = bundle.clone();
+        full.restaurant = restaurant.clone();
+        serde_json::to_vec(&full).unwrap_or_default()
+    };
+    let t = Instant::now();
+    for _ in 0..loads {
+        black_box(Published::decode(black_box(&binary)).ok());
+    }
+    let bundle_load = t.elapsed() / loads;
+    let t = Instant::now();
+    for _ in 0..loads {
+        black_box(serde_json::from_slice::<Published>(black_box(&old_json)).ok());
+    }
+    let json_bundle_load = t.elapsed() / loads;
+
     let qs = queries(&names);
     for _ in 0..3 {
         for (_, q, _) in &qs {
@@ -468,6 +492,14 @@ fn main() {
     println!(
         "  derive tables (1st search): {:>7.2} ms",
         derive.as_secs_f64() * 1e3
+    );
+    println!(
+        "  tool-call bundle: binary {:.1} KiB loads in {:.3} ms; the JSON bundle of before ({:.1} KiB, with the whole document) {:.3} ms: {:.1}x",
+        binary.len() as f64 / 1024.0,
+        bundle_load.as_secs_f64() * 1e3,
+        old_json.len() as f64 / 1024.0,
+        json_bundle_load.as_secs_f64() * 1e3,
+        json_bundle_load.as_secs_f64() / bundle_load.as_secs_f64().max(1e-12)
     );
     let (m, p50, p99) = stats(indexed.clone());
     let (nm, np50, np99) = stats(naive.clone());

@@ -23,7 +23,7 @@ use crate::ids::BusinessId;
 use crate::phone::PhoneE164;
 use crate::restaurant::Restaurant;
 use crate::store::{Store, StoreError, Version, keys};
-use crate::tenancy::{BusinessRecord, Published, read_json};
+use crate::tenancy::{BundleError, BusinessRecord, Published, read_json};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -226,7 +226,9 @@ async fn claim_stage_commit<'l, S: Store>(
     let restaurant_key = content_key(&keys::restaurant(id), revision, &doc_bytes);
     store.put(&restaurant_key, &doc_bytes).await?;
     let published = Published::build(id.clone(), revision, doc);
-    let bundle = to_json(&published)?;
+    let bundle = published
+        .encode()
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
     let knowledge_key = content_key(&keys::knowledge(id), revision, &bundle);
     store.put(&knowledge_key, &bundle).await?;
 
@@ -383,50 +385,61 @@ pub async fn load_restaurant<S: Store>(
     store: &S,
     record: &BusinessRecord,
 ) -> Result<Option<Restaurant>, StoreError> {
-    load_committed(
-        store,
-        record,
-        |k| &k.restaurant,
-        keys::restaurant(&record.id),
-    )
-    .await
+    let key = |k: &PublishedKeys| k.restaurant.clone();
+    match load_committed(store, record, key, keys::restaurant(&record.id)).await? {
+        None => Ok(None),
+        Some((bytes, key)) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("record {key}: {e}"))),
+    }
 }
 
-/// The committed knowledge bundle of a business (`None`: it has none).
+/// The committed knowledge bundle of a business (`None`: it has none). A bundle stored in an
+/// older format (or by an older release) is rebuilt from the committed document.
 pub async fn load_published<S: Store>(
     store: &S,
     record: &BusinessRecord,
 ) -> Result<Option<Published>, StoreError> {
-    load_committed(store, record, |k| &k.knowledge, keys::knowledge(&record.id)).await
+    let key = |k: &PublishedKeys| k.knowledge.clone();
+    let Some((bytes, key)) =
+        load_committed(store, record, key, keys::knowledge(&record.id)).await?
+    else {
+        return Ok(None);
+    };
+    match Published::decode(&bytes) {
+        Ok(p) => Ok(Some(p)),
+        Err(BundleError::OtherFormat) => Ok(load_restaurant(store, record)
+            .await?
+            .map(|doc| Published::build(record.id.clone(), record.revision, doc))),
+        Err(BundleError::Corrupt(e)) => Err(StoreError::Corrupt(format!("bundle {key}: {e}"))),
+    }
 }
 
-/// Read the content `pick` names in `record`. If it has gone (a later import retired it after
-/// `record` was read), the record is read again and the newer content returned. Records
-/// written before content was revisioned point nowhere and keep their content at `legacy`.
-async fn load_committed<S, T>(
+/// Read the content `pick` names in `record` (its bytes and key). If it has gone (a later
+/// import retired it after `record` was read), the record is read again and the newer content
+/// returned. Records written before content was revisioned point nowhere and keep their
+/// content at `legacy`.
+async fn load_committed<S: Store>(
     store: &S,
     record: &BusinessRecord,
-    pick: fn(&PublishedKeys) -> &String,
+    pick: fn(&PublishedKeys) -> String,
     legacy: String,
-) -> Result<Option<T>, StoreError>
-where
-    S: Store,
-    T: serde::de::DeserializeOwned,
-{
+) -> Result<Option<(Vec<u8>, String)>, StoreError> {
     let Some(keys) = &record.published else {
-        return read_json(store, &legacy).await;
+        return Ok(store.get(&legacy).await?.map(|v| (v.value, legacy)));
     };
-    if let Some(v) = read_json(store, pick(keys)).await? {
-        return Ok(Some(v));
+    let key = pick(keys);
+    if let Some(v) = store.get(&key).await? {
+        return Ok(Some((v.value, key)));
     }
     let fresh = read_json::<_, BusinessRecord>(store, &crate::store::keys::business(&record.id))
         .await?
-        .and_then(|r| r.published);
+        .and_then(|r| r.published)
+        .map(|k| pick(&k));
     match fresh {
-        Some(k) if pick(&k) != pick(keys) => read_json(store, pick(&k)).await,
+        Some(k) if k != key => Ok(store.get(&k).await?.map(|v| (v.value, k))),
         _ => Err(StoreError::Corrupt(format!(
-            "committed content {} of {} is missing",
-            pick(keys),
+            "committed content {key} of {} is missing",
             record.id
         ))),
     }

@@ -47,14 +47,41 @@ pub struct BusinessRecord {
     pub updated_at: jiff::Timestamp,
 }
 
-/// What a tool call reads: the restaurant and the index built from it, saved together so they
-/// can never disagree.
+/// What a tool call reads: the index built from a restaurant document and the rest of the
+/// document the answers need, saved together so they can never disagree. Stored in a compact
+/// binary form ([`Published::encode`]) that loads several times faster than JSON.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Published {
     pub business_id: BusinessId,
     pub revision: u64,
+    /// The document's profile: business, hours, closures, fulfillment and delivery. Its menu
+    /// and FAQ are left out (empty): the index carries them, and one copy is enough.
     pub restaurant: Restaurant,
     pub index: KnowledgeIndex,
+}
+
+/// The first bytes of a stored bundle, then [`BUNDLE_FORMAT`] (u32, little endian), then the
+/// postcard-encoded bundle. A bundle in another format (or the JSON of older releases) is
+/// refused by [`Published::decode`] and rebuilt from the document by the reader.
+const BUNDLE_MAGIC: &[u8; 4] = b"HLKB";
+pub const BUNDLE_FORMAT: u32 = 1;
+
+/// The stored form: postcard cannot encode the document's serde attributes (tagged enums,
+/// skipped fields), so the small profile travels as JSON inside it.
+#[derive(Serialize, Deserialize)]
+struct StoredBundle {
+    business_id: BusinessId,
+    revision: u64,
+    profile: String,
+    index: KnowledgeIndex,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    #[error("not a bundle of format {BUNDLE_FORMAT}; rebuild it from the document")]
+    OtherFormat,
+    #[error("bundle does not decode: {0}")]
+    Corrupt(String),
 }
 
 /// The most prepaid time a business can hold: ten years of talk, far more than anyone buys,
@@ -77,14 +104,58 @@ impl BusinessRecord {
 }
 
 impl Published {
-    pub fn build(business_id: BusinessId, revision: u64, restaurant: Restaurant) -> Published {
+    pub fn build(business_id: BusinessId, revision: u64, mut restaurant: Restaurant) -> Published {
         let index = KnowledgeIndex::build(&restaurant);
+        restaurant.menu.categories.clear();
+        restaurant.menu.modifier_groups.clear();
+        restaurant.menu.rules.clear();
+        restaurant.faq.clear();
         Published {
             business_id,
             revision,
             restaurant,
             index,
         }
+    }
+
+    /// The stored bytes: [`BUNDLE_MAGIC`], [`BUNDLE_FORMAT`], postcard.
+    pub fn encode(&self) -> Result<Vec<u8>, BundleError> {
+        let profile = serde_json::to_string(&self.restaurant)
+            .map_err(|e| BundleError::Corrupt(e.to_string()))?;
+        let stored = StoredBundle {
+            business_id: self.business_id.clone(),
+            revision: self.revision,
+            profile,
+            index: self.index.clone(),
+        };
+        let mut out = Vec::with_capacity(64 * 1024);
+        out.extend_from_slice(BUNDLE_MAGIC);
+        out.extend_from_slice(&BUNDLE_FORMAT.to_le_bytes());
+        postcard::to_extend(&stored, out).map_err(|e| BundleError::Corrupt(e.to_string()))
+    }
+
+    /// Read stored bytes back. Anything but a bundle of this format is
+    /// [`BundleError::OtherFormat`]: the reader rebuilds it from the document.
+    pub fn decode(bytes: &[u8]) -> Result<Published, BundleError> {
+        let Some(body) = bytes
+            .strip_prefix(BUNDLE_MAGIC)
+            .and_then(|b| b.strip_prefix(&BUNDLE_FORMAT.to_le_bytes()[..]))
+        else {
+            return Err(BundleError::OtherFormat);
+        };
+        let stored: StoredBundle =
+            postcard::from_bytes(body).map_err(|e| BundleError::Corrupt(e.to_string()))?;
+        if !stored.index.is_current() {
+            return Err(BundleError::OtherFormat);
+        }
+        let restaurant = serde_json::from_str(&stored.profile)
+            .map_err(|e| BundleError::Corrupt(e.to_string()))?;
+        Ok(Published {
+            business_id: stored.business_id,
+            revision: stored.revision,
+            restaurant,
+            index: stored.index,
+        })
     }
 }
 

@@ -76,10 +76,13 @@ fn view<S: Store>(s: &S, b: &BusinessId) -> View {
         let (export, bundle) = match &record {
             Some(r) => {
                 let export = load_restaurant(s, r).await.unwrap();
-                let bundle = load_published(s, r)
-                    .await
-                    .unwrap()
-                    .map(|p| (p.revision, Some(&p.restaurant) == export.as_ref()));
+                let bundle = load_published(s, r).await.unwrap().map(|p| {
+                    let built_from_export = export.as_ref().is_some_and(|e| {
+                        p.restaurant.business == e.business
+                            && p.index.items().len() == e.items().count()
+                    });
+                    (p.revision, built_from_export)
+                });
                 (export, bundle)
             }
             None => (None, None),
@@ -362,4 +365,41 @@ fn two_imports_racing_for_one_new_line_never_both_take_it() {
             assert_eq!(lists, b == won[0], "race {race}: {b}'s record");
         }
     }
+}
+
+#[test]
+fn a_bundle_stored_by_an_older_release_is_rebuilt_from_the_document() {
+    let s = MemoryStore::new();
+    let b = id("boba");
+    let doc = with_lines(BOBA, &[L1]);
+    block_on(import_restaurant(&s, &b, doc.clone(), now())).unwrap();
+    let record: BusinessRecord = block_on(read_json(&s, &keys::business(&b)))
+        .unwrap()
+        .unwrap();
+    let fresh = block_on(load_published(&s, &record)).unwrap().unwrap();
+    // Overwrite the committed bundle with what older releases stored: the JSON of the bundle.
+    let key = record.published.as_ref().unwrap().knowledge.clone();
+    block_on(s.put(&key, &serde_json::to_vec(&fresh).unwrap())).unwrap();
+    let rebuilt = block_on(load_published(&s, &record)).unwrap().unwrap();
+    assert_eq!(rebuilt.revision, record.revision);
+    assert_eq!(rebuilt.restaurant, fresh.restaurant);
+    assert_eq!(rebuilt.index.items(), fresh.index.items());
+    let hit = |p: &hostline_shared::tenancy::Published| {
+        p.index
+            .search(
+                "tarot milk tea",
+                hostline_shared::knowledge::KindFilter::MENU,
+                1,
+            )
+            .first()
+            .map(|h| h.id.clone())
+    };
+    assert_eq!(hit(&rebuilt), hit(&fresh));
+    assert!(hit(&fresh).is_some());
+    // Bytes that are neither are a corrupt record, not a silent miss.
+    block_on(s.put(&key, b"HLKB\x01\x00\x00\x00garbage")).unwrap();
+    assert!(matches!(
+        block_on(load_published(&s, &record)),
+        Err(StoreError::Corrupt(_))
+    ));
 }

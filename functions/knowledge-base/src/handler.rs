@@ -5,7 +5,6 @@
 use crate::answers;
 use hostline_shared::credential::{CredentialError, ToolCredential};
 use hostline_shared::http::{Request, Response};
-use hostline_shared::knowledge::KnowledgeIndex;
 use hostline_shared::publish::load_published;
 use hostline_shared::store::Store;
 use hostline_shared::tenancy::{LineRoute, Published, resolve_line};
@@ -98,14 +97,9 @@ async fn load<S: Store>(store: &S, credential: &ToolCredential) -> Result<Publis
         }
         _ => return Err(UNKNOWN_LINE),
     };
+    // (A bundle stored by an older release is rebuilt from the document by load_published.)
     match load_published(store, &business).await {
-        Ok(Some(mut p)) => {
-            // An index saved by an older release: rebuild it from the document it came with.
-            if !p.index.is_current() {
-                p.index = KnowledgeIndex::build(&p.restaurant);
-            }
-            Ok(p)
-        }
+        Ok(Some(p)) => Ok(p),
         Ok(None) => Err(UNKNOWN_LINE),
         Err(e) => {
             eprintln!("knowledge-base: storage error loading {}: {e}", business.id);

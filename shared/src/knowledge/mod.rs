@@ -36,7 +36,23 @@ use std::sync::OnceLock;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 1;
+pub const INDEX_FORMAT: u32 = 2;
+
+/// The index's rules as a JSON string inside whatever encoding holds the index.
+mod rules_as_json {
+    use crate::restaurant::Rule;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(rules: &[Rule], s: S) -> Result<S::Ok, S::Error> {
+        let json = serde_json::to_string(rules).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&json)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Rule>, D::Error> {
+        let json = String::deserialize(d)?;
+        serde_json::from_str(&json).map_err(serde::de::Error::custom)
+    }
+}
 
 /// What a search hit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -201,6 +217,9 @@ pub struct KnowledgeIndex {
     groups: Vec<GroupInfo>,
     options: Vec<OptionInfo>,
     faqs: Vec<FaqInfo>,
+    /// Kept as one JSON string: the rule type is internally tagged, which compact binary
+    /// encodings cannot read back.
+    #[serde(with = "rules_as_json")]
     rules: Vec<Rule>,
     /// Everything a search can return, in build order (items first, in menu order).
     entries: Vec<Entry>,
@@ -250,9 +269,9 @@ struct Term {
     #[serde(rename = "t")]
     text: String,
     /// Double Metaphone primary and alternate codes ("" when none or the same).
-    #[serde(rename = "m", default, skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "m", default)]
     dm: String,
-    #[serde(rename = "a", default, skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "a", default)]
     dm2: String,
     /// [`text::sound`] of the word as written, to score sound-alike candidates.
     #[serde(rename = "s")]
