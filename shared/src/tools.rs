@@ -1,9 +1,16 @@
-//! The tool catalog: the functions a voice agent may call, with their JSON-Schema parameters.
-//! One list serves every platform: the Vapi assistant (`model.tools`), and later the media
-//! relay's Deepgram `Settings` (`agent.think.functions`). The handlers that implement the tools
-//! match on the same names.
+//! The tool catalog: the functions a voice agent may call. Each tool's arguments are a serde
+//! struct, and the JSON Schema every platform is given is derived from that same struct
+//! (schemars), so what we advertise and what we read cannot drift apart. One list serves every
+//! platform: the Vapi assistant (`model.tools`) and the media relay's agent `Settings`.
+//!
+//! Arguments are read leniently, as a voice model writes them: unknown fields are ignored,
+//! strings are trimmed and a blank one counts as absent, and a number where text is expected
+//! ("address_or_zip": 60647) is taken as its digits.
 
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 /// One callable function.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +27,149 @@ pub const GET_HOURS_INFO: &str = "get_hours_info";
 pub const GET_DELIVERY_INFO: &str = "get_delivery_info";
 pub const SEARCH_FAQ: &str = "search_faq";
 
+/// `get_menu_info`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct MenuInfoArgs {
+    /// What the caller asked about, in their words.
+    #[schemars(with = "Option<String>")]
+    pub query: Option<Spoken>,
+    /// A menu section, e.g. 'drinks' or 'pizza'.
+    #[schemars(with = "Option<String>")]
+    pub category: Option<Spoken>,
+}
+
+/// `get_modifiers_info`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct ModifiersInfoArgs {
+    /// The menu item, in the caller's words.
+    #[schemars(with = "Option<String>", required)]
+    pub item: Option<Spoken>,
+}
+
+/// `get_hours_info`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct HoursInfoArgs {
+    /// 'today', 'tomorrow', a weekday like 'saturday', or a date like '2026-12-24'.
+    #[schemars(with = "Option<String>")]
+    pub day: Option<Spoken>,
+}
+
+/// `get_delivery_info`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct DeliveryInfoArgs {
+    /// A ZIP code or a street address.
+    #[schemars(with = "Option<String>")]
+    pub address_or_zip: Option<Spoken>,
+}
+
+/// `search_faq`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct SearchFaqArgs {
+    /// The caller's question.
+    #[schemars(with = "Option<String>", required)]
+    pub query: Option<Spoken>,
+}
+
+/// A knowledge tool call with its arguments read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KnowledgeCall {
+    MenuInfo(MenuInfoArgs),
+    ModifiersInfo(ModifiersInfoArgs),
+    HoursInfo(HoursInfoArgs),
+    DeliveryInfo(DeliveryInfoArgs),
+    SearchFaq(SearchFaqArgs),
+}
+
+/// Why a tool call could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ToolArgsError {
+    #[error("there is no tool named {0}")]
+    UnknownTool(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl KnowledgeCall {
+    /// Read the arguments of the tool `name`.
+    pub fn parse(name: &str, args: &Map<String, Value>) -> Result<KnowledgeCall, ToolArgsError> {
+        fn read<T: for<'de> Deserialize<'de>>(
+            args: &Map<String, Value>,
+        ) -> Result<T, ToolArgsError> {
+            serde_json::from_value(Value::Object(args.clone()))
+                .map_err(|e| ToolArgsError::Invalid(e.to_string()))
+        }
+        Ok(match name {
+            GET_MENU_INFO => KnowledgeCall::MenuInfo(read(args)?),
+            GET_MODIFIERS_INFO => KnowledgeCall::ModifiersInfo(read(args)?),
+            GET_HOURS_INFO => KnowledgeCall::HoursInfo(read(args)?),
+            GET_DELIVERY_INFO => KnowledgeCall::DeliveryInfo(read(args)?),
+            SEARCH_FAQ => KnowledgeCall::SearchFaq(read(args)?),
+            other => return Err(ToolArgsError::UnknownTool(other.to_owned())),
+        })
+    }
+}
+
+/// A spoken text argument, trimmed. A number where text is expected is taken as its digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spoken(String);
+
+impl Spoken {
+    pub fn new(s: &str) -> Spoken {
+        Spoken(s.trim().to_owned())
+    }
+}
+
+/// The text of an optional spoken argument; a blank one counts as absent.
+pub fn text(arg: &Option<Spoken>) -> Option<&str> {
+    arg.as_ref().map(|s| s.0.as_str()).filter(|s| !s.is_empty())
+}
+
+impl<'de> Deserialize<'de> for Spoken {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Spoken, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Spoken::new(&s)),
+            Value::Number(n) => Ok(Spoken(n.to_string())),
+            other => Err(serde::de::Error::custom(format!(
+                "expected text, got {}",
+                match other {
+                    Value::Bool(_) => "true or false",
+                    Value::Array(_) => "a list",
+                    _ => "an object",
+                }
+            ))),
+        }
+    }
+}
+
+/// The JSON Schema of `T` as function-calling APIs want it: a plain object schema, without
+/// the meta-schema and title, optional text as `"type": "string"`.
+fn parameters<T: JsonSchema>() -> Value {
+    let mut settings = SchemaSettings::draft07();
+    settings.meta_schema = None;
+    settings.inline_subschemas = true;
+    let mut schema = settings
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.remove("title");
+        obj.remove("description");
+        obj.entry("required")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Some(Value::Object(props)) = obj.get_mut("properties") {
+            for prop in props.values_mut() {
+                if prop["type"] == serde_json::json!(["string", "null"]) {
+                    prop["type"] = Value::from("string");
+                }
+                if let Some(p) = prop.as_object_mut() {
+                    p.remove("default");
+                }
+            }
+        }
+    }
+    schema
+}
+
 /// The knowledge tools, answered by `POST /vapi/knowledge-base`.
 pub fn knowledge_tools() -> Vec<ToolSpec> {
     vec![
@@ -28,62 +178,31 @@ pub fn knowledge_tools() -> Vec<ToolSpec> {
             description: "Look up menu items, prices and descriptions. Pass what the caller said as `query` \
                 (an item name, a description like 'the curry with potatoes', or a topping); pass `category` \
                 to list a section of the menu; pass neither for an overview. Never guess menu facts: call this.",
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "query": {"type": "string", "description": "What the caller asked about, in their words."},
-                    "category": {"type": "string", "description": "A menu section, e.g. 'drinks' or 'pizza'."}
-                },
-                "required": []
-            }),
+            parameters: parameters::<MenuInfoArgs>(),
         },
         ToolSpec {
             name: GET_MODIFIERS_INFO,
             description: "List the choices for one menu item (sizes, toppings, sweetness, sauces) with prices, \
                 which are required and what the defaults are.",
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "item": {"type": "string", "description": "The menu item, in the caller's words."}
-                },
-                "required": ["item"]
-            }),
+            parameters: parameters::<ModifiersInfoArgs>(),
         },
         ToolSpec {
             name: GET_HOURS_INFO,
             description: "Opening hours in the restaurant's local time. With no `day` it answers whether the \
                 restaurant is open right now and until when, or when it opens next.",
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "day": {"type": "string", "description": "'today', 'tomorrow', a weekday like 'saturday', or a date like '2026-12-24'."}
-                },
-                "required": []
-            }),
+            parameters: parameters::<HoursInfoArgs>(),
         },
         ToolSpec {
             name: GET_DELIVERY_INFO,
             description: "Whether the restaurant delivers, to which areas, fees, minimums and times. Pass the \
                 caller's ZIP code or address to check one location.",
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "address_or_zip": {"type": "string", "description": "A ZIP code or a street address."}
-                },
-                "required": []
-            }),
+            parameters: parameters::<DeliveryInfoArgs>(),
         },
         ToolSpec {
             name: SEARCH_FAQ,
             description: "Answers to common questions about the restaurant: parking, dietary options, payment, \
                 catering and the like.",
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "query": {"type": "string", "description": "The caller's question."}
-                },
-                "required": ["query"]
-            }),
+            parameters: parameters::<SearchFaqArgs>(),
         },
     ]
 }
@@ -91,15 +210,91 @@ pub fn knowledge_tools() -> Vec<ToolSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
-    fn every_tool_has_an_object_schema_and_required_props_exist() {
-        for t in knowledge_tools() {
+    fn schemas_are_derived_from_the_argument_types() {
+        let tools = knowledge_tools();
+        let by_name = |n: &str| {
+            tools
+                .iter()
+                .find(|t| t.name == n)
+                .unwrap()
+                .parameters
+                .clone()
+        };
+        assert_eq!(
+            by_name(GET_MODIFIERS_INFO),
+            json!({
+                "type": "object",
+                "properties": {
+                    "item": {"type": "string", "description": "The menu item, in the caller's words."}
+                },
+                "required": ["item"]
+            })
+        );
+        assert_eq!(
+            by_name(GET_MENU_INFO),
+            json!({
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "description": "What the caller asked about, in their words."},
+                    "category": {"type": "string", "description": "A menu section, e.g. 'drinks' or 'pizza'."}
+                },
+                "required": []
+            })
+        );
+        for t in &tools {
             assert_eq!(t.parameters["type"], "object", "{}", t.name);
             let props = t.parameters["properties"].as_object().unwrap();
             for r in t.parameters["required"].as_array().unwrap() {
                 assert!(props.contains_key(r.as_str().unwrap()), "{}: {r}", t.name);
             }
+            // Every advertised tool is one the parser reads.
+            assert!(
+                KnowledgeCall::parse(t.name, &Map::new()).is_ok(),
+                "{}",
+                t.name
+            );
         }
+    }
+
+    #[test]
+    fn arguments_are_read_leniently_and_typed() {
+        let args = |v: Value| v.as_object().unwrap().clone();
+        assert_eq!(
+            KnowledgeCall::parse(
+                GET_DELIVERY_INFO,
+                &args(json!({"address_or_zip": 60647, "business_id": "other"}))
+            ),
+            Ok(KnowledgeCall::DeliveryInfo(DeliveryInfoArgs {
+                address_or_zip: Some(Spoken::new("60647"))
+            }))
+        );
+        let Ok(KnowledgeCall::MenuInfo(menu)) = KnowledgeCall::parse(
+            GET_MENU_INFO,
+            &args(json!({"query": "  taro  ", "category": " "})),
+        ) else {
+            panic!("menu args");
+        };
+        assert_eq!(
+            (text(&menu.query), text(&menu.category)),
+            (Some("taro"), None)
+        );
+        assert_eq!(
+            KnowledgeCall::parse(GET_MODIFIERS_INFO, &args(json!({"item": null}))),
+            Ok(KnowledgeCall::ModifiersInfo(ModifiersInfoArgs {
+                item: None
+            }))
+        );
+        let bad = KnowledgeCall::parse(SEARCH_FAQ, &args(json!({"query": ["a"]}))).unwrap_err();
+        assert_eq!(
+            bad,
+            ToolArgsError::Invalid("expected text, got a list".into())
+        );
+        assert_eq!(
+            KnowledgeCall::parse("make_coffee", &Map::new()),
+            Err(ToolArgsError::UnknownTool("make_coffee".into()))
+        );
     }
 }

@@ -41,16 +41,6 @@ pub struct ToolCall {
     pub arguments: Result<Map<String, Value>, String>,
 }
 
-impl ToolCall {
-    /// A string argument, trimmed; `None` when absent, null or blank.
-    pub fn str_arg(&self, name: &str) -> Option<&str> {
-        match self.arguments.as_ref().ok()?.get(name)? {
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim()),
-            _ => None,
-        }
-    }
-}
-
 /// Why a body is not a usable Vapi message: the JSON path at fault and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -432,7 +422,10 @@ mod tests {
         );
         assert_eq!(m.timestamp.unwrap().as_millisecond(), 1763662137931);
         assert_eq!(m.tool_calls.len(), 1);
-        assert_eq!(m.tool_calls[0].str_arg("item"), Some("taro milk tea"));
+        assert_eq!(
+            m.tool_calls[0].arguments.as_ref().unwrap()["item"],
+            "taro milk tea"
+        );
         assert_eq!(m.phone_number_id.as_deref(), Some("pn"));
         assert_eq!(m.called_number, None);
     }
@@ -458,9 +451,12 @@ mod tests {
                 "get_menu_info"
             ]
         );
-        assert_eq!(m.tool_calls[0].str_arg("query"), Some("boba"));
-        assert_eq!(m.tool_calls[1].str_arg("query"), Some("parking"));
-        assert_eq!(m.tool_calls[2].str_arg("day"), Some("sunday"));
+        assert_eq!(m.tool_calls[0].arguments.as_ref().unwrap()["query"], "boba");
+        assert_eq!(
+            m.tool_calls[1].arguments.as_ref().unwrap()["query"],
+            "parking"
+        );
+        assert_eq!(m.tool_calls[2].arguments.as_ref().unwrap()["day"], "sunday");
         assert_eq!(m.tool_calls[3].arguments, Ok(Map::new()));
         assert!(m.tool_calls[4].arguments.is_err());
     }

@@ -15,34 +15,38 @@ use hostline_shared::money::Cents;
 use hostline_shared::restaurant::{Restaurant, Rule};
 use hostline_shared::speech::join_list;
 use hostline_shared::tenancy::Published;
-use hostline_shared::tools;
+use hostline_shared::tools::{KnowledgeCall, ToolArgsError, text};
 use hostline_shared::vapi::ToolCall;
 use jiff::civil::{Date, Weekday};
 
 pub fn answer(p: &Published, call: &ToolCall, now: jiff::Timestamp) -> Result<String, String> {
-    match call.name.as_str() {
-        tools::GET_MENU_INFO => Ok(menu_info(
-            &p.index,
-            call.str_arg("query"),
-            call.str_arg("category"),
-        )),
-        tools::GET_MODIFIERS_INFO => match call.str_arg("item") {
+    let args = match &call.arguments {
+        Ok(a) => a,
+        Err(why) => return Err(format!("Sorry, I couldn't read that request: {why}.")),
+    };
+    match KnowledgeCall::parse(&call.name, args) {
+        Ok(KnowledgeCall::MenuInfo(a)) => {
+            Ok(menu_info(&p.index, text(&a.query), text(&a.category)))
+        }
+        Ok(KnowledgeCall::ModifiersInfo(a)) => match text(&a.item) {
             Some(item) => Ok(modifiers_info(&p.index, item)),
             None => Err("Which menu item would you like the options for?".to_owned()),
         },
-        tools::GET_HOURS_INFO => Ok(hours_info(&p.restaurant, call.str_arg("day"), now)),
-        tools::GET_DELIVERY_INFO => Ok(delivery::answer(
-            &p.restaurant,
-            call.str_arg("address_or_zip"),
-        )),
-        tools::SEARCH_FAQ => match call.str_arg("query") {
+        Ok(KnowledgeCall::HoursInfo(a)) => Ok(hours_info(&p.restaurant, text(&a.day), now)),
+        Ok(KnowledgeCall::DeliveryInfo(a)) => {
+            Ok(delivery::answer(&p.restaurant, text(&a.address_or_zip)))
+        }
+        Ok(KnowledgeCall::SearchFaq(a)) => match text(&a.query) {
             Some(q) => Ok(faq(&p.index, q)),
             None => Err("What would you like to know?".to_owned()),
         },
-        other => Err(format!(
+        Err(ToolArgsError::UnknownTool(other)) => Err(format!(
             "Sorry, I can't do {} here.",
             other.replace('_', " ")
         )),
+        Err(ToolArgsError::Invalid(why)) => {
+            Err(format!("Sorry, I couldn't read that request: {why}."))
+        }
     }
 }
 

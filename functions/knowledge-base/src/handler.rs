@@ -67,14 +67,9 @@ pub async fn handle<S: Store>(
     let results = msg
         .tool_calls
         .iter()
-        .map(|call| match &call.arguments {
-            Err(why) => {
-                ToolResult::err(call, format!("Sorry, I couldn't read that request: {why}."))
-            }
-            Ok(_) => match answers::answer(&bundle, call, now) {
-                Ok(text) => ToolResult::ok(call, text),
-                Err(text) => ToolResult::err(call, text),
-            },
+        .map(|call| match answers::answer(&bundle, call, now) {
+            Ok(text) => ToolResult::ok(call, text),
+            Err(text) => ToolResult::err(call, text),
         })
         .collect();
     Response::json(200, &ToolResults { results })
