@@ -42,7 +42,11 @@ fn stats(mut samples: Vec<Duration>) -> Stats {
     }
 }
 
-fn setup(pooling: bool, kv: &KvStore, cache: &std::path::Path) -> (Runtime, LoadedComponent) {
+fn setup(
+    pooling: bool,
+    kv: &KvStore,
+    cache: &std::path::Path,
+) -> (Arc<Runtime>, Arc<LoadedComponent>) {
     let runtime = Runtime::new(EngineOptions {
         pooling,
         cache_dir: Some(cache.to_path_buf()),
@@ -65,7 +69,7 @@ fn setup(pooling: bool, kv: &KvStore, cache: &std::path::Path) -> (Runtime, Load
     if let Some(e) = component.load_error() {
         panic!("probe failed to load: {e}");
     }
-    (runtime, component)
+    (Arc::new(runtime), Arc::new(component))
 }
 
 fn measure_instantiate(
@@ -87,7 +91,11 @@ fn measure_instantiate(
     })
 }
 
-fn measure_request(rt: &tokio::runtime::Runtime, runtime: &Runtime, c: &LoadedComponent) -> Stats {
+fn measure_request(
+    rt: &tokio::runtime::Runtime,
+    runtime: &Arc<Runtime>,
+    c: &Arc<LoadedComponent>,
+) -> Stats {
     let request = || {
         hyper::Request::builder()
             .uri("http://127.0.0.1/probe/kv/get?key=bench")

@@ -45,7 +45,7 @@ pub struct App {
     /// Resolved variables (application and per component).
     pub variables: ResolvedVariables,
     router: Router,
-    components: HashMap<String, LoadedComponent>,
+    components: HashMap<String, Arc<LoadedComponent>>,
     runtime: Arc<Runtime>,
 }
 
@@ -117,7 +117,7 @@ impl App {
         let mut components = HashMap::new();
         for task in tasks {
             let loaded = task.await?;
-            components.insert(loaded.id.to_string(), loaded);
+            components.insert(loaded.id.to_string(), Arc::new(loaded));
         }
         Ok(Self {
             router: Router::new(manifest.routes.clone()),
@@ -135,7 +135,7 @@ impl App {
 
     /// A loaded component by id.
     pub fn component(&self, id: &str) -> Option<&LoadedComponent> {
-        self.components.get(id)
+        self.components.get(id).map(|c| &**c)
     }
 
     /// Whether some route would send `path` to a component.

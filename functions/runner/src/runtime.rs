@@ -12,13 +12,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{Request, Response};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
@@ -186,7 +186,46 @@ pub struct Runtime {
     linker: Linker<HostState>,
     options: EngineOptions,
     permits: Arc<Semaphore>,
+    in_flight: Arc<InFlight>,
     _ticker: EpochTicker,
+}
+
+/// Counts running requests, and wakes whoever waits for the count to reach zero.
+#[derive(Default)]
+struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// One running request; dropping it (the request's task ended, however) counts it out.
+struct InFlightGuard(Arc<InFlight>);
+
+impl InFlight {
+    fn enter(self: &Arc<Self>) -> InFlightGuard {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(Arc::clone(self))
+    }
+
+    async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a request ending in between still wakes us.
+            notified.as_mut().enable();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl std::fmt::Debug for Runtime {
@@ -266,6 +305,7 @@ impl Runtime {
             linker,
             options,
             permits,
+            in_flight: Arc::default(),
             _ticker: ticker,
         })
     }
@@ -375,26 +415,67 @@ impl Runtime {
     }
 
     /// Runs one request through a fresh instance of `component` and buffers the response.
+    ///
+    /// Once the request has an instance, it runs in a task of its own: if the caller stops
+    /// waiting (the client hung up and hyper dropped the request), the guest is still driven
+    /// to completion, bounded by the request deadline, so a multi-key write is never cut off
+    /// half way by a disconnect. [`Runtime::wait_idle`] waits for such requests.
     pub async fn invoke(
+        self: &Arc<Self>,
+        component: &Arc<LoadedComponent>,
+        request: Request<Full<Bytes>>,
+    ) -> Result<Response<Full<Bytes>>, InvokeError> {
+        if let Err(e) = &component.pre {
+            return Err(InvokeError::NotLoaded(e.clone()));
+        }
+        let timeout = self.options.request_timeout;
+        let deadline = Instant::now() + timeout;
+        // A burst beyond the pool queues here, but only briefly: a request that cannot get a
+        // slot soon is better told to retry than left to eat its whole deadline in the queue.
+        // A client that leaves while queued has started nothing, so this part may be dropped.
+        let wait = self.options.instance_wait.min(timeout);
+        let permit =
+            match tokio::time::timeout(wait, Arc::clone(&self.permits).acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => return Err(InvokeError::Failed("runner is shutting down".into())),
+                Err(_) => return Err(InvokeError::Busy(wait)),
+            };
+        let in_flight = self.in_flight.enter();
+        let runtime = Arc::clone(self);
+        let component = Arc::clone(component);
+        let task = tokio::spawn(async move {
+            let _permit = permit;
+            let _in_flight = in_flight;
+            runtime.run(&component, request, deadline).await
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(e) => Err(InvokeError::Failed(format!("request task failed: {e}"))),
+        }
+    }
+
+    /// Waits until no request started by [`Runtime::invoke`] is still running, including
+    /// those whose clients have gone.
+    pub async fn wait_idle(&self) {
+        self.in_flight.idle().await;
+    }
+
+    /// Requests started by [`Runtime::invoke`] that are still running.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.count.load(Ordering::SeqCst)
+    }
+
+    async fn run(
         &self,
         component: &LoadedComponent,
         request: Request<Full<Bytes>>,
+        deadline: Instant,
     ) -> Result<Response<Full<Bytes>>, InvokeError> {
         let pre = component
             .pre
             .as_ref()
             .map_err(|e| InvokeError::NotLoaded(e.clone()))?;
         let timeout = self.options.request_timeout;
-        let deadline = Instant::now() + timeout;
-        // A burst beyond the pool queues here, but only briefly: a request that cannot get a
-        // slot soon is better told to retry than left to eat its whole deadline in the queue.
-        let wait = self.options.instance_wait.min(timeout);
-        let _permit = match tokio::time::timeout(wait, self.permits.acquire()).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_)) => return Err(InvokeError::Failed("runner is shutting down".into())),
-            Err(_) => return Err(InvokeError::Busy(wait)),
-        };
-
         let work = async {
             let mut store = self.new_store(component, deadline);
             let memory_limit = self.options.memory_limit;

@@ -118,6 +118,7 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<()>,
     seed: SeedOutcome,
     data_dir: PathBuf,
+    grace: Duration,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -173,8 +174,21 @@ impl RunningServer {
     /// Waits until the server has stopped (after a [`ShutdownHandle::shutdown`]), then
     /// releases the database.
     pub async fn wait(self) -> anyhow::Result<()> {
-        let RunningServer { app, task, .. } = self;
+        let RunningServer {
+            app, task, grace, ..
+        } = self;
         task.await?;
+        // Requests whose clients left are still finishing their writes; each is bounded by
+        // the request deadline.
+        if tokio::time::timeout(grace, app.runtime().wait_idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = app.runtime().in_flight(),
+                "shutdown deadline passed with component requests still running"
+            );
+        }
         // The accept loop has finished and no request holds the app any more, so this drops
         // the last database handle and redb closes the file cleanly.
         drop(app);
@@ -285,6 +299,7 @@ pub async fn start(config: RunnerConfig) -> anyhow::Result<RunningServer> {
         task,
         seed,
         data_dir: config.data_dir,
+        grace: config.shutdown_grace,
     })
 }
 

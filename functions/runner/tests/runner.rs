@@ -1055,3 +1055,59 @@ fn a_trap_is_logged_with_context_and_the_body_stays_generic() {
     let error = failure["fields"]["error"].as_str().expect("error field");
     assert!(error.contains("wasm trap"), "{failure}");
 }
+
+#[test]
+fn a_request_whose_client_disconnects_still_finishes_its_writes() {
+    let s = server();
+    let mut stream = std::net::TcpStream::connect(s.server().addr()).expect("connect");
+    stream
+        .write_all(b"GET /probe/slow-writes?prefix=w&n=5&ms=300 HTTP/1.1\r\nhost: t\r\n\r\n")
+        .expect("send");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.get("/probe/kv/get?key=wstarted").0 != 200 {
+        assert!(Instant::now() < deadline, "the writes never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The client walks away with the writes half done.
+    stream.shutdown(std::net::Shutdown::Both).expect("shutdown");
+    drop(stream);
+    assert_eq!(s.get("/probe/kv/get?key=w4").0, 404, "all written already");
+    // The guest is driven to the end anyway: every key arrives.
+    while s.get("/probe/kv/get?key=w4").0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the last write never happened: the request was dropped with its client"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for i in 0..5 {
+        assert_eq!(
+            s.get(&format!("/probe/kv/get?key=w{i}")),
+            (200, "written".into())
+        );
+    }
+}
+
+#[test]
+fn shutdown_waits_for_requests_whose_clients_left() {
+    let mut s = server();
+    let mut stream = std::net::TcpStream::connect(s.server().addr()).expect("connect");
+    stream
+        .write_all(b"GET /probe/slow-writes?prefix=s&n=3&ms=300 HTTP/1.1\r\nhost: t\r\n\r\n")
+        .expect("send");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.get("/probe/kv/get?key=sstarted").0 != 200 {
+        assert!(Instant::now() < deadline, "the writes never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(stream);
+    // Stopping waits for the orphaned request (it holds the database), then a restart on the
+    // same data directory sees every write.
+    s.restart();
+    for i in 0..3 {
+        assert_eq!(
+            s.get(&format!("/probe/kv/get?key=s{i}")),
+            (200, "written".into())
+        );
+    }
+}

@@ -309,6 +309,57 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
             ok(std::hint::black_box(&v).len().to_string())
         }
 
+        "/slow-writes" => {
+            // Marks `{prefix}started`, then writes `{prefix}0` .. `{prefix}{n-1}` with a pause
+            // before each: a multi-key write that takes a while, for tests that walk away.
+            let prefix = param(&q, "prefix")?;
+            let n = param(&q, "n")?.parse::<u32>()?;
+            let ms = param(&q, "ms")?.parse::<u64>()?;
+            let store = Store::open_default().await?;
+            store.set(format!("{prefix}started"), b"1").await?;
+            for i in 0..n {
+                spin_sdk::time::sleep(std::time::Duration::from_millis(ms)).await;
+                store.set(format!("{prefix}{i}"), b"written").await?;
+            }
+            ok(format!("wrote {n}"))
+        }
+
+        // --- the Spin adapter's compare-and-swap (hostline_spin::SpinStore) ------------------
+        "/adapter/cas-incr" => {
+            // Read-increment-CAS with retry through the Store port, pausing between the read
+            // and the swap so concurrent requests really interleave. Answers the attempts.
+            use hostline_shared::store::{Store as _, StoreError};
+            let key = param(&q, "key")?;
+            let pause = param(&q, "pause_ms").unwrap_or("0").parse::<u64>()?;
+            let store = hostline_spin::SpinStore::open(label(&q))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut attempts = 0u32;
+            loop {
+                attempts += 1;
+                let current = store.get(key).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let (n, version) = match &current {
+                    Some(v) => (
+                        std::str::from_utf8(&v.value)?.parse::<u64>()?,
+                        Some(v.version),
+                    ),
+                    None => (0, None),
+                };
+                if pause > 0 {
+                    spin_sdk::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+                match store
+                    .compare_and_swap(key, version, (n + 1).to_string().as_bytes())
+                    .await
+                {
+                    Ok(()) => break,
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => anyhow::bail!("store error: {e}"),
+                }
+            }
+            ok(attempts.to_string())
+        }
+
         "/sleep" => {
             let ms = param(&q, "ms")?.parse::<u64>()?;
             // Lets a test see that the request is in flight before it acts.
