@@ -13,6 +13,8 @@
 //! - [`store`]: the storage port (get / put / delete / list / compare-and-swap) and an
 //!   in-memory implementation with the contract suite every implementation must pass.
 //! - [`http`]: the plain request/response types handlers take and return, and JSON errors.
+//! - [`api`]: the handler prelude: the typed principal, one error type that becomes the
+//!   response and is logged once, and the path router.
 //! - [`auth`]: constant-time secret comparison shared by every webhook.
 //! - [`credential`]: the per-business, per-line tool credential the tool and event routes
 //!   take the tenant from; [`signed`]: the signed-claims format behind it and the stream token.
@@ -27,6 +29,7 @@
 //!   compare-and-swap the business record), pending line claims, and the committed readers.
 //! - [`speech`]: turning values into single-line speakable text ("$5.50", "10:30 PM").
 
+pub mod api;
 pub mod auth;
 pub mod credential;
 pub mod hours;

@@ -11,6 +11,7 @@
 //! Every route needs `Authorization: Bearer <admin_token>`; the business comes from the path,
 //! which only the operator can choose.
 
+use hostline_shared::api::{ApiError, Principal, Router};
 use hostline_shared::auth::secret_matches;
 use hostline_shared::http::{Method, Request, Response, parse_json};
 use hostline_shared::ids::BusinessId;
@@ -23,10 +24,38 @@ use hostline_shared::tenancy::{
 };
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub admin_token: String,
+}
+
+/// The routes, matched by [`Router`].
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Restaurant,
+    Business,
+    VapiNumber,
+}
+
+fn router() -> &'static Router<Route> {
+    static ROUTER: OnceLock<Router<Route>> = OnceLock::new();
+    ROUTER.get_or_init(|| {
+        Router::new([
+            ("/api/v1/businesses/{id}/restaurant", Route::Restaurant),
+            ("/api/v1/businesses/{id}", Route::Business),
+            ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
+        ])
+    })
+}
+
+/// Only the operator's bearer token opens these routes (owner accounts are still to come).
+fn authorize(req: &Request, config: &Config) -> Result<Principal, ApiError> {
+    match req.bearer() {
+        Some(t) if secret_matches(t, &config.admin_token) => Ok(Principal::Operator),
+        _ => Err(ApiError::refused(401, "missing or invalid bearer token")),
+    }
 }
 
 pub async fn handle<S: Store>(
@@ -35,59 +64,47 @@ pub async fn handle<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    let authorized = req
-        .bearer()
-        .is_some_and(|t| secret_matches(t, &config.admin_token));
-    if !authorized {
-        return Response::unauthorized("missing or invalid bearer token");
-    }
-    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
-    let result = match segments.as_slice() {
-        ["api", "v1", "businesses", id, "restaurant"] => match parse_id(id) {
-            Ok(id) => match req.method {
-                Method::Put => put_restaurant(store, &id, &req.body, now).await,
-                Method::Get => get_restaurant(store, &id).await,
-                _ => Ok(Response::method_not_allowed()),
-            },
-            Err(r) => Ok(r),
-        },
-        ["api", "v1", "businesses", id] => match parse_id(id) {
-            Ok(id) => match req.method {
-                Method::Get => get_business(store, &id).await,
-                Method::Patch => patch_business(store, &id, &req.body, now).await,
-                _ => Ok(Response::method_not_allowed()),
-            },
-            Err(r) => Ok(r),
-        },
-        ["api", "v1", "vapi-numbers", pn] => match req.method {
-            Method::Put => put_vapi_number(store, pn, &req.body).await,
-            _ => Ok(Response::method_not_allowed()),
-        },
-        _ => Ok(Response::not_found()),
+    route(req, store, config, now)
+        .await
+        .unwrap_or_else(|e| e.into_response("owner-api", req))
+}
+
+async fn route<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    let Principal::Operator = authorize(req, config)? else {
+        return Err(ApiError::refused(403, "not allowed"));
     };
-    result.unwrap_or_else(|e| {
-        eprintln!(
-            "owner-api: storage error on {} {}: {e}",
-            method_name(req.method),
-            req.path
-        );
-        Response::storage_error(&e)
-    })
-}
-
-fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-        Method::Other => "OTHER",
+    let Some(m) = router().at(&req.path) else {
+        return Ok(Response::not_found());
+    };
+    match (m.route, req.method) {
+        (Route::Restaurant, Method::Put) => {
+            put_restaurant(store, &parse_id(m.param("id"))?, &req.body, now).await
+        }
+        (Route::Restaurant, Method::Get) => get_restaurant(store, &parse_id(m.param("id"))?).await,
+        (Route::Business, Method::Get) => get_business(store, &parse_id(m.param("id"))?).await,
+        (Route::Business, Method::Patch) => {
+            patch_business(store, &parse_id(m.param("id"))?, &req.body, now).await
+        }
+        (Route::VapiNumber, Method::Put) => put_vapi_number(store, m.param("id"), &req.body).await,
+        _ => Ok(Response::method_not_allowed()),
     }
 }
 
-fn parse_id(raw: &str) -> Result<BusinessId, Response> {
-    BusinessId::parse(raw).map_err(|e| Response::field_error(400, "business_id", &e.to_string()))
+fn parse_id(raw: &str) -> Result<BusinessId, ApiError> {
+    BusinessId::parse(raw).map_err(|e| ApiError::field(400, "business_id", e.to_string()))
+}
+
+/// A JSON body, or the 400 naming the field at fault.
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_json(bytes).map_err(|r| ApiError::Body {
+        status: r.status,
+        body: serde_json::from_slice(&r.body).unwrap_or_default(),
+    })
 }
 
 async fn put_restaurant<S: Store>(
@@ -95,27 +112,24 @@ async fn put_restaurant<S: Store>(
     id: &BusinessId,
     body: &[u8],
     now: jiff::Timestamp,
-) -> Result<Response, StoreError> {
+) -> Result<Response, ApiError> {
     let Ok(text) = std::str::from_utf8(body) else {
-        return Ok(Response::error(400, "request body is not UTF-8 JSON"));
+        return Err(ApiError::refused(400, "request body is not UTF-8 JSON"));
     };
     if text.trim().is_empty() {
-        return Ok(Response::error(
+        return Err(ApiError::refused(
             400,
             "request body is empty; expected a hostline.restaurant/v1 document",
         ));
     }
-    let doc = match Restaurant::parse(text) {
-        Ok(d) => d,
-        Err(e) => {
-            let field = if e.path.is_empty() || e.path == "." {
-                "document".to_owned()
-            } else {
-                e.path.clone()
-            };
-            return Ok(Response::field_error(400, &field, &e.message));
-        }
-    };
+    let doc = Restaurant::parse(text).map_err(|e| {
+        let field = if e.path.is_empty() || e.path == "." {
+            "document".to_owned()
+        } else {
+            e.path.clone()
+        };
+        ApiError::field(400, field, e.message)
+    })?;
     match import_restaurant(store, id, doc, now).await {
         Ok(outcome) => Ok(Response::json(
             if outcome.created { 201 } else { 200 },
@@ -128,40 +142,38 @@ async fn put_restaurant<S: Store>(
                 "items": outcome.items,
             }),
         )),
-        Err(ImportError::LineTaken { line, index }) => Ok(Response::json(
-            409,
-            &json!({
+        Err(ImportError::LineTaken { line, index }) => Err(ApiError::Body {
+            status: 409,
+            body: json!({
                 "error": format!("phone line {line} already belongs to another business"),
                 "field": format!("business.phone_lines[{index}].e164"),
                 "line": line.as_str(),
             }),
-        )),
-        Err(ImportError::Busy) => Ok(Response::error(
+        }),
+        Err(ImportError::Busy) => Err(ApiError::refused(
             409,
             "another change to this business or one of its lines happened at the same time; retry",
         )),
-        Err(ImportError::Store(e)) => Err(e),
+        Err(ImportError::Store(e)) => Err(e.into()),
     }
 }
 
-async fn get_restaurant<S: Store>(store: &S, id: &BusinessId) -> Result<Response, StoreError> {
-    let no_document = || Response::error(404, &format!("business {id} has no restaurant document"));
+async fn get_restaurant<S: Store>(store: &S, id: &BusinessId) -> Result<Response, ApiError> {
+    let no_document = || ApiError::not_found(format!("business {id} has no restaurant document"));
     let Some(record) = read_json::<_, BusinessRecord>(store, &keys::business(id)).await? else {
-        return Ok(no_document());
+        return Err(no_document());
     };
-    Ok(match load_restaurant(store, &record).await? {
-        Some(r) => Response::json(200, &r),
-        None => no_document(),
-    })
+    match load_restaurant(store, &record).await? {
+        Some(r) => Ok(Response::json(200, &r)),
+        None => Err(no_document()),
+    }
 }
 
-async fn get_business<S: Store>(store: &S, id: &BusinessId) -> Result<Response, StoreError> {
-    Ok(
-        match read_json::<_, BusinessRecord>(store, &keys::business(id)).await? {
-            Some(r) => Response::json(200, &BusinessView::of(&r)),
-            None => Response::error(404, &format!("no business {id}")),
-        },
-    )
+async fn get_business<S: Store>(store: &S, id: &BusinessId) -> Result<Response, ApiError> {
+    match read_json::<_, BusinessRecord>(store, &keys::business(id)).await? {
+        Some(r) => Ok(Response::json(200, &BusinessView::of(&r))),
+        None => Err(ApiError::not_found(format!("no business {id}"))),
+    }
 }
 
 /// The business record as the API shows it: without the storage pointers.
@@ -218,34 +230,28 @@ where
 async fn patch_business<S: Store>(
     store: &S,
     id: &BusinessId,
-    body: &[u8],
+    bytes: &[u8],
     now: jiff::Timestamp,
-) -> Result<Response, StoreError> {
-    let patch: BusinessPatch = match parse_json(body) {
-        Ok(p) => p,
-        Err(r) => return Ok(r),
-    };
+) -> Result<Response, ApiError> {
+    let patch: BusinessPatch = body(bytes)?;
     let transfer_to = match &patch.transfer_to {
-        Some(Some(raw)) => match PhoneE164::parse_e164(raw) {
-            Ok(p) => Some(Some(p)),
-            Err(_) => {
-                return Ok(Response::field_error(
-                    400,
-                    "transfer_to",
-                    "must be an E.164 number like +14155550100, or null",
-                ));
-            }
-        },
+        Some(Some(raw)) => Some(Some(PhoneE164::parse_e164(raw).map_err(|_| {
+            ApiError::field(
+                400,
+                "transfer_to",
+                "must be an E.164 number like +14155550100, or null",
+            )
+        })?)),
         Some(None) => Some(None),
         None => None,
     };
     if let Some(Some(b)) = patch.balance_seconds
         && !(0..=MAX_BALANCE_SECONDS).contains(&b)
     {
-        return Ok(Response::field_error(
+        return Err(ApiError::field(
             400,
             "balance_seconds",
-            &format!("must be a whole number of seconds from 0 to {MAX_BALANCE_SECONDS}, or null"),
+            format!("must be a whole number of seconds from 0 to {MAX_BALANCE_SECONDS}, or null"),
         ));
     }
     // Compare-and-swap, so a concurrent import's record isn't overwritten.
@@ -270,13 +276,13 @@ async fn patch_business<S: Store>(
     .await;
     match result {
         Ok(Some(record)) => Ok(Response::json(200, &BusinessView::of(&record))),
-        Ok(None) if !found => Ok(Response::error(404, &format!("no business {id}"))),
-        Ok(None) => Err(StoreError::Backend("business update wrote nothing".into())),
-        Err(StoreError::Conflict) => Ok(Response::error(
+        Ok(None) if !found => Err(ApiError::not_found(format!("no business {id}"))),
+        Ok(None) => Err(StoreError::Backend("business update wrote nothing".into()).into()),
+        Err(StoreError::Conflict) => Err(ApiError::refused(
             409,
             "the business changed repeatedly while updating; retry",
         )),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -289,26 +295,18 @@ struct VapiNumber {
 async fn put_vapi_number<S: Store>(
     store: &S,
     phone_number_id: &str,
-    body: &[u8],
-) -> Result<Response, StoreError> {
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
     if !valid_vapi_number_id(phone_number_id) {
-        return Ok(Response::field_error(
+        return Err(ApiError::field(
             400,
             "phone_number_id",
             "must be 1-100 letters, digits, '-' or '_'",
         ));
     }
-    let v: VapiNumber = match parse_json(body) {
-        Ok(v) => v,
-        Err(r) => return Ok(r),
-    };
-    let Ok(line) = PhoneE164::parse_e164(&v.e164) else {
-        return Ok(Response::field_error(
-            400,
-            "e164",
-            "must be an E.164 number like +14155550100",
-        ));
-    };
+    let v: VapiNumber = body(bytes)?;
+    let line = PhoneE164::parse_e164(&v.e164)
+        .map_err(|_| ApiError::field(400, "e164", "must be an E.164 number like +14155550100"))?;
     store
         .put(
             &keys::vapi_number(phone_number_id),

@@ -442,3 +442,62 @@ fn balance_seconds_is_range_checked_at_the_edges() {
         "storage pointers stay internal: {body}"
     );
 }
+
+#[test]
+fn routing_and_storage_faults_answer_like_every_other_route() {
+    use hostline_shared::store::FaultyStore;
+    let s = FaultyStore::new(MemoryStore::new());
+    let call = |method: Method, path: &str, body: &str| {
+        let req = Request::new(method, path)
+            .with_body(body.as_bytes().to_vec())
+            .with_header("authorization", &format!("Bearer {TOKEN}"));
+        let cfg = Config {
+            admin_token: TOKEN.into(),
+        };
+        block_on(handle(&req, &s, &cfg, now()))
+    };
+    assert_eq!(
+        call(Method::Put, "/api/v1/businesses/boba/restaurant/", BOBA).status,
+        201
+    );
+    assert_eq!(
+        call(Method::Get, "/api/v1/businesses/boba/", "").status,
+        200
+    );
+    assert_eq!(
+        call(Method::Get, "/api/v1/businesses/boba/menu", "").status,
+        404
+    );
+    assert_eq!(
+        call(Method::Delete, "/api/v1/businesses/boba", "").status,
+        405
+    );
+    let r = call(Method::Get, "/api/v1/businesses/Not_An_Id", "");
+    assert_eq!(
+        (
+            r.status,
+            serde_json::from_slice::<Value>(&r.body).unwrap()["field"].clone()
+        ),
+        (400, json!("business_id"))
+    );
+    // The store stops taking writes: a retryable 503 with Retry-After, nothing of the fault
+    // in the body, and the business as it was.
+    s.fail_from(1);
+    let r = call(
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"active": false}"#,
+    );
+    assert_eq!(r.status, 503, "{}", r.body_str());
+    assert!(r.headers.iter().any(|(n, _)| n == "retry-after"));
+    assert!(!r.body_str().contains("injected"), "{}", r.body_str());
+    let r = call(Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
+    assert_eq!(r.status, 503, "{}", r.body_str());
+    s.heal();
+    let r = call(Method::Get, "/api/v1/businesses/boba", "");
+    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (v["active"].clone(), v["revision"].clone()),
+        (json!(true), json!(1))
+    );
+}

@@ -1,0 +1,188 @@
+//! The handler prelude every function shares: parse → [`authorize`](Principal) → its own work
+//! → one [`ApiError`] that turns into the response and is logged once, with the route, by
+//! [`ApiError::into_response`]; and a small [`Router`] (matchit) instead of hand-matched paths.
+
+use crate::credential::ToolCredential;
+use crate::http::{Method, Request, Response};
+use crate::store::StoreError;
+
+/// Who a request comes from, once its credential has been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The operator (`admin_token`): may act for any business named in the path.
+    Operator,
+    /// Vapi, proven by the shared webhook secret: knows it is Vapi, not which business.
+    Vapi,
+    /// A tool or event call, proven by a credential bound to one business and line.
+    Tool(ToolCredential),
+    /// The media relay (`service_token`).
+    Relay,
+}
+
+/// Why a route could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A 4xx naming the offending field: `{"error", "field"}`.
+    #[error("{field}: {message}")]
+    Field {
+        status: u16,
+        field: String,
+        message: String,
+    },
+    /// A 4xx without a field: `{"error"}`.
+    #[error("{message}")]
+    Refused { status: u16, message: String },
+    /// A 4xx with a body of its own (e.g. a 409 naming the line another business owns).
+    #[error("{status}")]
+    Body {
+        status: u16,
+        body: serde_json::Value,
+    },
+    /// Storage failed: 503 + `Retry-After` when retrying may help, else an opaque 500.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    pub fn field(status: u16, field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Field {
+            status,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn refused(status: u16, message: impl Into<String>) -> Self {
+        ApiError::Refused {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::refused(404, message)
+    }
+
+    /// The response, logging what the caller is not told (storage faults) once, with the
+    /// function and route.
+    pub fn into_response(self, function: &str, req: &Request) -> Response {
+        match self {
+            ApiError::Field {
+                status,
+                field,
+                message,
+            } => Response::field_error(status, &field, &message),
+            ApiError::Refused { status, message } => Response::error(status, &message),
+            ApiError::Body { status, body } => Response::json(status, &body),
+            ApiError::Store(e) => {
+                eprintln!(
+                    "{function}: storage error on {} {}: {e}",
+                    method_name(req.method),
+                    req.path
+                );
+                Response::storage_error(&e)
+            }
+        }
+    }
+}
+
+pub fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+        Method::Other => "OTHER",
+    }
+}
+
+/// Path → route, with `{name}` parameters (`/api/v1/businesses/{id}`). A path that matches no
+/// route is a 404; a trailing slash is not a different route.
+pub struct Router<R> {
+    inner: matchit::Router<R>,
+}
+
+/// A matched route and its path parameters.
+pub struct Matched<'r, 'p, R> {
+    pub route: &'r R,
+    params: matchit::Params<'r, 'p>,
+}
+
+impl<R> Matched<'_, '_, R> {
+    /// A path parameter (present whenever the route's pattern names it).
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name).unwrap_or("")
+    }
+}
+
+impl<R> Router<R> {
+    /// Build from `(pattern, route)` pairs; a malformed or conflicting pattern is a bug in the
+    /// table and panics at the first request in tests.
+    pub fn new(routes: impl IntoIterator<Item = (&'static str, R)>) -> Router<R> {
+        let mut inner = matchit::Router::new();
+        for (pattern, route) in routes {
+            if let Err(e) = inner.insert(pattern, route) {
+                panic!("route {pattern}: {e}");
+            }
+        }
+        Router { inner }
+    }
+
+    pub fn at<'r, 'p>(&'r self, path: &'p str) -> Option<Matched<'r, 'p, R>> {
+        let path = match path.strip_suffix('/') {
+            Some(p) if !p.is_empty() => p,
+            _ => path,
+        };
+        self.inner.at(path).ok().map(|m| Matched {
+            route: m.value,
+            params: m.params,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_with_params_and_trailing_slashes() {
+        #[derive(Debug, PartialEq)]
+        enum R {
+            Business,
+            Restaurant,
+        }
+        let r = Router::new([
+            ("/api/v1/businesses/{id}", R::Business),
+            ("/api/v1/businesses/{id}/restaurant", R::Restaurant),
+        ]);
+        let m = r.at("/api/v1/businesses/boba/restaurant/").unwrap();
+        assert_eq!((m.route, m.param("id")), (&R::Restaurant, "boba"));
+        let m = r.at("/api/v1/businesses/boba").unwrap();
+        assert_eq!((m.route, m.param("id")), (&R::Business, "boba"));
+        assert!(r.at("/api/v1/businesses").is_none());
+        assert!(r.at("/api/v1/businesses/boba/menu").is_none());
+    }
+
+    #[test]
+    fn storage_errors_are_503_when_retryable_and_never_leak() {
+        let req = Request::new(Method::Get, "/x");
+        let r = ApiError::Store(StoreError::Backend("disk on fire at /var/x".into()))
+            .into_response("test", &req);
+        assert_eq!(r.status, 503);
+        assert!(
+            r.headers
+                .iter()
+                .any(|(n, v)| n == "retry-after" && v == "1")
+        );
+        assert!(!r.body_str().contains("disk"));
+        let r = ApiError::Store(StoreError::Corrupt("biz/x".into())).into_response("test", &req);
+        assert_eq!(r.status, 500);
+        assert!(!r.body_str().contains("biz/x"));
+        let r = ApiError::field(400, "business_id", "bad").into_response("test", &req);
+        assert_eq!(
+            (r.status, r.body_str()),
+            (400, r#"{"error":"bad","field":"business_id"}"#)
+        );
+    }
+}
