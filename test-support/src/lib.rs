@@ -1,5 +1,6 @@
-//! Helpers for integration tests that need the function collection as wasm components: the
-//! runner's own tests and the media relay's round trip through the real tool endpoints.
+//! Helpers for integration tests: the sample restaurants and a store seeded with them
+//! ([`fixtures`]), and the function collection as wasm components for the runner's own tests
+//! and the media relay's round trip through the real tool endpoints.
 //!
 //! This crate sits at `<workspace>/test-support`, so it knows the workspace root from its own
 //! manifest directory; a test crate elsewhere cannot share a helper file by path, because
@@ -8,6 +9,8 @@
 //! Builds go through cargo into this run's target directory (honouring `CARGO_TARGET_DIR`), with
 //! the `component` profile for `wasm32-wasip2` that `scripts/build-components` and `spin.toml`
 //! use; when `scripts/test` has built them already, cargo finds nothing to do.
+
+pub mod fixtures;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,57 +6,23 @@ use hostline_assistant_request::handler::{Config, UNKNOWN_LINE, handle};
 use hostline_shared::credential::{TOOL_TOKEN_HEADER, ToolCredential};
 use hostline_shared::http::{Method, Request};
 use hostline_shared::store::{MemoryStore, Store};
+use hostline_test_support::fixtures::{SAMPLES, lines_of, name_of, seeded};
 use serde_json::{Value, json};
 
 const SECRET: &str = "vapi-test-secret";
 const TOOL_KEY: &str = "tool-token-test-key";
-const DOCS: [(&str, &str); 3] = [
-    (
-        "boba",
-        include_str!("../../../fixtures/restaurants/demo-boba.json"),
-    ),
-    (
-        "thai",
-        include_str!("../../../fixtures/restaurants/golden-lotus-thai.json"),
-    ),
-    (
-        "pizza",
-        include_str!("../../../fixtures/restaurants/windy-city-slice.json"),
-    ),
-];
+const DOCS: [(&str, &str); 3] = SAMPLES;
 
 fn now() -> jiff::Timestamp {
     "2026-11-20T18:00:00Z".parse().unwrap()
 }
 
-fn seeded() -> MemoryStore {
-    let s = MemoryStore::new();
-    let cfg = hostline_owner_api::handler::Config {
-        admin_token: "t".into(),
-    };
-    for (id, doc) in DOCS {
-        let req = Request::new(Method::Put, &format!("/api/v1/businesses/{id}/restaurant"))
-            .with_header("authorization", "Bearer t")
-            .with_body(doc);
-        let resp = block_on(hostline_owner_api::handler::handle(&req, &s, &cfg, now()));
-        assert_eq!(resp.status, 201, "{}", resp.body_str());
-    }
-    s
-}
-
 fn lines(doc: &str) -> Vec<String> {
-    let v: Value = serde_json::from_str(doc).unwrap();
-    v["business"]["phone_lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["e164"].as_str().unwrap().to_owned())
-        .collect()
+    lines_of(doc)
 }
 
 fn name(doc: &str) -> String {
-    let v: Value = serde_json::from_str(doc).unwrap();
-    v["business"]["name"].as_str().unwrap().to_owned()
+    name_of(doc)
 }
 
 fn post(s: &MemoryStore, body: &Value, headers: &[(&str, &str)]) -> (u16, Value) {

@@ -10,47 +10,22 @@ use hostline_shared::ids::BusinessId;
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::MemoryStore;
+use hostline_test_support::fixtures::{BOBA, PIZZA, THAI, id_of, lines_of, seeded};
 use serde_json::{Value, json};
 
 const TOOL_KEY: &str = "tool-token-test-key";
-const BOBA: &str = include_str!("../../../fixtures/restaurants/demo-boba.json");
-const THAI: &str = include_str!("../../../fixtures/restaurants/golden-lotus-thai.json");
-const PIZZA: &str = include_str!("../../../fixtures/restaurants/windy-city-slice.json");
-const DOCS: [(&str, &str); 3] = [("boba", BOBA), ("thai", THAI), ("pizza", PIZZA)];
 
 /// Friday 2026-11-20, 18:00 UTC: 10 AM in Los Angeles, noon in Chicago, 1 PM in New York.
 const FRIDAY_18Z: &str = "2026-11-20T18:00:00Z";
 /// The handler's clock (messages carry their own timestamps for the answers).
 const HANDLER_NOW: &str = "2030-01-01T00:00:00Z";
 
-fn seeded() -> MemoryStore {
-    let s = MemoryStore::new();
-    let cfg = hostline_owner_api::handler::Config {
-        admin_token: "t".into(),
-    };
-    for (id, doc) in DOCS {
-        let req = Request::new(Method::Put, &format!("/api/v1/businesses/{id}/restaurant"))
-            .with_header("authorization", "Bearer t")
-            .with_body(doc);
-        let now = FRIDAY_18Z.parse().unwrap();
-        assert_eq!(
-            block_on(hostline_owner_api::handler::handle(&req, &s, &cfg, now)).status,
-            201
-        );
-    }
-    s
-}
-
 fn line(doc: &str) -> String {
-    let v: Value = serde_json::from_str(doc).unwrap();
-    v["business"]["phone_lines"][0]["e164"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    lines_of(doc)[0].clone()
 }
 
 fn business_of(doc: &str) -> &'static str {
-    DOCS.iter().find(|(_, d)| *d == doc).unwrap().0
+    id_of(doc)
 }
 
 /// The credential the assistant for `business`'s `line` carries.

@@ -9,11 +9,10 @@ use hostline_shared::phone::PhoneE164;
 use hostline_shared::publish::load_published;
 use hostline_shared::store::{MemoryStore, Store, keys};
 use hostline_shared::tenancy::{BusinessRecord, LineRoute, read_json, resolve_line};
+use hostline_test_support::fixtures::{BOBA, THAI, lines_of, with_lines};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "operator-token";
-const BOBA: &str = include_str!("../../../fixtures/restaurants/demo-boba.json");
-const THAI: &str = include_str!("../../../fixtures/restaurants/golden-lotus-thai.json");
 
 fn now() -> jiff::Timestamp {
     "2026-11-20T18:00:00Z".parse().unwrap()
@@ -41,16 +40,6 @@ fn call_with(
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
-fn lines_of(doc: &str) -> Vec<String> {
-    let v: Value = serde_json::from_str(doc).unwrap();
-    v["business"]["phone_lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["e164"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn route(store: &MemoryStore, line: &str) -> LineRoute {
     let l = PhoneE164::parse_e164(line).unwrap();
     block_on(resolve_line(store, Some(&l), None)).unwrap()
@@ -63,19 +52,6 @@ fn owner(store: &MemoryStore, line: &str) -> Option<String> {
         }
         LineRoute::Unknown => None,
     }
-}
-
-/// `doc` with its phone lines replaced.
-fn with_lines(doc: &str, lines: &[&str]) -> String {
-    let mut v: Value = serde_json::from_str(doc).unwrap();
-    v["business"]["phone_lines"] = Value::Array(
-        lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| json!({"e164": l, "label": format!("line {i}"), "priority": i + 1}))
-            .collect(),
-    );
-    v.to_string()
 }
 
 #[test]
