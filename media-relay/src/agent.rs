@@ -298,6 +298,7 @@ mod tests {
             }],
             transfer_to: transfer.map(str::to_owned),
             max_call_seconds: 600,
+            tool_token: "t1.x.y".into(),
         }
     }
 

@@ -317,6 +317,7 @@ async fn serve_functions(listener: TcpListener, stats: Arc<Stats>) {
         functions: vec![],
         transfer_to: None,
         max_call_seconds: 3600,
+        tool_token: String::new(),
     };
     let config = Bytes::from(serde_json::to_vec(&config).unwrap_or_default());
     loop {
@@ -580,6 +581,7 @@ async fn drive_clients(
                 business_id: "bench".into(),
                 line: "+15550100000".into(),
                 call_sid: call_sid.clone(),
+                account_sid: "AC00000000000000000000000000000000".into(),
                 expires_at: expires,
             }
             .sign(key)

@@ -51,7 +51,7 @@ use tracing::{debug, info, warn};
 use crate::agent::{self, AgentSocket, Event, FunctionCall};
 use crate::audio::Transcoder;
 use crate::config::AgentAudio;
-use crate::functions::{FunctionsError, ToolCall};
+use crate::functions::{FunctionsError, Retry, ToolCall};
 use crate::metrics::{CallCounters, end_label};
 use crate::pending::Ticket;
 use crate::server::{CallSlot, Shared};
@@ -148,8 +148,11 @@ struct Ids {
     call_sid: String,
     /// Named in every frame we send Twilio.
     stream_sid: String,
-    /// From `start` (unverified): only used in the transfer URL, and checked for shape there.
+    /// From the verified token only (the webhook's `AccountSid`): the account of every REST
+    /// call about this call (transfer, fallback).
     account_sid: String,
+    /// The verified stream token, presented to the functions (agent configuration, usage).
+    stream_token: String,
     /// From the verified token only.
     business_id: String,
     /// From the verified token only.
@@ -204,8 +207,22 @@ async fn prepare(
             return None;
         }
     };
-    // Verified: no longer waiting, and only now worth a call slot.
+    // Verified: no longer waiting. A call streams once: a second stream with the same token
+    // (a replay) is refused here, and across relays by the functions.
     drop(ticket);
+    if !shared.seen.first_stream(
+        &start.call_sid,
+        token.expires_at,
+        jiff::Timestamp::now().as_second(),
+    ) {
+        let rejection = Rejection::new(
+            "stream_replayed",
+            CloseCode::Policy,
+            "a stream already started for this call",
+        );
+        reject(twilio, shared, rejection, Some(&start.call_sid)).await;
+        return None;
+    }
     let Ok(permit) = Arc::clone(&shared.limit).try_acquire_owned() else {
         warn!(call_sid = %start.call_sid, max_calls = shared.config.limits.max_calls, "call refused: at capacity");
         let rejection = Rejection::new("capacity", CloseCode::Again, "at capacity");
@@ -229,7 +246,12 @@ async fn prepare(
     let ids = Ids {
         call_sid: start.call_sid.clone(),
         stream_sid: start.stream_sid.clone(),
-        account_sid: start.account_sid.clone(),
+        account_sid: token.account_sid,
+        stream_token: start
+            .custom_parameters
+            .get(params::TOKEN)
+            .cloned()
+            .unwrap_or_default(),
         business_id: token.business_id,
         line: token.line,
     };
@@ -444,8 +466,12 @@ async fn setup(
     // Boxed: the connect future is large and only lives during set-up; inline it would size
     // the call's task for its whole life.
     type Connecting = Result<(AgentConfig, AgentSocket), (SetupError, Option<String>)>;
-    let mut connecting: BoxFuture<'static, Connecting> =
-        connect_agent(Arc::clone(shared), ids.business_id.clone()).boxed();
+    let mut connecting: BoxFuture<'static, Connecting> = connect_agent(
+        Arc::clone(shared),
+        ids.business_id.clone(),
+        ids.stream_token.clone(),
+    )
+    .boxed();
     let mut transfer_asked = false;
     loop {
         tokio::select! {
@@ -456,6 +482,11 @@ async fn setup(
                     let (label, code, reason): (&'static str, CloseCode, &'static str) = match &e {
                         SetupError::Config(FunctionsError::NotFound) => {
                             ("unknown_business", CloseCode::Policy, "unknown business")
+                        }
+                        // Another stream has this call (a replay, maybe on another relay):
+                        // this one is not the caller's, so no fallback touches the call.
+                        SetupError::Config(FunctionsError::Refused(_)) => {
+                            ("stream_refused", CloseCode::Policy, "stream refused for this call")
                         }
                         SetupError::Config(_) => {
                             ("config_unavailable", CloseCode::Error, "agent configuration unavailable")
@@ -471,7 +502,8 @@ async fn setup(
                         rejected: Some(label),
                         // A line that is not ours gets nothing; a real caller of a business
                         // whose agent is down gets the staff line or an apology.
-                        fallback: (label != "unknown_business").then_some(staff),
+                        fallback: (label != "unknown_business" && label != "stream_refused")
+                            .then_some(staff),
                     }
                 });
             }
@@ -523,11 +555,12 @@ async fn setup(
 async fn connect_agent(
     shared: Arc<Shared>,
     business_id: String,
+    stream_token: String,
 ) -> Result<(AgentConfig, AgentSocket), (SetupError, Option<String>)> {
     let limits = &shared.config.limits;
     let config = shared
         .functions
-        .agent_config(&business_id, limits.functions_timeout)
+        .agent_config(&business_id, &stream_token, limits.functions_timeout)
         .await
         .map_err(|e| (SetupError::Config(e), None))?;
     match ready_agent(&shared, &config, &business_id).await {
@@ -657,6 +690,8 @@ struct Call {
     /// Function name → tool endpoint path. The prompt and greeting are not kept: they were
     /// only needed for `Settings`, and a long prompt would sit in memory all call.
     tools: Vec<(String, String)>,
+    /// The call's tool credential (from the agent configuration), sent with every tool call.
+    tool_token: Arc<str>,
     /// The staff line for DTMF 0 and `transfer_to_staff`.
     transfer_to: Option<String>,
     /// Writes Twilio frames for this stream.
@@ -713,6 +748,7 @@ impl Call {
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let now = Instant::now();
         Call {
+            tool_token: Arc::from(p.config.tool_token.as_str()),
             tools: p
                 .config
                 .functions
@@ -1093,6 +1129,7 @@ impl Call {
                 .unwrap_or_default();
             let shared = Arc::clone(&self.shared);
             let (call_sid, line) = (self.ids.call_sid.clone(), self.ids.line.clone());
+            let tool_token = Arc::clone(&self.tool_token);
             let arguments = call.arguments();
             let (id, name) = (call.id, call.name);
             let handle_id = id.clone();
@@ -1107,7 +1144,7 @@ impl Call {
                 };
                 let (content, outcome) = match tokio::time::timeout(
                     deadline,
-                    shared.functions.tool_call(&path, &request),
+                    shared.functions.tool_call(&path, &tool_token, &request),
                 )
                 .await
                 {
@@ -1361,21 +1398,35 @@ impl Call {
             barge_ins: t.barge_ins,
             ended_by: ending.by,
         };
-        let (shared, call_sid) = (Arc::clone(&self.shared), self.ids.call_sid.clone());
+        let shared = Arc::clone(&self.shared);
+        let (call_sid, stream_token) = (
+            self.ids.call_sid.clone(),
+            std::mem::take(&mut self.ids.stream_token),
+        );
         // The sockets go before the report's wait.
         drop(self);
-        // Boxed for the same reason as the set-up future.
+        // Boxed for the same reason as the set-up future. Retried: the report is idempotent
+        // per call SID (the functions charge it once), and a lost one is unbilled time.
+        let retry = Retry {
+            attempts: limits.report_attempts,
+            backoff: limits.report_backoff,
+        };
         let reporting = Box::pin(async {
             shared
                 .functions
-                .report_usage(&report, limits.report_timeout)
+                .report_usage_with_retries(&report, &stream_token, limits.report_timeout, retry)
                 .await
         });
         match reporting.await {
-            Ok(()) => shared.metrics.usage_report("ok"),
-            Err(e) => {
+            (attempts, Ok(())) => {
+                shared.metrics.usage_report("ok");
+                if attempts > 1 {
+                    info!(call_sid = %call_sid, attempts, "usage report accepted after retries");
+                }
+            }
+            (attempts, Err(e)) => {
                 shared.metrics.usage_report("failed");
-                warn!(call_sid = %call_sid, error = %e, "usage report failed");
+                warn!(call_sid = %call_sid, attempts, error = %e, "usage report failed");
             }
         }
     }

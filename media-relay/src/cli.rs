@@ -125,6 +125,12 @@ pub struct ServeArgs {
     /// Time for the usage report and for the transfer request to Twilio.
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub report_timeout: Duration,
+    /// Attempts at a call's usage report (idempotent per call SID) before it is given up.
+    #[arg(long, default_value_t = 5)]
+    pub report_attempts: u32,
+    /// Wait before retrying a usage report; doubled before each later attempt.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    pub report_backoff: Duration,
     /// A socket write that cannot complete in this time ends the call (slow peer).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub write_timeout: Duration,
@@ -225,6 +231,8 @@ impl ServeArgs {
             tool_filler_after: self.tool_filler_after,
             max_tools_in_flight: self.max_tools_in_flight,
             report_timeout: self.report_timeout,
+            report_attempts: self.report_attempts.max(1),
+            report_backoff: self.report_backoff,
             write_timeout: self.write_timeout,
             ws_read_buffer: self.ws_read_buffer.max(256),
             max_twilio_message: self.max_twilio_message,

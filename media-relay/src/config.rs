@@ -122,6 +122,10 @@ pub struct Limits {
     pub max_tools_in_flight: usize,
     /// Time for the usage report and for a transfer request.
     pub report_timeout: Duration,
+    /// Attempts at a usage report (it is idempotent per call SID) before giving up.
+    pub report_attempts: u32,
+    /// Wait before the second attempt at a usage report; doubled before each later one.
+    pub report_backoff: Duration,
     /// A socket write that cannot finish within this ends the call: the peer is not reading,
     /// and waiting longer would only hold audio nobody will hear.
     pub write_timeout: Duration,
@@ -155,6 +159,8 @@ impl Default for Limits {
             tool_filler_after: Duration::from_millis(1500),
             max_tools_in_flight: 8,
             report_timeout: Duration::from_secs(3),
+            report_attempts: 5,
+            report_backoff: Duration::from_millis(500),
             write_timeout: Duration::from_secs(2),
             ws_read_buffer: 1024,
             max_twilio_message: 64 * 1024,
@@ -165,6 +171,19 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The longest a usage report can take with its retries: every attempt's timeout and
+    /// every backoff wait.
+    pub fn report_budget(&self) -> Duration {
+        let attempts = self.report_attempts.max(1);
+        let mut total = self.report_timeout.saturating_mul(attempts);
+        let mut wait = self.report_backoff;
+        for _ in 1..attempts {
+            total = total.saturating_add(wait);
+            wait = wait.saturating_mul(2);
+        }
+        total
+    }
+
     /// How often a call checks its timers, flushes its counters and looks for shutdown: often
     /// enough for the shortest limit, never more than once a second.
     pub fn tick(&self) -> Duration {

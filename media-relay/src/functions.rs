@@ -1,10 +1,16 @@
-//! The functions client: the relay's three requests to the function collection, each with
-//! `Authorization: Bearer <HOSTLINE_SERVICE_TOKEN>`.
+//! The functions client: the relay's three requests to the function collection.
 //!
-//! - `GET {functions_url}/internal/agent-config/{business_id}` → [`AgentConfig`].
+//! - `GET {functions_url}/internal/agent-config/{business_id}` → [`AgentConfig`], with
+//!   `Authorization: Bearer <HOSTLINE_SERVICE_TOKEN>` and the call's verified stream token in
+//!   [`STREAM_TOKEN_HEADER`]. The functions answer it once per call: `409` means another
+//!   stream (on this relay or another) already started for the call, and the stream is refused.
 //! - `POST {functions_url}{function.path}` with a Vapi-shaped `tool-calls` message, so the tool
-//!   logic Vapi uses answers the relay too → `{"results":[{toolCallId, result|error}]}`.
-//! - `POST {functions_url}/internal/usage` with a [`UsageReport`] when a call ends.
+//!   logic Vapi uses answers the relay too → `{"results":[{toolCallId, result|error}]}`. The
+//!   only credential is the call's tool credential from the agent configuration, in
+//!   [`TOOL_TOKEN_HEADER`] (the tool endpoints take the tenant from it, and accept nothing else).
+//! - `POST {functions_url}/internal/usage` with a [`UsageReport`] when a call ends, with the
+//!   bearer and the stream token (the functions take the business and call from it). The report
+//!   is idempotent per call SID, so it is retried with exponential backoff.
 //!
 //! One `reqwest` client (one connection pool) serves every call; timeouts are per request
 //! and include the wait for one of [`MAX_IN_FLIGHT`] request slots.
@@ -12,7 +18,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hostline_shared::relay::{AgentConfig, UsageReport, routes};
+use hostline_shared::credential::TOOL_TOKEN_HEADER;
+use hostline_shared::relay::{AgentConfig, STREAM_TOKEN_HEADER, UsageReport, routes};
 use hostline_shared::vapi::ToolResults;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
@@ -23,6 +30,8 @@ use tokio::sync::Semaphore;
 pub enum FunctionsError {
     #[error("the functions do not know this business")]
     NotFound,
+    #[error("the functions refused the stream: {0}")]
+    Refused(String),
     #[error("the functions answered HTTP {0}")]
     Status(u16),
     #[error("request to the functions failed: {0}")]
@@ -108,10 +117,12 @@ impl Functions {
         })
     }
 
-    /// The agent configuration of a business.
+    /// The agent configuration for one call's stream of a business; `stream_token` is the
+    /// call's verified token.
     pub async fn agent_config(
         &self,
         business_id: &str,
+        stream_token: &str,
         limit: Duration,
     ) -> Result<AgentConfig, FunctionsError> {
         let url = format!(
@@ -126,12 +137,17 @@ impl Functions {
                 .http
                 .get(url)
                 .header(AUTHORIZATION, self.bearer.clone())
+                .header(STREAM_TOKEN_HEADER, sensitive(stream_token)?)
                 .send()
                 .await
                 .map_err(FunctionsError::from_reqwest)?;
             match response.status().as_u16() {
                 200 => response.json().await.map_err(FunctionsError::from_reqwest),
                 404 => Err(FunctionsError::NotFound),
+                409 => {
+                    let body = response.text().await.unwrap_or_default();
+                    Err(FunctionsError::Refused(body.chars().take(200).collect()))
+                }
                 s => Err(FunctionsError::Status(s)),
             }
         };
@@ -140,19 +156,21 @@ impl Functions {
             .unwrap_or(Err(FunctionsError::Timeout))
     }
 
-    /// Runs one tool call and returns what the agent should be told (the result, or the
-    /// endpoint's spoken error). The caller applies the deadline.
+    /// Runs one tool call with the call's tool credential and returns what the agent should
+    /// be told (the result, or the endpoint's spoken error). The caller applies the deadline.
     pub async fn tool_call(
         &self,
         path: &str,
+        tool_token: &str,
         call: &ToolCall<'_>,
     ) -> Result<String, FunctionsError> {
         let url = format!("{}{}", self.base, path);
+        let credential = sensitive(tool_token)?;
         let _slot = self.in_flight.acquire().await;
         let response = self
             .http
             .post(url)
-            .header(AUTHORIZATION, self.bearer.clone())
+            .header(TOOL_TOKEN_HEADER, credential)
             .json(&call.body())
             .send()
             .await
@@ -178,19 +196,23 @@ impl Functions {
             .ok_or_else(|| FunctionsError::Decode("result without `result` or `error`".into()))
     }
 
-    /// Posts a finished call's usage.
+    /// Posts a finished call's usage once: `Ok`, or why not (with whether trying again may
+    /// help).
     pub async fn report_usage(
         &self,
         report: &UsageReport,
+        stream_token: &str,
         limit: Duration,
     ) -> Result<(), FunctionsError> {
         let url = format!("{}{}", self.base, routes::USAGE);
         let request = async {
+            let token = sensitive(stream_token)?;
             let _slot = self.in_flight.acquire().await;
             let response = self
                 .http
                 .post(url)
                 .header(AUTHORIZATION, self.bearer.clone())
+                .header(STREAM_TOKEN_HEADER, token)
                 .json(report)
                 .send()
                 .await
@@ -206,6 +228,63 @@ impl Functions {
             .await
             .unwrap_or(Err(FunctionsError::Timeout))
     }
+
+    /// [`Functions::report_usage`] up to `retry.attempts` times, waiting `retry.backoff`,
+    /// then twice that, and so on between attempts, while the failure may clear (transport,
+    /// timeout, 408, 429, 5xx). The functions charge a call once however often it is reported.
+    /// Returns the attempts made and the last result.
+    pub async fn report_usage_with_retries(
+        &self,
+        report: &UsageReport,
+        stream_token: &str,
+        limit: Duration,
+        retry: Retry,
+    ) -> (u32, Result<(), FunctionsError>) {
+        let mut delay = retry.backoff;
+        let mut attempt = 1;
+        loop {
+            let result = self.report_usage(report, stream_token, limit).await;
+            match &result {
+                Err(e) if e.retryable() && attempt < retry.attempts.max(1) => {
+                    tracing::debug!(call_sid = %report.call_sid, attempt, error = %e, "usage report failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = delay.saturating_mul(2);
+                    attempt += 1;
+                }
+                _ => return (attempt, result),
+            }
+        }
+    }
+}
+
+/// How often and how patiently to retry an idempotent request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Attempts in all (at least one).
+    pub attempts: u32,
+    /// Wait before the second attempt; doubled before each later one.
+    pub backoff: Duration,
+}
+
+impl FunctionsError {
+    /// Whether the same request may succeed later.
+    pub fn retryable(&self) -> bool {
+        match self {
+            FunctionsError::Transport(_) | FunctionsError::Timeout => true,
+            FunctionsError::Status(s) => *s == 408 || *s == 429 || *s >= 500,
+            FunctionsError::NotFound | FunctionsError::Refused(_) | FunctionsError::Decode(_) => {
+                false
+            }
+        }
+    }
+}
+
+/// A token as a header value that never prints.
+fn sensitive(token: &str) -> Result<HeaderValue, FunctionsError> {
+    let mut value = HeaderValue::from_str(token)
+        .map_err(|_| FunctionsError::Decode("a token is not a valid header value".into()))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, for one path segment.

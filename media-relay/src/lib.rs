@@ -15,6 +15,7 @@
 //! | [`config`] | what a running relay needs: endpoints, secrets, limits, agent model choices |
 //! | [`server`] | the listener, `/healthz`, `/metrics`, the WebSocket upgrade and its signature, the call cap, drain |
 //! | `pending` | sockets upgraded but not yet past a verified `start`: their own cap, oldest evicted |
+//! | `seen` | call SIDs streamed within their token's lifetime: a replayed token is refused |
 //! | [`call`] | one call from Twilio's `start` to the usage report: the only home of per-call state |
 //! | [`twilio`] | Media Streams frames: borrowed parsing of what arrives, reused buffers for what leaves |
 //! | [`agent`] | Deepgram Voice Agent messages, the `Settings` built from an `AgentConfig`, connecting |
@@ -44,6 +45,7 @@ pub mod config;
 pub mod functions;
 pub mod metrics;
 pub(crate) mod pending;
+pub(crate) mod seen;
 pub mod server;
 pub mod shutdown;
 pub mod transfer;

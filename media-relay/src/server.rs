@@ -68,6 +68,8 @@ pub(crate) struct Shared {
     pub limit: Arc<Semaphore>,
     /// Sockets upgraded and still waiting for a valid `start`.
     pub pending: Arc<Pending>,
+    /// Calls this relay started a stream for, until their token expires.
+    pub seen: crate::seen::SeenCalls,
     /// Small buffers and a frame cap for Twilio's sockets.
     pub twilio_ws: WebSocketConfig,
     /// Small buffers and a larger frame cap (TTS chunks) for the agent's sockets.
@@ -109,6 +111,7 @@ impl Shared {
         let metrics = Metrics::new();
         Ok(Shared {
             pending: Pending::new(limits.max_pending_streams, metrics.clone()),
+            seen: crate::seen::SeenCalls::default(),
             twilio_ws: ws(limits.max_twilio_message),
             agent_ws: ws(limits.max_agent_message),
             limit: Arc::new(Semaphore::new(limits.max_calls)),
@@ -275,10 +278,11 @@ async fn serve(
         if left > 0 {
             warn!(calls = left, "ending the calls still running");
         }
-        // Each call needs at most a tick to notice, two close writes and its usage report.
+        // Each call needs at most a tick to notice, two close writes and its usage report
+        // with its retries.
         let grace = limits.tick()
             + limits.write_timeout * 2
-            + limits.report_timeout
+            + limits.report_budget()
             + Duration::from_secs(1);
         if tokio::time::timeout(grace, done_rx.recv()).await.is_err() {
             warn!(

@@ -3,8 +3,11 @@
 //! restaurant seeded; a fake Twilio client and a fake agent drive one call through the relay,
 //! and the agent's function call is answered by the real knowledge-base tool endpoint.
 //!
-//! Needs the `twilio-voice` component (it serves `/internal/agent-config/{business}`) in
-//! `spin.toml`, and the tool endpoints accepting the service token as a bearer.
+//! The call starts as Twilio starts it: a signed `POST /twilio/voice` whose TwiML carries the
+//! stream token, then the stream with that token. A second relay instance given the same token
+//! afterwards (a replay) is refused by the functions. Needs the `twilio-voice` component in
+//! `spin.toml`, and the tool endpoints accepting the tool credential from the agent
+//! configuration.
 
 #[path = "relay/support.rs"]
 mod support;
@@ -45,6 +48,19 @@ async fn function_call_round_trips_through_the_real_tool_endpoint() {
             "SPIN_VARIABLE_ADMIN_TOKEN".to_owned(),
             "relay-test-admin-token".to_owned(),
         ),
+        (
+            "SPIN_VARIABLE_TOOL_TOKEN_KEY".to_owned(),
+            "relay-test-tool-key".to_owned(),
+        ),
+        (
+            "SPIN_VARIABLE_TWILIO_AUTH_TOKEN".to_owned(),
+            TWILIO_TOKEN.to_owned(),
+        ),
+        (
+            "SPIN_VARIABLE_PUBLIC_BASE_URL".to_owned(),
+            FUNCTIONS_PUBLIC.to_owned(),
+        ),
+        ("SPIN_VARIABLE_RELAY_URL".to_owned(), PUBLIC_URL.to_owned()),
     ]));
     runner_config.engine = EngineOptions {
         cache_dir: Some(target_dir().join("hostline-test-cache")),
@@ -75,15 +91,14 @@ async fn function_call_round_trips_through_the_real_tool_endpoint() {
     config.limits.functions_timeout = Duration::from_secs(30);
     config.limits.tool_deadline = Duration::from_secs(30);
     config.limits.tool_filler_after = Duration::from_secs(30);
-    let relay = media_relay::start(config).await.expect("relay starts");
+    let relay = media_relay::start(config.clone())
+        .await
+        .expect("relay starts");
 
+    // Twilio's voice webhook for the demo line: the TwiML's stream token.
+    let token = voice_webhook(&runner.url()).await;
     let mut twilio = Twilio::connect(relay.addr()).await;
-    twilio
-        .start_with(
-            CALL_SID,
-            json!({"token": token_for("demo-boba", CALL_SID, 120, RELAY_KEY)}),
-        )
-        .await;
+    twilio.start_with(CALL_SID, json!({"token": token})).await;
     let mut conn = tokio::time::timeout(Duration::from_secs(60), agent.accept())
         .await
         .expect("the relay connected to the agent (is /internal/agent-config served?)");
@@ -133,6 +148,78 @@ async fn function_call_round_trips_through_the_real_tool_endpoint() {
         has_line(&metrics, "relay_usage_reports_total{outcome=\"ok\"} 1"),
         "the runner took the usage report:\n{metrics}"
     );
+
+    // The same token on another relay instance (its own seen-set is empty): the functions
+    // already marked this call's stream as started, so this one is refused.
+    let other = media_relay::start(config)
+        .await
+        .expect("second relay starts");
+    let mut replay = Twilio::connect(other.addr()).await;
+    replay.start_with(CALL_SID, json!({"token": token})).await;
+    let close = tokio::time::timeout(Duration::from_secs(30), replay.closed())
+        .await
+        .expect("the replay is closed")
+        .expect("a close frame");
+    assert_eq!(close.code, CloseCode::Policy);
+    assert_eq!(close.reason.as_str(), "stream refused for this call");
+    assert!(has_line(
+        &other.metrics().encode(),
+        "relay_calls_rejected_total{reason=\"stream_refused\"} 1"
+    ));
+    // And a replayed webhook mints nothing now.
+    let (_, twiml) = post_voice(&runner.url()).await;
+    assert!(
+        twiml.contains("<Hangup />") && !twiml.contains("<Stream"),
+        "{twiml}"
+    );
+    other.shutdown().await;
     relay.shutdown().await;
     runner.stop().await.expect("runner stops");
+}
+
+/// The base URL the functions think they are served at (what Twilio signs).
+const FUNCTIONS_PUBLIC: &str = "https://functions.example.test";
+
+/// A signed `POST /twilio/voice` for the demo line: (status, TwiML).
+async fn post_voice(runner: &str) -> (u16, String) {
+    let form = [
+        ("AccountSid", TWILIO_SID),
+        ("CallSid", CALL_SID),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("From", "+15551230001"),
+        ("To", LINE),
+    ];
+    let signed = hostline_shared::twilio::Form(
+        form.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    );
+    let signature = hostline_shared::twilio::expected_signature(
+        TWILIO_TOKEN,
+        &format!("{FUNCTIONS_PUBLIC}/twilio/voice"),
+        &signed,
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{runner}/twilio/voice"))
+        .header("x-twilio-signature", signature)
+        .form(&form)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .expect("the voice webhook answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+/// The stream token in the voice webhook's TwiML.
+async fn voice_webhook(runner: &str) -> String {
+    let (status, twiml) = post_voice(runner).await;
+    assert_eq!(status, 200, "{twiml}");
+    let marker = r#"<Parameter name="token" value=""#;
+    let start = twiml
+        .find(marker)
+        .unwrap_or_else(|| panic!("no token in {twiml}"))
+        + marker.len();
+    twiml[start..][..twiml[start..].find('"').unwrap()].to_owned()
 }

@@ -1,5 +1,5 @@
-//! The plain HTTP request and response every handler takes and returns. Adapters (Spin, Lambda,
-//! tests) convert to and from their own types; handlers never see a platform type.
+//! The plain HTTP request and response every handler takes and returns. Adapters (the Spin
+//! adapter, tests) convert to and from their own types; handlers never see a platform type.
 //!
 //! Errors to callers are JSON: `{"error": "<sentence>", "field": "<path>"?}` with a 4xx status
 //! naming what is wrong. A 5xx carries an opaque message; the detail goes to the log.

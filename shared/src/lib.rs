@@ -27,10 +27,12 @@
 //!   configuration and the usage report.
 //! - [`publish`]: importing a restaurant with one commit point (stage revisioned content,
 //!   compare-and-swap the business record), pending line claims, and the committed readers.
+//! - [`calls`]: Twilio call and account SIDs (one validation rule) and the per-call record.
 //! - [`speech`]: turning values into single-line speakable text ("$5.50", "10:30 PM").
 
 pub mod api;
 pub mod auth;
+pub mod calls;
 pub mod credential;
 pub mod hours;
 pub mod http;

@@ -1,9 +1,12 @@
 //! The contract between the functions and the media relay.
 //!
 //! - [`StreamToken`]: the short-lived token the Twilio voice webhook puts in the TwiML
-//!   `<Parameter>`s. It binds the business, the called line and the call SID, and is signed with
-//!   the shared `relay_token_key` (HMAC-SHA256). The relay trusts the stream's parameters only
-//!   if the token verifies, has not expired, and names the call SID of the stream's `start`.
+//!   `<Parameter>`s. It binds the business, the called line, the call SID and the Twilio
+//!   account, and is signed with the shared `relay_token_key` (HMAC-SHA256). The relay trusts
+//!   the stream's parameters only if the token verifies, has not expired, and names the call SID
+//!   of the stream's `start`. One call gets one token (a retried webhook gets the same one
+//!   back), and one stream: the relay presents the token in [`STREAM_TOKEN_HEADER`] when it
+//!   fetches the agent configuration, and the functions refuse a second stream for the call.
 //! - [`AgentConfig`]: what the relay fetches from the functions' internal route to configure the
 //!   voice agent for one business (prompt, greeting, functions, transfer line, limits).
 //! - [`UsageReport`]: what the relay posts back when a call ends.
@@ -29,6 +32,10 @@ pub mod params {
 /// How long a stream token stays valid: Twilio opens the stream within seconds of our TwiML.
 pub const STREAM_TOKEN_TTL_SECONDS: i64 = 120;
 
+/// The header in which the relay presents a call's verified stream token to the functions
+/// (agent configuration, usage report), besides `Authorization: Bearer <service_token>`.
+pub const STREAM_TOKEN_HEADER: &str = "x-hostline-stream-token";
+
 /// What a stream token asserts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamToken {
@@ -41,6 +48,11 @@ pub struct StreamToken {
     /// Twilio call SID the stream must belong to.
     #[serde(rename = "c")]
     pub call_sid: String,
+    /// The Twilio account of the call (from the verified voice webhook): the relay's REST
+    /// calls for the call (transfer, fallback) go to this account, never to one a `start`
+    /// frame names.
+    #[serde(rename = "a")]
+    pub account_sid: String,
     /// Expiry, Unix seconds.
     #[serde(rename = "e")]
     pub expires_at: i64,
@@ -89,6 +101,20 @@ impl StreamToken {
         now_unix: i64,
         call_sid: &str,
     ) -> Result<StreamToken, TokenError> {
+        let claims = StreamToken::verify_signature(token, key)?;
+        if now_unix >= claims.expires_at {
+            return Err(TokenError::Expired);
+        }
+        if !bool::from(claims.call_sid.as_bytes().ct_eq(call_sid.as_bytes())) {
+            return Err(TokenError::WrongCall);
+        }
+        Ok(claims)
+    }
+
+    /// Verify the signature only and return the claims: for checks that come after the
+    /// token's lifetime (a usage report when the call ends) or that compare the claims
+    /// themselves. The signature is checked before the payload is parsed.
+    pub fn verify_signature(token: &str, key: &[u8]) -> Result<StreamToken, TokenError> {
         let mut parts = token.split('.');
         let (Some(v), Some(payload), Some(sig), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -108,15 +134,7 @@ impl StreamToken {
         let json = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| TokenError::Malformed)?;
-        let claims: StreamToken =
-            serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
-        if now_unix >= claims.expires_at {
-            return Err(TokenError::Expired);
-        }
-        if !bool::from(claims.call_sid.as_bytes().ct_eq(call_sid.as_bytes())) {
-            return Err(TokenError::WrongCall);
-        }
-        Ok(claims)
+        serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)
     }
 }
 
@@ -174,6 +192,11 @@ pub struct AgentConfig {
     pub transfer_to: Option<String>,
     /// Hard cap on a call's length, seconds.
     pub max_call_seconds: u32,
+    /// The call's tool credential (`hostline_shared::credential`, bound to the token's
+    /// business and line): sent in `x-hostline-tool-token` on every tool call, the only key
+    /// the tool endpoints accept.
+    #[serde(default)]
+    pub tool_token: String,
 }
 
 /// How a call ended, from the relay's point of view.
@@ -230,8 +253,28 @@ mod tests {
             business_id: "demo-boba".into(),
             line: "+14155550188".into(),
             call_sid: "CA11111111111111111111111111111111".into(),
+            account_sid: "AC00000000000000000000000000000000".into(),
             expires_at: 1_000,
         }
+    }
+
+    #[test]
+    fn signature_only_ignores_expiry_but_not_tampering() {
+        let t = token().sign(b"key").unwrap();
+        assert_eq!(StreamToken::verify_signature(&t, b"key"), Ok(token()));
+        assert_eq!(
+            StreamToken::verify_signature(&t, b"other"),
+            Err(TokenError::BadSignature)
+        );
+        // A token without the account (older functions) is not accepted.
+        let old = serde_json::json!({"b": "demo-boba", "l": "+14155550188",
+            "c": "CA11111111111111111111111111111111", "e": 1_000});
+        let payload = URL_SAFE_NO_PAD.encode(old.to_string());
+        let sig = URL_SAFE_NO_PAD.encode(mac(b"key", &payload).unwrap().finalize().into_bytes());
+        assert_eq!(
+            StreamToken::verify_signature(&format!("v1.{payload}.{sig}"), b"key"),
+            Err(TokenError::Malformed)
+        );
     }
 
     #[test]

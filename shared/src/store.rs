@@ -1,5 +1,5 @@
-//! The storage port. Every implementation (Spin key-value, DynamoDB + S3, the runner's embedded
-//! store, [`MemoryStore`]) offers the same five operations with the same contract, checked by
+//! The storage port. Every implementation (Spin key-value in the Spin adapter, which the runner
+//! serves from its embedded store; [`MemoryStore`]) offers the same five operations with the same contract, checked by
 //! [`contract::run`]:
 //!
 //! - `get` returns the value and its [`Version`]; `put` overwrites; `delete` is idempotent.
@@ -7,7 +7,7 @@
 //!   backends, so hot paths must not depend on it; keep index records instead.
 //! - `compare_and_swap` writes only if the key is still at the version read earlier (or still
 //!   absent, for `expected = None`); otherwise it reports [`StoreError::Conflict`] and writes
-//!   nothing. Order numbers, idempotency and the staged cart are built on it.
+//!   nothing. Line claims, imports (see [`crate::publish`]) and balances are built on it.
 //!
 //! A [`Version`] identifies the stored state of one key: two reads give the same version if and
 //! only if the stored bytes are the same. Backends that have version counters may use them;

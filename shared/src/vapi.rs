@@ -1,7 +1,7 @@
 //! Vapi server messages, parsed tolerantly (Vapi's published types, docs and real payloads
 //! disagree), and the responses we send back.
 //!
-//! Tolerated shapes (see the protocol notes the team keeps):
+//! Tolerated shapes (each seen in Vapi's documentation or in real payloads):
 //! - `timestamp` as epoch milliseconds or an ISO-8601 string;
 //! - tool calls in `toolCallList`, the legacy `toolCalls`, or `toolWithToolCallList[].toolCall`;
 //! - each call as `{id, function: {name, arguments}}` or flattened `{id, name, arguments}` /

@@ -13,6 +13,7 @@ async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoRespons
                 relay_url: variable("relay_url").await.unwrap_or_default(),
                 relay_token_key: variable("relay_token_key").await.unwrap_or_default(),
                 service_token: variable("service_token").await.unwrap_or_default(),
+                tool_token_key: variable("tool_token_key").await.unwrap_or_default(),
             };
             crate::handler::handle(&req, &store, &config, jiff::Timestamp::now()).await
         })

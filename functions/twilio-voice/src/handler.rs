@@ -1,5 +1,6 @@
 //! Routing and authorisation for the twilio-voice function. Twilio's routes are authenticated
-//! by `X-Twilio-Signature` over our own public URL; the relay's routes by the service token.
+//! by `X-Twilio-Signature` over our own public URL; the relay's routes by the service token
+//! here and the call's stream token in `internal`.
 
 use crate::{internal, voice};
 use hostline_shared::auth::secret_matches;
@@ -20,6 +21,8 @@ pub struct Config {
     pub relay_token_key: String,
     /// The relay's bearer token for the internal routes.
     pub service_token: String,
+    /// Signs the tool credential handed to the relay in the agent configuration.
+    pub tool_token_key: String,
 }
 
 pub async fn handle<S: Store>(
@@ -40,9 +43,9 @@ pub async fn handle<S: Store>(
         let usage = routes::USAGE.trim_start_matches("/internal/");
         return match (req.method, rest.split_once('/')) {
             (Method::Get, Some((prefix, id))) if prefix == agent_config => {
-                internal::agent_config(store, id, now).await
+                internal::agent_config(req, store, config, id, now).await
             }
-            (Method::Post, None) if rest == usage => internal::usage(store, &req.body, now).await,
+            (Method::Post, None) if rest == usage => internal::usage(req, store, config, now).await,
             (_, Some((prefix, _))) if prefix == agent_config => Response::method_not_allowed(),
             (_, None) if rest == usage => Response::method_not_allowed(),
             _ => Response::not_found(),

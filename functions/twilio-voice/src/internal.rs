@@ -1,17 +1,33 @@
-//! The media relay's routes: the voice agent's configuration for a business, and the usage
-//! report when a call ends. Authorised by the service token (checked in `handler`); the
-//! business in the path was taken by the relay from a stream token we signed.
+//! The media relay's routes: the voice agent's configuration for a call's stream, and the
+//! usage report when the call ends. Authorised by the service token (checked in `handler`)
+//! *and* the call's stream token, which the relay presents in
+//! [`STREAM_TOKEN_HEADER`](hostline_shared::relay::STREAM_TOKEN_HEADER): the business and the
+//! call come from the token we signed, never from the path or the body alone.
+//!
+//! - agent-config arbitrates between relay instances: it marks the call record "stream
+//!   started" with compare-and-swap, and a second request for the same call gets `409`, which
+//!   the relay treats as a refused stream. Its answer carries the call's tool credential.
+//! - usage charges a call once: the charge and the call SID it is for are written in one
+//!   compare-and-swap of the business record, then the day's totals (also once per call SID),
+//!   then the call record's usage mark. A report cut off anywhere and retried, or sent twice at
+//!   once, is charged exactly once.
 
-use crate::calls::{self, CallRecord, DailyUsage};
-use hostline_shared::http::{Response, parse_json};
+use crate::handler::Config;
+use hostline_shared::calls::{self, CallRecord, CallSid, DailyUsage, Disposition, remember};
+use hostline_shared::credential::ToolCredential;
+use hostline_shared::http::{Request, Response, parse_json};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::persona::{first_message, system_prompt};
-use hostline_shared::relay::{AgentConfig, AgentFunction, UsageReport};
+use hostline_shared::phone::PhoneE164;
 use hostline_shared::publish::load_restaurant;
+use hostline_shared::relay::{
+    AgentConfig, AgentFunction, STREAM_TOKEN_HEADER, StreamToken, TokenError, UsageReport,
+};
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::{Store, StoreError, keys};
 use hostline_shared::tenancy::{BusinessRecord, read_json, update_json};
 use hostline_shared::tools::knowledge_tools;
+use serde::{Deserialize, Serialize};
 
 /// Where the knowledge tools are answered (the relay joins it to the functions' URL).
 const KNOWLEDGE_PATH: &str = "/vapi/knowledge-base";
@@ -20,9 +36,71 @@ const MAX_CALL_SECONDS: u32 = 30 * 60;
 /// Speech recognition takes a bounded list of words to favour.
 const MAX_KEYTERMS: usize = 100;
 
-pub async fn agent_config<S: Store>(store: &S, raw_id: &str, now: jiff::Timestamp) -> Response {
+/// The stream token the relay presents, signature checked (expiry is the caller's to check:
+/// a usage report comes after it). The error is the response to send, naming the header.
+fn presented_token(req: &Request, config: &Config) -> Result<StreamToken, Response> {
+    let Some(raw) = req.header(STREAM_TOKEN_HEADER) else {
+        return Err(Response::field_error(
+            401,
+            STREAM_TOKEN_HEADER,
+            "the call's stream token is required",
+        ));
+    };
+    StreamToken::verify_signature(raw.trim(), config.relay_token_key.as_bytes()).map_err(|e| {
+        let status = match e {
+            TokenError::Malformed => 400,
+            _ => 403,
+        };
+        Response::field_error(status, STREAM_TOKEN_HEADER, &e.to_string())
+    })
+}
+
+fn storage_failed(what: &str, e: &StoreError) -> Response {
+    eprintln!("twilio-voice: storage error {what}: {e}");
+    Response::storage_error(e)
+}
+
+/// How marking a call's stream as started went.
+enum Mark {
+    Started,
+    AlreadyStreamed,
+    NoCall,
+}
+
+/// `GET /internal/agent-config/{business}`: the configuration for this call's stream, once.
+pub async fn agent_config<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    raw_id: &str,
+    now: jiff::Timestamp,
+) -> Response {
     let Ok(id) = BusinessId::parse(raw_id) else {
         return Response::field_error(400, "business_id", "not a business id");
+    };
+    let token = match presented_token(req, config) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if now.as_second() >= token.expires_at {
+        return Response::field_error(403, STREAM_TOKEN_HEADER, "stream token expired");
+    }
+    if token.business_id != id.as_str() {
+        return Response::field_error(
+            403,
+            STREAM_TOKEN_HEADER,
+            "the stream token was issued for another business",
+        );
+    }
+    let (Ok(call_sid), Ok(line)) = (
+        CallSid::parse(&token.call_sid),
+        PhoneE164::parse_e164(&token.line),
+    ) else {
+        return Response::field_error(
+            400,
+            STREAM_TOKEN_HEADER,
+            "the stream token's call is malformed",
+        );
     };
     let loaded = async {
         let Some(record) = read_json::<_, BusinessRecord>(store, &keys::business(&id)).await?
@@ -36,20 +114,59 @@ pub async fn agent_config<S: Store>(store: &S, raw_id: &str, now: jiff::Timestam
     let (record, restaurant) = match loaded {
         Ok((Some(rec), Some(r))) => (rec, r),
         Ok(_) => return Response::error(404, &format!("no business {id}")),
-        Err(e) => {
-            eprintln!("twilio-voice: storage error loading agent config for {id}: {e}");
-            return Response::error(503, "storage unavailable; retry");
-        }
+        Err(e) => return storage_failed(&format!("loading agent config for {id}"), &e),
     };
     if !record.active {
         return Response::error(409, &format!("business {id} is not taking calls"));
     }
-    Response::json(200, &build_agent_config(&record, &restaurant, now))
+    // Signed before the stream is marked: a missing key must not use up the call's one stream.
+    let tool_token = match ToolCredential::issue(id.clone(), line, now.as_second())
+        .sign(config.tool_token_key.as_bytes())
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("twilio-voice: cannot sign a tool credential for {id}: {e}");
+            return Response::error(503, "tool credentials are not configured");
+        }
+    };
+    let mut mark = Mark::NoCall;
+    let marked = update_json::<_, CallRecord, _>(store, &calls::key(&id, &call_sid), |current| {
+        let Some(mut call) = current else {
+            mark = Mark::NoCall;
+            return None;
+        };
+        if call.streamed() || call.disposition != Disposition::Connected {
+            mark = Mark::AlreadyStreamed;
+            return None;
+        }
+        mark = Mark::Started;
+        call.stream_started_at = Some(now);
+        Some(call)
+    })
+    .await;
+    if let Err(e) = marked {
+        return storage_failed(&format!("marking the stream of {call_sid}"), &e);
+    }
+    match mark {
+        Mark::Started => Response::json(
+            200,
+            &build_agent_config(&record, &restaurant, tool_token, now),
+        ),
+        Mark::AlreadyStreamed => {
+            eprintln!("twilio-voice: second stream for {call_sid} refused");
+            Response::error(
+                409,
+                &format!("a stream already started for call {call_sid}"),
+            )
+        }
+        Mark::NoCall => Response::error(409, &format!("no call {call_sid} was connected")),
+    }
 }
 
 pub fn build_agent_config(
     record: &BusinessRecord,
     r: &Restaurant,
+    tool_token: String,
     now: jiff::Timestamp,
 ) -> AgentConfig {
     let mut keyterms: Vec<String> = Vec::new();
@@ -82,95 +199,138 @@ pub fn build_agent_config(
             .collect(),
         transfer_to: record.transfer_to.as_ref().map(ToString::to_string),
         max_call_seconds: MAX_CALL_SECONDS,
+        tool_token,
     }
 }
 
-/// `POST /internal/usage`: store the report on the call record (once: a retried report is
-/// acknowledged but not counted again), charge prepaid seconds, add to the day's totals.
-pub async fn usage<S: Store>(store: &S, body: &[u8], now: jiff::Timestamp) -> Response {
-    let report: UsageReport = match parse_json(body) {
+/// `POST /internal/usage`: charge the call's prepaid seconds, add it to the day's totals and
+/// store the report on the call record, each exactly once per call SID however often the
+/// report is retried. The business and the call come from the stream token (its signature and
+/// call SID are checked, not its expiry: the call ended long after the token was used).
+pub async fn usage<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Response {
+    let token = match presented_token(req, config) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let report: UsageReport = match parse_json(&req.body) {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let Ok(id) = BusinessId::parse(&report.business_id) else {
-        return Response::field_error(400, "business_id", "not a business id");
+    let call_sid = match CallSid::parse(&report.call_sid) {
+        Ok(c) => c,
+        Err(e) => return Response::field_error(400, "call_sid", &e.to_string()),
     };
-    if let Err(r) = calls::check_call_sid("call_sid", &report.call_sid) {
-        return r;
+    if report.call_sid != token.call_sid {
+        return Response::field_error(403, "call_sid", "does not match the stream token's call");
     }
+    if report.business_id != token.business_id {
+        return Response::field_error(
+            403,
+            "business_id",
+            "does not match the stream token's business",
+        );
+    }
+    let Ok(id) = BusinessId::parse(&token.business_id) else {
+        return Response::field_error(
+            400,
+            STREAM_TOKEN_HEADER,
+            "the stream token's business is malformed",
+        );
+    };
     let Ok(ended) = report.ended_at.parse::<jiff::Timestamp>() else {
         return Response::field_error(400, "ended_at", "must be an RFC 3339 timestamp");
     };
     if report.started_at.parse::<jiff::Timestamp>().is_err() {
         return Response::field_error(400, "started_at", "must be an RFC 3339 timestamp");
     }
-    match record_usage(store, &id, &report, ended, now).await {
+    match record_usage(store, &id, &call_sid, &report, ended, now).await {
         Ok(true) => Response::no_content(),
         Ok(false) => Response::error(404, &format!("no business {id}")),
-        Err(e) => {
-            eprintln!(
-                "twilio-voice: storage error recording usage of {}: {e}",
-                report.call_sid
-            );
-            Response::error(503, "storage unavailable; retry")
-        }
+        Err(e) => storage_failed(&format!("recording usage of {call_sid}"), &e),
     }
+}
+
+/// The business record as the usage route reads and writes it: the record itself plus the
+/// call SIDs it was last charged for, so the charge and "charged for this call" are one write.
+///
+/// The list rides in the record's JSON beside the fields [`BusinessRecord`] knows; other
+/// writers of the record (owner API, imports) read it as a plain [`BusinessRecord`] and so
+/// drop the list when they write. That only matters if such a write lands between a report's
+/// charge and its call mark *and* the report is then retried; the list belongs in
+/// `BusinessRecord` itself (see the report of issue #7).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ChargedBusiness {
+    #[serde(flatten)]
+    record: BusinessRecord,
+    /// The last [`calls::RECENT_CALLS`] calls charged, newest last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    recent_charges: Vec<CallSid>,
 }
 
 /// `Ok(false)` when the business does not exist.
 async fn record_usage<S: Store>(
     store: &S,
     id: &BusinessId,
+    call_sid: &CallSid,
     report: &UsageReport,
     ended: jiff::Timestamp,
     now: jiff::Timestamp,
 ) -> Result<bool, StoreError> {
-    if read_json::<_, BusinessRecord>(store, &keys::business(id))
+    let call_key = calls::key(id, call_sid);
+    // 0. Reported before (the usage mark is written last): nothing left to do.
+    if read_json::<_, CallRecord>(store, &call_key)
         .await?
-        .is_none()
+        .is_some_and(|c| c.usage.is_some())
     {
-        return Ok(false);
-    }
-    // 1. Mark the call as reported. Marking first means a crash between the steps under-charges
-    //    a call rather than charging it twice when the relay retries.
-    let mut first_report = false;
-    update_json::<_, CallRecord, _>(store, &calls::key(id, &report.call_sid), |current| {
-        let mut record = current.unwrap_or_else(|| CallRecord {
-            call_sid: report.call_sid.clone(),
-            business_id: id.clone(),
-            line: None,
-            created_at: now,
-            disposition: "connected".into(),
-            statuses: Vec::new(),
-            usage: None,
-        });
-        if record.usage.is_some() {
-            first_report = false;
-            return None;
-        }
-        first_report = true;
-        record.usage = Some(report.clone());
-        Some(record)
-    })
-    .await?;
-    if !first_report {
         return Ok(true);
     }
-    // 2. Charge a metered business.
-    update_json::<_, BusinessRecord, _>(store, &keys::business(id), |current| {
+    // 1. Charge, and remember the call charged, in one compare-and-swap: a report retried after
+    //    a failure at any later step finds its call SID here and is not charged again.
+    let mut exists = false;
+    update_json::<_, ChargedBusiness, _>(store, &keys::business(id), |current| {
         let mut b = current?;
-        let left = b.balance_seconds?;
-        b.balance_seconds = Some(left - i64::from(report.seconds));
+        exists = true;
+        if b.recent_charges.contains(call_sid) {
+            return None;
+        }
+        b.record.charge(report.seconds);
+        remember(&mut b.recent_charges, call_sid);
         Some(b)
     })
     .await?;
-    // 3. The day's totals (UTC date the call ended).
+    if !exists {
+        return Ok(false);
+    }
+    // 2. The day's totals (UTC date the call ended), counted once per call SID the same way.
     let day = ended.to_zoned(jiff::tz::TimeZone::UTC).date();
     update_json::<_, DailyUsage, _>(store, &calls::usage_key(id, day), |current| {
         let mut u = current.unwrap_or_default();
-        u.calls += 1;
-        u.seconds += u64::from(report.seconds);
-        Some(u)
+        u.count(call_sid, report.seconds).then_some(u)
+    })
+    .await?;
+    // 3. The call's usage mark, last: once it is there, step 0 short-cuts every retry.
+    update_json::<_, CallRecord, _>(store, &call_key, |current| {
+        let mut call = current.unwrap_or_else(|| CallRecord {
+            call_sid: call_sid.clone(),
+            business_id: id.clone(),
+            line: None,
+            account_sid: None,
+            created_at: now,
+            disposition: Disposition::Connected,
+            stream_started_at: None,
+            statuses: Vec::new(),
+            usage: None,
+        });
+        if call.usage.is_some() {
+            return None;
+        }
+        call.usage = Some(report.clone());
+        Some(call)
     })
     .await?;
     Ok(true)

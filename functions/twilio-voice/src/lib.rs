@@ -4,16 +4,15 @@
 //! |---|---|---|
 //! | `POST /twilio/voice` | Twilio, `X-Twilio-Signature` | TwiML: connect the call to the media relay, or refuse it |
 //! | `POST /twilio/status` | Twilio, `X-Twilio-Signature` | record call status callbacks |
-//! | `GET /internal/agent-config/{business_id}` | media relay, `Bearer <service_token>` | the voice agent's configuration |
-//! | `POST /internal/usage` | media relay, `Bearer <service_token>` | record a finished call's usage, charge prepaid seconds |
+//! | `GET /internal/agent-config/{business_id}` | media relay, `Bearer <service_token>` + stream token | the voice agent's configuration and tool credential, once per call |
+//! | `POST /internal/usage` | media relay, `Bearer <service_token>` + stream token | record a finished call's usage, charge prepaid seconds once |
 //!
 //! - [`handler`]: routing and authorisation;
 //! - [`voice`]: the voice webhook and status callbacks;
 //! - [`internal`]: the relay's routes;
-//! - [`calls`]: the per-call record both sides update;
+//! - the per-call record both sides update is `hostline_shared::calls`;
 //! - `component` (wasm32 only): the Spin entry point.
 
-pub mod calls;
 pub mod handler;
 pub mod internal;
 pub mod voice;

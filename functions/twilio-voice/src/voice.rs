@@ -2,14 +2,14 @@
 //! computed over `public_base_url` + the request path: the URL is ours, never taken from
 //! request headers a caller controls.
 
-use crate::calls::{self, CallRecord, StatusEvent};
 use crate::handler::Config;
+use hostline_shared::calls::{self, AccountSid, CallRecord, CallSid, Disposition, StatusEvent};
 use hostline_shared::http::{Request, Response};
 use hostline_shared::phone::PhoneE164;
-use hostline_shared::relay::{STREAM_TOKEN_TTL_SECONDS, StreamToken, params};
 use hostline_shared::publish::load_restaurant;
+use hostline_shared::relay::{STREAM_TOKEN_TTL_SECONDS, StreamToken, params};
 use hostline_shared::store::{Store, StoreError};
-use hostline_shared::tenancy::{BusinessRecord, LineRoute, resolve_line, update_json};
+use hostline_shared::tenancy::{LineRoute, resolve_line, update_json};
 use hostline_shared::twilio::{Form, signature_valid, twiml};
 
 /// Said if the media stream ends while the caller is still on the line: the relay could not be
@@ -66,11 +66,17 @@ fn required<'a>(form: &'a Form, name: &str) -> Result<&'a str, Response> {
 }
 
 /// A webhook's `CallSid` (present and well-formed) and one more required field.
-fn verified_call<'a>(form: &'a Form, other: &str) -> Result<(&'a str, &'a str), Response> {
+fn verified_call<'a>(form: &'a Form, other: &str) -> Result<(CallSid, &'a str), Response> {
     let other = required(form, other)?;
-    let call_sid = required(form, "CallSid")?;
-    calls::check_call_sid("CallSid", call_sid)?;
+    let call_sid = CallSid::parse(required(form, "CallSid")?)
+        .map_err(|e| Response::field_error(400, "CallSid", &e.to_string()))?;
     Ok((call_sid, other))
+}
+
+/// The answer to a webhook for a call that already streamed (a replay, or a retry that came
+/// too late): end the call, mint nothing.
+fn hang_up() -> String {
+    r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>"#.to_owned()
 }
 
 pub async fn incoming_call<S: Store>(
@@ -87,11 +93,17 @@ pub async fn incoming_call<S: Store>(
         Ok(v) => v,
         Err(r) => return r,
     };
+    let account_sid = match required(&form, "AccountSid").and_then(|a| {
+        AccountSid::parse(a).map_err(|e| Response::field_error(400, "AccountSid", &e.to_string()))
+    }) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     // A `To` that is not a phone number (a SIP URI, a client name) cannot be one of our lines.
     let Ok(line) = PhoneE164::parse_e164(to) else {
         return xml(twiml::reject());
     };
-    match answer(store, config, &line, call_sid, now).await {
+    match answer(store, config, &line, &call_sid, &account_sid, now).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("twilio-voice: storage error on call {call_sid}: {e}");
@@ -100,91 +112,126 @@ pub async fn incoming_call<S: Store>(
     }
 }
 
+/// Decides what the call gets, keeps the first record of it (Twilio retries a webhook that
+/// timed out; a replayed one is a retry too), and answers from that first record: a retry
+/// before the stream started gets the same token back, one after it a hang-up.
 async fn answer<S: Store>(
     store: &S,
     config: &Config,
     line: &PhoneE164,
-    call_sid: &str,
+    call_sid: &CallSid,
+    account_sid: &AccountSid,
     now: jiff::Timestamp,
 ) -> Result<Response, StoreError> {
-    let (business, disposition, reply) = match resolve_line(store, Some(line), None).await? {
+    let (business, disposition) = match resolve_line(store, Some(line), None).await? {
         // Nobody owns the line: refuse before answering, so nobody is billed.
         LineRoute::Unknown => return Ok(xml(twiml::reject())),
-        LineRoute::Inactive { business, .. } => {
+        LineRoute::Inactive { business, .. } => (business, Disposition::Inactive),
+        LineRoute::Active { business, .. } if business.out_of_balance() => {
+            (business, Disposition::OutOfBalance)
+        }
+        LineRoute::Active { business, .. } => {
+            if config.relay_url.is_empty() || config.relay_token_key.is_empty() {
+                eprintln!(
+                    "twilio-voice: relay_url or relay_token_key is not set; refusing call {call_sid}"
+                );
+                (business, Disposition::NotConfigured)
+            } else {
+                (business, Disposition::Connected)
+            }
+        }
+    };
+    let fresh = CallRecord {
+        call_sid: call_sid.clone(),
+        business_id: business.id.clone(),
+        line: Some(line.clone()),
+        account_sid: Some(account_sid.clone()),
+        created_at: now,
+        disposition,
+        stream_started_at: None,
+        statuses: Vec::new(),
+        usage: None,
+    };
+    let mut first: Option<CallRecord> = None;
+    update_json::<_, CallRecord, _>(store, &calls::key(&business.id, call_sid), |current| {
+        match current {
+            Some(existing) => {
+                first = Some(existing);
+                None
+            }
+            None => {
+                first = None;
+                Some(fresh.clone())
+            }
+        }
+    })
+    .await?;
+    let retried = first.is_some();
+    let record = first.unwrap_or(fresh);
+    if record.streamed() {
+        eprintln!("twilio-voice: webhook for {call_sid}, which already streamed: hanging up");
+        return Ok(xml(hang_up()));
+    }
+    if retried {
+        eprintln!("twilio-voice: webhook retried for {call_sid}: answering as the first time");
+    }
+    let reply = match record.disposition {
+        Disposition::Connected => match stream_twiml(config, &record, account_sid) {
+            Some(t) => t,
+            None => twiml::say_and_hang_up(NOT_CONFIGURED),
+        },
+        Disposition::Inactive => {
             let name = load_restaurant(store, &business)
                 .await?
                 .map(|r| r.business.name)
                 .unwrap_or_else(|| "This restaurant".into());
-            let say = format!(
+            twiml::say_and_hang_up(&format!(
                 "Sorry, {name} isn't taking phone calls right now. Please try again later."
-            );
-            (business, "inactive", twiml::say_and_hang_up(&say))
+            ))
         }
-        LineRoute::Active { business, .. } if business.out_of_balance() => (
-            business,
-            "out_of_balance",
-            twiml::say_and_hang_up(OUT_OF_BALANCE),
-        ),
-        LineRoute::Active { business, .. } => {
-            match stream_twiml(config, &business, line, call_sid, now) {
-                Some(t) => (business, "connected", t),
-                None => {
-                    eprintln!(
-                        "twilio-voice: relay_url or relay_token_key is not set; refusing call {call_sid}"
-                    );
-                    (
-                        business,
-                        "not_configured",
-                        twiml::say_and_hang_up(NOT_CONFIGURED),
-                    )
-                }
-            }
-        }
+        Disposition::OutOfBalance => twiml::say_and_hang_up(OUT_OF_BALANCE),
+        Disposition::NotConfigured => twiml::say_and_hang_up(NOT_CONFIGURED),
+        Disposition::Rejected | Disposition::Unknown => twiml::reject(),
     };
-    let record = CallRecord {
-        call_sid: call_sid.to_owned(),
-        business_id: business.id.clone(),
-        line: Some(line.clone()),
-        created_at: now,
-        disposition: disposition.to_owned(),
-        statuses: Vec::new(),
-        usage: None,
-    };
-    // Twilio retries a webhook that timed out: keep the first record of a call.
-    update_json::<_, CallRecord, _>(store, &calls::key(&business.id, call_sid), |current| {
-        match current {
-            Some(_) => None,
-            None => Some(record.clone()),
-        }
-    })
-    .await?;
     Ok(xml(reply))
+}
+
+/// The stream token of a call, from its first record: the same record always gives the same
+/// token (the expiry is derived from when the call was first answered), so a retried webhook
+/// never creates a second one.
+pub fn stream_token(record: &CallRecord, fallback_account: &AccountSid) -> Option<StreamToken> {
+    Some(StreamToken {
+        business_id: record.business_id.to_string(),
+        line: record.line.as_ref()?.to_string(),
+        call_sid: record.call_sid.to_string(),
+        account_sid: record
+            .account_sid
+            .as_ref()
+            .unwrap_or(fallback_account)
+            .to_string(),
+        expires_at: record
+            .created_at
+            .as_second()
+            .saturating_add(STREAM_TOKEN_TTL_SECONDS),
+    })
 }
 
 fn stream_twiml(
     config: &Config,
-    business: &BusinessRecord,
-    line: &PhoneE164,
-    call_sid: &str,
-    now: jiff::Timestamp,
+    record: &CallRecord,
+    fallback_account: &AccountSid,
 ) -> Option<String> {
     if config.relay_url.is_empty() {
         return None;
     }
-    let token = StreamToken {
-        business_id: business.id.to_string(),
-        line: line.to_string(),
-        call_sid: call_sid.to_owned(),
-        expires_at: now.as_second() + STREAM_TOKEN_TTL_SECONDS,
-    }
-    .sign(config.relay_token_key.as_bytes())
-    .ok()?;
+    let claims = stream_token(record, fallback_account)?;
+    let token = claims.sign(config.relay_token_key.as_bytes()).ok()?;
     Some(twiml::connect_stream(
         &config.relay_url,
         &[
-            (params::BUSINESS_ID, business.id.as_str()),
-            (params::CALL_SID, call_sid),
-            (params::LINE, line.as_str()),
+            (params::BUSINESS_ID, claims.business_id.as_str()),
+            (params::CALL_SID, claims.call_sid.as_str()),
+            (params::LINE, claims.line.as_str()),
             (params::TOKEN, &token),
         ],
         CUT_OFF,
@@ -234,7 +281,7 @@ pub async fn status_callback<S: Store>(
         duration_seconds,
     };
     let result =
-        update_json::<_, CallRecord, _>(store, &calls::key(&business.id, call_sid), |current| {
+        update_json::<_, CallRecord, _>(store, &calls::key(&business.id, &call_sid), |current| {
             // Only calls we answered have a record; a status for another call is not ours to create.
             let mut record = current?;
             // Twilio may deliver a callback twice; keep one of each status.

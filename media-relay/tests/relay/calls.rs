@@ -13,6 +13,14 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use crate::support::*;
 
 /// µ-law audio that is not silence, so byte-exactness means something.
+/// The call SID of the verified stream token a request to the functions carried.
+fn stream_token_call(seen: &Seen) -> String {
+    let token = seen.stream_token.as_deref().expect("a stream token header");
+    hostline_shared::relay::StreamToken::verify_signature(token, RELAY_KEY)
+        .expect("the token the relay verified")
+        .call_sid
+}
+
 fn audio(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
@@ -56,13 +64,15 @@ async fn greeting_and_caller_audio_pass_through_byte_exact() {
         names,
         ["get_menu_info", "get_hours_info", "transfer_to_staff"]
     );
-    // The config was fetched for the token's business with the service token.
+    // The config was fetched for the token's business with the service token and the
+    // call's stream token.
     let fetched = rig.functions.wait_for("/internal/agent-config/").await;
     assert_eq!(fetched.path, format!("/internal/agent-config/{BUSINESS}"));
     assert_eq!(
         fetched.authorization.as_deref(),
         Some("Bearer test-service-token")
     );
+    assert_eq!(stream_token_call(&fetched), CALL_SID);
 
     // Greeting: agent binary audio reaches the caller unchanged, a long chunk split in order.
     let greeting = [audio(160, 1), audio(160, 2), audio(5000, 3)];
@@ -104,13 +114,15 @@ async fn greeting_and_caller_audio_pass_through_byte_exact() {
     );
     assert_eq!(usage["ended_by"], "caller");
     assert!(usage["seconds"].as_u64().unwrap() >= 1);
+    let posted = rig.functions.wait_for("/internal/usage").await;
     assert_eq!(
-        rig.functions
-            .wait_for("/internal/usage")
-            .await
-            .authorization
-            .as_deref(),
+        posted.authorization.as_deref(),
         Some("Bearer test-service-token")
+    );
+    assert_eq!(
+        stream_token_call(&posted),
+        CALL_SID,
+        "the report carries the stream token"
     );
     assert!(matches!(twilio.closed().await, Some(f) if f.code == CloseCode::Normal));
     rig.no_calls_left().await;
@@ -155,7 +167,8 @@ async fn function_calls_round_trip_through_the_tool_endpoints() {
     assert_eq!(answers[2]["id"], "fc_3");
     assert_eq!(answers[2]["content"], TOOL_UNKNOWN);
 
-    // The tool endpoint got a Vapi tool-calls message for the token's line, with the service token.
+    // The tool endpoint got a Vapi tool-calls message for the token's line, with the call's
+    // tool credential from the agent configuration (and not the service token).
     let calls = rig.functions.requests("/vapi/knowledge-base");
     assert_eq!(
         calls.len(),
@@ -173,9 +186,13 @@ async fn function_calls_round_trip_through_the_tool_endpoints() {
             "toolCallList": [{"id": "fc_1", "type": "function",
                 "function": {"name": "get_menu_info", "arguments": {"query": "taro milk tea"}}}]}})
     );
-    assert!(calls.iter().all(
-        |c| c.authorization.as_deref() == Some("Bearer test-service-token") && c.method == "POST"
-    ));
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.tool_token.as_deref() == Some(TOOL_TOKEN)
+                && c.authorization.is_none()
+                && c.method == "POST")
+    );
     let metrics = rig.metrics();
     assert!(
         has_line(&metrics, "relay_tool_calls_total{outcome=\"ok\"} 2"),
@@ -599,4 +616,39 @@ async fn dtmf_zero_during_setup_transfers_once_the_agent_is_ready() {
     );
     twilio.closed().await;
     assert_eq!(rig.functions.usage().await["ended_by"], "transferred");
+}
+
+#[tokio::test]
+async fn a_failed_usage_report_is_retried_until_accepted() {
+    let mut rig = Rig::start(None, |_| {}).await;
+    rig.functions.state.lock().unwrap().usage_failures = 3;
+    let (mut twilio, mut agent, _) = rig.call().await;
+    twilio.stop().await;
+    agent.closed().await;
+    rig.no_calls_left().await;
+    let posts = rig.functions.requests("/internal/usage");
+    assert_eq!(posts.len(), 4, "three 503s, then accepted");
+    assert!(
+        posts.iter().all(|p| p.body == posts[0].body),
+        "the same report each time"
+    );
+    assert!(has_line(
+        &rig.metrics(),
+        "relay_usage_reports_total{outcome=\"ok\"} 1"
+    ));
+}
+
+#[tokio::test]
+async fn usage_report_retries_are_bounded() {
+    let mut rig = Rig::start(None, |c| c.limits.report_attempts = 3).await;
+    rig.functions.state.lock().unwrap().usage_failures = 100;
+    let (mut twilio, mut agent, _) = rig.call().await;
+    twilio.stop().await;
+    agent.closed().await;
+    rig.no_calls_left().await;
+    assert_eq!(rig.functions.requests("/internal/usage").len(), 3);
+    assert!(has_line(
+        &rig.metrics(),
+        "relay_usage_reports_total{outcome=\"failed\"} 1"
+    ));
 }

@@ -298,3 +298,82 @@ async fn caller_audio_before_settings_applied_is_dropped_not_queued() {
         "relay_frames_dropped_total{reason=\"agent_not_ready\"} 5"
     ));
 }
+
+#[tokio::test]
+async fn a_second_stream_with_the_same_token_is_refused() {
+    let (logs, _guard) = Logs::capture();
+    let mut rig = Rig::start(None, |_| {}).await;
+    let token = token();
+    let mut first = Twilio::connect(rig.relay.addr()).await;
+    first.start_with(CALL_SID, json!({"token": token})).await;
+    let (mut agent, _) = rig.agent.accept_ready().await;
+    // The replay: a second socket, the same token, while the first call runs.
+    let mut replay = Twilio::connect(rig.relay.addr()).await;
+    replay.start_with(CALL_SID, json!({"token": token})).await;
+    let close = replay.closed().await.expect("close");
+    assert_eq!(close.code, CloseCode::Policy);
+    assert_eq!(
+        close.reason.as_str(),
+        "a stream already started for this call"
+    );
+    assert!(has_line(
+        &rig.metrics(),
+        "relay_calls_rejected_total{reason=\"stream_replayed\"} 1"
+    ));
+    assert_eq!(
+        rig.functions.requests("/internal/agent-config/").len(),
+        1,
+        "the replay never reached the functions"
+    );
+    assert_eq!(
+        rig.agent
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    let line = logs.find("stream rejected").expect("logged");
+    assert_eq!(line["rejected"], "stream_replayed");
+    // The genuine call is untouched.
+    for _ in 0..10 {
+        first.media(&[0x21; 160]).await;
+        if let Ok(audio) =
+            tokio::time::timeout(std::time::Duration::from_millis(500), agent.audio()).await
+        {
+            assert_eq!(audio, vec![0x21; 160]);
+            break;
+        }
+    }
+    first.stop().await;
+    agent.closed().await;
+    rig.no_calls_left().await;
+    assert_eq!(rig.functions.requests("/internal/usage").len(), 1);
+}
+
+/// Another relay instance already streams this call: the functions answer agent-config with
+/// 409, and this stream is refused without a fallback (which would redirect the genuine call).
+#[tokio::test]
+async fn a_stream_the_functions_refuse_is_closed_without_touching_the_call() {
+    let rig = Rig::start(Some(STAFF), |_| {}).await;
+    rig.functions.state.lock().unwrap().agent_config_status = Some(409);
+    let mut twilio = Twilio::connect(rig.relay.addr()).await;
+    twilio.start().await;
+    let close = twilio.closed().await.expect("close");
+    assert_eq!(close.code, CloseCode::Policy);
+    assert_eq!(close.reason.as_str(), "stream refused for this call");
+    rig.no_calls_left().await;
+    assert!(has_line(
+        &rig.metrics(),
+        "relay_calls_rejected_total{reason=\"stream_refused\"} 1"
+    ));
+    assert!(
+        rig.functions.requests("/2010-04-01/").is_empty(),
+        "no REST call about a call this stream does not own"
+    );
+    assert!(rig.functions.requests("/internal/usage").is_empty());
+    assert_eq!(
+        rig.agent
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}

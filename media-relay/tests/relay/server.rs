@@ -88,7 +88,7 @@ async fn calls_above_the_cap_are_refused_cleanly() {
     first.stop().await;
     agent.closed().await;
     rig.no_calls_left().await;
-    let (_second, _agent2, _) = rig.call().await;
+    let (_second, _agent2, _) = rig.call_as("CA22222222222222222222222222222222").await;
 }
 
 #[tokio::test]

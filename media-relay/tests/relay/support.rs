@@ -34,6 +34,11 @@ pub const SERVICE_TOKEN: &str = "test-service-token";
 pub const RELAY_KEY: &[u8] = b"test-relay-key";
 pub const DEEPGRAM_KEY: &str = "test-deepgram-key";
 pub const TWILIO_SID: &str = "AC00000000000000000000000000000000";
+/// What the fake Twilio's `start` frames name as their account: not the token's, so tests show
+/// the relay's REST calls use the account from the verified token only.
+pub const START_ACCOUNT_SID: &str = "ACdeadbeefdeadbeefdeadbeefdeadbeef";
+/// The tool credential the fake functions hand out in the agent configuration.
+pub const TOOL_TOKEN: &str = "t1.test-tool-credential.sig";
 pub const TWILIO_TOKEN: &str = "test-twilio-token";
 pub const CALL_SID: &str = "CA11111111111111111111111111111111";
 pub const STREAM_SID: &str = "MZ22222222222222222222222222222222";
@@ -59,6 +64,7 @@ pub fn token_for(business: &str, call_sid: &str, ttl: i64, key: &[u8]) -> String
         business_id: business.into(),
         line: LINE.into(),
         call_sid: call_sid.into(),
+        account_sid: TWILIO_SID.into(),
         expires_at: now() + ttl,
     }
     .sign(key)
@@ -93,6 +99,7 @@ pub fn agent_config(transfer_to: Option<&str>) -> AgentConfig {
         ],
         transfer_to: transfer_to.map(str::to_owned),
         max_call_seconds: 900,
+        tool_token: TOOL_TOKEN.into(),
     }
 }
 
@@ -102,6 +109,10 @@ pub struct Seen {
     pub method: String,
     pub path: String,
     pub authorization: Option<String>,
+    /// `x-hostline-stream-token`.
+    pub stream_token: Option<String>,
+    /// `x-hostline-tool-token`.
+    pub tool_token: Option<String>,
     pub body: String,
 }
 
@@ -129,6 +140,10 @@ pub struct FunctionsState {
     pub tool_delay: Duration,
     /// HTTP status of the Twilio REST fake.
     pub twilio_status: Option<u16>,
+    /// Answer agent-config with this status instead (409: another stream has the call).
+    pub agent_config_status: Option<u16>,
+    /// Answer this many usage reports with 503 before accepting one.
+    pub usage_failures: usize,
     pub requests: Vec<Seen>,
 }
 
@@ -221,11 +236,15 @@ async fn functions_answer(
 ) -> Response<Full<Bytes>> {
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
-    let authorization = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let authorization = header("authorization");
+    let stream_token = header("x-hostline-stream-token");
+    let tool_token = header("x-hostline-tool-token");
     let body = req
         .into_body()
         .collect()
@@ -233,19 +252,27 @@ async fn functions_answer(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let body = String::from_utf8_lossy(&body).into_owned();
-    let (delay, config, twilio_status) = {
+    let (delay, config, twilio_status, config_status, usage_fails) = {
         let mut s = state.lock().unwrap();
         s.requests.push(Seen {
             method: method.clone(),
             path: path.clone(),
             authorization: authorization.clone(),
+            stream_token: stream_token.clone(),
+            tool_token: tool_token.clone(),
             body: body.clone(),
         });
         let business = path.strip_prefix("/internal/agent-config/").unwrap_or("");
+        let usage_fails = path == "/internal/usage" && s.usage_failures > 0;
+        if usage_fails {
+            s.usage_failures -= 1;
+        }
         (
             s.tool_delay,
             s.configs.get(business).cloned(),
             s.twilio_status,
+            s.agent_config_status,
+            usage_fails,
         )
     };
     if path.starts_with("/2010-04-01/") {
@@ -255,19 +282,11 @@ async fn functions_answer(
             r#"{"sid":"CA","status":"in-progress"}"#,
         );
     }
-    if authorization.as_deref() != Some(&format!("Bearer {SERVICE_TOKEN}")) {
-        return respond(StatusCode::UNAUTHORIZED, "{}");
-    }
-    if path.starts_with("/internal/agent-config/") {
-        return match config {
-            Some(config) => respond(StatusCode::OK, serde_json::to_vec(&config).unwrap()),
-            None => respond(StatusCode::NOT_FOUND, r#"{"error":"unknown business"}"#),
-        };
-    }
-    if path == "/internal/usage" {
-        return respond(StatusCode::NO_CONTENT, "");
-    }
     if path.starts_with("/vapi/") {
+        // The tool endpoints take the tool credential and nothing else.
+        if tool_token.as_deref() != Some(TOOL_TOKEN) {
+            return respond(StatusCode::UNAUTHORIZED, "{}");
+        }
         tokio::time::sleep(delay).await;
         let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         let call = &v["message"]["toolCallList"][0];
@@ -278,6 +297,29 @@ async fn functions_answer(
             json!({"results":[{"toolCallId": call["id"], "name": name, "result": result}]})
                 .to_string(),
         );
+    }
+    if authorization.as_deref() != Some(&format!("Bearer {SERVICE_TOKEN}"))
+        || stream_token.is_none()
+    {
+        return respond(StatusCode::UNAUTHORIZED, "{}");
+    }
+    if path.starts_with("/internal/agent-config/") {
+        if let Some(status) = config_status {
+            return respond(
+                StatusCode::from_u16(status).unwrap(),
+                r#"{"error":"refused"}"#,
+            );
+        }
+        return match config {
+            Some(config) => respond(StatusCode::OK, serde_json::to_vec(&config).unwrap()),
+            None => respond(StatusCode::NOT_FOUND, r#"{"error":"unknown business"}"#),
+        };
+    }
+    if path == "/internal/usage" {
+        if usage_fails {
+            return respond(StatusCode::SERVICE_UNAVAILABLE, r#"{"error":"busy"}"#);
+        }
+        return respond(StatusCode::NO_CONTENT, "");
     }
     respond(StatusCode::NOT_FOUND, "{}")
 }
@@ -515,7 +557,7 @@ impl Twilio {
         let seq = self.next_seq();
         self.send_json(json!({
             "event": "start", "sequenceNumber": seq, "streamSid": STREAM_SID,
-            "start": {"accountSid": TWILIO_SID, "streamSid": STREAM_SID, "callSid": call_sid,
+            "start": {"accountSid": START_ACCOUNT_SID, "streamSid": STREAM_SID, "callSid": call_sid,
                 "tracks": ["inbound"],
                 "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
                 "customParameters": params},
@@ -624,6 +666,7 @@ pub fn config(functions: &FakeFunctions, agent: &FakeAgent) -> Config {
     config.twilio_api_base = functions.url();
     config.public_url = Some(PUBLIC_URL.into());
     config.limits.start_timeout = Duration::from_secs(2);
+    config.limits.report_backoff = Duration::from_millis(5);
     config.limits.drain_timeout = Duration::from_secs(5);
     config
 }
@@ -667,8 +710,19 @@ impl Rig {
     /// `SettingsApplied` (the two sockets' readiness arrive independently), and drops it, as it
     /// drops all audio before the agent is ready; so frames are sent until one arrives.
     pub async fn call(&mut self) -> (Twilio, AgentConn, Value) {
+        self.call_as(CALL_SID).await
+    }
+
+    /// [`Rig::call`] for another call SID (a relay streams each call once).
+    pub async fn call_as(&mut self, call_sid: &str) -> (Twilio, AgentConn, Value) {
         let mut twilio = Twilio::connect(self.relay.addr()).await;
-        twilio.start().await;
+        let token = token_for(BUSINESS, call_sid, 120, RELAY_KEY);
+        twilio
+            .start_with(
+                call_sid,
+                json!({"token": token, "business_id": BUSINESS, "line": LINE}),
+            )
+            .await;
         let (mut agent, settings) = self.agent.accept_ready().await;
         for sent in 1.. {
             twilio.media(&SILENCE).await;
