@@ -7,7 +7,9 @@
 //! - each call as `{id, function: {name, arguments}}` or flattened `{id, name, arguments}` /
 //!   `{id, name, parameters}`; arguments as a JSON object or a JSON-encoded string.
 //!
-//! Unknown fields are ignored everywhere: Vapi adds fields often.
+//! The wire shapes are serde types (every field optional, unknown fields ignored: Vapi adds
+//! fields often); what a handler needs is then checked, and every error names the JSON path of
+//! the field at fault (serde_path_to_error).
 
 use crate::http::{Method, Request, Response};
 use crate::phone::PhoneE164;
@@ -87,6 +89,114 @@ pub fn accept(
     Ok(msg)
 }
 
+// The wire shapes, as serde types. Everything is optional here: what a handler needs is
+// checked after, with the JSON path of the field at fault; unknown fields are ignored.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireMessage {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    timestamp: Option<WireTimestamp>,
+    phone_number: Option<WirePhone>,
+    call: Option<WireCall>,
+    customer: Option<WireCustomer>,
+    tool_call_list: Option<Vec<WireToolCall>>,
+    tool_calls: Option<Vec<WireToolCall>>,
+    tool_with_tool_call_list: Option<Vec<WireToolWith>>,
+}
+
+#[derive(Deserialize)]
+struct WirePhone {
+    id: Option<String>,
+    number: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireCall {
+    id: Option<String>,
+    phone_number_id: Option<String>,
+    customer: Option<WireCustomer>,
+}
+
+#[derive(Deserialize)]
+struct WireCustomer {
+    number: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    name: Option<String>,
+    arguments: Option<Value>,
+}
+
+/// `{id, function: {name, arguments}}`, or flattened `{id, name, arguments | parameters}`.
+#[derive(Deserialize)]
+struct WireToolCall {
+    id: Option<String>,
+    function: Option<WireFunction>,
+    name: Option<String>,
+    arguments: Option<Value>,
+    parameters: Option<Value>,
+}
+
+/// `toolWithToolCallList[]`: the tool's configuration beside the call.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireToolWith {
+    tool_call: Option<WireToolCall>,
+    function: Option<WireFunction>,
+    name: Option<String>,
+}
+
+/// Epoch milliseconds or an ISO-8601 string with an offset.
+struct WireTimestamp(jiff::Timestamp);
+
+impl<'de> Deserialize<'de> for WireTimestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            Value::Number(n) => {
+                let ms = n
+                    .as_i64()
+                    .or_else(|| n.as_f64().map(|f| f as i64))
+                    .ok_or_else(|| {
+                        D::Error::custom("must be epoch milliseconds or an ISO-8601 string")
+                    })?;
+                jiff::Timestamp::from_millisecond(ms)
+                    .map(WireTimestamp)
+                    .map_err(|_| D::Error::custom("epoch milliseconds out of range"))
+            }
+            Value::String(s) => s
+                .parse::<jiff::Timestamp>()
+                .map(WireTimestamp)
+                .map_err(|_| D::Error::custom("not an ISO-8601 timestamp with an offset")),
+            _ => Err(D::Error::custom(
+                "must be epoch milliseconds or an ISO-8601 string",
+            )),
+        }
+    }
+}
+
+/// A serde error in words a caller can act on (serde names our private types).
+fn plain(message: String) -> String {
+    if message.contains("expected struct") || message.contains("expected a map") {
+        "must be an object".to_owned()
+    } else if message.contains("expected a sequence") {
+        "must be an array".to_owned()
+    } else if message.contains("expected a string") {
+        "must be a string".to_owned()
+    } else {
+        message
+    }
+}
+
+/// A present, non-empty string (the wire sends `""` for "none" as often as `null`).
+fn some(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
 /// Parse a request body `{"message": {...}}`.
 pub fn parse_message(body: &[u8]) -> Result<Message, MessageError> {
     if body.is_empty() {
@@ -97,15 +207,24 @@ pub fn parse_message(body: &[u8]) -> Result<Message, MessageError> {
     }
     let root: Value = serde_json::from_slice(body)
         .map_err(|e| MessageError::new("", format!("malformed JSON: {e}")))?;
-    let m = root
-        .get("message")
-        .ok_or_else(|| MessageError::new("message", "missing; expected {\"message\": {...}}"))?;
-    let m = m
-        .as_object()
-        .ok_or_else(|| MessageError::new("message", "must be an object"))?;
+    let Some(m) = root.get("message") else {
+        return Err(MessageError::new(
+            "message",
+            "missing; expected {\"message\": {...}}",
+        ));
+    };
+    let m: WireMessage = serde_path_to_error::deserialize(m).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "message".to_owned()
+        } else {
+            format!("message.{path}")
+        };
+        MessageError::new(field, plain(e.into_inner().to_string()))
+    })?;
 
-    let kind = match m.get("type") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+    let kind = match m.kind {
+        Some(k) if !k.is_empty() => k,
         Some(_) => {
             return Err(MessageError::new(
                 "message.type",
@@ -114,204 +233,95 @@ pub fn parse_message(body: &[u8]) -> Result<Message, MessageError> {
         }
         None => return Err(MessageError::new("message.type", "missing")),
     };
-    let timestamp = parse_timestamp(m.get("timestamp"))?;
-
-    let phone = opt_object(m, "phoneNumber", "message.phoneNumber")?;
-    let call = opt_object(m, "call", "message.call")?;
-    let called_number = match phone.and_then(|p| p.get("number")) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(PhoneE164::parse_e164(s).map_err(|_| {
+    let (phone_number_id, called_number) = match m.phone_number {
+        Some(p) => (some(p.id), some(p.number)),
+        None => (None, None),
+    };
+    let called_number = match called_number {
+        None => None,
+        Some(s) => Some(PhoneE164::parse_e164(&s).map_err(|_| {
             MessageError::new(
                 "message.phoneNumber.number",
                 format!("{s:?} is not an E.164 number"),
             )
         })?),
-        Some(_) => {
-            return Err(MessageError::new(
-                "message.phoneNumber.number",
-                "must be a string",
-            ));
-        }
     };
-    let phone_number_id = opt_str(phone, "id", "message.phoneNumber.id")?.or(opt_str(
-        call,
-        "phoneNumberId",
-        "message.call.phoneNumberId",
-    )?);
-    let call_id = opt_str(call, "id", "message.call.id")?;
-    let customer = opt_object(m, "customer", "message.customer")?;
-    let call_customer = match call {
-        Some(c) => opt_object(c, "customer", "message.call.customer")?,
-        None => None,
+    let (call_id, call_phone_number_id, call_customer) = match m.call {
+        Some(c) => (some(c.id), some(c.phone_number_id), c.customer),
+        None => (None, None, None),
     };
-    let customer_number = opt_str(customer, "number", "message.customer.number")?.or(opt_str(
-        call_customer,
-        "number",
-        "message.call.customer.number",
-    )?);
+    let customer_number = m
+        .customer
+        .and_then(|c| some(c.number))
+        .or_else(|| call_customer.and_then(|c| some(c.number)));
 
-    let tool_calls = parse_tool_calls(m)?;
+    // Prefer the current list; fall back to the legacy alias, then to the tool-with-call list.
+    let tool_calls = match (m.tool_call_list, m.tool_calls) {
+        (Some(list), _) if !list.is_empty() => tool_calls(list, "toolCallList")?,
+        (_, Some(list)) if !list.is_empty() => tool_calls(list, "toolCalls")?,
+        _ => tools_with_calls(m.tool_with_tool_call_list.unwrap_or_default())?,
+    };
 
     Ok(Message {
         kind,
-        timestamp,
+        timestamp: m.timestamp.map(|t| t.0),
         called_number,
-        phone_number_id,
+        phone_number_id: phone_number_id.or(call_phone_number_id),
         call_id,
         customer_number,
         tool_calls,
     })
 }
 
-fn parse_timestamp(v: Option<&Value>) -> Result<Option<jiff::Timestamp>, MessageError> {
-    let bad = |what: &str| MessageError::new("message.timestamp", what.to_owned());
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            let ms = n
-                .as_i64()
-                .or_else(|| n.as_f64().map(|f| f as i64))
-                .ok_or_else(|| bad("must be epoch milliseconds or an ISO-8601 string"))?;
-            jiff::Timestamp::from_millisecond(ms)
-                .map(Some)
-                .map_err(|_| bad("epoch milliseconds out of range"))
-        }
-        Some(Value::String(s)) => s
-            .parse::<jiff::Timestamp>()
-            .map(Some)
-            .map_err(|_| bad("not an ISO-8601 timestamp with an offset")),
-        Some(_) => Err(bad("must be epoch milliseconds or an ISO-8601 string")),
-    }
+fn tool_calls(list: Vec<WireToolCall>, key: &str) -> Result<Vec<ToolCall>, MessageError> {
+    list.into_iter()
+        .enumerate()
+        .map(|(i, c)| tool_call(c, &format!("message.{key}[{i}]"), None))
+        .collect()
 }
 
-fn opt_object<'a>(
-    m: &'a Map<String, Value>,
-    key: &str,
+fn tools_with_calls(list: Vec<WireToolWith>) -> Result<Vec<ToolCall>, MessageError> {
+    list.into_iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let path = format!("message.toolWithToolCallList[{i}].toolCall");
+            let call = w
+                .tool_call
+                .ok_or_else(|| MessageError::new(path.clone(), "missing"))?;
+            // A docs example puts the name on the tool config only.
+            let config_name = some(w.function.and_then(|f| f.name)).or(some(w.name));
+            tool_call(call, &path, config_name)
+        })
+        .collect()
+}
+
+fn tool_call(
+    c: WireToolCall,
     path: &str,
-) -> Result<Option<&'a Map<String, Value>>, MessageError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(o)) => Ok(Some(o)),
-        Some(_) => Err(MessageError::new(path, "must be an object")),
-    }
-}
-
-fn opt_str(
-    m: Option<&Map<String, Value>>,
-    key: &str,
-    path: &str,
-) -> Result<Option<String>, MessageError> {
-    match m.and_then(|m| m.get(key)) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(MessageError::new(path, "must be a string")),
-    }
-}
-
-fn parse_tool_calls(m: &Map<String, Value>) -> Result<Vec<ToolCall>, MessageError> {
-    // Prefer the current list; fall back to the legacy alias, then to the tool-with-call list.
-    for key in ["toolCallList", "toolCalls"] {
-        match m.get(key) {
-            None | Some(Value::Null) => continue,
-            Some(Value::Array(a)) if a.is_empty() => continue,
-            Some(Value::Array(a)) => {
-                return a
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| parse_tool_call(v, &format!("message.{key}[{i}]")))
-                    .collect();
-            }
-            Some(_) => {
-                return Err(MessageError::new(
-                    format!("message.{key}"),
-                    "must be an array",
-                ));
-            }
-        }
-    }
-    match m.get("toolWithToolCallList") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(a)) => a
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let path = format!("message.toolWithToolCallList[{i}]");
-                let call = v
-                    .get("toolCall")
-                    .ok_or_else(|| MessageError::new(format!("{path}.toolCall"), "missing"))?;
-                let mut tc = parse_tool_call(call, &format!("{path}.toolCall"))?;
-                if tc.name.is_empty() {
-                    // A docs example puts the name on the tool config only.
-                    if let Some(n) = v
-                        .pointer("/function/name")
-                        .or(v.get("name"))
-                        .and_then(Value::as_str)
-                    {
-                        tc.name = n.to_owned();
-                    }
-                }
-                if tc.name.is_empty() {
-                    return Err(MessageError::new(
-                        format!("{path}.toolCall.function.name"),
-                        "missing",
-                    ));
-                }
-                Ok(tc)
-            })
-            .collect(),
-        Some(_) => Err(MessageError::new(
-            "message.toolWithToolCallList",
-            "must be an array",
-        )),
-    }
-}
-
-fn parse_tool_call(v: &Value, path: &str) -> Result<ToolCall, MessageError> {
-    let o = v
-        .as_object()
-        .ok_or_else(|| MessageError::new(path, "must be an object"))?;
-    let id = match o.get("id") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => {
-            return Err(MessageError::new(
-                format!("{path}.id"),
-                "missing or not a string",
-            ));
-        }
+    fallback_name: Option<String>,
+) -> Result<ToolCall, MessageError> {
+    let Some(id) = some(c.id) else {
+        return Err(MessageError::new(
+            format!("{path}.id"),
+            "missing or not a string",
+        ));
     };
-    let function = match o.get("function") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(f)) => Some(f),
-        Some(_) => {
-            return Err(MessageError::new(
-                format!("{path}.function"),
-                "must be an object",
-            ));
-        }
+    let (function_name, function_arguments) = match c.function {
+        Some(f) => (some(f.name), f.arguments),
+        None => (None, None),
     };
-    let name = function
-        .and_then(|f| f.get("name"))
-        .or_else(|| o.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let name_optional = path.ends_with(".toolCall");
-    if name.is_empty() && !name_optional {
+    let Some(name) = function_name.or(some(c.name)).or(fallback_name) else {
         return Err(MessageError::new(
             format!("{path}.function.name"),
             "missing",
         ));
-    }
-    let raw = function
-        .and_then(|f| f.get("arguments"))
-        .or_else(|| o.get("arguments"))
-        .or_else(|| o.get("parameters"));
+    };
+    let raw = function_arguments.or(c.arguments).or(c.parameters);
     let arguments = match raw {
         None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(a)) => Ok(a.clone()),
+        Some(Value::Object(a)) => Ok(a),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(Map::new()),
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
             Ok(Value::Object(a)) => Ok(a),
             Ok(_) => Err("the arguments were not a JSON object".to_owned()),
             Err(_) => Err("the arguments were not valid JSON".to_owned()),
