@@ -314,26 +314,7 @@ async fn settle_claim<S: Store>(
     id: &BusinessId,
     line: &PhoneE164,
 ) -> Result<(), StoreError> {
-    let key = keys::line(line);
-    let Some(v) = store.get(&key).await? else {
-        return Ok(());
-    };
-    match LineClaim::parse(&v.value) {
-        Some(c) if &c.business_id == id && c.pending_until.is_some() => {
-            let done = LineClaim {
-                business_id: id.clone(),
-                pending_until: None,
-            };
-            match store
-                .compare_and_swap(&key, Some(v.version), &done.to_bytes())
-                .await
-            {
-                Ok(()) | Err(StoreError::Conflict) => Ok(()),
-                Err(e) => Err(e),
-            }
-        }
-        _ => Ok(()),
-    }
+    rewrite_pending_claim(store, id, line, None).await
 }
 
 /// Give back a claim this import made and did not commit: it becomes a claim of ours that
@@ -345,18 +326,29 @@ async fn release_claim<S: Store>(
     line: &PhoneE164,
     now_unix: i64,
 ) -> Result<(), StoreError> {
+    rewrite_pending_claim(store, id, line, Some(now_unix)).await
+}
+
+/// If `line`'s entry is still a pending claim of ours, replace it with one pending until
+/// `until` (`None` = committed). Losing a race to another writer is fine: then it is not ours.
+async fn rewrite_pending_claim<S: Store>(
+    store: &S,
+    id: &BusinessId,
+    line: &PhoneE164,
+    until: Option<i64>,
+) -> Result<(), StoreError> {
     let key = keys::line(line);
     let Some(v) = store.get(&key).await? else {
         return Ok(());
     };
     match LineClaim::parse(&v.value) {
         Some(c) if &c.business_id == id && c.pending_until.is_some() => {
-            let lapsed = LineClaim {
+            let next = LineClaim {
                 business_id: id.clone(),
-                pending_until: Some(now_unix),
+                pending_until: until,
             };
             match store
-                .compare_and_swap(&key, Some(v.version), &lapsed.to_bytes())
+                .compare_and_swap(&key, Some(v.version), &next.to_bytes())
                 .await
             {
                 Ok(()) | Err(StoreError::Conflict) => Ok(()),
