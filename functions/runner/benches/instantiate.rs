@@ -105,12 +105,18 @@ fn measure_request(
     };
     rt.block_on(async {
         for _ in 0..WARMUP {
-            runtime.invoke(c, request()).await.expect("request");
+            runtime
+                .invoke(c, request(), Arc::from("bench"))
+                .await
+                .expect("request");
         }
         let mut samples = Vec::with_capacity(REQUEST_SAMPLES);
         for _ in 0..REQUEST_SAMPLES {
             let t = Instant::now();
-            let res = runtime.invoke(c, request()).await.expect("request");
+            let res = runtime
+                .invoke(c, request(), Arc::from("bench"))
+                .await
+                .expect("request");
             samples.push(t.elapsed());
             assert_eq!(res.status().as_u16(), 200);
         }

@@ -178,14 +178,20 @@ impl App {
             Err(message) => return json_error(StatusCode::BAD_REQUEST, &message),
         };
 
-        let response = match self.runtime.invoke(component, request).await {
+        let request_id: Arc<str> = Arc::from(next_request_id());
+        let response = match self
+            .runtime
+            .invoke(component, request, Arc::clone(&request_id))
+            .await
+        {
             Ok(response) => response,
-            Err(err) => self.error_response(component, &method, &path, err),
+            Err(err) => self.error_response(component, &method, &path, &request_id, err),
         };
         tracing::info!(
             component = %component.id,
             %method,
             %path,
+            request_id = &*request_id,
             status = response.status().as_u16(),
             elapsed_us = started.elapsed().as_micros() as u64,
             "request"
@@ -204,16 +210,16 @@ impl App {
         component: &LoadedComponent,
         method: &Method,
         path: &str,
+        request_id: &str,
         err: InvokeError,
     ) -> Response<Full<Bytes>> {
-        let request_id = next_request_id();
         let (status, message) = match &err {
             InvokeError::Busy(waited) => {
                 tracing::warn!(component = %component.id, %method, %path, %request_id, waited_ms = waited.as_millis() as u64, "no instance slot free; answering 503");
                 let mut res = error_body(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the server is busy; retry shortly",
-                    &request_id,
+                    request_id,
                 );
                 res.headers_mut()
                     .insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -232,7 +238,7 @@ impl App {
             }
         };
         tracing::error!(component = %component.id, %method, %path, %request_id, error = %err, "request failed");
-        error_body(status, message, &request_id)
+        error_body(status, message, request_id)
     }
 }
 

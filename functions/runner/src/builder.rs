@@ -1,9 +1,10 @@
 //! `hostline up --build`: runs each component's `[component.X.build] command`.
 //!
 //! Commands run one after another through `sh -c` in the manifest's directory (or the
-//! component's `workdir`), the way `spin build` runs them. Their output streams to our
-//! stderr, because stdout is reserved for the banner whose first line tools parse.
+//! component's `workdir`), the way `spin build` runs them. Their output is logged line by line
+//! (target `build`), because stdout is reserved for the banner whose first line tools parse.
 
+use std::io::BufRead as _;
 use std::process::{Command, Stdio};
 
 use crate::manifest::Manifest;
@@ -27,16 +28,16 @@ pub fn build_all(manifest: &Manifest) -> anyhow::Result<()> {
             Some(w) => manifest.base_dir.join(w),
             None => manifest.base_dir.clone(),
         };
-        eprintln!("hostline: building {}: {command}", component.id);
-        let status = Command::new("sh")
+        tracing::info!(component = %component.id, %command, "building");
+        let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
             .current_dir(&dir)
             .env_remove("CARGO_TARGET_DIR")
             .stdin(Stdio::null())
-            .stdout(Stdio::from(std::io::stderr()))
-            .stderr(Stdio::inherit())
-            .status()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| {
                 anyhow::anyhow!(
                     "[component.{}.build] cannot run `{command}` in {}: {e}",
@@ -44,6 +45,27 @@ pub fn build_all(manifest: &Manifest) -> anyhow::Result<()> {
                     dir.display()
                 )
             })?;
+        // The command's output is logged line by line, so it follows the log format (JSON
+        // with --log-json) instead of interleaving raw text with it.
+        let forwarders: Vec<_> = [
+            child
+                .stdout
+                .take()
+                .map(|s| log_lines(&component.id, "stdout", s)),
+            child
+                .stderr
+                .take()
+                .map(|s| log_lines(&component.id, "stderr", s)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let status = child
+            .wait()
+            .map_err(|e| anyhow::anyhow!("[component.{}.build] `{command}`: {e}", component.id))?;
+        for f in forwarders {
+            let _ = f.join();
+        }
         if !status.success() {
             anyhow::bail!(
                 "[component.{}.build] `{command}` failed ({status}) in {}",
@@ -53,4 +75,20 @@ pub fn build_all(manifest: &Manifest) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Logs each line `from` produces, on a thread of its own, until it closes.
+fn log_lines(
+    component: &str,
+    stream: &'static str,
+    from: impl std::io::Read + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    let component = component.to_owned();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(from).split(b'\n') {
+            let Ok(line) = line else { break };
+            let text = String::from_utf8_lossy(&line);
+            tracing::info!(target: "build", component = %component, stream, "{}", text.trim_end());
+        }
+    })
 }

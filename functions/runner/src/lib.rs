@@ -11,6 +11,7 @@
 //! | [`variables`] | application/component variables, generated local secrets |
 //! | [`routes`] | route patterns and most-specific-match routing |
 //! | [`store`] | the redb database behind every key-value interface |
+//! | [`guest_output`] | guest stdout/stderr as log events with the request's context |
 //! | [`host`] | Spin and wasi:keyvalue host interfaces, per-request store state |
 //! | [`outbound`] | `allowed_outbound_hosts` enforcement |
 //! | [`runtime`] | wasmtime engine, component loading, one request per fresh instance |
@@ -23,6 +24,7 @@
 pub mod app;
 pub mod builder;
 pub mod files;
+pub mod guest_output;
 pub mod host;
 pub mod manifest;
 pub mod outbound;

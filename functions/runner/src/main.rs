@@ -1,7 +1,9 @@
 //! `hostline`: the command line around the runner library.
 //!
 //! `hostline up` serves `spin.toml` until Ctrl-C or SIGTERM. The first stdout line is
-//! `hostline listening on http://ADDR` for scripts and tests; logs go to stderr.
+//! `hostline listening on http://ADDR` for scripts and tests. Everything else goes through
+//! `tracing` to stderr (compact text, or JSON lines with `--log-json`): the runner's own
+//! events, guest stdout/stderr (target `guest`) and build command output (target `build`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -187,14 +189,14 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("hostline: cannot start the async runtime: {e}");
+            tracing::error!(error = %e, "cannot start the async runtime");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(up(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hostline: error: {e:#}");
+            tracing::error!(error = format!("{e:#}"), "hostline up failed");
             ExitCode::FAILURE
         }
     }

@@ -28,6 +28,7 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+use crate::guest_output::{GuestOutput, Stream};
 use crate::host::{self, ComponentEnv, HostState};
 use crate::outbound::{OutboundHooks, OutboundPolicy};
 
@@ -36,7 +37,7 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// How long past the deadline a request parked in a host call may take before it is cut off;
 /// guest code is stopped by the epoch at the deadline itself.
-const HOST_WAIT_MARGIN: Duration = Duration::from_secs(1);
+pub const HOST_WAIT_MARGIN: Duration = Duration::from_secs(1);
 
 /// Limits and engine choices.
 #[derive(Debug, Clone)]
@@ -365,12 +366,19 @@ impl Runtime {
         }
     }
 
-    fn new_store(&self, component: &LoadedComponent, deadline: Instant) -> Store<HostState> {
+    fn new_store(
+        &self,
+        component: &LoadedComponent,
+        deadline: Instant,
+        request_id: &Arc<str>,
+    ) -> Store<HostState> {
+        // Guest output becomes log events with the request's context (the runner's stdout
+        // carries the banner and must stay machine-readable; stderr carries the log).
+        let output =
+            |stream| GuestOutput::new(Arc::clone(&component.id), Arc::clone(request_id), stream);
         let wasi = WasiCtx::builder()
-            // Guest stdout goes to our stderr: the runner's stdout carries the banner and
-            // must stay machine-readable.
-            .stdout(tokio::io::stderr())
-            .stderr(tokio::io::stderr())
+            .stdout(output(Stream::Stdout))
+            .stderr(output(Stream::Stderr))
             .build();
         let state = HostState {
             table: ResourceTable::new(),
@@ -409,7 +417,11 @@ impl Runtime {
     /// overhead before any guest code runs (used by the benchmark).
     pub async fn instantiate_only(&self, component: &LoadedComponent) -> anyhow::Result<()> {
         let pre = component.pre.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut store = self.new_store(component, Instant::now() + self.options.request_timeout);
+        let mut store = self.new_store(
+            component,
+            Instant::now() + self.options.request_timeout,
+            &Arc::from("instantiate-only"),
+        );
         let _service = pre.instantiate_async(&mut store).await?;
         Ok(())
     }
@@ -424,6 +436,7 @@ impl Runtime {
         self: &Arc<Self>,
         component: &Arc<LoadedComponent>,
         request: Request<Full<Bytes>>,
+        request_id: Arc<str>,
     ) -> Result<Response<Full<Bytes>>, InvokeError> {
         if let Err(e) = &component.pre {
             return Err(InvokeError::NotLoaded(e.clone()));
@@ -444,9 +457,14 @@ impl Runtime {
         let runtime = Arc::clone(self);
         let component = Arc::clone(component);
         let task = tokio::spawn(async move {
-            let _permit = permit;
-            let _in_flight = in_flight;
-            runtime.run(&component, request, deadline).await
+            let result = runtime
+                .run(&component, request, deadline, &request_id)
+                .await;
+            // Counted out only once nothing of the request is left, the component (and so
+            // the database handle) included: whoever waits for idle may then close the store.
+            drop((component, runtime, permit));
+            drop(in_flight);
+            result
         });
         match task.await {
             Ok(result) => result,
@@ -470,6 +488,7 @@ impl Runtime {
         component: &LoadedComponent,
         request: Request<Full<Bytes>>,
         deadline: Instant,
+        request_id: &Arc<str>,
     ) -> Result<Response<Full<Bytes>>, InvokeError> {
         let pre = component
             .pre
@@ -477,7 +496,7 @@ impl Runtime {
             .map_err(|e| InvokeError::NotLoaded(e.clone()))?;
         let timeout = self.options.request_timeout;
         let work = async {
-            let mut store = self.new_store(component, deadline);
+            let mut store = self.new_store(component, deadline, request_id);
             let memory_limit = self.options.memory_limit;
             let service = match pre.instantiate_async(&mut store).await {
                 Ok(s) => s,

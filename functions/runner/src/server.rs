@@ -118,7 +118,6 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<()>,
     seed: SeedOutcome,
     data_dir: PathBuf,
-    grace: Duration,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -174,13 +173,20 @@ impl RunningServer {
     /// Waits until the server has stopped (after a [`ShutdownHandle::shutdown`]), then
     /// releases the database.
     pub async fn wait(self) -> anyhow::Result<()> {
-        let RunningServer {
-            app, task, grace, ..
-        } = self;
+        let RunningServer { app, task, .. } = self;
         task.await?;
-        // Requests whose clients left are still finishing their writes; each is bounded by
-        // the request deadline.
-        if tokio::time::timeout(grace, app.runtime().wait_idle())
+        // Requests whose clients left (or whose connections the shutdown grace cut) are still
+        // finishing their writes. Each ends by its request deadline, so waiting that long
+        // loses no write and cannot hang.
+        let runtime = app.runtime();
+        if runtime.in_flight() > 0 {
+            tracing::info!(
+                running = runtime.in_flight(),
+                "waiting for component requests to finish"
+            );
+        }
+        let bound = runtime.options().request_timeout + crate::runtime::HOST_WAIT_MARGIN;
+        if tokio::time::timeout(bound, runtime.wait_idle())
             .await
             .is_err()
         {
@@ -299,7 +305,6 @@ pub async fn start(config: RunnerConfig) -> anyhow::Result<RunningServer> {
         task,
         seed,
         data_dir: config.data_dir,
-        grace: config.shutdown_grace,
     })
 }
 

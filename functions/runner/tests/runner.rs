@@ -1047,13 +1047,96 @@ fn a_trap_is_logged_with_context_and_the_body_stays_generic() {
     let failure = log
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|e| e["fields"]["request_id"] == request_id.as_str())
-        .unwrap_or_else(|| panic!("no log line for request {request_id}:\n{log}"));
+        .find(|e| {
+            e["fields"]["request_id"] == request_id.as_str()
+                && e["fields"]["message"] == "request failed"
+        })
+        .unwrap_or_else(|| panic!("no failure logged for request {request_id}:\n{log}"));
     assert_eq!(failure["level"], "ERROR", "{failure}");
     assert_eq!(failure["fields"]["component"], "probe", "{failure}");
     assert_eq!(failure["fields"]["path"], "/probe/trap", "{failure}");
     let error = failure["fields"]["error"].as_str().expect("error field");
     assert!(error.contains("wasm trap"), "{failure}");
+
+    // Every line the runner wrote is a JSON log event, the guest's own panic message too: it
+    // comes through tracing with the component and the request id.
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}"))
+        })
+        .collect();
+    let panic = events
+        .iter()
+        .find(|e| {
+            e["target"] == "guest"
+                && e["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("probe: deliberate trap"))
+        })
+        .unwrap_or_else(|| panic!("the guest's panic message is not in the log:\n{log}"));
+    assert_eq!(panic["fields"]["component"], "probe", "{panic}");
+    assert_eq!(
+        panic["fields"]["request_id"],
+        request_id.as_str(),
+        "{panic}"
+    );
+    assert_eq!(panic["fields"]["stream"], "stderr", "{panic}");
+}
+
+#[test]
+fn build_output_and_errors_are_json_log_lines_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("spin.toml");
+    std::fs::write(
+        &path,
+        "spin_manifest_version = 2\n[component.a]\nsource = \"a.wasm\"\n[component.a.build]\ncommand = \"echo build-said-this; echo and-this >&2; exit 3\"\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hostline"))
+        .args([
+            "up",
+            "--build",
+            "--log-json",
+            "--listen",
+            "127.0.0.1:0",
+            "--manifest",
+        ])
+        .arg(&path)
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run hostline");
+    assert!(!out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let log = String::from_utf8(out.stderr).expect("utf-8");
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}"))
+        })
+        .collect();
+    let said = |text: &str| {
+        events.iter().any(|e| {
+            e["target"] == "build"
+                && e["fields"]["component"] == "a"
+                && e["fields"]["message"] == text
+        })
+    };
+    assert!(said("build-said-this"), "{log}");
+    assert!(said("and-this"), "{log}");
+    assert!(
+        events.iter().any(|e| e["level"] == "ERROR"
+            && e["fields"]["error"]
+                .as_str()
+                .is_some_and(|m| m.contains("[component.a.build]"))),
+        "{log}"
+    );
 }
 
 #[test]
