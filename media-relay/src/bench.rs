@@ -21,7 +21,6 @@
 //! frame's socket work costs on this machine whatever the relay does.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -60,28 +59,10 @@ const GROUPS: usize = 20;
 /// does; caller audio flows all the time, as Twilio streams silence too.
 const TALK_CYCLE: u32 = 100;
 
-/// Raises the soft open-file limit to the hard one; returns the resulting soft limit.
+/// Raises the soft open-file limit to the hard one; returns the resulting soft limit (0 if
+/// it cannot be read).
 pub fn raise_fd_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed by pointer.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 0;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                limit = raised;
-            }
-        }
-    }
-    limit.rlim_cur
+    rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0)
 }
 
 /// A latency histogram with 1 µs buckets up to 100 ms, shared between threads.
@@ -432,22 +413,18 @@ fn spawn_relay(
     Ok(Relay { child, addr, log })
 }
 
-/// GET over a fresh connection (the relay's endpoints are tiny; no client library needed).
-fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
-    use std::io::Read as _;
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    if !head.starts_with("HTTP/1.1 200") {
-        bail!("GET {path}: {}", head.lines().next().unwrap_or(""));
+/// GET of one of the relay's own endpoints (`/healthz`, `/metrics`): the body of a 200.
+fn http_get(
+    http: &reqwest::blocking::Client,
+    addr: SocketAddr,
+    path: &str,
+) -> anyhow::Result<String> {
+    let response = http.get(format!("http://{addr}{path}")).send()?;
+    let status = response.status();
+    if status != reqwest::StatusCode::OK {
+        bail!("GET {path}: HTTP {status}");
     }
-    Ok(body.to_owned())
+    Ok(response.text()?)
 }
 
 /// CPU time of a process, seconds: (user, kernel).
@@ -775,8 +752,41 @@ fn fmt_ms(v: Option<(f64, f64, f64)>) -> String {
     }
 }
 
-/// Runs the benchmark and prints the report.
+/// Runs the benchmark and prints the report: the baseline without the relay, then the relay
+/// child with N paced calls through it, one measurement window, the hang-up, the figures.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let talk_frames = talk_frames(&args)?;
+    raise_fd_limit();
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let stats = Arc::new(Stats::new(talk_frames));
+    let (agent, functions) = start_fakes(Arc::clone(&stats))?;
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let floor_us = measure_baseline(&args, agent, &stats)?;
+    let (mut relay, rss_idle) = start_relay(&args, agent, functions, &http)?;
+    let calls = Calls::start(&args, relay.addr, &stats)?;
+    calls.wait_until_flowing(&args);
+    std::thread::sleep(Duration::from_secs(args.warmup));
+    let window = Window::measure(&args, &relay, &http, &stats, &calls)?;
+    let rss_after = calls.hang_up(&relay, &http)?;
+    relay.terminate(Duration::from_secs(20))?;
+    let report = Report {
+        args: &args,
+        command,
+        talk_frames,
+        floor_us,
+        rss_idle,
+        rss_after,
+        window,
+        stats: &stats,
+        relay_log: relay.log.clone(),
+    };
+    report.print(&mut std::io::stdout().lock())
+}
+
+/// `--agent-talk` as frames of each [`TALK_CYCLE`], checked with `--calls` and `--seconds`.
+fn talk_frames(args: &BenchArgs) -> anyhow::Result<u32> {
     if args.calls == 0 || args.seconds == 0 {
         bail!("--calls and --seconds must be at least 1");
     }
@@ -787,28 +797,37 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             1.0 / f64::from(TALK_CYCLE)
         );
     }
-    let talk_frames = talk_frames as u32;
-    // Frames each call relays per second: the caller's 50, and the agent's share of 50 back.
-    let frames_per_call = 50.0 * (1.0 + f64::from(talk_frames) / f64::from(TALK_CYCLE));
-    raise_fd_limit();
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let stats = Arc::new(Stats {
-        epoch: Instant::now(),
-        one_way: Histogram::new(),
-        baseline: Histogram::new(),
-        round_trip: Histogram::new(),
-        sent: AtomicU64::new(0),
-        agent_received: AtomicU64::new(0),
-        agent_echoed: AtomicU64::new(0),
-        echoes: AtomicU64::new(0),
-        agent_connections: AtomicU64::new(0),
-        usage_reports: AtomicU64::new(0),
-        measuring: AtomicBool::new(false),
-        talk_frames,
-    });
-    let (agent, functions) = start_fakes(Arc::clone(&stats))?;
+    Ok(talk_frames as u32)
+}
 
-    // Baseline first, before the relay exists, at the same N and pacing.
+impl Stats {
+    fn new(talk_frames: u32) -> Stats {
+        Stats {
+            epoch: Instant::now(),
+            one_way: Histogram::new(),
+            baseline: Histogram::new(),
+            round_trip: Histogram::new(),
+            sent: AtomicU64::new(0),
+            agent_received: AtomicU64::new(0),
+            agent_echoed: AtomicU64::new(0),
+            echoes: AtomicU64::new(0),
+            agent_connections: AtomicU64::new(0),
+            usage_reports: AtomicU64::new(0),
+            measuring: AtomicBool::new(false),
+            talk_frames,
+        }
+    }
+}
+
+/// The baseline, before the relay exists, at the same N and pacing. Returns this process's CPU
+/// per frame in it, µs: one WebSocket frame written by a client and read by the fake agent,
+/// over loopback, with nothing else to do. A relay pays one read and one write per relayed
+/// frame too, so this is the floor it is compared with.
+fn measure_baseline(
+    args: &BenchArgs,
+    agent: SocketAddr,
+    stats: &Arc<Stats>,
+) -> anyhow::Result<f64> {
     let baseline_seconds = args.seconds.clamp(1, 5);
     eprintln!(
         "bench: baseline (no relay): {} connections for {baseline_seconds} s",
@@ -816,26 +835,29 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let self_pid = std::process::id().to_string();
     stats.measuring.store(true, Ordering::Relaxed);
-    let floor_cpu0 = cpu_seconds(&self_pid)?;
-    let floor_frames = current_thread()?.block_on(baseline(
+    let cpu0 = cpu_seconds(&self_pid)?;
+    let frames = current_thread()?.block_on(baseline(
         agent,
         args.calls,
         baseline_seconds,
-        Arc::clone(&stats),
+        Arc::clone(stats),
     ))?;
-    let floor_cpu1 = cpu_seconds(&self_pid)?;
+    let cpu1 = cpu_seconds(&self_pid)?;
     stats.measuring.store(false, Ordering::Relaxed);
-    // This process's CPU per frame in the baseline: one WebSocket frame written by a client and
-    // read by the fake agent, over loopback, with nothing else to do. A relay pays one read
-    // and one write per relayed frame too, so this is the floor it is compared with.
-    let floor_us = ((floor_cpu1.0 + floor_cpu1.1) - (floor_cpu0.0 + floor_cpu0.1))
-        / floor_frames.max(1) as f64
-        * 1e6;
+    Ok(((cpu1.0 + cpu1.1) - (cpu0.0 + cpu0.1)) / frames.max(1) as f64 * 1e6)
+}
 
-    let mut relay = spawn_relay(&args, agent, functions)?;
+/// Starts the relay child and waits for its `/healthz`; returns it and its idle RSS.
+fn start_relay(
+    args: &BenchArgs,
+    agent: SocketAddr,
+    functions: SocketAddr,
+    http: &reqwest::blocking::Client,
+) -> anyhow::Result<(Relay, u64)> {
+    let mut relay = spawn_relay(args, agent, functions)?;
     let pid = relay.pid().to_string();
     let ready_by = Instant::now() + Duration::from_secs(10);
-    while http_get(relay.addr, "/healthz").is_err() {
+    while http_get(http, relay.addr, "/healthz").is_err() {
         if Instant::now() > ready_by {
             bail!("relay not ready after 10 s; log: {}", relay.log.display());
         }
@@ -851,302 +873,391 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         relay.addr,
         rss_idle as f64 / 1e6
     );
+    Ok((relay, rss_idle))
+}
 
-    // The clients run on their own thread; this thread measures.
-    let phase = Arc::new(AtomicU32::new(0));
-    let clients: Arc<Vec<Client>> = Arc::new(
-        (0..args.calls)
-            .map(|_| Client {
-                flowing: AtomicBool::new(false),
-                closed: AtomicBool::new(false),
-                echoes: AtomicU64::new(0),
-            })
-            .collect(),
-    );
-    let clients_thread = {
-        let (stats, phase, clients) =
-            (Arc::clone(&stats), Arc::clone(&phase), Arc::clone(&clients));
-        let (addr, calls, ramp) = (relay.addr, args.calls, args.ramp.max(1));
-        std::thread::Builder::new()
-            .name("bench-clients".into())
-            .spawn(move || {
-                current_thread()?.block_on(drive_clients(addr, calls, ramp, stats, phase, clients))
-            })?
-    };
-    let ramp_limit = Duration::from_secs_f64(args.calls as f64 / args.ramp.max(1) as f64)
-        + Duration::from_secs(30);
-    let ramp_start = Instant::now();
-    while phase.load(Ordering::Relaxed) == 0 {
-        if ramp_start.elapsed() > ramp_limit {
-            phase.store(1, Ordering::Relaxed);
-            eprintln!("bench: not every call was flowing after {ramp_limit:?}; measuring anyway");
-            break;
-        }
-        if clients_thread.is_finished() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    eprintln!(
-        "bench: calls up after {:.1} s; warm-up {} s",
-        ramp_start.elapsed().as_secs_f64(),
-        args.warmup
-    );
-    std::thread::sleep(Duration::from_secs(args.warmup));
+/// The simulated calls, driven on their own thread while this one measures.
+struct Calls {
+    /// 0 ramping, 1 all flowing, 2 stop.
+    phase: Arc<AtomicU32>,
+    clients: Arc<Vec<Client>>,
+    thread: std::thread::JoinHandle<anyhow::Result<()>>,
+}
 
-    // The measurement window.
-    stats.one_way.reset();
-    stats.round_trip.reset();
-    let wall = Instant::now();
-    let relay_cpu0 = cpu_seconds(&pid)?;
-    let self_cpu0 = cpu_seconds(&self_pid)?;
-    let metrics0 = http_get(relay.addr, "/metrics").unwrap_or_default();
-    let load0 = loadavg();
-    let counts0 = (
-        stats.sent.load(Ordering::Relaxed),
-        stats.agent_received.load(Ordering::Relaxed),
-        stats.echoes.load(Ordering::Relaxed),
-    );
-    let echoes0: Vec<u64> = clients
-        .iter()
-        .map(|c| c.echoes.load(Ordering::Relaxed))
-        .collect();
-    stats.measuring.store(true, Ordering::Relaxed);
-    eprintln!("bench: measuring for {} s", args.seconds);
-    std::thread::sleep(Duration::from_secs(args.seconds));
-    stats.measuring.store(false, Ordering::Relaxed);
-    let relay_cpu1 = cpu_seconds(&pid)?;
-    let (relay_user, relay_kernel) = (relay_cpu1.0 - relay_cpu0.0, relay_cpu1.1 - relay_cpu0.1);
-    let relay_cpu = relay_user + relay_kernel;
-    let self_cpu1 = cpu_seconds(&self_pid)?;
-    let self_cpu = (self_cpu1.0 + self_cpu1.1) - (self_cpu0.0 + self_cpu0.1);
-    let elapsed = wall.elapsed().as_secs_f64();
-    let load1 = loadavg();
-    // Frames in the window: sent by the clients, relayed to the agent, relayed back.
-    let window_sent = stats.sent.load(Ordering::Relaxed) - counts0.0;
-    let window_relayed = (stats.agent_received.load(Ordering::Relaxed) - counts0.1)
-        + (stats.echoes.load(Ordering::Relaxed) - counts0.2);
-    let rss_loaded = rss_bytes(&pid)?;
-    let metrics1 = http_get(relay.addr, "/metrics").unwrap_or_default();
-    let active = metric_value(&metrics1, "relay_calls_active").unwrap_or(0.0);
-    // Sustained: connected, flowing, not closed, and echoing all through the window.
-    let sustained = clients
-        .iter()
-        .zip(&echoes0)
-        .filter(|(c, before)| {
-            c.flowing.load(Ordering::Relaxed)
-                && !c.closed.load(Ordering::Relaxed)
-                && c.echoes.load(Ordering::Relaxed) > **before
+impl Calls {
+    fn start(args: &BenchArgs, relay: SocketAddr, stats: &Arc<Stats>) -> anyhow::Result<Calls> {
+        let phase = Arc::new(AtomicU32::new(0));
+        let clients: Arc<Vec<Client>> = Arc::new(
+            (0..args.calls)
+                .map(|_| Client {
+                    flowing: AtomicBool::new(false),
+                    closed: AtomicBool::new(false),
+                    echoes: AtomicU64::new(0),
+                })
+                .collect(),
+        );
+        let thread = {
+            let (stats, phase, clients) =
+                (Arc::clone(stats), Arc::clone(&phase), Arc::clone(&clients));
+            let (calls, ramp) = (args.calls, args.ramp.max(1));
+            std::thread::Builder::new()
+                .name("bench-clients".into())
+                .spawn(move || {
+                    current_thread()?
+                        .block_on(drive_clients(relay, calls, ramp, stats, phase, clients))
+                })?
+        };
+        Ok(Calls {
+            phase,
+            clients,
+            thread,
         })
-        .count();
-    let flowing = clients
-        .iter()
-        .filter(|c| c.flowing.load(Ordering::Relaxed))
-        .count();
+    }
 
-    // Stop sending, let in-flight frames land, hang up.
-    phase.store(2, Ordering::Relaxed);
-    clients_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("client thread panicked"))??;
-    std::thread::sleep(Duration::from_secs(1));
-    let ended_by = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < ended_by {
-        let metrics = http_get(relay.addr, "/metrics").unwrap_or_default();
-        if metric_value(&metrics, "relay_calls_active") == Some(0.0) {
-            break;
+    /// Waits until every call flows (or the ramp's time is up: then measures anyway).
+    fn wait_until_flowing(&self, args: &BenchArgs) {
+        let ramp_limit = Duration::from_secs_f64(args.calls as f64 / args.ramp.max(1) as f64)
+            + Duration::from_secs(30);
+        let ramp_start = Instant::now();
+        while self.phase.load(Ordering::Relaxed) == 0 {
+            if ramp_start.elapsed() > ramp_limit {
+                self.phase.store(1, Ordering::Relaxed);
+                eprintln!(
+                    "bench: not every call was flowing after {ramp_limit:?}; measuring anyway"
+                );
+                break;
+            }
+            if self.thread.is_finished() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        eprintln!(
+            "bench: calls up after {:.1} s; warm-up {} s",
+            ramp_start.elapsed().as_secs_f64(),
+            args.warmup
+        );
     }
-    std::thread::sleep(Duration::from_millis(300));
-    let rss_after = rss_bytes(&pid)?;
-    relay.terminate(Duration::from_secs(20))?;
 
-    let n = args.calls as f64;
-    let sent = stats.sent.load(Ordering::Relaxed);
-    let received = stats.agent_received.load(Ordering::Relaxed);
-    let echoed = stats.agent_echoed.load(Ordering::Relaxed);
-    let echoes = stats.echoes.load(Ordering::Relaxed);
-    let relay_core = relay_cpu / elapsed;
-    let per_call_pct = relay_core / n * 100.0;
-    let rss_per_call = rss_loaded.saturating_sub(rss_idle) as f64 / n;
-    let internal = {
-        // The window's share of the relay's histogram: end minus start, bucket by bucket.
-        let diff = diff_histogram(&metrics0, &metrics1);
-        relay_histogram(&diff)
-    };
-    let one_way = stats.one_way.summary();
-    let base = stats.baseline.summary();
-    let rtt = stats.round_trip.summary();
-    let usage = stats.usage_reports.load(Ordering::Relaxed);
-
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "media-relay bench: {} calls, {:.0} s window, {} cores",
-        args.calls,
-        elapsed,
-        num_cpus()
-    )?;
-    writeln!(out, "  command                 {command}")?;
-    writeln!(
-        out,
-        "  machine load            {load0} at the start, {load1} at the end (load average; others share these cores)"
-    )?;
-    let rate = window_sent as f64 / elapsed / n;
-    writeln!(
-        out,
-        "  caller frame rate       {rate:.1} frames/s per call (target 50; lower means this machine could not keep pace)"
-    )?;
-    writeln!(
-        out,
-        "  agent talks             {:.0} % of the time (echoes {talk_frames} of every {TALK_CYCLE} caller frames; --agent-talk)",
-        f64::from(talk_frames) * 100.0 / f64::from(TALK_CYCLE)
-    )?;
-    writeln!(
-        out,
-        "  calls sustained         {sustained} / {} (flowing {flowing}, relay active {active})",
-        args.calls
-    )?;
-    writeln!(
-        out,
-        "  relay CPU per call      {per_call_pct:.4} % of a core (total {:.1} % of a core)",
-        relay_core * 100.0
-    )?;
-    writeln!(
-        out,
-        "                          user {:.4} % + kernel {:.4} % (loopback: the kernel part includes the peers' TCP receive work)",
-        relay_user / elapsed / n * 100.0,
-        relay_kernel / elapsed / n * 100.0
-    )?;
-    if window_relayed > 0 {
-        let per_frame_us = relay_cpu / window_relayed as f64 * 1e6;
-        writeln!(
-            out,
-            "                          {per_frame_us:.1} µs per relayed frame → {:.4} % of a core per call at {frames_per_call:.0} frames/s",
-            per_frame_us * frames_per_call / 1e6 * 100.0
-        )?;
-        writeln!(
-            out,
-            "  loopback reference      {floor_us:.1} µs per frame = {:.4} % per call at {frames_per_call:.0} frames/s; relay / reference = {:.2}",
-            floor_us * frames_per_call / 1e6 * 100.0,
-            per_frame_us / floor_us.max(f64::MIN_POSITIVE)
-        )?;
-        writeln!(
-            out,
-            "                          (this tool's own CPU per frame in the baseline: one WebSocket frame written and read on loopback, no relay)"
-        )?;
+    /// Stops sending, lets in-flight frames land, hangs up, waits for the relay to have no
+    /// call left; returns the relay's RSS after.
+    fn hang_up(self, relay: &Relay, http: &reqwest::blocking::Client) -> anyhow::Result<u64> {
+        self.phase.store(2, Ordering::Relaxed);
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("client thread panicked"))??;
+        std::thread::sleep(Duration::from_secs(1));
+        let ended_by = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < ended_by {
+            let metrics = http_get(http, relay.addr, "/metrics").unwrap_or_default();
+            if metric_value(&metrics, "relay_calls_active") == Some(0.0) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        rss_bytes(&relay.pid().to_string())
     }
-    writeln!(
-        out,
-        "  relay RSS per call      {:.1} KB (idle {:.1} MB, at {} calls {:.1} MB, after hang-up {:.1} MB)",
-        rss_per_call / 1024.0,
-        rss_idle as f64 / 1048576.0,
-        args.calls,
-        rss_loaded as f64 / 1048576.0,
-        rss_after as f64 / 1048576.0
-    )?;
-    writeln!(
-        out,
-        "  one way via relay       {}   (Twilio client → relay → agent)",
-        fmt_ms(one_way)
-    )?;
-    writeln!(
-        out,
-        "  one way, no relay       {}   (client → agent, same pacing: baseline)",
-        fmt_ms(base)
-    )?;
-    let span_ms = Histogram::SPAN_US as f64 / 1000.0;
-    if let (Some(a), Some(b)) = (one_way, base) {
-        if a.1 <= span_ms {
+}
+
+/// What one measurement window saw.
+struct Window {
+    elapsed: f64,
+    relay_user: f64,
+    relay_kernel: f64,
+    self_cpu: f64,
+    load0: String,
+    load1: String,
+    /// Frames sent by the clients in the window.
+    sent: u64,
+    /// Frames relayed either way in the window.
+    relayed: u64,
+    rss_loaded: u64,
+    active: f64,
+    sustained: usize,
+    flowing: usize,
+    /// The relay's per-frame histogram over the window: (p50, p99) ms.
+    internal: Option<(f64, f64)>,
+}
+
+impl Window {
+    fn measure(
+        args: &BenchArgs,
+        relay: &Relay,
+        http: &reqwest::blocking::Client,
+        stats: &Stats,
+        calls: &Calls,
+    ) -> anyhow::Result<Window> {
+        let (pid, self_pid) = (relay.pid().to_string(), std::process::id().to_string());
+        stats.one_way.reset();
+        stats.round_trip.reset();
+        let wall = Instant::now();
+        let relay_cpu0 = cpu_seconds(&pid)?;
+        let self_cpu0 = cpu_seconds(&self_pid)?;
+        let metrics0 = http_get(http, relay.addr, "/metrics").unwrap_or_default();
+        let load0 = loadavg();
+        let counts0 = (
+            stats.sent.load(Ordering::Relaxed),
+            stats.agent_received.load(Ordering::Relaxed),
+            stats.echoes.load(Ordering::Relaxed),
+        );
+        let echoes0: Vec<u64> = calls
+            .clients
+            .iter()
+            .map(|c| c.echoes.load(Ordering::Relaxed))
+            .collect();
+        stats.measuring.store(true, Ordering::Relaxed);
+        eprintln!("bench: measuring for {} s", args.seconds);
+        std::thread::sleep(Duration::from_secs(args.seconds));
+        stats.measuring.store(false, Ordering::Relaxed);
+        let relay_cpu1 = cpu_seconds(&pid)?;
+        let self_cpu1 = cpu_seconds(&self_pid)?;
+        let elapsed = wall.elapsed().as_secs_f64();
+        let load1 = loadavg();
+        let sent = stats.sent.load(Ordering::Relaxed) - counts0.0;
+        let relayed = (stats.agent_received.load(Ordering::Relaxed) - counts0.1)
+            + (stats.echoes.load(Ordering::Relaxed) - counts0.2);
+        let rss_loaded = rss_bytes(&pid)?;
+        let metrics1 = http_get(http, relay.addr, "/metrics").unwrap_or_default();
+        // Sustained: connected, flowing, not closed, and echoing all through the window.
+        let sustained = calls
+            .clients
+            .iter()
+            .zip(&echoes0)
+            .filter(|(c, before)| {
+                c.flowing.load(Ordering::Relaxed)
+                    && !c.closed.load(Ordering::Relaxed)
+                    && c.echoes.load(Ordering::Relaxed) > **before
+            })
+            .count();
+        let flowing = calls
+            .clients
+            .iter()
+            .filter(|c| c.flowing.load(Ordering::Relaxed))
+            .count();
+        Ok(Window {
+            elapsed,
+            relay_user: relay_cpu1.0 - relay_cpu0.0,
+            relay_kernel: relay_cpu1.1 - relay_cpu0.1,
+            self_cpu: (self_cpu1.0 + self_cpu1.1) - (self_cpu0.0 + self_cpu0.1),
+            load0,
+            load1,
+            sent,
+            relayed,
+            rss_loaded,
+            active: metric_value(&metrics1, "relay_calls_active").unwrap_or(0.0),
+            sustained,
+            flowing,
+            // The window's share of the relay's histogram: end minus start, bucket by bucket.
+            internal: relay_histogram(&diff_histogram(&metrics0, &metrics1)),
+        })
+    }
+}
+
+/// Everything the report prints.
+struct Report<'a> {
+    args: &'a BenchArgs,
+    command: String,
+    talk_frames: u32,
+    floor_us: f64,
+    rss_idle: u64,
+    rss_after: u64,
+    window: Window,
+    stats: &'a Stats,
+    relay_log: PathBuf,
+}
+
+impl Report<'_> {
+    fn print(&self, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+        let (args, w, stats) = (self.args, &self.window, self.stats);
+        let (talk_frames, floor_us, elapsed) = (self.talk_frames, self.floor_us, w.elapsed);
+        let (relay_user, relay_kernel, self_cpu) = (w.relay_user, w.relay_kernel, w.self_cpu);
+        let (sustained, flowing, active) = (w.sustained, w.flowing, w.active);
+        let (rss_idle, rss_loaded, rss_after) = (self.rss_idle, w.rss_loaded, self.rss_after);
+        let (window_sent, window_relayed, internal) = (w.sent, w.relayed, w.internal);
+        let (load0, load1, command) = (&w.load0, &w.load1, &self.command);
+        // Frames each call relays per second: the caller's 50, and the agent's share of 50 back.
+        let frames_per_call = 50.0 * (1.0 + f64::from(talk_frames) / f64::from(TALK_CYCLE));
+        let relay_cpu = relay_user + relay_kernel;
+        let n = args.calls as f64;
+        let sent = stats.sent.load(Ordering::Relaxed);
+        let received = stats.agent_received.load(Ordering::Relaxed);
+        let echoed = stats.agent_echoed.load(Ordering::Relaxed);
+        let echoes = stats.echoes.load(Ordering::Relaxed);
+        let relay_core = relay_cpu / elapsed;
+        let per_call_pct = relay_core / n * 100.0;
+        let rss_per_call = rss_loaded.saturating_sub(rss_idle) as f64 / n;
+        let one_way = stats.one_way.summary();
+        let base = stats.baseline.summary();
+        let rtt = stats.round_trip.summary();
+        let usage = stats.usage_reports.load(Ordering::Relaxed);
+        writeln!(
+            out,
+            "media-relay bench: {} calls, {:.0} s window, {} cores",
+            args.calls,
+            elapsed,
+            num_cpus()
+        )?;
+        writeln!(out, "  command                 {command}")?;
+        writeln!(
+            out,
+            "  machine load            {load0} at the start, {load1} at the end (load average; others share these cores)"
+        )?;
+        let rate = window_sent as f64 / elapsed / n;
+        writeln!(
+            out,
+            "  caller frame rate       {rate:.1} frames/s per call (target 50; lower means this machine could not keep pace)"
+        )?;
+        writeln!(
+            out,
+            "  agent talks             {:.0} % of the time (echoes {talk_frames} of every {TALK_CYCLE} caller frames; --agent-talk)",
+            f64::from(talk_frames) * 100.0 / f64::from(TALK_CYCLE)
+        )?;
+        writeln!(
+            out,
+            "  calls sustained         {sustained} / {} (flowing {flowing}, relay active {active})",
+            args.calls
+        )?;
+        writeln!(
+            out,
+            "  relay CPU per call      {per_call_pct:.4} % of a core (total {:.1} % of a core)",
+            relay_core * 100.0
+        )?;
+        writeln!(
+            out,
+            "                          user {:.4} % + kernel {:.4} % (loopback: the kernel part includes the peers' TCP receive work)",
+            relay_user / elapsed / n * 100.0,
+            relay_kernel / elapsed / n * 100.0
+        )?;
+        if window_relayed > 0 {
+            let per_frame_us = relay_cpu / window_relayed as f64 * 1e6;
             writeln!(
                 out,
-                "  added by the relay      p50 {:.3} ms  p99 {:.3} ms   (via relay minus baseline, per quantile)",
-                a.0 - b.0,
-                a.1 - b.1
+                "                          {per_frame_us:.1} µs per relayed frame → {:.4} % of a core per call at {frames_per_call:.0} frames/s",
+                per_frame_us * frames_per_call / 1e6 * 100.0
             )?;
-        } else {
             writeln!(
                 out,
-                "  added by the relay      p50 {:.3} ms  p99 > {span_ms} ms   (queueing: the machine is saturated)",
-                a.0 - b.0
+                "  loopback reference      {floor_us:.1} µs per frame = {:.4} % per call at {frames_per_call:.0} frames/s; relay / reference = {:.2}",
+                floor_us * frames_per_call / 1e6 * 100.0,
+                per_frame_us / floor_us.max(f64::MIN_POSITIVE)
+            )?;
+            writeln!(
+                out,
+                "                          (this tool's own CPU per frame in the baseline: one WebSocket frame written and read on loopback, no relay)"
             )?;
         }
-    }
-    if let Some((p50, p99)) = internal {
         writeln!(
             out,
-            "  relay per frame         p50 <= {p50:.3} ms  p99 <= {p99:.3} ms   (relay's own histogram: read → written)"
+            "  relay RSS per call      {:.1} KB (idle {:.1} MB, at {} calls {:.1} MB, after hang-up {:.1} MB)",
+            rss_per_call / 1024.0,
+            rss_idle as f64 / 1048576.0,
+            args.calls,
+            rss_loaded as f64 / 1048576.0,
+            rss_after as f64 / 1048576.0
         )?;
+        writeln!(
+            out,
+            "  one way via relay       {}   (Twilio client → relay → agent)",
+            fmt_ms(one_way)
+        )?;
+        writeln!(
+            out,
+            "  one way, no relay       {}   (client → agent, same pacing: baseline)",
+            fmt_ms(base)
+        )?;
+        let span_ms = Histogram::SPAN_US as f64 / 1000.0;
+        if let (Some(a), Some(b)) = (one_way, base) {
+            if a.1 <= span_ms {
+                writeln!(
+                    out,
+                    "  added by the relay      p50 {:.3} ms  p99 {:.3} ms   (via relay minus baseline, per quantile)",
+                    a.0 - b.0,
+                    a.1 - b.1
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "  added by the relay      p50 {:.3} ms  p99 > {span_ms} ms   (queueing: the machine is saturated)",
+                    a.0 - b.0
+                )?;
+            }
+        }
+        if let Some((p50, p99)) = internal {
+            writeln!(
+                out,
+                "  relay per frame         p50 <= {p50:.3} ms  p99 <= {p99:.3} ms   (relay's own histogram: read → written)"
+            )?;
+        }
+        writeln!(
+            out,
+            "  round trip             {}   (Twilio → agent echo → Twilio)",
+            fmt_ms(rtt)
+        )?;
+        writeln!(
+            out,
+            "  frames lost             caller→agent {} of {sent}; agent→caller {} of {echoed}",
+            sent.saturating_sub(received),
+            echoed.saturating_sub(echoes)
+        )?;
+        writeln!(
+            out,
+            "  bench CPU               {:.1} % of a core (clients, fake agent, fake functions)",
+            self_cpu / elapsed * 100.0
+        )?;
+        writeln!(
+            out,
+            "  agent connections       {}; usage reports {usage}; relay log {}",
+            stats.agent_connections.load(Ordering::Relaxed),
+            self.relay_log.display()
+        )?;
+        let mut json = BTreeMap::new();
+        json.insert("calls", serde_json::json!(args.calls));
+        json.insert("seconds", serde_json::json!(elapsed));
+        json.insert("sustained", serde_json::json!(sustained));
+        json.insert("relay_cpu_pct_per_call", serde_json::json!(per_call_pct));
+        json.insert(
+            "relay_user_cpu_pct_per_call",
+            serde_json::json!(relay_user / elapsed / n * 100.0),
+        );
+        json.insert(
+            "relay_rss_kb_per_call",
+            serde_json::json!(rss_per_call / 1024.0),
+        );
+        json.insert(
+            "one_way_ms",
+            serde_json::json!(one_way.map(|v| [v.0, v.1, v.2])),
+        );
+        json.insert(
+            "baseline_ms",
+            serde_json::json!(base.map(|v| [v.0, v.1, v.2])),
+        );
+        json.insert("frames_sent", serde_json::json!(sent));
+        json.insert("caller_fps_per_call", serde_json::json!(rate));
+        json.insert(
+            "relay_us_per_frame",
+            serde_json::json!(relay_cpu / window_relayed.max(1) as f64 * 1e6),
+        );
+        json.insert("floor_us_per_frame", serde_json::json!(floor_us));
+        json.insert(
+            "agent_talk",
+            serde_json::json!(f64::from(talk_frames) / f64::from(TALK_CYCLE)),
+        );
+        json.insert(
+            "frames_lost_in",
+            serde_json::json!(sent.saturating_sub(received)),
+        );
+        json.insert(
+            "frames_lost_out",
+            serde_json::json!(echoed.saturating_sub(echoes)),
+        );
+        json.insert(
+            "bench_cpu_pct",
+            serde_json::json!(self_cpu / elapsed * 100.0),
+        );
+        writeln!(out, "{}", serde_json::to_string(&json)?)?;
+        Ok(())
     }
-    writeln!(
-        out,
-        "  round trip             {}   (Twilio → agent echo → Twilio)",
-        fmt_ms(rtt)
-    )?;
-    writeln!(
-        out,
-        "  frames lost             caller→agent {} of {sent}; agent→caller {} of {echoed}",
-        sent.saturating_sub(received),
-        echoed.saturating_sub(echoes)
-    )?;
-    writeln!(
-        out,
-        "  bench CPU               {:.1} % of a core (clients, fake agent, fake functions)",
-        self_cpu / elapsed * 100.0
-    )?;
-    writeln!(
-        out,
-        "  agent connections       {}; usage reports {usage}; relay log {}",
-        stats.agent_connections.load(Ordering::Relaxed),
-        relay.log.display()
-    )?;
-    let mut json = BTreeMap::new();
-    json.insert("calls", serde_json::json!(args.calls));
-    json.insert("seconds", serde_json::json!(elapsed));
-    json.insert("sustained", serde_json::json!(sustained));
-    json.insert("relay_cpu_pct_per_call", serde_json::json!(per_call_pct));
-    json.insert(
-        "relay_user_cpu_pct_per_call",
-        serde_json::json!(relay_user / elapsed / n * 100.0),
-    );
-    json.insert(
-        "relay_rss_kb_per_call",
-        serde_json::json!(rss_per_call / 1024.0),
-    );
-    json.insert(
-        "one_way_ms",
-        serde_json::json!(one_way.map(|v| [v.0, v.1, v.2])),
-    );
-    json.insert(
-        "baseline_ms",
-        serde_json::json!(base.map(|v| [v.0, v.1, v.2])),
-    );
-    json.insert("frames_sent", serde_json::json!(sent));
-    json.insert("caller_fps_per_call", serde_json::json!(rate));
-    json.insert(
-        "relay_us_per_frame",
-        serde_json::json!(relay_cpu / window_relayed.max(1) as f64 * 1e6),
-    );
-    json.insert("floor_us_per_frame", serde_json::json!(floor_us));
-    json.insert(
-        "agent_talk",
-        serde_json::json!(f64::from(talk_frames) / f64::from(TALK_CYCLE)),
-    );
-    json.insert(
-        "frames_lost_in",
-        serde_json::json!(sent.saturating_sub(received)),
-    );
-    json.insert(
-        "frames_lost_out",
-        serde_json::json!(echoed.saturating_sub(echoes)),
-    );
-    json.insert(
-        "bench_cpu_pct",
-        serde_json::json!(self_cpu / elapsed * 100.0),
-    );
-    writeln!(out, "{}", serde_json::to_string(&json)?)?;
-    Ok(())
 }
 
 /// `relay_latency_seconds_bucket` lines with the counts of `after` minus `before`.
