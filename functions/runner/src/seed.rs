@@ -170,6 +170,10 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// The `sed` script the banner uses to take the tool credential out of an assistant-request
+/// answer (compact JSON on one line).
+const TOOL_TOKEN_SED: &str = r#"s/.*"x-hostline-tool-token": *"\([^"]*\)".*/\1/p"#;
+
 /// A shell line that sets `VAPI_SECRET` from wherever the runner got `vapi_secret`: the
 /// generated-secrets file, the environment variable the user set, or the manifest default.
 fn secret_assignment(app: &App, data_dir: &Path) -> String {
@@ -244,9 +248,16 @@ pub fn banner(url: &str, app: &App, seed: &SeedOutcome, data_dir: &Path) -> Stri
                     "    curl -s {url}/vapi/assistant-request -H {header} -H 'Content-Type: application/json' -d {}",
                     shell_quote(&assistant)
                 );
+                // Tool calls carry the per-business credential the assistant hands out.
                 let _ = writeln!(
                     out,
-                    "    curl -s {url}/vapi/knowledge-base -H {header} -H 'Content-Type: application/json' -d {}",
+                    "    TOOL_TOKEN=$(curl -s {url}/vapi/assistant-request -H {header} -H 'Content-Type: application/json' -d {} | sed -n {})",
+                    shell_quote(&assistant),
+                    shell_quote(TOOL_TOKEN_SED)
+                );
+                let _ = writeln!(
+                    out,
+                    "    curl -s {url}/vapi/knowledge-base -H \"X-Hostline-Tool-Token: $TOOL_TOKEN\" -H 'Content-Type: application/json' -d {}",
                     shell_quote(&tool)
                 );
             }
@@ -279,6 +290,28 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_str(&tool).expect("valid JSON");
         assert_eq!(v["message"]["phoneNumber"]["number"], "+1555");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_banner_sed_finds_the_tool_credential() {
+        let answer = serde_json::json!({"assistant": {"model": {"tools": [
+            {"server": {"url": "u", "headers": {"x-hostline-tool-token": "v1.abc-DEF_123.sig"}}},
+            {"server": {"url": "u", "headers": {"x-hostline-tool-token": "v1.abc-DEF_123.sig"}}}
+        ]}}});
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "printf %s {} | sed -n {}",
+                shell_quote(&answer.to_string()),
+                shell_quote(TOOL_TOKEN_SED)
+            ))
+            .output()
+            .expect("sh");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "v1.abc-DEF_123.sig"
+        );
     }
 
     #[test]
