@@ -132,9 +132,32 @@ impl Runner {
         v
     }
 
+    /// The headers Vapi would send on a tool call for `line`: whatever the assistant's tool
+    /// servers carry (the per-business tool credential), plus the webhook secret.
+    fn tool_headers(&self, line: &str) -> Vec<(String, String)> {
+        let v = self.assistant_for(line);
+        let mut headers = vec![("x-vapi-secret".to_owned(), VAPI_SECRET.to_owned())];
+        if let Some(h) = v["assistant"]["model"]["tools"][0]["server"]["headers"].as_object() {
+            for (name, value) in h {
+                headers.push((name.clone(), value.as_str().unwrap_or_default().to_owned()));
+            }
+        }
+        headers
+    }
+
+    /// A tool-calls message for `line`, sent with the credential its assistant carries.
+    fn tool_calls(&self, line: &str, body: &Value) -> (u16, Value) {
+        let headers = self.tool_headers(line);
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        self.post("/vapi/knowledge-base", &headers, &body.to_string())
+    }
+
     fn tool(&self, line: &str, name: &str, args: Value) -> String {
-        let (st, v) = self.vapi(
-            "/vapi/knowledge-base",
+        let (st, v) = self.tool_calls(
+            line,
             &json!({"message": {"type": "tool-calls", "timestamp": "2026-11-20T18:00:00Z",
                 "phoneNumber": {"number": line}, "call": {"id": "c"},
                 "toolCallList": [{"id": "t", "type": "function", "function": {"name": name, "arguments": args}}]}}),
@@ -176,6 +199,44 @@ fn lines(doc: &str) -> Vec<String> {
         .iter()
         .map(|l| l["e164"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// Every name and id a restaurant document gives its business, menu and address, lower
+/// case: what must never show up in another tenant's answers.
+fn names_of(id: &str, doc: &str) -> Vec<String> {
+    let v: Value = serde_json::from_str(doc).unwrap();
+    let text = |v: &Value| v.as_str().map(str::to_lowercase);
+    let business = &v["business"];
+    let mut names: Vec<String> = [
+        &business["name"],
+        &business["legal_name"],
+        &business["address"],
+    ]
+    .into_iter()
+    .filter_map(text)
+    .collect();
+    names.push(id.to_owned());
+    let menu = &v["menu"];
+    for category in menu["categories"].as_array().unwrap() {
+        names.extend(text(&category["name"]));
+        for item in category["items"].as_array().unwrap() {
+            names.extend(text(&item["name"]));
+            names.extend(text(&item["id"]));
+            for alias in item["aliases"].as_array().into_iter().flatten() {
+                names.extend(text(alias));
+            }
+        }
+    }
+    for group in menu["modifier_groups"].as_array().unwrap() {
+        names.extend(text(&group["name"]));
+        names.extend(text(&group["id"]));
+        for option in group["options"].as_array().unwrap() {
+            names.extend(text(&option["name"]));
+            names.extend(text(&option["id"]));
+        }
+    }
+    names.retain(|n| n.len() >= 3);
+    names
 }
 
 #[test]
@@ -247,11 +308,41 @@ fn the_collection_end_to_end_with_restart() {
     let r = runner.tool(pizza, "get_menu_info", json!({"query": "margarita pizza"}));
     assert!(r.contains("Margherita"), "{r}");
 
-    // Cross-tenant isolation: the Thai line never sees the pizzeria's menu, nor the demo's.
-    let r = runner.tool(thai, "get_menu_info", json!({"query": "margherita pizza"}));
-    assert!(!r.contains("Margherita Pizza for"), "{r}");
-    let r = runner.tool(thai, "get_menu_info", json!({"query": "taro milk tea"}));
-    assert!(!r.contains("Taro Milk Tea for"), "{r}");
+    // Cross-tenant isolation: whatever the Thai line is asked, even for the other
+    // restaurants' own dishes, no name or id of theirs appears in its answers.
+    let foreign: Vec<String> = [("demo-boba", DEMO), ("windy-city", PIZZA)]
+        .into_iter()
+        .flat_map(|(id, doc)| names_of(id, doc))
+        .filter(|n| !THAI.to_lowercase().contains(n.as_str()))
+        .collect();
+    assert!(foreign.len() > 100, "{foreign:?}");
+    for (tool, args) in [
+        ("get_menu_info", json!({"query": "margherita pizza"})),
+        ("get_menu_info", json!({"query": "taro milk tea"})),
+        ("get_menu_info", json!({"query": "deep dish pepperoni"})),
+        (
+            "get_menu_info",
+            json!({"query": "brown sugar boba with cheese foam"}),
+        ),
+        ("get_modifiers_info", json!({"item": "pepperoni pizza"})),
+        ("get_modifiers_info", json!({"item": "taro milk tea"})),
+        ("get_delivery_info", json!({"address_or_zip": "60647"})),
+        (
+            "search_faq",
+            json!({"query": "is there parking on irving street"}),
+        ),
+        ("get_hours_info", json!({})),
+    ] {
+        let r = runner.tool(thai, tool, args.clone()).to_lowercase();
+        // Repeating the caller's own words ("no margherita pizza here") is not a leak.
+        let asked = args.to_string().to_lowercase();
+        for name in foreign.iter().filter(|n| !asked.contains(n.as_str())) {
+            assert!(
+                !r.contains(name.as_str()),
+                "{tool} {args} on the Thai line names {name:?} of another business: {r}"
+            );
+        }
+    }
 
     // Both argument shapes and several calls in one message, answered in order.
     let body = json!({"message": {"type": "tool-calls", "timestamp": 1763661600000u64,
@@ -260,7 +351,7 @@ fn the_collection_end_to_end_with_restart() {
             {"id": "a", "type": "function", "function": {"name": "get_modifiers_info", "arguments": "{\"item\":\"taro milk tea\"}"}},
             {"id": "b", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "boba"}}},
             {"id": "c", "name": "search_faq", "parameters": {"query": "is there parking"}}]}});
-    let (st, v) = runner.vapi("/vapi/knowledge-base", &body);
+    let (st, v) = runner.tool_calls(demo, &body);
     assert_eq!(st, 200);
     let ids: Vec<&str> = v["results"]
         .as_array()
@@ -279,20 +370,22 @@ fn the_collection_end_to_end_with_restart() {
     }
 
     // Wrong secret, malformed bodies, wrong admin token.
-    for path in ["/vapi/assistant-request", "/vapi/knowledge-base"] {
+    let tool_auth = runner.tool_headers(thai);
+    let vapi_auth = vec![("x-vapi-secret".to_owned(), VAPI_SECRET.to_owned())];
+    for (path, auth) in [
+        ("/vapi/assistant-request", &vapi_auth),
+        ("/vapi/knowledge-base", &tool_auth),
+    ] {
+        let auth: Vec<(&str, &str)> = auth.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let (st, v) = runner.post(path, &[("x-vapi-secret", "wrong")], "{}");
         assert_eq!(st, 401, "{path}");
         assert!(v["error"].is_string());
         let (st, v) = runner.post(path, &[], "{}");
         assert_eq!(st, 401, "{path}: no secret");
         assert!(v["error"].is_string());
-        let (st, v) = runner.post(path, &[("x-vapi-secret", VAPI_SECRET)], "{\"message\":");
+        let (st, v) = runner.post(path, &auth, "{\"message\":");
         assert_eq!(st, 400, "{path}: {v}");
-        let (st, v) = runner.post(
-            path,
-            &[("x-vapi-secret", VAPI_SECRET)],
-            r#"{"message":{"type":7}}"#,
-        );
+        let (st, v) = runner.post(path, &auth, r#"{"message":{"type":7}}"#);
         assert_eq!(
             (st, v["field"].as_str()),
             (400, Some("message.type")),
@@ -329,6 +422,7 @@ fn the_collection_end_to_end_with_restart() {
     let form = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("CallSid", call_sid),
+            ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
             ("To", pizza.as_str()),
             ("From", "+15551230001"),
         ])
@@ -362,7 +456,10 @@ fn the_collection_end_to_end_with_restart() {
     let (st, cfg) = runner.send(
         reqwest::Method::GET,
         "/internal/agent-config/windy-city",
-        &[("authorization", &svc)],
+        &[
+            ("authorization", &svc),
+            (hostline_shared::relay::STREAM_TOKEN_HEADER, token),
+        ],
         "",
     );
     assert_eq!(st, 200, "{cfg}");
@@ -374,9 +471,11 @@ fn the_collection_end_to_end_with_restart() {
         "",
     );
     assert_eq!(st, 401);
+    // The relay sends the call's tool credential from its agent configuration.
+    let relay_token = cfg["tool_token"].as_str().expect("agent config tool_token");
     let (st, v) = runner.post(
         "/vapi/knowledge-base",
-        &[("authorization", &svc)],
+        &[("x-hostline-tool-token", relay_token)],
         &json!({"message": {"type": "tool-calls", "call": {"id": call_sid}, "phoneNumber": {"number": claims.line},
             "toolCallList": [{"id": "fc_1", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "deep dish"}}}]}})
         .to_string(),
