@@ -8,7 +8,7 @@
 //! The tables are derived from the stored vocabulary when an index is first searched, so they
 //! cost nothing in the stored value (see [`Lookup::build`]).
 
-use super::{KindFilter, Posting, Term, text};
+use super::{KindFilter, Posting, Terms, text};
 use rphonetic::DoubleMetaphone;
 
 /// Longest Double Metaphone code kept: long enough to tell "margherita" from "margaret".
@@ -56,7 +56,7 @@ pub(crate) struct Lookup {
 impl Lookup {
     /// Derive the tables. Linear in the vocabulary size times the mean word length; for a
     /// 500-item menu this is a fraction of a millisecond, paid once per loaded index.
-    pub fn build(terms: &[Term], entry_kinds: &[u8]) -> Lookup {
+    pub fn build(terms: &Terms, entry_kinds: &[u8]) -> Lookup {
         let mut deletions = Vec::with_capacity(terms.len() * 8);
         let mut phonetic = Vec::with_capacity(terms.len() * 2);
         let mut kinds = Vec::with_capacity(terms.len());
@@ -70,13 +70,13 @@ impl Lookup {
             }));
             chars.clear();
             chars.extend(term.text.chars());
-            if chars.len() >= MIN_TYPO_LEN - 1 && !is_numeric(&term.text) {
+            if chars.len() >= MIN_TYPO_LEN - 1 && !is_numeric(term.text) {
                 deletions.push((hash_without(&chars, usize::MAX, usize::MAX), id));
                 for i in 0..chars.len() {
                     deletions.push((hash_without(&chars, i, usize::MAX), id));
                 }
             }
-            for code in [&term.dm, &term.dm2] {
+            for code in [term.dm, term.dm2] {
                 if !code.is_empty() {
                     phonetic.push((hash_str(code), id));
                 }
@@ -101,18 +101,16 @@ impl Lookup {
 }
 
 /// The id of the term spelled exactly `stem`.
-pub(crate) fn exact(terms: &[Term], stem: &str) -> Option<u32> {
-    terms
-        .binary_search_by(|t| t.text.as_str().cmp(stem))
-        .ok()
-        .map(|i| i as u32)
+pub(crate) fn exact(terms: &Terms, stem: &str) -> Option<u32> {
+    let i = terms.lower_bound(stem);
+    (i < terms.len() && terms.text(i) == stem).then_some(i as u32)
 }
 
 /// Terms that a query word (`stem`, and `raw` as it was written) may be a misspelling or
 /// mishearing of, with a similarity in [`MIN_SIMILARITY`]..=0.95 (1.0 is reserved for exact
 /// matches, which this does not return). Appends to `out` as (term id, similarity), best first.
 pub(crate) fn similar(
-    terms: &[Term],
+    terms: &Terms,
     lookup: &Lookup,
     stem: &str,
     raw: &str,
@@ -143,12 +141,14 @@ pub(crate) fn similar(
     // vocabulary is sorted, so the terms that start with the word are one contiguous run. The
     // word as said, not its stem: "shake" is not a short "shaken".
     if raw.chars().count() >= MIN_TYPO_LEN {
-        let lo = terms.partition_point(|t| t.text.as_str() < raw);
-        let run = terms[lo..].iter().take_while(|t| t.text.starts_with(raw));
-        for (i, t) in run.take(MAX_PREFIX_CANDIDATES).enumerate() {
+        let lo = terms.lower_bound(raw);
+        let run = (lo..terms.len())
+            .map(|i| (i, terms.text(i)))
+            .take_while(|(_, t)| t.starts_with(raw));
+        for (i, t) in run.take(MAX_PREFIX_CANDIDATES) {
             // One letter more is an inflection ("shake", "shaken"), not a word cut short.
-            if t.text.len() >= raw.len() + 2 {
-                found.push(((lo + i) as u32, false));
+            if t.len() >= raw.len() + 2 {
+                found.push((i as u32, false));
             }
         }
     }
@@ -174,7 +174,7 @@ pub(crate) fn similar(
         if term.text == stem {
             continue;
         }
-        let s = similarity(stem, &q_sound, &term.text, &term.sound, same_code);
+        let s = similarity(stem, &q_sound, term.text, term.sound, same_code);
         if s >= MIN_SIMILARITY {
             out.push((id, s));
         }
@@ -243,31 +243,30 @@ fn hash_str(s: &str) -> u64 {
 mod tests {
     use super::*;
 
-    fn vocab(words: &[&str]) -> Vec<Term> {
+    fn vocab(words: &[&str]) -> Terms {
         let mut words: Vec<&str> = words.to_vec();
         words.sort_unstable();
-        words
-            .into_iter()
-            .map(|w| {
-                let (dm, dm2) = phonetic_codes(w);
-                Term {
-                    text: w.to_owned(),
-                    dm,
-                    dm2,
-                    sound: text::sound(w),
-                    df: 1,
-                    postings: Vec::new(),
-                }
-            })
-            .collect()
+        let mut terms = Terms::default();
+        for w in words {
+            let (dm, dm2) = phonetic_codes(w);
+            terms.push(super::super::Term {
+                text: w,
+                dm: &dm,
+                dm2: &dm2,
+                sound: &text::sound(w),
+                df: 1,
+                postings: &[],
+            });
+        }
+        terms
     }
 
-    fn best(terms: &[Term], q: &str) -> Option<(String, f32)> {
+    fn best(terms: &Terms, q: &str) -> Option<(String, f32)> {
         let lookup = Lookup::build(terms, &[]);
         let mut out = Vec::new();
         similar(terms, &lookup, q, q, &mut out);
         out.first()
-            .map(|&(id, s)| (terms[id as usize].text.clone(), s))
+            .map(|&(id, s)| (terms.text(id as usize).to_owned(), s))
     }
 
     #[test]

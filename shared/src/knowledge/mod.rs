@@ -224,7 +224,7 @@ pub struct KnowledgeIndex {
     /// Everything a search can return, in build order (items first, in menu order).
     entries: Vec<Entry>,
     /// The vocabulary, sorted by text so exact look-ups are a binary search.
-    terms: Vec<Term>,
+    terms: Terms,
     /// Typo and sound-alike tables and item-option links, derived on the first search. Not
     /// stored: they would double the stored size and take longer to parse than to rebuild.
     #[serde(skip)]
@@ -262,26 +262,101 @@ struct Phrase(f32, u32);
 /// so "pepperoni" still finds "Pepperoni Pizza" before "Extra Pepperoni".
 const HEAD_WEIGHT: f32 = 1.5;
 
-/// One vocabulary term.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Term {
+/// One vocabulary term, as read from the [`Terms`] table.
+#[derive(Debug, Clone, Copy)]
+struct Term<'a> {
     /// Normalized, stemmed text.
-    #[serde(rename = "t")]
-    text: String,
+    text: &'a str,
     /// Double Metaphone primary and alternate codes ("" when none or the same).
-    #[serde(rename = "m", default)]
-    dm: String,
-    #[serde(rename = "a", default)]
-    dm2: String,
+    dm: &'a str,
+    dm2: &'a str,
     /// [`text::sound`] of the word as written, to score sound-alike candidates.
-    #[serde(rename = "s")]
-    sound: String,
+    sound: &'a str,
     /// Number of entries containing the term, for its weight.
-    #[serde(rename = "d")]
     df: u32,
     /// Packed [`Posting`]s, sorted.
+    postings: &'a [u32],
+}
+
+/// The vocabulary, sorted by text, stored flat: every term's four strings back to back in one
+/// string and every term's postings back to back in one vector, with end offsets. Loading it is
+/// a handful of allocations whatever the menu's size (a vector of terms would be several per
+/// term), which is most of the cost of loading an index per tool call.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Terms {
+    /// text, dm, dm2, sound of term 0, then of term 1, ...
+    #[serde(rename = "s")]
+    strings: String,
+    /// Per term, the end offsets of its four strings in `strings`.
+    #[serde(rename = "e")]
+    string_ends: Vec<u32>,
+    #[serde(rename = "d")]
+    df: Vec<u32>,
     #[serde(rename = "p")]
     postings: Vec<u32>,
+    /// Per term, the end offset of its postings in `postings`.
+    #[serde(rename = "q")]
+    posting_ends: Vec<u32>,
+}
+
+impl Terms {
+    fn len(&self) -> usize {
+        self.df.len()
+    }
+
+    fn push(&mut self, t: Term<'_>) {
+        for s in [t.text, t.dm, t.dm2, t.sound] {
+            self.strings.push_str(s);
+            self.string_ends.push(self.strings.len() as u32);
+        }
+        self.df.push(t.df);
+        self.postings.extend_from_slice(t.postings);
+        self.posting_ends.push(self.postings.len() as u32);
+    }
+
+    /// Term `i`; `None` past the end. A table that does not hold together (offsets out of
+    /// order or range, or off a character boundary: only a corrupt stored value) reads as
+    /// empty strings and postings, never as a panic.
+    fn get(&self, i: usize) -> Option<Term<'_>> {
+        let df = *self.df.get(i)?;
+        let end = |k: usize| self.string_ends.get(k).map_or(0, |&e| e as usize);
+        let string = |k: usize| {
+            let start = if k == 0 { 0 } else { end(k - 1) };
+            self.strings.get(start..end(k)).unwrap_or("")
+        };
+        let p_end = |k: usize| self.posting_ends.get(k).map_or(0, |&e| e as usize);
+        let p_start = if i == 0 { 0 } else { p_end(i - 1) };
+        Some(Term {
+            text: string(4 * i),
+            dm: string(4 * i + 1),
+            dm2: string(4 * i + 2),
+            sound: string(4 * i + 3),
+            df,
+            postings: self.postings.get(p_start..p_end(i)).unwrap_or(&[]),
+        })
+    }
+
+    fn text(&self, i: usize) -> &str {
+        self.get(i).map_or("", |t| t.text)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Term<'_>> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// The index of the first term whose text is not less than `s` (the table is sorted).
+    fn lower_bound(&self, s: &str) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.text(mid) < s {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
 }
 
 /// Where an entry's text a term occurs.
@@ -349,7 +424,7 @@ impl KnowledgeIndex {
             faqs: Vec::new(),
             rules: r.menu.rules.clone(),
             entries: Vec::new(),
-            terms: Vec::new(),
+            terms: Terms::default(),
             derived: OnceLock::new(),
         };
         for cat in &r.menu.categories {
@@ -662,10 +737,10 @@ impl Builder {
         }
     }
 
-    fn finish(self) -> (Vec<Entry>, Vec<Term>) {
+    fn finish(self) -> (Vec<Entry>, Terms) {
         let n = self.entries.len();
         let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
-        let mut terms = Vec::with_capacity(self.terms.len());
+        let mut terms = Terms::default();
         for (i, (text, (raw, postings))) in self.terms.iter().enumerate() {
             ids.insert(text, i as u32);
             // Category and group names are repeated on every item and option they hold;
@@ -678,13 +753,14 @@ impl Builder {
                 .collect();
             entries.dedup();
             let (dm, dm2) = fuzzy::phonetic_codes(raw);
+            let postings: Vec<u32> = postings.iter().copied().collect();
             terms.push(Term {
-                text: text.clone(),
-                dm,
-                dm2,
-                sound: text::sound(raw),
+                text,
+                dm: &dm,
+                dm2: &dm2,
+                sound: &text::sound(raw),
                 df: entries.len() as u32,
-                postings: postings.iter().copied().collect(),
+                postings: &postings,
             });
         }
         let entries = self
@@ -705,7 +781,7 @@ impl Builder {
                             }
                             seen.push(s);
                             if let Some(&id) = ids.get(s.as_str()) {
-                                total += idf(terms[id as usize].df, n);
+                                total += terms.get(id as usize).map_or(0.0, |t| idf(t.df, n));
                             }
                         }
                         Phrase(total, head.unwrap_or(u32::MAX))
@@ -778,14 +854,42 @@ mod tests {
     #[test]
     fn vocabulary_is_sorted_and_weighted() {
         let idx = index();
-        assert!(idx.terms.windows(2).all(|w| w[0].text < w[1].text));
-        let pizza =
-            &idx.terms[fuzzy::exact(&idx.terms, "pizza").expect("pizza is a term") as usize];
-        let cannoli =
-            &idx.terms[fuzzy::exact(&idx.terms, "cannoli").expect("cannoli is a term") as usize];
+        let texts: Vec<&str> = idx.terms.iter().map(|t| t.text).collect();
+        assert!(texts.len() > 20 && texts.windows(2).all(|w| w[0] < w[1]));
+        let term = |w: &str| {
+            let id = fuzzy::exact(&idx.terms, w).unwrap_or_else(|| panic!("{w} is a term"));
+            idx.terms.get(id as usize).unwrap()
+        };
+        let (pizza, cannoli) = (term("pizza"), term("cannoli"));
+        assert_eq!((pizza.text, cannoli.text), ("pizza", "cannoli"));
+        assert!(!pizza.postings.is_empty() && !pizza.sound.is_empty());
         assert!(idf(pizza.df, idx.entries.len()) < idf(cannoli.df, idx.entries.len()));
         // Stop words are never indexed.
         assert!(fuzzy::exact(&idx.terms, "is").is_none());
+    }
+
+    #[test]
+    fn a_term_table_that_does_not_hold_together_reads_empty_not_a_panic() {
+        let mut t = Terms::default();
+        t.push(Term {
+            text: "taro",
+            dm: "TR",
+            dm2: "",
+            sound: "taru",
+            df: 1,
+            postings: &[7],
+        });
+        let ok = t.get(0).unwrap();
+        assert_eq!(
+            (ok.text, ok.dm, ok.sound, ok.postings),
+            ("taro", "TR", "taru", &[7][..])
+        );
+        assert!(t.get(1).is_none());
+        t.string_ends = vec![9, 2, 1, 400];
+        t.posting_ends = vec![5];
+        t.strings = "tàro".into(); // an offset inside the two-byte à
+        let bad = t.get(0).unwrap();
+        assert_eq!((bad.text, bad.postings), ("", &[][..]));
     }
 
     #[test]

@@ -26,7 +26,7 @@
 
 use super::fuzzy::{self, Lookup};
 use super::text::{self, Word};
-use super::{Confidence, EntryKind, Field, Hit, KindFilter, KnowledgeIndex, Posting, Term, idf};
+use super::{Confidence, EntryKind, Field, Hit, KindFilter, KnowledgeIndex, Posting, Terms, idf};
 
 /// Longest query considered, in words and in positions. Tool queries are short; this bounds
 /// the work for a pasted paragraph.
@@ -234,7 +234,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
 
 /// What query planning looks things up in.
 struct Ctx<'a> {
-    terms: &'a [Term],
+    terms: &'a Terms,
     lookup: &'a Lookup,
     /// Number of entries, for term weights.
     n: usize,
@@ -339,7 +339,7 @@ impl Ctx<'_> {
     }
 }
 
-fn term_weight(terms: &[Term], n: usize, t: u32) -> f32 {
+fn term_weight(terms: &Terms, n: usize, t: u32) -> f32 {
     terms.get(t as usize).map_or(0.0, |term| idf(term.df, n))
 }
 
@@ -423,7 +423,7 @@ fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> V
             let Some(t) = index.terms.get(term as usize) else {
                 continue;
             };
-            for &packed in &t.postings {
+            for &packed in t.postings {
                 let post = Posting::unpack(packed);
                 let kind = kind_of(index, post.entry);
                 if want_items
