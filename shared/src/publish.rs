@@ -245,6 +245,9 @@ async fn claim_stage_commit<'l, S: Store>(
             knowledge: knowledge_key,
         }),
         retired: previous.and_then(|p| p.published.clone()),
+        recent_charges: previous
+            .map(|p| p.recent_charges.clone())
+            .unwrap_or_default(),
         created_at: previous.map_or(now, |p| p.created_at),
         updated_at: now,
     };

@@ -10,6 +10,7 @@
 //!   knowledge index, everything a tool call needs in one read. The record points at the
 //!   committed revision of both (see [`crate::publish`]).
 
+use crate::calls::{CallSid, remember};
 use crate::ids::BusinessId;
 use crate::knowledge::KnowledgeIndex;
 use crate::phone::PhoneE164;
@@ -43,6 +44,11 @@ pub struct BusinessRecord {
     /// moment ago still finds it; deleted by the import after next.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired: Option<PublishedKeys>,
+    /// The last [`crate::calls::RECENT_CALLS`] calls charged, newest last: the charge and
+    /// "this call is charged" are one write of this record ([`BusinessRecord::charge_call`]),
+    /// so a usage report retried after a failure part-way is never charged twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_charges: Vec<CallSid>,
     pub created_at: jiff::Timestamp,
     pub updated_at: jiff::Timestamp,
 }
@@ -100,6 +106,16 @@ impl BusinessRecord {
         if let Some(left) = self.balance_seconds {
             self.balance_seconds = Some(left.saturating_sub(i64::from(seconds)));
         }
+    }
+
+    /// Charge call `call_sid` once: `false` (and nothing changes) when it was charged already.
+    pub fn charge_call(&mut self, call_sid: &CallSid, seconds: u32) -> bool {
+        if self.recent_charges.contains(call_sid) {
+            return false;
+        }
+        self.charge(seconds);
+        remember(&mut self.recent_charges, call_sid);
+        true
     }
 }
 

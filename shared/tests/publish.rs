@@ -403,3 +403,32 @@ fn a_bundle_stored_by_an_older_release_is_rebuilt_from_the_document() {
         Err(StoreError::Corrupt(_))
     ));
 }
+
+#[test]
+fn an_import_keeps_the_record_of_calls_already_charged() {
+    use hostline_shared::calls::CallSid;
+    use hostline_shared::tenancy::update_json;
+    let s = MemoryStore::new();
+    let b = id("boba");
+    block_on(import_restaurant(&s, &b, with_lines(BOBA, &[L1]), now())).unwrap();
+    let sid = CallSid::parse("CA0123456789abcdef0123456789abcdef").unwrap();
+    block_on(update_json::<_, BusinessRecord, _>(
+        &s,
+        &keys::business(&b),
+        |r| {
+            let mut r = r?;
+            r.balance_seconds = Some(100);
+            assert!(r.charge_call(&sid, 30));
+            Some(r)
+        },
+    ))
+    .unwrap();
+    // An import lands between the charge and the retried report: the charge is still known.
+    block_on(import_restaurant(&s, &b, with_lines(BOBA, &[L1]), now())).unwrap();
+    let mut r: BusinessRecord = block_on(read_json(&s, &keys::business(&b)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.balance_seconds, Some(70));
+    assert!(!r.charge_call(&sid, 30), "charged once");
+    assert_eq!(r.balance_seconds, Some(70));
+}

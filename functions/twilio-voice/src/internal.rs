@@ -13,7 +13,7 @@
 //!   once, is charged exactly once.
 
 use crate::handler::Config;
-use hostline_shared::calls::{self, CallRecord, CallSid, DailyUsage, Disposition, remember};
+use hostline_shared::calls::{self, CallRecord, CallSid, DailyUsage, Disposition};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response, parse_json};
 use hostline_shared::ids::BusinessId;
@@ -27,7 +27,6 @@ use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::{Store, StoreError, keys};
 use hostline_shared::tenancy::{BusinessRecord, read_json, update_json};
 use hostline_shared::tools::knowledge_tools;
-use serde::{Deserialize, Serialize};
 
 /// Where the knowledge tools are answered (the relay joins it to the functions' URL).
 const KNOWLEDGE_PATH: &str = "/vapi/knowledge-base";
@@ -255,23 +254,6 @@ pub async fn usage<S: Store>(
     }
 }
 
-/// The business record as the usage route reads and writes it: the record itself plus the
-/// call SIDs it was last charged for, so the charge and "charged for this call" are one write.
-///
-/// The list rides in the record's JSON beside the fields [`BusinessRecord`] knows; other
-/// writers of the record (owner API, imports) read it as a plain [`BusinessRecord`] and so
-/// drop the list when they write. That only matters if such a write lands between a report's
-/// charge and its call mark *and* the report is then retried; the list belongs in
-/// `BusinessRecord` itself (see the report of issue #7).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ChargedBusiness {
-    #[serde(flatten)]
-    record: BusinessRecord,
-    /// The last [`calls::RECENT_CALLS`] calls charged, newest last.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    recent_charges: Vec<CallSid>,
-}
-
 /// `Ok(false)` when the business does not exist.
 async fn record_usage<S: Store>(
     store: &S,
@@ -292,15 +274,10 @@ async fn record_usage<S: Store>(
     // 1. Charge, and remember the call charged, in one compare-and-swap: a report retried after
     //    a failure at any later step finds its call SID here and is not charged again.
     let mut exists = false;
-    update_json::<_, ChargedBusiness, _>(store, &keys::business(id), |current| {
+    update_json::<_, BusinessRecord, _>(store, &keys::business(id), |current| {
         let mut b = current?;
         exists = true;
-        if b.recent_charges.contains(call_sid) {
-            return None;
-        }
-        b.record.charge(report.seconds);
-        remember(&mut b.recent_charges, call_sid);
-        Some(b)
+        b.charge_call(call_sid, report.seconds).then_some(b)
     })
     .await?;
     if !exists {
