@@ -13,12 +13,9 @@
 //!
 //! Both sides use these types, so they agree by construction.
 
+use crate::signed::{self, SignedError};
 use crate::tools::ToolSpec;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// `<Parameter>` names in the TwiML `<Stream>` (and `start.customParameters` in the relay).
@@ -72,26 +69,23 @@ pub enum TokenError {
     NoKey,
 }
 
+/// The token kind (see [`crate::signed`]): `v1.<base64url(json)>.<base64url(hmac)>`.
 const VERSION: &str = "v1";
 
-fn mac(key: &[u8], payload: &str) -> Result<Hmac<Sha256>, TokenError> {
-    if key.is_empty() {
-        return Err(TokenError::NoKey);
+impl From<SignedError> for TokenError {
+    fn from(e: SignedError) -> Self {
+        match e {
+            SignedError::Malformed => TokenError::Malformed,
+            SignedError::BadSignature => TokenError::BadSignature,
+            SignedError::NoKey => TokenError::NoKey,
+        }
     }
-    let mut m = Hmac::<Sha256>::new_from_slice(key).map_err(|_| TokenError::NoKey)?;
-    m.update(VERSION.as_bytes());
-    m.update(b".");
-    m.update(payload.as_bytes());
-    Ok(m)
 }
 
 impl StreamToken {
     /// `v1.<base64url(json)>.<base64url(hmac)>`.
     pub fn sign(&self, key: &[u8]) -> Result<String, TokenError> {
-        let json = serde_json::to_vec(self).map_err(|_| TokenError::Malformed)?;
-        let payload = URL_SAFE_NO_PAD.encode(json);
-        let sig = URL_SAFE_NO_PAD.encode(mac(key, &payload)?.finalize().into_bytes());
-        Ok(format!("{VERSION}.{payload}.{sig}"))
+        Ok(signed::sign(VERSION, key, self)?)
     }
 
     /// Verify signature, expiry (against `now_unix`) and the call SID the stream announced.
@@ -115,26 +109,7 @@ impl StreamToken {
     /// token's lifetime (a usage report when the call ends) or that compare the claims
     /// themselves. The signature is checked before the payload is parsed.
     pub fn verify_signature(token: &str, key: &[u8]) -> Result<StreamToken, TokenError> {
-        let mut parts = token.split('.');
-        let (Some(v), Some(payload), Some(sig), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        if v != VERSION {
-            return Err(TokenError::Malformed);
-        }
-        let sig = URL_SAFE_NO_PAD
-            .decode(sig)
-            .map_err(|_| TokenError::Malformed)?;
-        let expected = mac(key, payload)?.finalize().into_bytes();
-        if !bool::from(expected.as_slice().ct_eq(&sig)) {
-            return Err(TokenError::BadSignature);
-        }
-        let json = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| TokenError::Malformed)?;
-        serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)
+        Ok(signed::verify(VERSION, key, token)?)
     }
 }
 
@@ -269,10 +244,9 @@ mod tests {
         // A token without the account (older functions) is not accepted.
         let old = serde_json::json!({"b": "demo-boba", "l": "+14155550188",
             "c": "CA11111111111111111111111111111111", "e": 1_000});
-        let payload = URL_SAFE_NO_PAD.encode(old.to_string());
-        let sig = URL_SAFE_NO_PAD.encode(mac(b"key", &payload).unwrap().finalize().into_bytes());
+        let signed_old = signed::sign(VERSION, b"key", &old).unwrap();
         assert_eq!(
-            StreamToken::verify_signature(&format!("v1.{payload}.{sig}"), b"key"),
+            StreamToken::verify_signature(&signed_old, b"key"),
             Err(TokenError::Malformed)
         );
     }
