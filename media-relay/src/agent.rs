@@ -1,4 +1,4 @@
-//! The voice agent: Deepgram Voice Agent v1 (PROTOCOLS.md §3). Builds the `Settings` message
+//! The voice agent: Deepgram Voice Agent v1 (Deepgram's Voice Agent API). Builds the `Settings` message
 //! from a business's [`AgentConfig`], parses the server messages the relay acts on, writes the
 //! client messages it sends, and opens the socket.
 //!
@@ -40,7 +40,7 @@ pub const KEEP_ALIVE: &str = r#"{"type":"KeepAlive"}"#;
 const TRANSFER_DESCRIPTION: &str = "Transfer the caller to a person at the restaurant. Use it when the \
 caller asks for a person, the staff or a manager, or when you cannot help them.";
 
-/// The `Settings` message for one business (PROTOCOLS.md §3.3).
+/// The `Settings` message for one business (Deepgram's `Settings` reference).
 pub fn settings(config: &AgentConfig, options: &AgentOptions) -> String {
     let mut functions: Vec<Value> = config
         .functions
@@ -91,7 +91,7 @@ pub fn settings(config: &AgentConfig, options: &AgentOptions) -> String {
     .to_string()
 }
 
-/// A message from the agent that the relay acts on (PROTOCOLS.md §3.5). Anything else parses
+/// A message from the agent that the relay acts on (Deepgram's server messages). Anything else parses
 /// as [`Event::Other`] and is ignored.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type")]

@@ -195,7 +195,7 @@ impl Limits {
     }
 }
 
-/// The agent's providers and models (PROTOCOLS.md §3.3).
+/// The agent's providers and models (Deepgram's `Settings.agent`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentOptions {
     /// Speech recognition model (`agent.listen.provider`, type `deepgram`).
@@ -212,7 +212,7 @@ pub struct AgentOptions {
     pub audio: AgentAudio,
 }
 
-/// The audio the agent takes and gives (PROTOCOLS.md §3.3 `audio.input` / `audio.output`).
+/// The audio the agent takes and gives (Deepgram's `Settings.audio.input` / `audio.output`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AgentAudio {
     /// µ-law 8 kHz both ways: what Twilio carries, so payloads pass through untouched.

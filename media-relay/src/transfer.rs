@@ -1,5 +1,5 @@
 //! Handing a caller to the restaurant's staff line: Twilio's REST API replaces the call's
-//! TwiML with a `<Dial>` (PROTOCOLS.md §2.3, `twiml::dial` in shared). Twilio then ends the
+//! TwiML with a `<Dial>` (Twilio's Calls API, `twiml::dial` in shared). Twilio then ends the
 //! media stream by itself; the relay closes both sockets as soon as the update is accepted.
 //! The same update is the fallback when the voice agent fails: the caller is put through to the
 //! staff line, or hears an apology before the call ends, instead of a silent hang-up.

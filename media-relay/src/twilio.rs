@@ -1,4 +1,4 @@
-//! Twilio Media Streams frames (PROTOCOLS.md §2.3): what Twilio sends on a bidirectional
+//! Twilio Media Streams frames (Twilio's Media Streams WebSocket messages): what Twilio sends on a bidirectional
 //! stream (`connected`, `start`, `media`, `dtmf`, `mark`, `stop`) and what we send back
 //! (`media`, `mark`, `clear`). Every frame is JSON text; Twilio's numbers arrive as strings and
 //! the relay reads none of them.

@@ -143,7 +143,7 @@ pub fn f32_to_i16(sample: f32) -> i16 {
 mod tests {
     use super::*;
 
-    /// Reference values from the project's protocol notes (PROTOCOLS.md §2.3, Python `audioop`).
+    /// Reference values of G.711 µ-law, as Python's `audioop` computes them.
     #[test]
     fn reference_values() {
         for (pcm, code) in [
