@@ -77,16 +77,6 @@ sid_type!(
     "must be AC followed by 32 hexadecimal digits (got {0:?})"
 );
 
-/// `biz/{business}/calls/{call_sid}`.
-pub fn key(business: &BusinessId, call_sid: &CallSid) -> String {
-    format!("biz/{business}/calls/{call_sid}")
-}
-
-/// Daily usage totals: `biz/{business}/usage/{yyyy-mm-dd}` (UTC date the call ended).
-pub fn usage_key(business: &BusinessId, date: jiff::civil::Date) -> String {
-    format!("biz/{business}/usage/{date}")
-}
-
 /// What the voice webhook answered Twilio for a call. Stored as the snake_case strings the
 /// record has always held ("connected", "out_of_balance", ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

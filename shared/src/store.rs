@@ -83,6 +83,7 @@ pub trait Store {
 
 /// Key layout. Every key begins with a global index name or `biz/{business_id}`.
 pub mod keys {
+    use crate::calls::CallSid;
     use crate::ids::BusinessId;
     use crate::phone::PhoneE164;
 
@@ -113,6 +114,16 @@ pub mod keys {
     /// like [`restaurant`].
     pub fn knowledge(b: &BusinessId) -> String {
         format!("biz/{b}/knowledge")
+    }
+
+    /// One call's record ([`crate::calls::CallRecord`]).
+    pub fn call(b: &BusinessId, call_sid: &CallSid) -> String {
+        format!("biz/{b}/calls/{call_sid}")
+    }
+
+    /// Daily usage totals ([`crate::calls::DailyUsage`]), by the UTC date the call ended.
+    pub fn daily_usage(b: &BusinessId, date: jiff::civil::Date) -> String {
+        format!("biz/{b}/usage/{date}")
     }
 }
 

@@ -13,7 +13,7 @@
 //!   once, is charged exactly once.
 
 use crate::handler::Config;
-use hostline_shared::calls::{self, CallRecord, CallSid, DailyUsage, Disposition};
+use hostline_shared::calls::{CallRecord, CallSid, DailyUsage, Disposition};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response, parse_json};
 use hostline_shared::ids::BusinessId;
@@ -129,7 +129,7 @@ pub async fn agent_config<S: Store>(
         }
     };
     let mut mark = Mark::NoCall;
-    let marked = update_json::<_, CallRecord, _>(store, &calls::key(&id, &call_sid), |current| {
+    let marked = update_json::<_, CallRecord, _>(store, &keys::call(&id, &call_sid), |current| {
         let Some(mut call) = current else {
             mark = Mark::NoCall;
             return None;
@@ -263,7 +263,7 @@ async fn record_usage<S: Store>(
     ended: jiff::Timestamp,
     now: jiff::Timestamp,
 ) -> Result<bool, StoreError> {
-    let call_key = calls::key(id, call_sid);
+    let call_key = keys::call(id, call_sid);
     // 0. Reported before (the usage mark is written last): nothing left to do.
     if read_json::<_, CallRecord>(store, &call_key)
         .await?
@@ -285,7 +285,7 @@ async fn record_usage<S: Store>(
     }
     // 2. The day's totals (UTC date the call ended), counted once per call SID the same way.
     let day = ended.to_zoned(jiff::tz::TimeZone::UTC).date();
-    update_json::<_, DailyUsage, _>(store, &calls::usage_key(id, day), |current| {
+    update_json::<_, DailyUsage, _>(store, &keys::daily_usage(id, day), |current| {
         let mut u = current.unwrap_or_default();
         u.count(call_sid, report.seconds).then_some(u)
     })

@@ -3,12 +3,12 @@
 //! request headers a caller controls.
 
 use crate::handler::Config;
-use hostline_shared::calls::{self, AccountSid, CallRecord, CallSid, Disposition, StatusEvent};
+use hostline_shared::calls::{AccountSid, CallRecord, CallSid, Disposition, StatusEvent};
 use hostline_shared::http::{Request, Response};
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::publish::load_restaurant;
 use hostline_shared::relay::{STREAM_TOKEN_TTL_SECONDS, StreamToken, params};
-use hostline_shared::store::{Store, StoreError};
+use hostline_shared::store::{Store, StoreError, keys};
 use hostline_shared::tenancy::{LineRoute, resolve_line, update_json};
 use hostline_shared::twilio::{Form, signature_valid, twiml};
 
@@ -153,7 +153,7 @@ async fn answer<S: Store>(
         usage: None,
     };
     let mut first: Option<CallRecord> = None;
-    update_json::<_, CallRecord, _>(store, &calls::key(&business.id, call_sid), |current| {
+    update_json::<_, CallRecord, _>(store, &keys::call(&business.id, call_sid), |current| {
         match current {
             Some(existing) => {
                 first = Some(existing);
@@ -281,7 +281,7 @@ pub async fn status_callback<S: Store>(
         duration_seconds,
     };
     let result =
-        update_json::<_, CallRecord, _>(store, &calls::key(&business.id, &call_sid), |current| {
+        update_json::<_, CallRecord, _>(store, &keys::call(&business.id, &call_sid), |current| {
             // Only calls we answered have a record; a status for another call is not ours to create.
             let mut record = current?;
             // Twilio may deliver a callback twice; keep one of each status.
