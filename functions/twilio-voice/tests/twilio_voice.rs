@@ -1,5 +1,5 @@
 //! The twilio-voice handler, natively, over the in-memory store with the repo's sample
-//! restaurants imported through the owner API handler.
+//! restaurants (test-support's seeded store).
 
 use futures::executor::block_on;
 use hostline_shared::credential::ToolCredential;
@@ -7,11 +7,10 @@ use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::relay::{AgentConfig, STREAM_TOKEN_HEADER, StreamToken, UsageReport};
 use hostline_shared::store::{FaultyStore, MemoryStore, Store};
 use hostline_shared::twilio::{Form, expected_signature};
+use hostline_test_support::fixtures::{BOBA, THAI, lines_of, seeded};
 use hostline_twilio_voice::handler::{Config, handle};
 use serde_json::{Value, json};
 
-const BOBA: &str = include_str!("../../../fixtures/restaurants/demo-boba.json");
-const THAI: &str = include_str!("../../../fixtures/restaurants/golden-lotus-thai.json");
 const AUTH_TOKEN: &str = "twilio-test-token";
 const BASE: &str = "https://hostline.example.com";
 const RELAY: &str = "wss://relay.example.com/twilio/media";
@@ -37,11 +36,7 @@ fn config() -> Config {
 }
 
 fn line(doc: &str) -> String {
-    let v: Value = serde_json::from_str(doc).unwrap();
-    v["business"]["phone_lines"][0]["e164"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    lines_of(doc)[0].clone()
 }
 
 fn owner(s: &MemoryStore, method: Method, path: &str, body: &str) -> u16 {
@@ -52,19 +47,6 @@ fn owner(s: &MemoryStore, method: Method, path: &str, body: &str) -> u16 {
         admin_token: "t".into(),
     };
     block_on(hostline_owner_api::handler::handle(&req, s, &cfg, now())).status
-}
-
-fn seeded() -> MemoryStore {
-    let s = MemoryStore::new();
-    assert_eq!(
-        owner(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA),
-        201
-    );
-    assert_eq!(
-        owner(&s, Method::Put, "/api/v1/businesses/thai/restaurant", THAI),
-        201
-    );
-    s
 }
 
 fn form_body(pairs: &[(&str, &str)]) -> String {
