@@ -1,7 +1,7 @@
 //! The application: manifest, routes, loaded components, and request dispatch.
 //!
 //! [`App::dispatch`] is the one path every request takes, whether it came over HTTP or from
-//! inside the runner (demo seeding): built-in routes, then the manifest's routes, then a
+//! inside the runner (demo seeding): the built-in [`RUNNER_HEALTHZ`], then the manifest's routes, then a
 //! fresh component instance. Component failures become JSON 500s naming the component, so a
 //! broken or misbehaving function never takes the others down with it.
 
@@ -57,6 +57,11 @@ impl std::fmt::Debug for App {
             .finish_non_exhaustive()
     }
 }
+
+/// The runner's own liveness route, answered without any component: the no-wasm baseline
+/// the HTTP benchmark compares against. `/healthz` itself is a component in `spin.toml`
+/// (`functions/healthz`), so every host of the manifest serves it the same way.
+pub const RUNNER_HEALTHZ: &str = "/_hostline/healthz";
 
 /// Headers the runner sets itself; a client-supplied copy must never reach a component.
 const SPIN_HEADERS: [&str; 7] = [
@@ -154,11 +159,14 @@ impl App {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
 
-        if path == "/healthz" {
+        if path == RUNNER_HEALTHZ {
             return if method == Method::GET || method == Method::HEAD {
                 json_response(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
             } else {
-                json_error(StatusCode::METHOD_NOT_ALLOWED, "use GET /healthz")
+                json_error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &format!("use GET {RUNNER_HEALTHZ}"),
+                )
             };
         }
 

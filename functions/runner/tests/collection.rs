@@ -252,8 +252,12 @@ fn the_collection_end_to_end_with_restart() {
     ];
 
     // Health, and the demo seeded on first start.
+    // /healthz is the healthz component from spin.toml, as on any Spin host.
     let (st, v) = runner.send(reqwest::Method::GET, "/healthz", &[], "");
-    assert_eq!((st, &v["status"]), (200, &json!("ok")));
+    assert_eq!((st, &v), (200, &json!({"status": "ok"})));
+    let (st, v) = runner.send(reqwest::Method::POST, "/healthz", &[], "");
+    assert_eq!(st, 405, "{v}");
+    assert!(v["error"].is_string(), "{v}");
     // Import the other two.
     for (id, doc) in &businesses[1..] {
         let (st, v) = runner.import(id, doc);

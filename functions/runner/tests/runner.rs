@@ -12,12 +12,17 @@ fn server() -> TestServer {
     TestServer::start(Options::default())
 }
 
+/// The runner's own liveness route (no component involved).
+const HEALTHZ: &str = hostline_runner::app::RUNNER_HEALTHZ;
+
 #[test]
 fn healthz_and_unknown_route() {
     let s = server();
-    let (status, body) = s.get("/healthz");
+    let (status, body) = s.get(HEALTHZ);
     assert_eq!(status, 200);
     assert_eq!(json(&body), serde_json::json!({ "status": "ok" }));
+    // /healthz is a component like any other route: this manifest has none.
+    assert_eq!(s.get("/healthz").0, 404);
 
     let (status, body) = s.get("/definitely/not/routed");
     assert_eq!(status, 404);
@@ -301,7 +306,7 @@ fn trap_is_isolated_to_its_request() {
     // The same component and the others keep serving.
     assert_eq!(s.get("/probe/kv/get?key=before"), (200, "1".into()));
     assert_eq!(s.get("/other/probe/kv/get?key=before"), (200, "1".into()));
-    assert_eq!(s.get("/healthz").0, 200);
+    assert_eq!(s.get(HEALTHZ).0, 200);
 }
 
 /// A 500 body is `{"error": "internal error", "request_id": ...}` and nothing else: no trap
@@ -432,7 +437,7 @@ fn shutdown_lets_in_flight_requests_finish() {
         assert!(Instant::now() < deadline, "the slow request never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let healthz = s.url("/healthz");
+    let healthz = s.url(HEALTHZ);
     s.stop();
     let (status, body) = in_flight
         .join()
@@ -667,7 +672,7 @@ fn seeding_without_owner_api_only_warns() {
         s.seed()
     );
     assert!(s.server().banner().contains("not seeded"));
-    assert_eq!(s.get("/healthz").0, 200);
+    assert_eq!(s.get(HEALTHZ).0, 200);
 }
 
 #[test]
@@ -748,7 +753,7 @@ fn binary_prints_the_url_first_and_exits_cleanly_on_sigterm() {
         .expect("port");
     assert_ne!(port, 0);
 
-    let res = reqwest::blocking::get(format!("{url}/healthz")).expect("healthz");
+    let res = reqwest::blocking::get(format!("{url}{HEALTHZ}")).expect("healthz");
     assert_eq!(res.status().as_u16(), 200);
 
     let status = std::process::Command::new("kill")
@@ -892,9 +897,9 @@ fn connections_over_the_cap_are_refused_while_the_rest_keep_serving() {
     let busy = std::net::TcpStream::connect(addr).expect("connect");
     busy.set_read_timeout(Some(Duration::from_secs(120)))
         .expect("timeout");
-    assert_eq!(request(&busy, "/healthz").status, 200);
+    assert_eq!(request(&busy, HEALTHZ).status, 200);
     let idle = std::net::TcpStream::connect(addr).expect("connect");
-    assert_eq!(request(&idle, "/healthz").status, 200);
+    assert_eq!(request(&idle, HEALTHZ).status, 200);
 
     // Every further connection is answered 503 and closed, not parked.
     for _ in 0..10 {
@@ -926,7 +931,7 @@ fn connections_over_the_cap_are_refused_while_the_rest_keep_serving() {
         fresh
             .set_read_timeout(Some(Duration::from_secs(120)))
             .expect("timeout");
-        let res = request(&fresh, "/healthz");
+        let res = request(&fresh, HEALTHZ);
         if res.status == 200 {
             break;
         }
