@@ -341,6 +341,21 @@ fn time_limit_stops_a_runaway_guest() {
 }
 
 #[test]
+fn nothing_a_request_leaves_in_memory_reaches_the_next() {
+    // Pool slots are reset in place between requests (pages kept resident and cleared rather
+    // than decommitted): every request must still start from the component's initial memory.
+    let s = server();
+    for _ in 0..20 {
+        let (status, body) = s.get("/probe/leftovers");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            json(&body),
+            serde_json::json!({ "counter_before": 0, "dirty_pages": 0 })
+        );
+    }
+}
+
+#[test]
 fn memory_limit_fails_the_request_not_the_runner() {
     let s = server();
     assert_eq!(

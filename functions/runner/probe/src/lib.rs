@@ -360,6 +360,25 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
             ok(attempts.to_string())
         }
 
+        "/leftovers" => {
+            // What a previous request left in this instance's memory: a static counter and a
+            // page-spread static buffer, both dirtied here. A fresh instance sees zeros.
+            use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+            static COUNTER: AtomicU32 = AtomicU32::new(0);
+            static BUFFER: [AtomicU8; 1 << 20] = [const { AtomicU8::new(0) }; 1 << 20];
+            let before = COUNTER.fetch_add(1, Ordering::SeqCst);
+            let mut dirty = 0usize;
+            for i in (0..BUFFER.len()).step_by(4096) {
+                if BUFFER[i].swap(0xAB, Ordering::SeqCst) != 0 {
+                    dirty += 1;
+                }
+            }
+            // And on the heap, where the allocator will likely hand back the same pages.
+            let heap = vec![0xCDu8; 4 << 20];
+            std::hint::black_box(&heap);
+            ok(serde_json::json!({ "counter_before": before, "dirty_pages": dirty }).to_string())
+        }
+
         "/sleep" => {
             let ms = param(&q, "ms")?.parse::<u64>()?;
             // Lets a test see that the request is in flight before it acts.
