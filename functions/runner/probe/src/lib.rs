@@ -363,7 +363,7 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         "/leftovers" => {
             // What a previous request left in this instance's memory: a static counter and a
             // page-spread static buffer, both dirtied here. A fresh instance sees zeros.
-            use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+            use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
             static COUNTER: AtomicU32 = AtomicU32::new(0);
             static BUFFER: [AtomicU8; 1 << 20] = [const { AtomicU8::new(0) }; 1 << 20];
             let before = COUNTER.fetch_add(1, Ordering::SeqCst);
