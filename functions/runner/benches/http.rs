@@ -42,29 +42,20 @@ struct Route {
 
 /// User and system CPU time of this process so far (`getrusage(RUSAGE_SELF)`).
 fn cpu_times() -> (Duration, Duration) {
-    #[repr(C)]
-    struct Timeval {
-        sec: i64,
-        usec: i64,
-    }
-    #[repr(C)]
-    struct Rusage {
-        utime: Timeval,
-        stime: Timeval,
-        rest: [i64; 14],
-    }
-    unsafe extern "C" {
-        fn getrusage(who: i32, usage: *mut Rusage) -> i32;
-    }
-    let mut usage = std::mem::MaybeUninit::<Rusage>::zeroed();
-    // SAFETY: RUSAGE_SELF (0) and a buffer with the size and layout of `struct rusage` on
-    // 64-bit Linux; getrusage only writes into it.
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage only writes a `struct rusage` into the buffer it is given.
     let usage = unsafe {
-        assert_eq!(getrusage(0, usage.as_mut_ptr()), 0, "getrusage");
+        assert_eq!(
+            libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()),
+            0,
+            "getrusage"
+        );
         usage.assume_init()
     };
-    let d = |t: &Timeval| Duration::from_secs(t.sec as u64) + Duration::from_micros(t.usec as u64);
-    (d(&usage.utime), d(&usage.stime))
+    let d = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    (d(usage.ru_utime), d(usage.ru_stime))
 }
 
 /// One open-loop result.
