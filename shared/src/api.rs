@@ -66,6 +66,19 @@ impl ApiError {
     /// The response, logging what the caller is not told (storage faults) once, with the
     /// function and route.
     pub fn into_response(self, function: &str, req: &Request) -> Response {
+        if let ApiError::Store(e) = &self {
+            eprintln!(
+                "{function}: storage error on {} {}: {e}",
+                method_name(req.method),
+                req.path
+            );
+        }
+        self.response()
+    }
+
+    /// The response alone, logging nothing: for errors that carry everything the caller is
+    /// told (routes use [`ApiError::into_response`]).
+    pub fn response(self) -> Response {
         match self {
             ApiError::Field {
                 status,
@@ -74,16 +87,35 @@ impl ApiError {
             } => Response::field_error(status, &field, &message),
             ApiError::Refused { status, message } => Response::error(status, &message),
             ApiError::Body { status, body } => Response::json(status, &body),
-            ApiError::Store(e) => {
-                eprintln!(
-                    "{function}: storage error on {} {}: {e}",
-                    method_name(req.method),
-                    req.path
-                );
-                Response::storage_error(&e)
-            }
+            ApiError::Store(e) => Response::storage_error(&e),
         }
     }
+}
+
+/// Parse a JSON body into `T`, or a 400 naming the field at fault (`{"error", "field"}`; no
+/// field when the body as a whole is wrong: empty, or not JSON).
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::refused(
+            400,
+            "request body is empty; expected JSON",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = if inner.is_syntax() || inner.is_eof() {
+            format!("malformed JSON: {inner}")
+        } else {
+            inner.to_string()
+        };
+        if path == "." || path.is_empty() {
+            ApiError::refused(400, msg)
+        } else {
+            ApiError::field(400, path, msg)
+        }
+    })
 }
 
 pub fn method_name(m: Method) -> &'static str {

@@ -179,26 +179,10 @@ impl Response {
     }
 }
 
-/// Parse a JSON body into `T`, or a 400 naming the field at fault.
+/// Parse a JSON body into `T`, or a 400 naming the field at fault (see
+/// [`crate::api::parse_body`], which routes on [`crate::api::ApiError`] use directly).
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    if body.is_empty() {
-        return Err(Response::error(400, "request body is empty; expected JSON"));
-    }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let msg = if inner.is_syntax() || inner.is_eof() {
-            format!("malformed JSON: {inner}")
-        } else {
-            inner.to_string()
-        };
-        if path == "." || path.is_empty() {
-            Response::error(400, &msg)
-        } else {
-            Response::field_error(400, &path, &msg)
-        }
-    })
+    crate::api::parse_body(body).map_err(crate::api::ApiError::response)
 }
 
 #[cfg(test)]

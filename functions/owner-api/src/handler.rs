@@ -11,9 +11,9 @@
 //! Every route needs `Authorization: Bearer <admin_token>`; the business comes from the path,
 //! which only the operator can choose.
 
-use hostline_shared::api::{ApiError, Principal, Router};
+use hostline_shared::api::{ApiError, Principal, Router, parse_body};
 use hostline_shared::auth::secret_matches;
-use hostline_shared::http::{Method, Request, Response, parse_json};
+use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::publish::{ImportError, import_restaurant, load_restaurant};
@@ -97,14 +97,6 @@ async fn route<S: Store>(
 
 fn parse_id(raw: &str) -> Result<BusinessId, ApiError> {
     BusinessId::parse(raw).map_err(|e| ApiError::field(400, "business_id", e.to_string()))
-}
-
-/// A JSON body, or the 400 naming the field at fault.
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    parse_json(bytes).map_err(|r| ApiError::Body {
-        status: r.status,
-        body: serde_json::from_slice(&r.body).unwrap_or_default(),
-    })
 }
 
 async fn put_restaurant<S: Store>(
@@ -233,7 +225,7 @@ async fn patch_business<S: Store>(
     bytes: &[u8],
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let patch: BusinessPatch = body(bytes)?;
+    let patch: BusinessPatch = parse_body(bytes)?;
     let transfer_to = match &patch.transfer_to {
         Some(Some(raw)) => Some(Some(PhoneE164::parse_e164(raw).map_err(|_| {
             ApiError::field(
@@ -304,7 +296,7 @@ async fn put_vapi_number<S: Store>(
             "must be 1-100 letters, digits, '-' or '_'",
         ));
     }
-    let v: VapiNumber = body(bytes)?;
+    let v: VapiNumber = parse_body(bytes)?;
     let line = PhoneE164::parse_e164(&v.e164)
         .map_err(|_| ApiError::field(400, "e164", "must be an E.164 number like +14155550100"))?;
     store
