@@ -23,7 +23,7 @@ use crate::ids::BusinessId;
 use crate::phone::PhoneE164;
 use crate::restaurant::Restaurant;
 use crate::store::{Store, StoreError, Version, keys};
-use crate::tenancy::{BundleError, BusinessRecord, Published, read_json};
+use crate::tenancy::{BundleError, BusinessRecord, Published, read_json, read_json_versioned};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -134,13 +134,10 @@ pub async fn import_restaurant<S: Store>(
 ) -> Result<Outcome, ImportError> {
     let now_unix = now.as_second();
     let record_key = keys::business(id);
-    let existing = store.get(&record_key).await?;
-    let previous: Option<BusinessRecord> = match &existing {
-        Some(v) => Some(
-            serde_json::from_slice(&v.value)
-                .map_err(|e| StoreError::Corrupt(format!("business record {id}: {e}")))?,
-        ),
-        None => None,
+    let existing = read_json_versioned::<_, BusinessRecord>(store, &record_key).await?;
+    let (previous, base_version) = match existing {
+        Some((record, version)) => (Some(record), Some(version)),
+        None => (None, None),
     };
 
     let lines: Vec<PhoneE164> = doc
@@ -156,7 +153,7 @@ pub async fn import_restaurant<S: Store>(
         id,
         doc,
         &lines,
-        (existing.as_ref().map(|v| v.version), previous.as_ref()),
+        (base_version, previous.as_ref()),
         now,
         &mut pending,
     )
@@ -195,7 +192,7 @@ pub async fn import_restaurant<S: Store>(
         .map(|p| p.lines.into_iter().filter(|l| !lines.contains(l)).collect())
         .unwrap_or_default();
     Ok(Outcome {
-        created: existing.is_none(),
+        created: base_version.is_none(),
         record,
         released,
         items,

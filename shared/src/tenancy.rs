@@ -16,7 +16,7 @@ use crate::knowledge::KnowledgeIndex;
 use crate::phone::PhoneE164;
 use crate::publish::{LineClaim, PublishedKeys};
 use crate::restaurant::Restaurant;
-use crate::store::{Store, StoreError, keys};
+use crate::store::{Store, StoreError, Version, keys};
 use serde::{Deserialize, Serialize};
 
 /// Bookkeeping for one business.
@@ -197,10 +197,18 @@ pub async fn read_json<S: Store, T: serde::de::DeserializeOwned>(
     store: &S,
     key: &str,
 ) -> Result<Option<T>, StoreError> {
+    Ok(read_json_versioned(store, key).await?.map(|(v, _)| v))
+}
+
+/// [`read_json`] with the version it was read at, for a compare-and-swap that follows.
+pub async fn read_json_versioned<S: Store, T: serde::de::DeserializeOwned>(
+    store: &S,
+    key: &str,
+) -> Result<Option<(T, Version)>, StoreError> {
     match store.get(key).await? {
         None => Ok(None),
         Some(v) => serde_json::from_slice(&v.value)
-            .map(Some)
+            .map(|value| Some((value, v.version)))
             .map_err(|e| StoreError::Corrupt(format!("record {key}: {e}"))),
     }
 }
@@ -220,22 +228,15 @@ where
 {
     const ATTEMPTS: usize = 8;
     for _ in 0..ATTEMPTS {
-        let current = store.get(key).await?;
-        let value: Option<T> = match &current {
-            Some(v) => Some(
-                serde_json::from_slice(&v.value)
-                    .map_err(|e| StoreError::Corrupt(format!("record {key}: {e}")))?,
-            ),
-            None => None,
+        let (value, version) = match read_json_versioned::<_, T>(store, key).await? {
+            Some((v, version)) => (Some(v), Some(version)),
+            None => (None, None),
         };
         let Some(next) = change(value) else {
             return Ok(None);
         };
         let bytes = serde_json::to_vec(&next).map_err(|e| StoreError::Backend(e.to_string()))?;
-        match store
-            .compare_and_swap(key, current.as_ref().map(|v| v.version), &bytes)
-            .await
-        {
+        match store.compare_and_swap(key, version, &bytes).await {
             Ok(()) => return Ok(Some(next)),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e),
