@@ -1,8 +1,11 @@
-//! The handler prelude every function shares: parse → [`authorize`](Principal) → its own work
-//! → one [`ApiError`] that turns into the response and is logged once, with the route, by
-//! [`ApiError::into_response`]; and a small [`Router`] (matchit) instead of hand-matched paths.
+//! The handler prelude every function shares: a [`Router`] (matchit) picks the route, the
+//! function's `authorize` turns the request's credential into a [`Principal`] (with the
+//! constructors here), the route does its work and returns `Result<Response, ApiError>`, and
+//! [`ApiError::into_response`] turns an error into the response, logging once, with the
+//! function and route, what the caller is not told.
 
-use crate::credential::ToolCredential;
+use crate::auth::{secret_matches, vapi_request_authorized};
+use crate::credential::{CredentialError, ToolCredential};
 use crate::http::{Method, Request, Response};
 use crate::store::StoreError;
 
@@ -17,6 +20,48 @@ pub enum Principal {
     Tool(ToolCredential),
     /// The media relay (`service_token`).
     Relay,
+}
+
+impl Principal {
+    /// The operator, by `Authorization: Bearer <admin_token>`.
+    pub fn operator(req: &Request, admin_token: &str) -> Result<Principal, ApiError> {
+        match req.bearer() {
+            Some(t) if secret_matches(t, admin_token) => Ok(Principal::Operator),
+            _ => Err(ApiError::unauthorized("missing or invalid bearer token")),
+        }
+    }
+
+    /// The media relay, by `Authorization: Bearer <service_token>`.
+    pub fn relay(req: &Request, service_token: &str) -> Result<Principal, ApiError> {
+        match req.bearer() {
+            Some(t) if secret_matches(t, service_token) => Ok(Principal::Relay),
+            _ => Err(ApiError::unauthorized("missing or invalid service token")),
+        }
+    }
+
+    /// Vapi, by the shared webhook secret in any header Vapi uses for it.
+    pub fn vapi(req: &Request, secret: &str) -> Result<Principal, ApiError> {
+        if vapi_request_authorized(req, secret) {
+            Ok(Principal::Vapi)
+        } else {
+            Err(ApiError::unauthorized("invalid or missing Vapi secret"))
+        }
+    }
+
+    /// A tool call, by the credential in
+    /// [`TOOL_TOKEN_HEADER`](crate::credential::TOOL_TOKEN_HEADER) signed with `key`.
+    pub fn tool(req: &Request, key: &str, now_unix: i64) -> Result<Principal, ApiError> {
+        match ToolCredential::from_request(req, key.as_bytes(), now_unix) {
+            Ok(c) => Ok(Principal::Tool(c)),
+            Err(CredentialError::NoKey) => {
+                eprintln!("tool_token_key is not set; refusing every tool call");
+                Err(ApiError::unauthorized(
+                    "tool calls are not configured on this deployment",
+                ))
+            }
+            Err(e) => Err(ApiError::unauthorized(e.to_string())),
+        }
+    }
 }
 
 /// Why a route could not do what was asked.
@@ -41,6 +86,28 @@ pub enum ApiError {
     /// Storage failed: 503 + `Retry-After` when retrying may help, else an opaque 500.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// Storage failed while doing something the log should name (see [`During`]).
+    #[error("storage error {during}: {source}")]
+    StoreDuring {
+        during: String,
+        #[source]
+        source: StoreError,
+    },
+}
+
+/// Names what a storage call was doing, for the one log line its failure gets:
+/// `store.put(..).await.during(|| format!("marking the stream of {sid}"))?`.
+pub trait During<T> {
+    fn during(self, what: impl FnOnce() -> String) -> Result<T, ApiError>;
+}
+
+impl<T> During<T> for Result<T, StoreError> {
+    fn during(self, what: impl FnOnce() -> String) -> Result<T, ApiError> {
+        self.map_err(|source| ApiError::StoreDuring {
+            during: what(),
+            source,
+        })
+    }
 }
 
 impl ApiError {
@@ -63,15 +130,39 @@ impl ApiError {
         ApiError::refused(404, message)
     }
 
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError::refused(401, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::refused(403, message)
+    }
+
+    /// The path is a route, the method is not one of its.
+    pub fn method_not_allowed() -> Self {
+        ApiError::refused(405, "method not allowed on this route")
+    }
+
+    /// No route has this path.
+    pub fn no_route() -> Self {
+        ApiError::refused(404, "no such route")
+    }
+
     /// The response, logging what the caller is not told (storage faults) once, with the
     /// function and route.
     pub fn into_response(self, function: &str, req: &Request) -> Response {
-        if let ApiError::Store(e) = &self {
-            eprintln!(
-                "{function}: storage error on {} {}: {e}",
-                method_name(req.method),
-                req.path
-            );
+        let method = method_name(req.method);
+        match &self {
+            ApiError::Store(e) => {
+                eprintln!("{function}: storage error on {method} {}: {e}", req.path);
+            }
+            ApiError::StoreDuring { during, source } => {
+                eprintln!(
+                    "{function}: storage error {during} on {method} {}: {source}",
+                    req.path
+                );
+            }
+            _ => {}
         }
         self.response()
     }
@@ -87,7 +178,9 @@ impl ApiError {
             } => Response::field_error(status, &field, &message),
             ApiError::Refused { status, message } => Response::error(status, &message),
             ApiError::Body { status, body } => Response::json(status, &body),
-            ApiError::Store(e) => Response::storage_error(&e),
+            ApiError::Store(e) | ApiError::StoreDuring { source: e, .. } => {
+                Response::storage_error(&e)
+            }
         }
     }
 }

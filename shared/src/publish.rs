@@ -418,18 +418,18 @@ async fn load_committed<S: Store>(
     legacy: String,
 ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
     let Some(keys) = &record.published else {
-        return Ok(store.get(&legacy).await?.map(|v| (v.value, legacy)));
+        return Ok(store.get_value(&legacy).await?.map(|v| (v, legacy)));
     };
     let key = pick(keys);
-    if let Some(v) = store.get(&key).await? {
-        return Ok(Some((v.value, key)));
+    if let Some(v) = store.get_value(&key).await? {
+        return Ok(Some((v, key)));
     }
     let fresh = read_json::<_, BusinessRecord>(store, &crate::store::keys::business(&record.id))
         .await?
         .and_then(|r| r.published)
         .map(|k| pick(&k));
     match fresh {
-        Some(k) if k != key => Ok(store.get(&k).await?.map(|v| (v.value, k))),
+        Some(k) if k != key => Ok(store.get_value(&k).await?.map(|v| (v, k))),
         _ => Err(StoreError::Corrupt(format!(
             "committed content {key} of {} is missing",
             record.id

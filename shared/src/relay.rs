@@ -140,6 +140,8 @@ impl AgentFunction {
 pub mod routes {
     /// `GET {AGENT_CONFIG}/{business_id}` → [`super::AgentConfig`].
     pub const AGENT_CONFIG: &str = "/internal/agent-config";
+    /// [`AGENT_CONFIG`] as a route pattern.
+    pub const AGENT_CONFIG_PATTERN: &str = "/internal/agent-config/{business}";
     /// `POST` a [`super::UsageReport`] → 204.
     pub const USAGE: &str = "/internal/usage";
 }

@@ -69,6 +69,12 @@ impl StoreError {
 /// The storage port used by every handler.
 pub trait Store {
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Versioned>, StoreError>>;
+    /// The value alone, for a read no compare-and-swap follows. Where versions cost work (a
+    /// digest of the value, as on Spin's key-value), the implementation skips it here: the
+    /// knowledge tool's bundle is read on every call and never swapped.
+    fn get_value(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> {
+        async move { Ok(self.get(key).await?.map(|v| v.value)) }
+    }
     fn put(&self, key: &str, value: &[u8]) -> impl Future<Output = Result<(), StoreError>>;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>>;
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>>;
@@ -153,6 +159,10 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn get_value(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().get(key).cloned())
+    }
+
     async fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.lock().insert(key.to_owned(), value.to_vec());
         Ok(())
@@ -191,6 +201,9 @@ impl Store for MemoryStore {
 impl<S: Store> Store for &S {
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Versioned>, StoreError>> {
         (**self).get(key)
+    }
+    fn get_value(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> {
+        (**self).get_value(key)
     }
     fn put(&self, key: &str, value: &[u8]) -> impl Future<Output = Result<(), StoreError>> {
         (**self).put(key, value)
@@ -270,6 +283,9 @@ impl<S: Store> Store for FaultyStore<S> {
     async fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
         self.inner.get(key).await
     }
+    async fn get_value(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get_value(key).await
+    }
     async fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.admit()?;
         self.inner.put(key, value).await
@@ -307,6 +323,34 @@ pub mod contract {
         cas_update_only_at_expected_version(s).await;
         cas_after_delete(s).await;
         empty_and_binary_values(s).await;
+        get_value_reads_what_get_reads(s).await;
+    }
+
+    async fn get_value_reads_what_get_reads<S: Store>(s: &S) {
+        assert_eq!(
+            s.get_value("c/v").await.unwrap(),
+            None,
+            "get_value of a missing key"
+        );
+        s.put("c/v", b"\x00value").await.unwrap();
+        assert_eq!(
+            s.get_value("c/v").await.unwrap().as_deref(),
+            Some(&b"\x00value"[..]),
+            "get_value after put"
+        );
+        let at = s.get("c/v").await.unwrap().map(|v| v.version);
+        s.compare_and_swap("c/v", at, b"next").await.unwrap();
+        assert_eq!(
+            s.get_value("c/v").await.unwrap(),
+            s.get("c/v").await.unwrap().map(|v| v.value),
+            "get_value after compare-and-swap"
+        );
+        s.delete("c/v").await.unwrap();
+        assert_eq!(
+            s.get_value("c/v").await.unwrap(),
+            None,
+            "get_value after delete"
+        );
     }
 
     async fn get_of_missing_key_is_none<S: Store>(s: &S) {

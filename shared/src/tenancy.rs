@@ -197,7 +197,12 @@ pub async fn read_json<S: Store, T: serde::de::DeserializeOwned>(
     store: &S,
     key: &str,
 ) -> Result<Option<T>, StoreError> {
-    Ok(read_json_versioned(store, key).await?.map(|(v, _)| v))
+    match store.get_value(key).await? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("record {key}: {e}"))),
+    }
 }
 
 /// [`read_json`] with the version it was read at, for a compare-and-swap that follows.
@@ -258,8 +263,8 @@ pub async fn resolve_line<S: Store>(
             let Some(id) = phone_number_id else {
                 return Ok(LineRoute::Unknown);
             };
-            match store.get(&keys::vapi_number(id)).await? {
-                Some(v) => match std::str::from_utf8(&v.value)
+            match store.get_value(&keys::vapi_number(id)).await? {
+                Some(v) => match std::str::from_utf8(&v)
                     .ok()
                     .and_then(|s| PhoneE164::parse_e164(s).ok())
                 {
@@ -270,10 +275,10 @@ pub async fn resolve_line<S: Store>(
             }
         }
     };
-    let Some(owner) = store.get(&keys::line(&line)).await? else {
+    let Some(owner) = store.get_value(&keys::line(&line)).await? else {
         return Ok(LineRoute::Unknown);
     };
-    let Some(business_id) = LineClaim::parse(&owner.value).map(|c| c.business_id) else {
+    let Some(business_id) = LineClaim::parse(&owner).map(|c| c.business_id) else {
         return Ok(LineRoute::Unknown);
     };
     let Some(business) =

@@ -11,7 +11,8 @@
 //! fields often); what a handler needs is then checked, and every error names the JSON path of
 //! the field at fault (serde_path_to_error).
 
-use crate::http::{Method, Request, Response};
+use crate::api::ApiError;
+use crate::http::{Method, Request};
 use crate::phone::PhoneE164;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -58,35 +59,39 @@ impl MessageError {
             message: message.into(),
         }
     }
+}
 
-    /// The 400 response naming the field.
-    pub fn into_response(self) -> Response {
-        Response::field_error(400, &self.field, &self.message)
+impl From<MessageError> for ApiError {
+    /// A 400 naming the field.
+    fn from(e: MessageError) -> Self {
+        ApiError::field(400, e.field, e.message)
     }
 }
 
-/// What every Vapi webhook checks first, in this order: `POST` (else 405), `authorized` (the
-/// caller's check of the secret it accepts; else 401 with `denied`), a body that parses (else
-/// 400 naming the field), and a message of type `kind`. Any other type is answered `200 {}`:
-/// Vapi sends informational events to every server URL and needs no answer to them. `Err` is
-/// the response to send.
-pub fn accept(
+/// What every Vapi webhook checks first, in this order: `POST` (else 405), `authorize` (the
+/// route's check of the credential it accepts; its error is sent), a body that parses (else
+/// 400 naming the field), and a message of type `kind`. `Ok(None)` for any other type, which
+/// is answered `200 {}`: Vapi sends informational events to every server URL and needs no
+/// answer to them.
+pub fn accept<P>(
     req: &Request,
-    authorized: bool,
-    denied: &str,
+    authorize: impl FnOnce() -> Result<P, ApiError>,
     kind: &str,
-) -> Result<Message, Response> {
+) -> Result<Option<(P, Message)>, ApiError> {
     if req.method != Method::Post {
-        return Err(Response::method_not_allowed());
+        return Err(ApiError::method_not_allowed());
     }
-    if !authorized {
-        return Err(Response::unauthorized(denied));
-    }
-    let msg = parse_message(&req.body).map_err(MessageError::into_response)?;
+    let principal = authorize()?;
+    let msg = parse_message(&req.body)?;
     if msg.kind != kind {
-        return Err(Response::json(200, &serde_json::json!({})));
+        return Ok(None);
     }
-    Ok(msg)
+    Ok(Some((principal, msg)))
+}
+
+/// The answer to a message [`accept`] set aside.
+pub fn ignored() -> crate::http::Response {
+    crate::http::Response::json(200, &serde_json::json!({}))
 }
 
 // The wire shapes, as serde types. Everything is optional here: what a handler needs is
@@ -381,26 +386,29 @@ mod tests {
     fn accept_checks_method_auth_body_and_kind_in_that_order() {
         let body = br#"{"message": {"type": "tool-calls", "toolCallList": []}}"#.to_vec();
         let post = Request::new(Method::Post, "/vapi/x").with_body(body.clone());
-        let status = |r: Result<Message, Response>| r.map(|m| m.kind).map_err(|r| r.status);
+        let yes = || Ok::<_, ApiError>(7);
+        let no = || Err::<u8, _>(ApiError::unauthorized("bad secret"));
+        let status = |r: Result<Option<(u8, Message)>, ApiError>| {
+            r.map(|m| m.map(|(p, m)| (p, m.kind)))
+                .map_err(|e| e.response().status)
+        };
         assert_eq!(
             status(accept(
                 &Request::new(Method::Get, "/vapi/x"),
-                false,
-                "no",
+                no,
                 "tool-calls"
             )),
             Err(405)
         );
-        let denied = accept(&post, false, "bad secret", "tool-calls").unwrap_err();
+        let denied = accept(&post, no, "tool-calls").unwrap_err().response();
         assert_eq!(denied.status, 401);
-        assert!(String::from_utf8_lossy(&denied.body).contains("bad secret"));
+        assert!(denied.body_str().contains("bad secret"));
         let garbage = Request::new(Method::Post, "/vapi/x").with_body("{");
-        assert_eq!(status(accept(&garbage, true, "no", "tool-calls")), Err(400));
-        let other = accept(&post, true, "no", "assistant-request").unwrap_err();
-        assert_eq!((other.status, other.body.as_slice()), (200, &b"{}"[..]));
+        assert_eq!(status(accept(&garbage, yes, "tool-calls")), Err(400));
+        assert_eq!(status(accept(&post, yes, "assistant-request")), Ok(None));
         assert_eq!(
-            status(accept(&post, true, "no", "tool-calls")),
-            Ok("tool-calls".to_owned())
+            status(accept(&post, yes, "tool-calls")),
+            Ok(Some((7, "tool-calls".to_owned())))
         );
     }
 

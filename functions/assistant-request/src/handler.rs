@@ -4,14 +4,15 @@
 //! Vapi, the credential says which business its later tool calls act for.
 
 use crate::assistant;
-use hostline_shared::auth::vapi_request_authorized;
+use hostline_shared::api::{ApiError, Principal, Router};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::publish::load_restaurant;
-use hostline_shared::store::Store;
+use hostline_shared::store::{Store, StoreError};
 use hostline_shared::tenancy::{LineRoute, learn_vapi_number, resolve_line, valid_vapi_number_id};
-use hostline_shared::vapi::accept;
+use hostline_shared::vapi::{Message, accept, ignored};
 use serde_json::json;
+use std::sync::OnceLock;
 
 /// Settings from Spin variables.
 #[derive(Debug, Clone)]
@@ -31,28 +32,63 @@ const TROUBLE: &str =
 pub const UNKNOWN_LINE: &str =
     "Sorry, this number isn't set up to take calls right now. Please try again later.";
 
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    AssistantRequest,
+}
+
+fn router() -> &'static Router<Route> {
+    static ROUTER: OnceLock<Router<Route>> = OnceLock::new();
+    ROUTER.get_or_init(|| Router::new([("/vapi/assistant-request", Route::AssistantRequest)]))
+}
+
+/// The shared Vapi secret opens this route (and only this one): it proves the caller is Vapi;
+/// the business comes from the line dialled.
+fn authorize(req: &Request, config: &Config) -> Result<Principal, ApiError> {
+    Principal::vapi(req, &config.vapi_secret)
+}
+
 pub async fn handle<S: Store>(
     req: &Request,
     store: &S,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
+    route(req, store, config, now)
+        .await
+        .unwrap_or_else(|e| e.into_response("assistant-request", req))
+}
+
+async fn route<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    let Some(m) = router().at(&req.path) else {
+        return Err(ApiError::no_route());
+    };
+    match m.route {
+        Route::AssistantRequest => assistant_request(req, store, config, now).await,
+    }
+}
+
+async fn assistant_request<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
     // Informational events sent to this URL by an org-level server setting get `200 {}`.
-    let msg = match accept(
-        req,
-        vapi_request_authorized(req, &config.vapi_secret),
-        "invalid or missing Vapi secret",
-        "assistant-request",
-    ) {
-        Ok(m) => m,
-        Err(response) => return response,
+    let Some((_vapi, msg)) = accept(req, || authorize(req, config), "assistant-request")? else {
+        return Ok(ignored());
     };
     match respond(store, config, &msg, msg.timestamp.unwrap_or(now)).await {
-        Ok(r) => r,
+        Ok(r) => Ok(r),
         Err(e) => {
             eprintln!("assistant-request: storage error: {e}");
             // Vapi speaks `error` to the caller; a 500 would only leave them in silence.
-            Response::json(200, &json!({"error": TROUBLE}))
+            Ok(Response::json(200, &json!({"error": TROUBLE})))
         }
     }
 }
@@ -60,9 +96,9 @@ pub async fn handle<S: Store>(
 async fn respond<S: Store>(
     store: &S,
     config: &Config,
-    msg: &hostline_shared::vapi::Message,
+    msg: &Message,
     now: jiff::Timestamp,
-) -> Result<Response, hostline_shared::store::StoreError> {
+) -> Result<Response, StoreError> {
     let route = resolve_line(
         store,
         msg.called_number.as_ref(),

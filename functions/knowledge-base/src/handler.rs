@@ -3,12 +3,14 @@
 //! one line; never from the body or tool arguments. A body that names another line is refused.
 
 use crate::answers;
-use hostline_shared::credential::{CredentialError, ToolCredential};
+use hostline_shared::api::{ApiError, Principal, Router};
+use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::publish::load_published;
 use hostline_shared::store::Store;
 use hostline_shared::tenancy::{LineRoute, Published, resolve_line};
-use hostline_shared::vapi::{ToolResult, ToolResults, accept};
+use hostline_shared::vapi::{ToolResult, ToolResults, accept, ignored};
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -20,59 +22,91 @@ const UNKNOWN_LINE: &str = "Sorry, I can't look that up for this phone line.";
 const NOT_TAKING_CALLS: &str = "Sorry, this restaurant isn't taking phone calls right now.";
 const TROUBLE: &str = "Sorry, I'm having trouble looking that up right now.";
 
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    ToolCalls,
+}
+
+fn router() -> &'static Router<Route> {
+    static ROUTER: OnceLock<Router<Route>> = OnceLock::new();
+    ROUTER.get_or_init(|| Router::new([("/vapi/knowledge-base", Route::ToolCalls)]))
+}
+
+/// Only a tool credential opens this route: the shared Vapi secret says nothing of which
+/// business a call is for.
+fn authorize(
+    req: &Request,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<ToolCredential, ApiError> {
+    match Principal::tool(req, &config.tool_token_key, now.as_second())? {
+        Principal::Tool(credential) => Ok(credential),
+        _ => Err(ApiError::forbidden("not a tool credential")),
+    }
+}
+
 pub async fn handle<S: Store>(
     req: &Request,
     store: &S,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    let credential =
-        ToolCredential::from_request(req, config.tool_token_key.as_bytes(), now.as_second());
-    let denied = match &credential {
-        Err(CredentialError::NoKey) => {
-            eprintln!("knowledge-base: tool_token_key is not set; refusing every tool call");
-            "tool calls are not configured on this deployment".to_owned()
-        }
-        Err(e) => e.to_string(),
-        Ok(_) => String::new(),
+    route(req, store, config, now)
+        .await
+        .unwrap_or_else(|e| e.into_response("knowledge-base", req))
+}
+
+async fn route<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    let Some(m) = router().at(&req.path) else {
+        return Err(ApiError::no_route());
     };
-    let msg = match accept(req, credential.is_ok(), &denied, "tool-calls") {
-        Ok(m) => m,
-        Err(response) => return response,
-    };
-    let Ok(credential) = credential else {
-        return Response::unauthorized(&denied);
+    match m.route {
+        Route::ToolCalls => tool_calls(req, store, config, now).await,
+    }
+}
+
+async fn tool_calls<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    let Some((credential, msg)) = accept(req, || authorize(req, config, now), "tool-calls")? else {
+        return Ok(ignored());
     };
     if let Some(named) = &msg.called_number
         && named != &credential.line
     {
-        return Response::field_error(
+        return Err(ApiError::field(
             403,
             "message.phoneNumber.number",
             "names another line than the tool credential was issued for",
-        );
+        ));
     }
     let now = msg.timestamp.unwrap_or(now);
-    let bundle = match load(store, &credential).await {
-        Ok(b) => b,
-        Err(spoken) => {
-            let results = msg
-                .tool_calls
-                .iter()
-                .map(|c| ToolResult::err(c, spoken))
-                .collect();
-            return Response::json(200, &ToolResults { results });
-        }
+    // What goes wrong from here on is spoken to the caller: Vapi reads a tool's result aloud,
+    // and an HTTP error would leave the caller in silence.
+    let results = match load(store, &credential).await {
+        Ok(bundle) => msg
+            .tool_calls
+            .iter()
+            .map(|call| match answers::answer(&bundle, call, now) {
+                Ok(text) => ToolResult::ok(call, text),
+                Err(text) => ToolResult::err(call, text),
+            })
+            .collect(),
+        Err(spoken) => msg
+            .tool_calls
+            .iter()
+            .map(|c| ToolResult::err(c, spoken))
+            .collect(),
     };
-    let results = msg
-        .tool_calls
-        .iter()
-        .map(|call| match answers::answer(&bundle, call, now) {
-            Ok(text) => ToolResult::ok(call, text),
-            Err(text) => ToolResult::err(call, text),
-        })
-        .collect();
-    Response::json(200, &ToolResults { results })
+    Ok(Response::json(200, &ToolResults { results }))
 }
 
 /// The published bundle of the credential's business, or the sentence to answer every call

@@ -12,7 +12,6 @@
 //! which only the operator can choose.
 
 use hostline_shared::api::{ApiError, Principal, Router, parse_body};
-use hostline_shared::auth::secret_matches;
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::phone::PhoneE164;
@@ -52,10 +51,7 @@ fn router() -> &'static Router<Route> {
 
 /// Only the operator's bearer token opens these routes (owner accounts are still to come).
 fn authorize(req: &Request, config: &Config) -> Result<Principal, ApiError> {
-    match req.bearer() {
-        Some(t) if secret_matches(t, &config.admin_token) => Ok(Principal::Operator),
-        _ => Err(ApiError::refused(401, "missing or invalid bearer token")),
-    }
+    Principal::operator(req, &config.admin_token)
 }
 
 pub async fn handle<S: Store>(
@@ -79,7 +75,7 @@ async fn route<S: Store>(
         return Err(ApiError::refused(403, "not allowed"));
     };
     let Some(m) = router().at(&req.path) else {
-        return Ok(Response::not_found());
+        return Err(ApiError::no_route());
     };
     match (m.route, req.method) {
         (Route::Restaurant, Method::Put) => {
@@ -91,7 +87,7 @@ async fn route<S: Store>(
             patch_business(store, &parse_id(m.param("id"))?, &req.body, now).await
         }
         (Route::VapiNumber, Method::Put) => put_vapi_number(store, m.param("id"), &req.body).await,
-        _ => Ok(Response::method_not_allowed()),
+        _ => Err(ApiError::method_not_allowed()),
     }
 }
 

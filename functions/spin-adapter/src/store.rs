@@ -46,6 +46,10 @@ impl Store for SpinStore {
         }))
     }
 
+    async fn get_value(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.kv.get(key).await.map_err(backend)
+    }
+
     async fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.kv.set(key, value).await.map_err(backend)
     }

@@ -3,10 +3,11 @@
 //! here and the call's stream token in `internal`.
 
 use crate::{internal, voice};
-use hostline_shared::auth::secret_matches;
+use hostline_shared::api::{ApiError, Principal, Router};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::relay::routes;
 use hostline_shared::store::Store;
+use std::sync::OnceLock;
 
 /// Settings from Spin variables.
 #[derive(Debug, Clone)]
@@ -25,36 +26,71 @@ pub struct Config {
     pub tool_token_key: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Voice,
+    Status,
+    AgentConfig,
+    Usage,
+}
+
+fn router() -> &'static Router<Route> {
+    static ROUTER: OnceLock<Router<Route>> = OnceLock::new();
+    ROUTER.get_or_init(|| {
+        Router::new([
+            ("/twilio/voice", Route::Voice),
+            ("/twilio/status", Route::Status),
+            (routes::AGENT_CONFIG_PATTERN, Route::AgentConfig),
+            (routes::USAGE, Route::Usage),
+        ])
+    })
+}
+
 pub async fn handle<S: Store>(
     req: &Request,
     store: &S,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    let path = req.path.as_str();
-    if let Some(rest) = path.strip_prefix("/internal/") {
-        if !req
-            .bearer()
-            .is_some_and(|t| secret_matches(t, &config.service_token))
-        {
-            return Response::unauthorized("missing or invalid service token");
-        }
-        let agent_config = routes::AGENT_CONFIG.trim_start_matches("/internal/");
-        let usage = routes::USAGE.trim_start_matches("/internal/");
-        return match (req.method, rest.split_once('/')) {
-            (Method::Get, Some((prefix, id))) if prefix == agent_config => {
-                internal::agent_config(req, store, config, id, now).await
-            }
-            (Method::Post, None) if rest == usage => internal::usage(req, store, config, now).await,
-            (_, Some((prefix, _))) if prefix == agent_config => Response::method_not_allowed(),
-            (_, None) if rest == usage => Response::method_not_allowed(),
-            _ => Response::not_found(),
-        };
+    route(req, store, config, now)
+        .await
+        .unwrap_or_else(|e| e.into_response("twilio-voice", req))
+}
+
+async fn route<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    let Some(m) = router().at(&req.path) else {
+        return Err(ApiError::no_route());
+    };
+    let route = *m.route;
+    // The relay's routes need its service token before anything else is said about them;
+    // Twilio's are checked by their signature, which covers the form, once it is parsed.
+    if matches!(route, Route::AgentConfig | Route::Usage) {
+        authorize_relay(req, config)?;
     }
-    match (req.method, path) {
-        (Method::Post, "/twilio/voice") => voice::incoming_call(req, store, config, now).await,
-        (Method::Post, "/twilio/status") => voice::status_callback(req, store, config, now).await,
-        (_, "/twilio/voice" | "/twilio/status") => Response::method_not_allowed(),
-        _ => Response::not_found(),
+    match (route, req.method) {
+        (Route::Voice, Method::Post) => {
+            voice::incoming_call(&voice::signed_form(req, config)?, store, config, now).await
+        }
+        (Route::Status, Method::Post) => {
+            voice::status_callback(&voice::signed_form(req, config)?, store, now).await
+        }
+        (Route::AgentConfig, Method::Get) => {
+            internal::agent_config(req, store, config, m.param("business"), now).await
+        }
+        (Route::Usage, Method::Post) => internal::usage(req, store, config, now).await,
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// The relay, by its service token (the call's stream token is checked by each route).
+fn authorize_relay(req: &Request, config: &Config) -> Result<(), ApiError> {
+    match Principal::relay(req, &config.service_token)? {
+        Principal::Relay => Ok(()),
+        _ => Err(ApiError::forbidden("not the media relay")),
     }
 }

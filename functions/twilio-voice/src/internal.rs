@@ -13,9 +13,10 @@
 //!   once, is charged exactly once.
 
 use crate::handler::Config;
+use hostline_shared::api::{ApiError, During, parse_body};
 use hostline_shared::calls::{CallRecord, CallSid, DailyUsage, Disposition};
 use hostline_shared::credential::ToolCredential;
-use hostline_shared::http::{Request, Response, parse_json};
+use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::persona::{first_message, system_prompt};
 use hostline_shared::phone::PhoneE164;
@@ -36,10 +37,10 @@ const MAX_CALL_SECONDS: u32 = 30 * 60;
 const MAX_KEYTERMS: usize = 100;
 
 /// The stream token the relay presents, signature checked (expiry is the caller's to check:
-/// a usage report comes after it). The error is the response to send, naming the header.
-fn presented_token(req: &Request, config: &Config) -> Result<StreamToken, Response> {
+/// a usage report comes after it). The error names the header.
+fn presented_token(req: &Request, config: &Config) -> Result<StreamToken, ApiError> {
     let Some(raw) = req.header(STREAM_TOKEN_HEADER) else {
-        return Err(Response::field_error(
+        return Err(ApiError::field(
             401,
             STREAM_TOKEN_HEADER,
             "the call's stream token is required",
@@ -50,13 +51,12 @@ fn presented_token(req: &Request, config: &Config) -> Result<StreamToken, Respon
             TokenError::Malformed => 400,
             _ => 403,
         };
-        Response::field_error(status, STREAM_TOKEN_HEADER, &e.to_string())
+        ApiError::field(status, STREAM_TOKEN_HEADER, e.to_string())
     })
 }
 
-fn storage_failed(what: &str, e: &StoreError) -> Response {
-    eprintln!("twilio-voice: storage error {what}: {e}");
-    Response::storage_error(e)
+fn token_refused(message: &str) -> ApiError {
+    ApiError::field(403, STREAM_TOKEN_HEADER, message)
 }
 
 /// How marking a call's stream as started went.
@@ -73,63 +73,53 @@ pub async fn agent_config<S: Store>(
     config: &Config,
     raw_id: &str,
     now: jiff::Timestamp,
-) -> Response {
-    let Ok(id) = BusinessId::parse(raw_id) else {
-        return Response::field_error(400, "business_id", "not a business id");
-    };
-    let token = match presented_token(req, config) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> Result<Response, ApiError> {
+    let id = BusinessId::parse(raw_id)
+        .map_err(|_| ApiError::field(400, "business_id", "not a business id"))?;
+    let token = presented_token(req, config)?;
     if now.as_second() >= token.expires_at {
-        return Response::field_error(403, STREAM_TOKEN_HEADER, "stream token expired");
+        return Err(token_refused("stream token expired"));
     }
     if token.business_id != id.as_str() {
-        return Response::field_error(
-            403,
-            STREAM_TOKEN_HEADER,
+        return Err(token_refused(
             "the stream token was issued for another business",
-        );
+        ));
     }
     let (Ok(call_sid), Ok(line)) = (
         CallSid::parse(&token.call_sid),
         PhoneE164::parse_e164(&token.line),
     ) else {
-        return Response::field_error(
+        return Err(ApiError::field(
             400,
             STREAM_TOKEN_HEADER,
             "the stream token's call is malformed",
-        );
+        ));
     };
-    let loaded = async {
-        let Some(record) = read_json::<_, BusinessRecord>(store, &keys::business(&id)).await?
-        else {
-            return Ok((None, None));
-        };
-        let restaurant = load_restaurant(store, &record).await?;
-        Ok::<_, StoreError>((Some(record), restaurant))
-    }
-    .await;
-    let (record, restaurant) = match loaded {
-        Ok((Some(rec), Some(r))) => (rec, r),
-        Ok(_) => return Response::error(404, &format!("no business {id}")),
-        Err(e) => return storage_failed(&format!("loading agent config for {id}"), &e),
+    let during = || format!("loading agent config for {id}");
+    let Some(record) = read_json::<_, BusinessRecord>(store, &keys::business(&id))
+        .await
+        .during(during)?
+    else {
+        return Err(ApiError::not_found(format!("no business {id}")));
+    };
+    let Some(restaurant) = load_restaurant(store, &record).await.during(during)? else {
+        return Err(ApiError::not_found(format!("no business {id}")));
     };
     if !record.active {
-        return Response::error(409, &format!("business {id} is not taking calls"));
+        return Err(ApiError::refused(
+            409,
+            format!("business {id} is not taking calls"),
+        ));
     }
     // Signed before the stream is marked: a missing key must not use up the call's one stream.
-    let tool_token = match ToolCredential::issue(id.clone(), line, now.as_second())
+    let tool_token = ToolCredential::issue(id.clone(), line, now.as_second())
         .sign(config.tool_token_key.as_bytes())
-    {
-        Ok(t) => t,
-        Err(e) => {
+        .map_err(|e| {
             eprintln!("twilio-voice: cannot sign a tool credential for {id}: {e}");
-            return Response::error(503, "tool credentials are not configured");
-        }
-    };
+            ApiError::refused(503, "tool credentials are not configured")
+        })?;
     let mut mark = Mark::NoCall;
-    let marked = update_json::<_, CallRecord, _>(store, &keys::call(&id, &call_sid), |current| {
+    update_json::<_, CallRecord, _>(store, &keys::call(&id, &call_sid), |current| {
         let Some(mut call) = current else {
             mark = Mark::NoCall;
             return None;
@@ -142,23 +132,24 @@ pub async fn agent_config<S: Store>(
         call.stream_started_at = Some(now);
         Some(call)
     })
-    .await;
-    if let Err(e) = marked {
-        return storage_failed(&format!("marking the stream of {call_sid}"), &e);
-    }
+    .await
+    .during(|| format!("marking the stream of {call_sid}"))?;
     match mark {
-        Mark::Started => Response::json(
+        Mark::Started => Ok(Response::json(
             200,
             &build_agent_config(&record, &restaurant, tool_token, now),
-        ),
+        )),
         Mark::AlreadyStreamed => {
             eprintln!("twilio-voice: second stream for {call_sid} refused");
-            Response::error(
+            Err(ApiError::refused(
                 409,
-                &format!("a stream already started for call {call_sid}"),
-            )
+                format!("a stream already started for call {call_sid}"),
+            ))
         }
-        Mark::NoCall => Response::error(409, &format!("no call {call_sid} was connected")),
+        Mark::NoCall => Err(ApiError::refused(
+            409,
+            format!("no call {call_sid} was connected"),
+        )),
     }
 }
 
@@ -211,46 +202,50 @@ pub async fn usage<S: Store>(
     store: &S,
     config: &Config,
     now: jiff::Timestamp,
-) -> Response {
-    let token = match presented_token(req, config) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let report: UsageReport = match parse_json(&req.body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let call_sid = match CallSid::parse(&report.call_sid) {
-        Ok(c) => c,
-        Err(e) => return Response::field_error(400, "call_sid", &e.to_string()),
-    };
+) -> Result<Response, ApiError> {
+    let token = presented_token(req, config)?;
+    let report: UsageReport = parse_body(&req.body)?;
+    let call_sid = CallSid::parse(&report.call_sid)
+        .map_err(|e| ApiError::field(400, "call_sid", e.to_string()))?;
     if report.call_sid != token.call_sid {
-        return Response::field_error(403, "call_sid", "does not match the stream token's call");
+        return Err(ApiError::field(
+            403,
+            "call_sid",
+            "does not match the stream token's call",
+        ));
     }
     if report.business_id != token.business_id {
-        return Response::field_error(
+        return Err(ApiError::field(
             403,
             "business_id",
             "does not match the stream token's business",
-        );
+        ));
     }
-    let Ok(id) = BusinessId::parse(&token.business_id) else {
-        return Response::field_error(
+    let id = BusinessId::parse(&token.business_id).map_err(|_| {
+        ApiError::field(
             400,
             STREAM_TOKEN_HEADER,
             "the stream token's business is malformed",
-        );
-    };
-    let Ok(ended) = report.ended_at.parse::<jiff::Timestamp>() else {
-        return Response::field_error(400, "ended_at", "must be an RFC 3339 timestamp");
-    };
+        )
+    })?;
+    let ended = report
+        .ended_at
+        .parse::<jiff::Timestamp>()
+        .map_err(|_| ApiError::field(400, "ended_at", "must be an RFC 3339 timestamp"))?;
     if report.started_at.parse::<jiff::Timestamp>().is_err() {
-        return Response::field_error(400, "started_at", "must be an RFC 3339 timestamp");
+        return Err(ApiError::field(
+            400,
+            "started_at",
+            "must be an RFC 3339 timestamp",
+        ));
     }
-    match record_usage(store, &id, &call_sid, &report, ended, now).await {
-        Ok(true) => Response::no_content(),
-        Ok(false) => Response::error(404, &format!("no business {id}")),
-        Err(e) => storage_failed(&format!("recording usage of {call_sid}"), &e),
+    if record_usage(store, &id, &call_sid, &report, ended, now)
+        .await
+        .during(|| format!("recording usage of {call_sid}"))?
+    {
+        Ok(Response::no_content())
+    } else {
+        Err(ApiError::not_found(format!("no business {id}")))
     }
 }
 

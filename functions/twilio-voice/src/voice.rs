@@ -3,6 +3,7 @@
 //! request headers a caller controls.
 
 use crate::handler::Config;
+use hostline_shared::api::{ApiError, During};
 use hostline_shared::calls::{AccountSid, CallRecord, CallSid, Disposition, StatusEvent};
 use hostline_shared::http::{Request, Response};
 use hostline_shared::phone::PhoneE164;
@@ -42,8 +43,9 @@ fn public_url(config: &Config, req: &Request) -> String {
     }
 }
 
-/// Parse the form and check the signature; the error is the response to send.
-fn verified_form(req: &Request, config: &Config) -> Result<Form, Response> {
+/// The form Twilio sent, once its `X-Twilio-Signature` verifies over our URL and the form:
+/// what authorises Twilio's routes.
+pub fn signed_form(req: &Request, config: &Config) -> Result<Form, ApiError> {
     let form = Form::parse(&req.body);
     let signature = req.header("x-twilio-signature").unwrap_or("");
     if !signature_valid(
@@ -52,24 +54,21 @@ fn verified_form(req: &Request, config: &Config) -> Result<Form, Response> {
         &form,
         signature,
     ) {
-        return Err(Response::error(
-            403,
-            "invalid or missing X-Twilio-Signature",
-        ));
+        return Err(ApiError::forbidden("invalid or missing X-Twilio-Signature"));
     }
     Ok(form)
 }
 
-fn required<'a>(form: &'a Form, name: &str) -> Result<&'a str, Response> {
+fn required<'a>(form: &'a Form, name: &str) -> Result<&'a str, ApiError> {
     form.get(name)
-        .ok_or_else(|| Response::field_error(400, name, &format!("{name} is required")))
+        .ok_or_else(|| ApiError::field(400, name, format!("{name} is required")))
 }
 
 /// A webhook's `CallSid` (present and well-formed) and one more required field.
-fn verified_call<'a>(form: &'a Form, other: &str) -> Result<(CallSid, &'a str), Response> {
+fn verified_call<'a>(form: &'a Form, other: &str) -> Result<(CallSid, &'a str), ApiError> {
     let other = required(form, other)?;
     let call_sid = CallSid::parse(required(form, "CallSid")?)
-        .map_err(|e| Response::field_error(400, "CallSid", &e.to_string()))?;
+        .map_err(|e| ApiError::field(400, "CallSid", e.to_string()))?;
     Ok((call_sid, other))
 }
 
@@ -79,35 +78,26 @@ fn hang_up() -> String {
     r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>"#.to_owned()
 }
 
+/// `POST /twilio/voice`: answer the call with a stream to the relay, or a spoken refusal.
 pub async fn incoming_call<S: Store>(
-    req: &Request,
+    form: &Form,
     store: &S,
     config: &Config,
     now: jiff::Timestamp,
-) -> Response {
-    let form = match verified_form(req, config) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let (call_sid, to) = match verified_call(&form, "To") {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let account_sid = match required(&form, "AccountSid").and_then(|a| {
-        AccountSid::parse(a).map_err(|e| Response::field_error(400, "AccountSid", &e.to_string()))
-    }) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+) -> Result<Response, ApiError> {
+    let (call_sid, to) = verified_call(form, "To")?;
+    let account_sid = AccountSid::parse(required(form, "AccountSid")?)
+        .map_err(|e| ApiError::field(400, "AccountSid", e.to_string()))?;
     // A `To` that is not a phone number (a SIP URI, a client name) cannot be one of our lines.
     let Ok(line) = PhoneE164::parse_e164(to) else {
-        return xml(twiml::reject());
+        return Ok(xml(twiml::reject()));
     };
     match answer(store, config, &line, &call_sid, &account_sid, now).await {
-        Ok(r) => r,
+        Ok(r) => Ok(r),
         Err(e) => {
+            // The caller hears an apology rather than Twilio's application-error message.
             eprintln!("twilio-voice: storage error on call {call_sid}: {e}");
-            xml(twiml::say_and_hang_up(NOT_CONFIGURED))
+            Ok(xml(twiml::say_and_hang_up(NOT_CONFIGURED)))
         }
     }
 }
@@ -239,64 +229,51 @@ fn stream_twiml(
 }
 
 /// `POST /twilio/status`: append the status to the call's record. Callbacks for calls we never
-/// connected (or for lines we don't own) are acknowledged and ignored.
+/// connected (or for lines we don't own) are acknowledged and ignored. A storage failure is a
+/// 503, which Twilio retries.
 pub async fn status_callback<S: Store>(
-    req: &Request,
+    form: &Form,
     store: &S,
-    config: &Config,
     now: jiff::Timestamp,
-) -> Response {
-    let form = match verified_form(req, config) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let (call_sid, status) = match verified_call(&form, "CallStatus") {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> Result<Response, ApiError> {
+    let (call_sid, status) = verified_call(form, "CallStatus")?;
     let duration_seconds = match form.get("CallDuration").map(str::parse::<u32>) {
         None => None,
         Some(Ok(d)) => Some(d),
         Some(Err(_)) => {
-            return Response::field_error(400, "CallDuration", "must be a whole number of seconds");
+            return Err(ApiError::field(
+                400,
+                "CallDuration",
+                "must be a whole number of seconds",
+            ));
         }
     };
     let Some(line) = form.get("To").and_then(|t| PhoneE164::parse_e164(t).ok()) else {
-        return Response::no_content();
+        return Ok(Response::no_content());
     };
-    let business = match resolve_line(store, Some(&line), None).await {
-        Ok(LineRoute::Active { business, .. } | LineRoute::Inactive { business, .. }) => business,
-        Ok(LineRoute::Unknown) => {
-            return Response::no_content();
-        }
-        Err(e) => {
-            eprintln!("twilio-voice: storage error on status for {call_sid}: {e}");
-            // Twilio retries failed callbacks; a 503 asks it to.
-            return Response::error(503, "storage unavailable; retry");
-        }
+    let business = match resolve_line(store, Some(&line), None)
+        .await
+        .during(|| format!("routing the status of {call_sid}"))?
+    {
+        LineRoute::Active { business, .. } | LineRoute::Inactive { business, .. } => business,
+        LineRoute::Unknown => return Ok(Response::no_content()),
     };
     let event = StatusEvent {
         status: status.to_owned(),
         at: now,
         duration_seconds,
     };
-    let result =
-        update_json::<_, CallRecord, _>(store, &keys::call(&business.id, &call_sid), |current| {
-            // Only calls we answered have a record; a status for another call is not ours to create.
-            let mut record = current?;
-            // Twilio may deliver a callback twice; keep one of each status.
-            if record.statuses.iter().any(|s| s.status == event.status) {
-                return None;
-            }
-            record.statuses.push(event.clone());
-            Some(record)
-        })
-        .await;
-    match result {
-        Ok(_) => Response::no_content(),
-        Err(e) => {
-            eprintln!("twilio-voice: storage error on status for {call_sid}: {e}");
-            Response::error(503, "storage unavailable; retry")
+    update_json::<_, CallRecord, _>(store, &keys::call(&business.id, &call_sid), |current| {
+        // Only calls we answered have a record; a status for another call is not ours to create.
+        let mut record = current?;
+        // Twilio may deliver a callback twice; keep one of each status.
+        if record.statuses.iter().any(|s| s.status == event.status) {
+            return None;
         }
-    }
+        record.statuses.push(event.clone());
+        Some(record)
+    })
+    .await
+    .during(|| format!("recording the status of {call_sid}"))?;
+    Ok(Response::no_content())
 }
