@@ -276,6 +276,11 @@ impl Runtime {
         config.wasm_component_model(true);
         config.wasm_component_model_async(true);
         config.epoch_interruption(true);
+        // `HOSTLINE_PERFMAP=1` writes /tmp/perf-<pid>.map so that `perf record` names guest
+        // functions (build the components unstripped to see their names).
+        if std::env::var_os("HOSTLINE_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if options.pooling {
             let n = options.max_instances.max(1);
             let mut pool = PoolingAllocationConfig::new();

@@ -5,11 +5,13 @@
 //! candidate is then scored once with real string measures (optimal string alignment distance,
 //! Jaro-Winkler on the letters and on the sound spelling).
 //!
-//! The tables are derived from the stored vocabulary when an index is first searched, so they
-//! cost nothing in the stored value (see [`Lookup::build`]).
+//! The tables are derived from the vocabulary when the index is built and stored with it as
+//! flat byte tables, so loading them per tool call is a copy (see [`Lookup::build`]).
 
+use super::packed::{Bytes, Pairs};
 use super::{KindFilter, Posting, Terms, text};
 use rphonetic::DoubleMetaphone;
+use serde::{Deserialize, Serialize};
 
 /// Longest Double Metaphone code kept: long enough to tell "margherita" from "margaret".
 const MAX_CODE_LEN: usize = 6;
@@ -40,22 +42,26 @@ pub(crate) fn phonetic_codes(raw: &str) -> (String, String) {
     (primary, alternate)
 }
 
-/// Search tables derived from the vocabulary.
-#[derive(Debug, Clone, Default)]
+/// Search tables derived from the vocabulary, computed when the index is built and stored
+/// with it as flat byte tables ([`packed`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Lookup {
     /// (hash of a term, or of a term with one character deleted; term id), sorted by hash.
-    deletions: Vec<(u64, u32)>,
+    #[serde(rename = "d")]
+    deletions: Pairs,
     /// (hash of a Double Metaphone code; term id), sorted by hash.
-    phonetic: Vec<(u64, u32)>,
+    #[serde(rename = "p")]
+    phonetic: Pairs,
     /// Per term, the [`KindFilter`] bits of the entries it occurs in: a word the menu only
     /// uses for a modifier is no match for an item search, so it must not stop the search
     /// from trying what else the word may mean.
-    kinds: Vec<u8>,
+    #[serde(rename = "k")]
+    kinds: Bytes,
 }
 
 impl Lookup {
-    /// Derive the tables. Linear in the vocabulary size times the mean word length; for a
-    /// 500-item menu this is a fraction of a millisecond, paid once per loaded index.
+    /// Derive the tables. Linear in the vocabulary size times the mean word length (plus a
+    /// sort); for a 500-item menu a fraction of a millisecond, paid once per publish.
     pub fn build(terms: &Terms, entry_kinds: &[u8]) -> Lookup {
         let mut deletions = Vec::with_capacity(terms.len() * 8);
         let mut phonetic = Vec::with_capacity(terms.len() * 2);
@@ -82,19 +88,24 @@ impl Lookup {
                 }
             }
         }
-        deletions.sort_unstable();
-        deletions.dedup();
-        phonetic.sort_unstable();
         Lookup {
-            deletions,
-            phonetic,
-            kinds,
+            deletions: Pairs::from_unsorted(deletions),
+            phonetic: Pairs::from_unsorted(phonetic),
+            kinds: Bytes(kinds),
         }
+    }
+
+    /// Whether stored tables fit the vocabulary they were stored with.
+    pub fn fits(&self, terms: &Terms) -> bool {
+        self.deletions.is_well_formed()
+            && self.phonetic.is_well_formed()
+            && self.kinds.0.len() == terms.len()
     }
 
     /// Whether the term occurs in any entry of the wanted kinds.
     pub fn wanted(&self, term: u32, filter: KindFilter) -> bool {
         self.kinds
+            .0
             .get(term as usize)
             .is_some_and(|&k| KindFilter::from_bits(k).intersects(filter))
     }
@@ -132,7 +143,7 @@ pub(crate) fn similar(
         hashes.sort_unstable();
         hashes.dedup();
         for h in hashes {
-            for &(_, id) in equal_range(&lookup.deletions, h) {
+            for id in lookup.deletions.ids_of(h) {
                 found.push((id, false));
             }
         }
@@ -157,7 +168,7 @@ pub(crate) fn similar(
         if code.is_empty() {
             continue;
         }
-        for &(_, id) in equal_range(&lookup.phonetic, hash_str(&code)) {
+        for id in lookup.phonetic.ids_of(hash_str(&code)) {
             found.push((id, true));
         }
     }
@@ -210,12 +221,6 @@ pub(crate) fn similarity(q: &str, q_sound: &str, t: &str, t_sound: &str, same_co
 
 fn is_numeric(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn equal_range(table: &[(u64, u32)], h: u64) -> &[(u64, u32)] {
-    let lo = table.partition_point(|e| e.0 < h);
-    let hi = lo + table[lo..].partition_point(|e| e.0 == h);
-    &table[lo..hi]
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;

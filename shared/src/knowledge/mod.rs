@@ -24,6 +24,7 @@
 //! It must not do I/O, read clocks or spawn threads (it runs inside Wasm components).
 
 mod fuzzy;
+mod packed;
 mod search;
 mod text;
 
@@ -32,11 +33,10 @@ use crate::restaurant::{Restaurant, Rule};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::BitOr;
-use std::sync::OnceLock;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 2;
+pub const INDEX_FORMAT: u32 = 3;
 
 /// The index's rules as a JSON string inside whatever encoding holds the index.
 mod rules_as_json {
@@ -225,14 +225,15 @@ pub struct KnowledgeIndex {
     entries: Vec<Entry>,
     /// The vocabulary, sorted by text so exact look-ups are a binary search.
     terms: Terms,
-    /// Typo and sound-alike tables and item-option links, derived on the first search. Not
-    /// stored: they would double the stored size and take longer to parse than to rebuild.
-    #[serde(skip)]
-    derived: OnceLock<Derived>,
+    /// Typo and sound-alike tables and item-option links, computed from the above when the
+    /// index is built and stored as flat byte tables: loading them is a copy, where rebuilding
+    /// them took longer than the search itself on every tool call.
+    #[serde(rename = "x")]
+    derived: Derived,
 }
 
-/// Search structures computed from the stored ones (see [`KnowledgeIndex::derived`]).
-#[derive(Debug, Clone)]
+/// Search structures computed from the others (see [`KnowledgeIndex::build`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Derived {
     lookup: fuzzy::Lookup,
     links: search::Links,
@@ -425,7 +426,7 @@ impl KnowledgeIndex {
             rules: r.menu.rules.clone(),
             entries: Vec::new(),
             terms: Terms::default(),
-            derived: OnceLock::new(),
+            derived: Derived::default(),
         };
         for cat in &r.menu.categories {
             for item in &cat.items {
@@ -508,6 +509,11 @@ impl KnowledgeIndex {
         let (entries, terms) = b.finish();
         idx.entries = entries;
         idx.terms = terms;
+        let entry_kinds: Vec<u8> = idx.entries.iter().map(|e| 1u8 << (e.kind & 7)).collect();
+        idx.derived = Derived {
+            lookup: fuzzy::Lookup::build(&idx.terms, &entry_kinds),
+            links: search::Links::build(&idx),
+        };
         idx
     }
 
@@ -519,9 +525,12 @@ impl KnowledgeIndex {
         search::search(self, query, kinds, limit)
     }
 
-    /// `false` for an index stored by an older build: rebuild it from the document.
+    /// `false` for an index stored by an older build (or whose stored tables do not fit its
+    /// vocabulary): rebuild it from the document.
     pub fn is_current(&self) -> bool {
         self.format == INDEX_FORMAT
+            && self.derived.lookup.fits(&self.terms)
+            && self.derived.links.fits(self.entries.len())
     }
 
     pub fn items(&self) -> &[ItemInfo] {
@@ -620,18 +629,6 @@ impl KnowledgeIndex {
         self.rules.iter().filter(move |r| match r {
             Rule::Requires { .. } => false,
             Rule::UnavailableWith { items, .. } => items.iter().any(|i| i == item_id),
-        })
-    }
-
-    /// Built once per loaded index, on its first search: about as long as one search of the
-    /// same index for a typical menu (see `benches/search.rs`).
-    fn derived(&self) -> &Derived {
-        self.derived.get_or_init(|| {
-            let entry_kinds: Vec<u8> = self.entries.iter().map(|e| 1u8 << (e.kind & 7)).collect();
-            Derived {
-                lookup: fuzzy::Lookup::build(&self.terms, &entry_kinds),
-                links: search::Links::build(self),
-            }
         })
     }
 

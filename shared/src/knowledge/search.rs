@@ -25,8 +25,10 @@
 //! description-only and heavily misheard ones Medium, one-known-word-of-several Low.
 
 use super::fuzzy::{self, Lookup};
+use super::packed::U32s;
 use super::text::{self, Word};
 use super::{Confidence, EntryKind, Field, Hit, KindFilter, KnowledgeIndex, Posting, Terms, idf};
+use serde::{Deserialize, Serialize};
 
 /// Longest query considered, in words and in positions. Tool queries are short; this bounds
 /// the work for a pasted paragraph.
@@ -165,7 +167,7 @@ fn kind_rank(index: &KnowledgeIndex, entry: u32) -> u8 {
 fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position> {
     let ctx = Ctx {
         terms: &index.terms,
-        lookup: &index.derived().lookup,
+        lookup: &index.derived.lookup,
         n: index.entries.len(),
         kinds,
     };
@@ -345,51 +347,84 @@ fn term_weight(terms: &Terms, n: usize, t: u32) -> f32 {
 
 /// Which modifier groups each item offers and which group each option is in, by entry id, so
 /// that "pad thai with shrimp" or "large pepperoni pizza" count the option words for the items
-/// that offer them.
-#[derive(Debug, Clone, Default)]
+/// that offer them. Computed when the index is built and stored with it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Links {
-    /// Per entry: the group indexes of an item, empty for other kinds.
-    item_groups: Vec<Vec<u32>>,
+    /// Per entry, the end offset of its groups in `item_groups` (an item's group indexes;
+    /// none for other kinds).
+    #[serde(rename = "e")]
+    item_group_ends: U32s,
+    #[serde(rename = "g")]
+    item_groups: U32s,
     /// Per entry: the group index of an option, `u32::MAX` for other kinds.
-    option_group: Vec<u32>,
+    #[serde(rename = "o")]
+    option_group: U32s,
 }
 
 impl Links {
     pub(super) fn build(index: &KnowledgeIndex) -> Links {
-        let group_index = |id: &str| {
-            index
-                .groups
-                .iter()
-                .position(|g| g.id == id)
-                .map(|i| i as u32)
-        };
+        let group_index: std::collections::HashMap<&str, u32> = index
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.as_str(), i as u32))
+            .collect();
         let mut links = Links::default();
         for e in &index.entries {
             let i = e.idx as usize;
-            let (groups, group) = match EntryKind::from_code(e.kind) {
-                Some(EntryKind::Item) => (
-                    index.items.get(i).map_or_else(Vec::new, |it| {
-                        it.modifier_groups
-                            .iter()
-                            .filter_map(|g| group_index(g))
-                            .collect()
-                    }),
-                    u32::MAX,
-                ),
-                Some(EntryKind::ModifierOption) => (
-                    Vec::new(),
-                    index
+            let mut group = u32::MAX;
+            match EntryKind::from_code(e.kind) {
+                Some(EntryKind::Item) => {
+                    if let Some(it) = index.items.get(i) {
+                        for g in &it.modifier_groups {
+                            if let Some(&gi) = group_index.get(g.as_str()) {
+                                links.item_groups.push(gi);
+                            }
+                        }
+                    }
+                }
+                Some(EntryKind::ModifierOption) => {
+                    if let Some(&gi) = index
                         .options
                         .get(i)
-                        .and_then(|o| group_index(&o.group))
-                        .unwrap_or(u32::MAX),
-                ),
-                _ => (Vec::new(), u32::MAX),
-            };
-            links.item_groups.push(groups);
+                        .and_then(|o| group_index.get(o.group.as_str()))
+                    {
+                        group = gi;
+                    }
+                }
+                _ => {}
+            }
+            links.item_group_ends.push(links.item_groups.len() as u32);
             links.option_group.push(group);
         }
         links
+    }
+
+    /// The group indexes an item entry offers (none for other kinds).
+    fn groups_of(&self, entry: u32) -> impl Iterator<Item = u32> + '_ {
+        let e = entry as usize;
+        let start = match e {
+            0 => 0,
+            _ => self.item_group_ends.get(e - 1).unwrap_or(0) as usize,
+        };
+        let end = self.item_group_ends.get(e).unwrap_or(0) as usize;
+        self.item_groups.range(start, end.max(start))
+    }
+
+    /// The group index of an option entry.
+    fn group_of(&self, entry: u32) -> Option<u32> {
+        self.option_group
+            .get(entry as usize)
+            .filter(|&g| g != u32::MAX)
+    }
+
+    /// Whether stored links fit the entries they were stored with.
+    pub(super) fn fits(&self, entries: usize) -> bool {
+        self.item_group_ends.is_well_formed()
+            && self.item_groups.is_well_formed()
+            && self.option_group.is_well_formed()
+            && self.item_group_ends.len() == entries
+            && self.option_group.len() == entries
     }
 }
 
@@ -413,7 +448,7 @@ struct Touch {
 /// (entry, score) for every entry of the wanted kinds scoring at least [`LOW`].
 fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> Vec<(u32, f32)> {
     let n = index.entries.len();
-    let links = &index.derived().links;
+    let links = &index.derived.links;
     let want_items = kinds.contains(EntryKind::Item);
     let mut touches: Vec<Touch> = Vec::new();
     // (position, group, similarity) of query words naming a modifier option.
@@ -429,7 +464,7 @@ fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> V
                 if want_items
                     && kind == Some(EntryKind::ModifierOption)
                     && matches!(post.field, Field::Name | Field::Alias)
-                    && let Some(&g) = links.option_group.get(post.entry as usize)
+                    && let Some(g) = links.group_of(post.entry)
                 {
                     options.push((pi as u8, g, sim));
                 }
@@ -483,10 +518,9 @@ fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> V
         // Options qualify an item the caller named ("pad thai with chicken"); they do not
         // describe one ("the noodles with peanuts" is the one whose description has peanuts,
         // not any dish that takes extra peanuts).
-        if kind == EntryKind::Item
-            && name_coverage >= MIN_NAMED_FOR_OPTIONS
-            && let Some(groups) = links.item_groups.get(group[0].entry as usize)
+        if kind == EntryKind::Item && name_coverage >= MIN_NAMED_FOR_OPTIONS && !options.is_empty()
         {
+            let groups: Vec<u32> = links.groups_of(group[0].entry).collect();
             for &(pos, _, sim) in options.iter().filter(|o| groups.contains(&o.1)) {
                 let p = usize::from(pos);
                 explained[p] = explained[p].max(sim * MODIFIER_WEIGHT);
