@@ -29,7 +29,8 @@ pub(crate) const MIN_SIMILARITY: f32 = 0.6;
 /// encoder knows English spelling, so "rice" must stay "rice", not "ric"); empty when the word
 /// has no letters worth encoding (numbers, single letters).
 pub(crate) fn phonetic_codes(raw: &str) -> (String, String) {
-    if raw.chars().count() < 2 || raw.bytes().any(|b| b.is_ascii_digit()) {
+    // The encoder indexes bytes as characters: only plain ASCII letters go in.
+    if raw.len() < 2 || !raw.bytes().all(|b| b.is_ascii_alphabetic()) {
         return (String::new(), String::new());
     }
     let r = DoubleMetaphone::new(Some(MAX_CODE_LEN)).double_metaphone(raw);
@@ -247,6 +248,15 @@ fn hash_str(s: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phonetic_codes_take_any_letters_without_panicking() {
+        for w in ["đac", "пельмени", "中文", "ñame", "x", "a1"] {
+            let (dm, dm2) = phonetic_codes(w);
+            assert!(dm.is_empty() && dm2.is_empty(), "{w}: {dm} {dm2}");
+        }
+        assert_eq!(phonetic_codes("dac").0, "TK");
+    }
 
     fn vocab(words: &[&str]) -> Terms {
         let mut words: Vec<&str> = words.to_vec();

@@ -92,7 +92,23 @@ pub(crate) fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut prev: Option<char> = None;
     for c in text.nfkd().filter(|c| !is_combining_mark(*c)) {
-        for c in c.to_lowercase() {
+        // Letters Unicode does not decompose into a base letter and a mark.
+        let folded = match c {
+            'đ' | 'Đ' | 'ð' | 'Ð' => "d",
+            'ø' | 'Ø' => "o",
+            'ł' | 'Ł' => "l",
+            'ı' => "i",
+            'æ' | 'Æ' => "ae",
+            'œ' | 'Œ' => "oe",
+            'ß' => "ss",
+            'þ' | 'Þ' => "th",
+            _ => "",
+        };
+        for c in folded
+            .chars()
+            .chain((folded.is_empty()).then_some(c))
+            .flat_map(char::to_lowercase)
+        {
             if c.is_alphanumeric() {
                 if let Some(p) = prev
                     && p.is_alphanumeric()
@@ -660,6 +676,12 @@ mod tests {
     fn normalizes_case_accents_and_punctuation() {
         assert_eq!(normalize("Crème Brûlée"), "creme brulee");
         assert_eq!(normalize("Jalapeño Poppers!"), "jalapeno poppers ");
+        // Letters that do not decompose into a base and a mark fold too.
+        assert_eq!(normalize("Bánh Mì Đặc Biệt"), "banh mi dac biet");
+        assert_eq!(
+            normalize("Smørrebrød, Œufs, Straße"),
+            "smorrebrod  oeufs  strasse"
+        );
         assert_eq!(normalize("Meat Lover's"), "meat lovers");
         assert_eq!(normalize("Mac & Cheese"), "mac  and  cheese");
         assert_eq!(normalize("50% sweet"), "50 percent  sweet");
