@@ -26,6 +26,7 @@
 mod fuzzy;
 mod packed;
 mod search;
+mod spans;
 mod text;
 
 use crate::money::Cents;
@@ -36,7 +37,7 @@ use std::ops::BitOr;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 3;
+pub const INDEX_FORMAT: u32 = 4;
 
 /// The index's rules as a JSON string inside whatever encoding holds the index.
 mod rules_as_json {
@@ -237,6 +238,7 @@ pub struct KnowledgeIndex {
 struct Derived {
     lookup: fuzzy::Lookup,
     links: search::Links,
+    spans: spans::Spans,
 }
 
 /// A searchable thing: an item, category, option, group or FAQ.
@@ -506,13 +508,14 @@ impl KnowledgeIndex {
                 answer: f.a.clone(),
             });
         }
-        let (entries, terms) = b.finish();
+        let (entries, terms, spans) = b.finish();
         idx.entries = entries;
         idx.terms = terms;
         let entry_kinds: Vec<u8> = idx.entries.iter().map(|e| 1u8 << (e.kind & 7)).collect();
         idx.derived = Derived {
             lookup: fuzzy::Lookup::build(&idx.terms, &entry_kinds),
             links: search::Links::build(&idx),
+            spans,
         };
         idx
     }
@@ -531,6 +534,7 @@ impl KnowledgeIndex {
         self.format == INDEX_FORMAT
             && self.derived.lookup.fits(&self.terms)
             && self.derived.links.fits(self.entries.len())
+            && self.derived.spans.fits()
     }
 
     pub fn items(&self) -> &[ItemInfo] {
@@ -670,6 +674,9 @@ struct Builder {
     terms: BTreeMap<String, (String, BTreeSet<u32>)>,
     /// (kind, index, stems of each phrase in order).
     entries: Vec<(EntryKind, usize, Vec<Vec<String>>)>,
+    /// Names and aliases of items, categories and options as (raw, stem) words, for
+    /// [`spans::Spans`].
+    spoken: Vec<Vec<(String, String)>>,
 }
 
 impl Builder {
@@ -697,9 +704,17 @@ impl Builder {
             let all_stop = words.iter().all(|w| w.stop);
             let field = if p == 0 { Field::Name } else { Field::Alias };
             let mut stems = Vec::with_capacity(words.len());
+            let mut spoken = Vec::with_capacity(words.len());
             for w in words.into_iter().filter(|w| all_stop || !w.stop) {
                 self.post(&w, entry, field, p as u16);
+                spoken.push((w.raw.clone(), w.stem.clone()));
                 stems.push(w.stem);
+            }
+            if matches!(
+                kind,
+                EntryKind::Item | EntryKind::Category | EntryKind::ModifierOption
+            ) {
+                self.spoken.push(spoken);
             }
             phrases.push(stems);
         }
@@ -734,7 +749,7 @@ impl Builder {
         }
     }
 
-    fn finish(self) -> (Vec<Entry>, Terms) {
+    fn finish(self) -> (Vec<Entry>, Terms, spans::Spans) {
         let n = self.entries.len();
         let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
         let mut terms = Terms::default();
@@ -786,7 +801,17 @@ impl Builder {
                     .collect(),
             })
             .collect();
-        (entries, terms)
+        let spoken: Vec<Vec<(String, u32)>> = self
+            .spoken
+            .iter()
+            .map(|words| {
+                words
+                    .iter()
+                    .filter_map(|(raw, stem)| Some((raw.clone(), *ids.get(stem.as_str())?)))
+                    .collect()
+            })
+            .collect();
+        (entries, terms, spans::Spans::build(&spoken))
     }
 }
 

@@ -26,6 +26,7 @@
 
 use super::fuzzy::{self, Lookup};
 use super::packed::U32s;
+use super::spans::{self, MAX_WINDOW_WORDS, Spans};
 use super::text::{self, Word};
 use super::{Confidence, EntryKind, Field, Hit, KindFilter, KnowledgeIndex, Posting, Terms, idf};
 use serde::{Deserialize, Serialize};
@@ -178,9 +179,23 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
         .map(|w| if w.stop { None } else { ctx.exact(&w.stem) })
         .collect();
 
+    let windows = span_windows(&ctx, &index.derived.spans, &words, &exact);
+
     let mut out: Vec<Position> = Vec::new();
     let mut i = 0;
     while i < words.len() && out.len() < MAX_POSITIONS {
+        // A run of words that sounds like a run of name words ("fuh tie", "chill a keel ace").
+        if let Some(w) = windows.iter().find(|w| w.start == i) {
+            for t in index.derived.spans.terms_of(w.span) {
+                out.push(Position {
+                    cands: vec![(t, w.sim)],
+                    weight: ctx.weight(t),
+                    optional: false,
+                });
+            }
+            i += w.len;
+            continue;
+        }
         let w = &words[i];
         if w.stop {
             if let Some(p) = ctx.stop_position(w) {
@@ -232,6 +247,92 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
     }
     out.truncate(MAX_POSITIONS);
     out
+}
+
+/// A run of query words taken as a run of name words (see [`spans`]).
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start: usize,
+    len: usize,
+    span: u32,
+    sim: f32,
+}
+
+/// How alike the sound skeletons of a run of query words and a run of name words must be.
+const MIN_SPAN_SIMILARITY: f32 = 0.85;
+/// Skeletons with fewer consonants than this only match run for run, word for word.
+const SHORT_SPAN_CONSONANTS: usize = 3;
+/// A span match is a sound-alike, never an exact match.
+const MAX_SPAN_SIMILARITY: f32 = 0.95;
+
+/// Runs of query words that sound like runs of name words, chosen best first without overlap.
+/// Only runs holding a word the vocabulary does not know are tried: "chicken tikka" needs no
+/// help, "tick a masala" does.
+fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>]) -> Vec<Window> {
+    let mut found: Vec<Window> = Vec::new();
+    let mut joined = String::new();
+    for start in 0..words.len() {
+        // A run never starts on a filler word: "have sushi" sounds like "bo xao sa".
+        if words[start].stop {
+            continue;
+        }
+        joined.clear();
+        let mut unresolved = false;
+        for len in 1..=MAX_WINDOW_WORDS.min(words.len() - start) {
+            let w = &words[start + len - 1];
+            if w.is_number() {
+                break;
+            }
+            joined.push_str(&w.raw);
+            unresolved |= !w.stop && exact[start + len - 1].is_none();
+            if !unresolved {
+                continue;
+            }
+            let key = spans::skeleton(&joined);
+            if !spans::usable(&key) {
+                continue;
+            }
+            for m in spans.matches(&key, MIN_SPAN_SIMILARITY).into_iter().take(2) {
+                let terms = spans.term_count(m.span);
+                if len == 1 && terms == 1 {
+                    continue;
+                }
+                // A short skeleton ("fuh tie", f-t) is only trusted word for word: "sushi"
+                // sounds like "xao sa" too.
+                if spans::consonants(&key) < SHORT_SPAN_CONSONANTS && len != terms {
+                    continue;
+                }
+                if !spans
+                    .terms_of(m.span)
+                    .all(|t| ctx.lookup.wanted(t, ctx.kinds))
+                {
+                    continue;
+                }
+                found.push(Window {
+                    start,
+                    len,
+                    span: m.span,
+                    sim: m.sim.min(MAX_SPAN_SIMILARITY),
+                });
+            }
+        }
+    }
+    found.sort_by(|a, b| {
+        b.sim
+            .total_cmp(&a.sim)
+            .then(b.len.cmp(&a.len))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut chosen: Vec<Window> = Vec::new();
+    for w in found {
+        if chosen
+            .iter()
+            .all(|c| w.start + w.len <= c.start || c.start + c.len <= w.start)
+        {
+            chosen.push(w);
+        }
+    }
+    chosen
 }
 
 /// What query planning looks things up in.

@@ -184,6 +184,21 @@ fn number_word(w: &str) -> Option<Num> {
     if let Some(v) = TENS.iter().position(|t| *t == w) {
         return Some(Num::Tens(20 + 10 * v as u32));
     }
+    // Spanish and Italian callers count in their own language ("dos tacos", "due cannoli").
+    let unit = |v| Some(Num::Unit(v));
+    match w {
+        "dos" | "due" => return unit(2),
+        "tres" | "tre" => return unit(3),
+        "cuatro" | "quattro" => return unit(4),
+        "cinco" | "cinque" => return unit(5),
+        "seis" | "sei" => return unit(6),
+        "siete" | "sette" => return unit(7),
+        "ocho" | "otto" => return unit(8),
+        "nueve" => return unit(9),
+        "diez" | "dieci" => return unit(10),
+        "doce" | "dodici" => return unit(12),
+        _ => {}
+    }
     match w {
         "dozen" => Some(Num::Unit(12)),
         "hundred" => Some(Num::Hundred),
@@ -398,8 +413,31 @@ const STOP_WORDS: &[&str] = &[
     "yours",
 ];
 
+/// The same for callers speaking a restaurant's other language, as an English recognizer
+/// writes them: Spanish above all ("quiero", "me da", "una orden de", "por favor", "tienen"),
+/// and the request words of Italian, Vietnamese and Hindi callers ("vorrei", "cho em", "ek").
+/// Words that change an order ("sin", "mas", "senza") are absent here too. Sorted.
+const OTHER_LANGUAGE_STOP_WORDS: &[&str] = &[
+    "aceptan", "ahi", "ai", "al", "algo", "alla", "alle", "anh", "aqui", "aur", "buenas", "buenos",
+    "cai", "chahiye", "cho", "como", "con", "cual", "cuanto", "cuesta", "cuestan", "da", "dame",
+    "das", "de", "del", "della", "deme", "di", "dias", "dijiye", "el", "em", "en", "es", "esa",
+    "ese", "eso", "esta", "este", "favor", "favore", "gli", "gracias", "grazie", "hay", "hola",
+    "hoy", "il", "ji", "la", "las", "le", "llevar", "lo", "los", "manda", "mandas", "me", "mi",
+    "noches", "orden", "para", "per", "pero", "pone", "ponga", "por", "porfa", "puede", "puedo",
+    "que", "queria", "quiero", "quisiera", "regala", "se", "si", "tambien", "tardes", "tiene",
+    "tienen", "toi", "traer", "tu", "un", "una", "unas", "uno", "unos", "usted", "vorrei", "wala",
+    "wali", "xin", "ya",
+];
+
+/// Whether a word is filler: in either list, as written or once stemmed ("kinds").
 pub(crate) fn is_stop(raw: &str) -> bool {
-    STOP_WORDS.binary_search(&raw).is_ok()
+    let listed = |w: &str| {
+        STOP_WORDS.binary_search(&w).is_ok() || OTHER_LANGUAGE_STOP_WORDS.binary_search(&w).is_ok()
+    };
+    listed(raw)
+        || raw
+            .strip_suffix('s')
+            .is_some_and(|w| w.len() >= 3 && listed(w))
 }
 
 /// Generic nouns callers put around a dish ("the *dish* with cashews", "tavern *style*"). Unlike
@@ -663,7 +701,7 @@ mod tests {
 
     #[test]
     fn word_lists_are_sorted_and_disjoint() {
-        for list in [STOP_WORDS, SOFT_WORDS] {
+        for list in [STOP_WORDS, OTHER_LANGUAGE_STOP_WORDS, SOFT_WORDS] {
             let mut sorted = list.to_vec();
             sorted.sort_unstable();
             sorted.dedup();

@@ -1,0 +1,404 @@
+//! Sound-alikes across word boundaries: an English recognizer writes a foreign dish name as the
+//! English syllables it heard, split and joined anywhere ("fuh tie" for phở tái, "chill a keel
+//! ace" for chilaquiles, "casa beer ea" for quesabirria, "new key" for gnocchi). Single-word
+//! matching cannot see that; this compares the *sound skeleton* of a run of query words with the
+//! skeleton of a run of words of a menu name, both joined.
+//!
+//! The skeleton ([`skeleton`]) is a coarse sound spelling that knows how English recognizers
+//! write Spanish, Italian, Vietnamese, Thai, Indian, Chinese, Japanese and Korean dish words:
+//! accents are already gone; silent `h` and Spanish `j`, `ph`/`f`, `x`/`s`/`z`/`sh`, `ll`/`y`,
+//! `gn`/`ñ`/`nh`/`ng`/`n`, `b`/`p`/`v`, `d`/`t`/`th`, `qu`/`k`/hard `c`, Italian `chi`/`che`
+//! after `c` or `s` as `k`, `hu`/`cu`/`gu` before a vowel as `w`, double letters as one, and
+//! every run of vowels as one vowel mark. Candidates are found through a symmetric deletion
+//! table over the skeletons of every run of up to [`MAX_SPAN_WORDS`] name words (computed at
+//! publish time and stored), then scored by an edit distance in which vowels weigh half.
+
+use super::packed::{Pairs, U32s};
+use serde::{Deserialize, Serialize};
+
+/// Longest run of name words (and of query words) compared as one.
+pub(crate) const MAX_SPAN_WORDS: usize = 3;
+/// Longest run of query words joined: a recognizer may cut one name word into several.
+pub(crate) const MAX_WINDOW_WORDS: usize = 5;
+/// Skeletons shorter than this (in symbols) say too little to match across words.
+const MIN_KEY: usize = 4;
+/// Consonants a skeleton needs.
+const MIN_CONSONANTS: usize = 2;
+const VOWEL: u8 = b'*';
+
+/// The skeleton of `text` (letters only; anything else is skipped). See the module doc.
+pub(crate) fn skeleton(text: &str) -> Vec<u8> {
+    let b: Vec<u8> = text
+        .bytes()
+        .filter(u8::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let vowel = |i: usize| b.get(i).is_some_and(|c| b"aeiou".contains(c));
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let push = |out: &mut Vec<u8>, c: u8| {
+        if out.last() != Some(&c) {
+            out.push(c);
+        }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        let after = b.get(i + 2).copied();
+        let front = |x: Option<u8>| x.is_some_and(|x| b"eiy".contains(&x));
+        match c {
+            b'a' | b'e' | b'i' | b'o' => {
+                push(&mut out, VOWEL);
+                i += 1;
+            }
+            // "u" before a vowel after a k or g sound is a glide: "cuon" ~ "kwon".
+            b'u' if vowel(i + 1) && matches!(out.last(), Some(b'k' | b'g')) => {
+                push(&mut out, b'w');
+                i += 1;
+            }
+            b'u' => {
+                push(&mut out, VOWEL);
+                i += 1;
+            }
+            // "y" and "w" are consonants only before a vowel.
+            b'y' | b'w' => {
+                if vowel(i + 1) {
+                    push(&mut out, c);
+                } else {
+                    push(&mut out, VOWEL);
+                }
+                i += 1;
+            }
+            b'h' => {
+                // "hu" before a vowel: "huarache" ~ "war ache", "hue" ~ "way".
+                if next == Some(b'u') && vowel(i + 2) {
+                    push(&mut out, b'w');
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            b'p' if next == Some(b'h') => {
+                push(&mut out, b'f');
+                i += 2;
+            }
+            b'p' | b'b' | b'v' => {
+                push(&mut out, b'p');
+                i += 1;
+            }
+            b'f' => {
+                push(&mut out, b'f');
+                i += 1;
+            }
+            b't' | b'd' => {
+                push(&mut out, b't');
+                i += 1;
+            }
+            b'c' => {
+                if next == Some(b'h') {
+                    // Italian "cchi"/"sche": a k ("gnocchi", "bruschetta").
+                    let italian =
+                        front(after) && (out.last() == Some(&b'k') || i > 0 && b[i - 1] == b's');
+                    push(&mut out, if italian { b'k' } else { b'c' });
+                    i += 2;
+                } else if front(next) {
+                    push(&mut out, b's');
+                    i += 1;
+                } else {
+                    push(&mut out, b'k');
+                    i += 1;
+                }
+            }
+            b'q' => {
+                push(&mut out, b'k');
+                // "qu" + vowel: the u is silent ("queso" ~ "kay so").
+                i += if next == Some(b'u') && vowel(i + 2) {
+                    2
+                } else {
+                    1
+                };
+            }
+            b'k' => {
+                push(&mut out, b'k');
+                i += 1;
+            }
+            b'g' => {
+                if next == Some(b'n') {
+                    // "gnocchi", "lasagna": the g is silent.
+                    i += 1;
+                } else if next == Some(b'i') && vowel(i + 2) {
+                    // Vietnamese "gi" + vowel sounds like z ("chả giò" ~ "cha zo").
+                    push(&mut out, b's');
+                    i += 2;
+                } else if next == Some(b'u') && front(after) {
+                    // Spanish "gue"/"gui": the u is silent.
+                    push(&mut out, b'g');
+                    i += 2;
+                } else {
+                    push(&mut out, b'g');
+                    i += 1;
+                }
+            }
+            // Spanish "j" is an h, and h is silent.
+            b'j' => i += 1,
+            b's' | b'z' | b'x' => {
+                push(&mut out, b's');
+                i += 1;
+            }
+            b'n' => {
+                push(&mut out, b'n');
+                // "ng", "nh": one n sound at the end of a syllable.
+                i += if matches!(next, Some(b'g' | b'h')) && !vowel(i + 2) {
+                    2
+                } else {
+                    1
+                };
+            }
+            b'l' if next == Some(b'l') => {
+                push(&mut out, b'y');
+                i += 2;
+            }
+            b'm' | b'l' | b'r' => {
+                push(&mut out, c);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+pub(crate) fn consonants(key: &[u8]) -> usize {
+    key.iter().filter(|&&c| c != VOWEL).count()
+}
+
+/// Whether a skeleton is long enough to match across words.
+pub(crate) fn usable(key: &[u8]) -> bool {
+    key.len() >= MIN_KEY && consonants(key) >= MIN_CONSONANTS
+}
+
+/// Similarity of two skeletons in 0..=1: an edit distance in which a vowel mark weighs half,
+/// relative to the longer one's weight.
+pub(crate) fn similarity(a: &[u8], b: &[u8]) -> f32 {
+    let w = |c: u8| if c == VOWEL { 0.5 } else { 1.0 };
+    let len = |k: &[u8]| k.iter().map(|&c| w(c)).sum::<f32>();
+    let mut prev: Vec<f32> = std::iter::once(0.0)
+        .chain(b.iter().scan(0.0, |acc, &c| {
+            *acc += w(c);
+            Some(*acc)
+        }))
+        .collect();
+    let mut cur = vec![0.0; b.len() + 1];
+    for &ca in a {
+        cur[0] = prev[0] + w(ca);
+        for (j, &cb) in b.iter().enumerate() {
+            let sub = if ca == cb { 0.0 } else { w(ca).max(w(cb)) };
+            cur[j + 1] = (prev[j] + sub).min(prev[j + 1] + w(ca)).min(cur[j] + w(cb));
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let longest = len(a).max(len(b)).max(1.0);
+    (1.0 - prev[b.len()] / longest).max(0.0)
+}
+
+fn hash(key: &[u8], skip: usize) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, &c) in key.iter().enumerate() {
+        if i != skip {
+            h ^= u64::from(c);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// The key's hash and the hashes of it with each symbol deleted.
+fn neighbourhood(key: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    std::iter::once(hash(key, usize::MAX)).chain((0..key.len()).map(|i| hash(key, i)))
+}
+
+/// Runs of name words, their skeletons and the vocabulary terms they stand for.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Spans {
+    /// (skeleton hash or one-deletion hash, span id).
+    #[serde(rename = "h")]
+    table: Pairs,
+    /// Skeleton symbols of every span, back to back, with end offsets.
+    #[serde(rename = "k")]
+    keys: String,
+    #[serde(rename = "ke")]
+    key_ends: U32s,
+    /// Term ids of every span, back to back, with end offsets.
+    #[serde(rename = "t")]
+    terms: U32s,
+    #[serde(rename = "te")]
+    term_ends: U32s,
+}
+
+/// One span a run of query words sounds like.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SpanMatch {
+    pub span: u32,
+    pub sim: f32,
+}
+
+impl Spans {
+    /// From the phrases of the names to match: per phrase, its words as (raw text, term id).
+    pub fn build(phrases: &[Vec<(String, u32)>]) -> Spans {
+        let mut seen: std::collections::HashSet<Vec<u32>> = std::collections::HashSet::new();
+        let mut spans = Spans::default();
+        let mut pairs: Vec<(u64, u32)> = Vec::new();
+        for words in phrases {
+            for start in 0..words.len() {
+                for len in 1..=MAX_SPAN_WORDS.min(words.len() - start) {
+                    let run = &words[start..start + len];
+                    let ids: Vec<u32> = run.iter().map(|w| w.1).collect();
+                    let joined: String = run.iter().map(|w| w.0.as_str()).collect();
+                    let key = skeleton(&joined);
+                    if !usable(&key) || seen.contains(&ids) {
+                        continue;
+                    }
+                    let id = spans.key_ends.len() as u32;
+                    pairs.extend(neighbourhood(&key).map(|h| (h, id)));
+                    spans.keys.extend(key.iter().map(|&c| c as char));
+                    spans.key_ends.push(spans.keys.len() as u32);
+                    for &t in &ids {
+                        spans.terms.push(t);
+                    }
+                    spans.term_ends.push(spans.terms.len() as u32);
+                    seen.insert(ids);
+                }
+            }
+        }
+        spans.table = Pairs::from_unsorted(pairs);
+        spans
+    }
+
+    fn range(ends: &U32s, i: usize) -> (usize, usize) {
+        let start = if i == 0 {
+            0
+        } else {
+            ends.get(i - 1).unwrap_or(0) as usize
+        };
+        let end = ends.get(i).unwrap_or(0) as usize;
+        (start, end.max(start))
+    }
+
+    fn key(&self, span: u32) -> &[u8] {
+        let (s, e) = Spans::range(&self.key_ends, span as usize);
+        self.keys.as_bytes().get(s..e).unwrap_or(&[])
+    }
+
+    /// The terms of a span, in name order.
+    pub fn terms_of(&self, span: u32) -> impl Iterator<Item = u32> + '_ {
+        let (s, e) = Spans::range(&self.term_ends, span as usize);
+        self.terms.range(s, e)
+    }
+
+    pub fn term_count(&self, span: u32) -> usize {
+        let (s, e) = Spans::range(&self.term_ends, span as usize);
+        e - s
+    }
+
+    /// The spans whose skeleton is within reach of `key` and at least `min` similar, best
+    /// first.
+    pub fn matches(&self, key: &[u8], min: f32) -> Vec<SpanMatch> {
+        let mut ids: Vec<u32> = neighbourhood(key)
+            .flat_map(|h| self.table.ids_of(h))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out: Vec<SpanMatch> = ids
+            .into_iter()
+            .map(|span| SpanMatch {
+                span,
+                sim: similarity(key, self.key(span)),
+            })
+            .filter(|m| m.sim >= min)
+            .collect();
+        out.sort_unstable_by(|a, b| b.sim.total_cmp(&a.sim).then(a.span.cmp(&b.span)));
+        out
+    }
+
+    pub fn fits(&self) -> bool {
+        self.table.is_well_formed()
+            && self.key_ends.is_well_formed()
+            && self.terms.is_well_formed()
+            && self.term_ends.is_well_formed()
+            && self.key_ends.len() == self.term_ends.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(a: &str, b: &str) -> f32 {
+        similarity(&skeleton(a), &skeleton(b))
+    }
+
+    #[test]
+    fn recognizer_spellings_sound_like_the_dish() {
+        for (heard, dish) in [
+            ("fuhtie", "photai"),
+            ("bahnme", "banhmi"),
+            ("chillakeelace", "chilaquiles"),
+            ("casabeerea", "quesabirria"),
+            ("warrahchay", "huarache"),
+            ("newkey", "gnocchi"),
+            ("brewsketta", "bruschetta"),
+            ("tickamasala", "tikkamasala"),
+            ("ohkonomeyaki", "okonomiyaki"),
+            ("chazo", "chagio"),
+            ("goeekwon", "goicuon"),
+            ("bunboway", "bunbohue"),
+            ("orchata", "horchata"),
+            ("tearamissue", "tiramisu"),
+            ("sopez", "sopes"),
+        ] {
+            let s = same(heard, dish);
+            assert!(
+                s >= 0.8,
+                "{heard} ~ {dish}: {s} ({:?} {:?})",
+                String::from_utf8_lossy(&skeleton(heard)),
+                String::from_utf8_lossy(&skeleton(dish))
+            );
+        }
+        for (a, b) in [
+            ("photai", "bunbohue"),
+            ("tiramisu", "cannoli"),
+            ("pozole", "menudo"),
+        ] {
+            assert!(same(a, b) < 0.6, "{a} !~ {b}: {}", same(a, b));
+        }
+    }
+
+    #[test]
+    fn spans_find_runs_of_name_words() {
+        let phrases = vec![
+            vec![("pho".to_owned(), 0), ("tai".to_owned(), 1)],
+            vec![
+                ("banh".to_owned(), 2),
+                ("mi".to_owned(), 3),
+                ("dac".to_owned(), 4),
+                ("biet".to_owned(), 5),
+            ],
+        ];
+        let spans = Spans::build(&phrases);
+        assert!(spans.fits());
+        let best = |q: &str| {
+            let m = spans.matches(&skeleton(q), 0.8);
+            m.first()
+                .map(|m| spans.terms_of(m.span).collect::<Vec<_>>())
+        };
+        assert_eq!(best("fuhtie"), Some(vec![0, 1]));
+        assert_eq!(best("bahnme"), Some(vec![2, 3]));
+        assert_eq!(best("dockbeeet"), Some(vec![4, 5]));
+        assert_eq!(best("pizza"), None);
+        let back: Spans = postcard::from_bytes(&postcard::to_allocvec(&spans).unwrap()).unwrap();
+        assert_eq!(
+            back.matches(&skeleton("fuhtie"), 0.8),
+            spans.matches(&skeleton("fuhtie"), 0.8)
+        );
+    }
+}
