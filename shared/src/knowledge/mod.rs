@@ -24,6 +24,7 @@
 //! It must not do I/O, read clocks or spawn threads (it runs inside Wasm components).
 
 mod fuzzy;
+mod lexicon;
 mod packed;
 mod search;
 mod spans;
@@ -37,7 +38,7 @@ use std::ops::BitOr;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 4;
+pub const INDEX_FORMAT: u32 = 5;
 
 /// The index's rules as a JSON string inside whatever encoding holds the index.
 mod rules_as_json {
@@ -414,6 +415,17 @@ fn idf(df: u32, entries: usize) -> f32 {
     ((1.0 + n / df).ln() / (1.0 + n).ln()).min(1.0)
 }
 
+/// A name's aliases, then its glossed variants from the food lexicon (see [`lexicon`]).
+fn with_glosses(name: &str, aliases: &[String]) -> Vec<String> {
+    let mut out = aliases.to_vec();
+    for g in lexicon::glossed(name) {
+        if !out.iter().any(|a| text::normalize(a).trim() == g) {
+            out.push(g);
+        }
+    }
+    out
+}
+
 impl KnowledgeIndex {
     /// Build the index for a (validated) restaurant document.
     pub fn build(r: &Restaurant) -> KnowledgeIndex {
@@ -436,7 +448,7 @@ impl KnowledgeIndex {
                     EntryKind::Item,
                     idx.items.len(),
                     &item.name,
-                    &item.aliases,
+                    &with_glosses(&item.name, &item.aliases),
                     &item.description,
                     &cat.name,
                 );
@@ -456,7 +468,7 @@ impl KnowledgeIndex {
                 EntryKind::Category,
                 idx.categories.len(),
                 &cat.name,
-                &[],
+                &with_glosses(&cat.name, &[]),
                 "",
                 "",
             );
@@ -471,7 +483,7 @@ impl KnowledgeIndex {
                     EntryKind::ModifierOption,
                     idx.options.len(),
                     &o.name,
-                    &o.aliases,
+                    &with_glosses(&o.name, &o.aliases),
                     "",
                     &g.name,
                 );
