@@ -117,6 +117,21 @@ pub(crate) fn glossed(name: &str) -> Vec<String> {
     out
 }
 
+/// Every one-word term with its glosses' words: for the query side, a caller's word the menu
+/// does not use ("pollo", "tarjeta") stands for the English words it glosses.
+pub(crate) fn one_word_terms() -> impl Iterator<Item = (&'static str, Vec<&'static str>)> {
+    lexicon()
+        .terms
+        .iter()
+        .filter(|(t, _)| !t.contains(' '))
+        .map(|(t, glosses)| {
+            let mut words: Vec<&str> = glosses.iter().flat_map(|g| g.split(' ')).collect();
+            words.sort_unstable();
+            words.dedup();
+            (t.as_str(), words)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

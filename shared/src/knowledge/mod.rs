@@ -38,7 +38,7 @@ use std::ops::BitOr;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 5;
+pub const INDEX_FORMAT: u32 = 6;
 
 /// The index's rules as a JSON string inside whatever encoding holds the index.
 mod rules_as_json {
@@ -240,6 +240,7 @@ struct Derived {
     lookup: fuzzy::Lookup,
     links: search::Links,
     spans: spans::Spans,
+    synonyms: packed::Pairs,
 }
 
 /// A searchable thing: an item, category, option, group or FAQ.
@@ -415,6 +416,35 @@ fn idf(df: u32, entries: usize) -> f32 {
     ((1.0 + n / df).ln() / (1.0 + n).ln()).min(1.0)
 }
 
+/// (hash of a lexicon word the vocabulary lacks, vocabulary term it glosses): "tarjeta" →
+/// "card" when the FAQ speaks of cards. See [`search`] for its use.
+fn synonyms(terms: &Terms) -> packed::Pairs {
+    let mut pairs = Vec::new();
+    for (word, glosses) in lexicon::one_word_terms() {
+        let stem = text::stem(word);
+        if fuzzy::exact(terms, &stem).is_some() {
+            continue;
+        }
+        for g in glosses {
+            if text::is_stop(g) {
+                continue;
+            }
+            if let Some(t) = fuzzy::exact(terms, &text::stem(g)) {
+                pairs.push((synonym_hash(&stem), t));
+            }
+        }
+    }
+    packed::Pairs::from_unsorted(pairs)
+}
+
+/// FNV-1a of a stem, for [`synonyms`] (a collision only offers a wrong candidate, which the
+/// scoring then weighs like any other).
+fn synonym_hash(stem: &str) -> u64 {
+    stem.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// A name's aliases, then its glossed variants from the food lexicon (see [`lexicon`]).
 fn with_glosses(name: &str, aliases: &[String]) -> Vec<String> {
     let mut out = aliases.to_vec();
@@ -528,6 +558,7 @@ impl KnowledgeIndex {
             lookup: fuzzy::Lookup::build(&idx.terms, &entry_kinds),
             links: search::Links::build(&idx),
             spans,
+            synonyms: synonyms(&idx.terms),
         };
         idx
     }
@@ -547,6 +578,7 @@ impl KnowledgeIndex {
             && self.derived.lookup.fits(&self.terms)
             && self.derived.links.fits(self.entries.len())
             && self.derived.spans.fits()
+            && self.derived.synonyms.is_well_formed()
     }
 
     pub fn items(&self) -> &[ItemInfo] {
@@ -646,6 +678,11 @@ impl KnowledgeIndex {
             Rule::Requires { .. } => false,
             Rule::UnavailableWith { items, .. } => items.iter().any(|i| i == item_id),
         })
+    }
+
+    /// The vocabulary terms a lexicon word the menu does not use stands for.
+    fn synonyms_of<'a>(&'a self, stem: &str) -> impl Iterator<Item = u32> + 'a {
+        self.derived.synonyms.ids_of(synonym_hash(stem))
     }
 
     /// Kind, id and display name of an entry.

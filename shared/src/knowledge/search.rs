@@ -235,6 +235,24 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
             i += 1;
             continue;
         }
+        // A word of another language the lexicon glosses with menu words ("pollo").
+        let synonyms: Vec<u32> = index.synonyms_of(&w.stem).collect();
+        if !synonyms.is_empty() {
+            let mut p = ctx.fuzzy_position(&w.stem, &w.raw, false);
+            p.cands.retain(|c| c.1 >= SYNONYM_SIMILARITY);
+            for t in synonyms {
+                if ctx.lookup.wanted(t, ctx.kinds) && !p.cands.iter().any(|c| c.0 == t) {
+                    p.cands.push((t, SYNONYM_SIMILARITY));
+                }
+            }
+            if let Some(&(t, _)) = p.cands.first() {
+                p.cands.truncate(MAX_CANDIDATES);
+                p.weight = ctx.weight(t);
+                out.push(p);
+                i += 1;
+                continue;
+            }
+        }
         // ... and join familiar ones ("milktea", "oatmilk").
         if let Some((a, b)) = ctx.split(&w.raw) {
             out.push(ctx.exact_position(a));
@@ -260,8 +278,12 @@ struct Window {
 
 /// How alike the sound skeletons of a run of query words and a run of name words must be.
 const MIN_SPAN_SIMILARITY: f32 = 0.85;
+/// How sure a lexicon gloss is taken to be ("pollo" for chicken).
+const SYNONYM_SIMILARITY: f32 = 0.9;
 /// Skeletons with fewer consonants than this only match run for run, word for word.
 const SHORT_SPAN_CONSONANTS: usize = 3;
+/// How alike a short skeleton split over more query words than name words must be.
+const SHORT_SPLIT_SIMILARITY: f32 = 0.9;
 /// A span match is a sound-alike, never an exact match.
 const MAX_SPAN_SIMILARITY: f32 = 0.95;
 
@@ -297,9 +319,12 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                 if len == 1 && terms == 1 {
                     continue;
                 }
-                // A short skeleton ("fuh tie", f-t) is only trusted word for word: "sushi"
+                // A short skeleton ("fuh tie", f-t) is only trusted word for word, or when a
+                // recognizer cut one name word into several ("new key" for gnocchi): "sushi"
                 // sounds like "xao sa" too.
-                if spans::consonants(&key) < SHORT_SPAN_CONSONANTS && len != terms {
+                if spans::consonants(&key) < SHORT_SPAN_CONSONANTS
+                    && (len < terms || (len > terms && m.sim < SHORT_SPLIT_SIMILARITY))
+                {
                     continue;
                 }
                 if !spans

@@ -90,6 +90,8 @@ pub(crate) fn skeleton(text: &str) -> Vec<u8> {
                 push(&mut out, b'f');
                 i += 1;
             }
+            // "tch" is a ch ("patch" ~ "paccio").
+            b't' if next == Some(b'c') && after == Some(b'h') => i += 1,
             b't' | b'd' => {
                 push(&mut out, b't');
                 i += 1;
@@ -192,13 +194,34 @@ pub(crate) fn similarity(a: &[u8], b: &[u8]) -> f32 {
     for &ca in a {
         cur[0] = prev[0] + w(ca);
         for (j, &cb) in b.iter().enumerate() {
-            let sub = if ca == cb { 0.0 } else { w(ca).max(w(cb)) };
+            let sub = if ca == cb {
+                0.0
+            } else if close(ca, cb) {
+                0.5
+            } else {
+                w(ca).max(w(cb))
+            };
             cur[j + 1] = (prev[j] + sub).min(prev[j + 1] + w(ca)).min(cur[j] + w(cb));
         }
         std::mem::swap(&mut prev, &mut cur);
     }
     let longest = len(a).max(len(b)).max(1.0);
     (1.0 - prev[b.len()] / longest).max(0.0)
+}
+
+/// Sounds a recognizer or a spelling trades for each other: Italian "ci" (ch) and Spanish
+/// "ci" (s), Italian "chi" and "ki", "ll" as l or y, a glide for a vowel.
+fn close(a: u8, b: u8) -> bool {
+    let pair = |x: u8, y: u8| (a == x && b == y) || (a == y && b == x);
+    pair(b'c', b's')
+        || pair(b'c', b'k')
+        || pair(b'c', b't')
+        || pair(b'p', b'f')
+        || pair(b'g', b'k')
+        || pair(b'y', b'l')
+        || pair(b'y', VOWEL)
+        || pair(b'w', VOWEL)
+        || pair(b'r', b'l')
 }
 
 fn hash(key: &[u8], skip: usize) -> u64 {
