@@ -294,10 +294,9 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
     let mut found: Vec<Window> = Vec::new();
     let mut joined = String::new();
     for start in 0..words.len() {
-        // A run never starts on a filler word: "have sushi" sounds like "bo xao sa".
-        if words[start].stop {
-            continue;
-        }
+        // A run that starts on a filler word ("or chata", "a rose con lay che") must be a name
+        // word cut into more words, and a close one: "have sushi" sounds like "bo xao sa".
+        let filler_start = words[start].stop;
         joined.clear();
         let mut unresolved = false;
         for len in 1..=MAX_WINDOW_WORDS.min(words.len() - start) {
@@ -317,6 +316,9 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
             for m in spans.matches(&key, MIN_SPAN_SIMILARITY).into_iter().take(2) {
                 let terms = spans.term_count(m.span);
                 if len == 1 && terms == 1 {
+                    continue;
+                }
+                if filler_start && (len <= terms || m.sim < SHORT_SPLIT_SIMILARITY) {
                     continue;
                 }
                 // A short skeleton ("fuh tie", f-t) is only trusted word for word, or when a
