@@ -167,6 +167,18 @@ pub(crate) fn skeleton(text: &str) -> Vec<u8> {
             _ => i += 1,
         }
     }
+    // Endings carry little and vary most: a final vowel ("chill a keel ace"), a plural s
+    // ("gore deetas" for "Gordita"), then a vowel again.
+    // (Only while what is left is long enough to match on: "fuh tie" keeps its last vowel.)
+    if out.last() == Some(&VOWEL) && out.len() > MIN_KEY {
+        out.pop();
+    }
+    if out.last() == Some(&b's') && out.len() > MIN_KEY {
+        out.pop();
+        if out.last() == Some(&VOWEL) && out.len() > MIN_KEY {
+            out.pop();
+        }
+    }
     out
 }
 
@@ -221,7 +233,6 @@ fn close(a: u8, b: u8) -> bool {
         || pair(b'y', b'l')
         || pair(b'y', VOWEL)
         || pair(b'w', VOWEL)
-        || pair(b'r', b'l')
 }
 
 fn hash(key: &[u8], skip: usize) -> u64 {
