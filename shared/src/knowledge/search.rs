@@ -219,7 +219,11 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
             continue;
         }
         if let Some(t) = exact[i] {
-            out.push(ctx.exact_position(t));
+            let mut p = ctx.exact_position(t);
+            // A number is mostly a quantity ("two gorditas"): it adds to an entry whose name
+            // has it ("24 wings") but never counts against one that does not.
+            p.optional = is_quantity(&words, i);
+            out.push(p);
             i += 1;
             continue;
         }
@@ -278,6 +282,8 @@ struct Window {
 
 /// How alike the sound skeletons of a run of query words and a run of name words must be.
 const MIN_SPAN_SIMILARITY: f32 = 0.85;
+/// What each more query word a run explains is worth, in similarity, when runs compete.
+const SPAN_WORD_BONUS: f32 = 0.03;
 /// How sure a lexicon gloss is taken to be ("pollo" for chicken).
 const SYNONYM_SIMILARITY: f32 = 0.9;
 /// Skeletons with fewer consonants than this only match run for run, word for word.
@@ -344,9 +350,12 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
             }
         }
     }
+    // A run explaining more words is worth a little less similarity: "chill a keel ace" is
+    // chilaquiles, though "keel ace" alone sounds more like "cola".
+    let value = |w: &Window| w.sim + SPAN_WORD_BONUS * (w.len - 1) as f32;
     found.sort_by(|a, b| {
-        b.sim
-            .total_cmp(&a.sim)
+        value(b)
+            .total_cmp(&value(a))
             .then(b.len.cmp(&a.len))
             .then(a.start.cmp(&b.start))
     });
@@ -360,6 +369,17 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
         }
     }
     chosen
+}
+
+/// Whether the number at `i` counts things ("two gorditas", "a dozen wings") rather than
+/// naming a size or a strength ("25 percent", "16 ounce").
+fn is_quantity(words: &[Word], i: usize) -> bool {
+    const UNITS: [&str; 6] = ["percent", "ounce", "inch", "pound", "piec", "liter"];
+    words[i].is_number()
+        && words[i].stem.parse::<u32>().is_ok_and(|n| n <= 20)
+        && !words
+            .get(i + 1)
+            .is_some_and(|n| UNITS.contains(&n.stem.as_str()))
 }
 
 /// What query planning looks things up in.
