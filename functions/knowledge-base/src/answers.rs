@@ -181,11 +181,17 @@ fn query_answer(ix: &KnowledgeIndex, query: &str) -> String {
                 .filter(|h| h.kind == EntryKind::Item && top.score - h.score <= TIE_MARGIN)
                 .filter_map(|h| item_with_price(ix, &h.id))
                 .collect();
+            let second = hits
+                .get(1)
+                .filter(|h| h.kind == top.kind && top.score - h.score <= TIE_MARGIN);
             if top.kind == EntryKind::Item && close.len() > 2 {
                 format!(
                     "We have {}. Which one would you like?",
                     join_list(&close, "and")
                 )
+            } else if let Some(second) = second {
+                // Two close guesses: ask, don't pick.
+                format!("Did you mean the {} or the {}?", top.name, second.name)
             } else {
                 format!("Did you mean {}? {}", top.name, describe_hit_plain(ix, top))
             }
@@ -201,6 +207,20 @@ fn query_answer(ix: &KnowledgeIndex, query: &str) -> String {
 }
 
 fn not_found(ix: &KnowledgeIndex, query: &str) -> String {
+    let kinds = KindFilter::MENU.with(EntryKind::ModifierOption);
+    let closest: Vec<String> = ix
+        .closest(query, kinds, 2)
+        .into_iter()
+        .map(|h| h.name)
+        .collect();
+    if !closest.is_empty() {
+        return format!(
+            "Sorry, I couldn't find {} on our menu. The closest we have {} {}.",
+            echo(query),
+            if closest.len() == 1 { "is" } else { "are" },
+            join_list(&closest, "and")
+        );
+    }
     format!(
         "Sorry, I couldn't find {} on our menu. We have {}.",
         echo(query),
@@ -581,4 +601,55 @@ pub fn faq(ix: &KnowledgeIndex, query: &str) -> String {
 
 fn no_answer() -> String {
     "I don't have information about that. I can help with the menu, hours or delivery.".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A taqueria whose two tongue-and-cheek tacos sound alike, and nothing like a burger.
+    fn taqueria() -> KnowledgeIndex {
+        let doc = r#"{
+          "format": "hostline.restaurant/v1",
+          "business": {"name": "T", "address": "1 Main St, Chicago, IL 60601", "timezone": "America/Chicago", "currency": "USD",
+            "tax_rate_bps": 1000, "phone_lines": [{"e164": "+17735550199", "label": "main"}]},
+          "hours": [{"days": ["mon","tue","wed","thu","fri","sat","sun"], "open": "10:00", "close": "22:00"}],
+          "fulfillment": {"pickup": true, "delivery": false, "prep_minutes": 10},
+          "menu": {"categories": [{"name": "Tacos", "items": [
+            {"id": "taco-lengua", "name": "Taco de Lengua", "price_cents": 450,
+             "description": "Braised beef tongue, onion, cilantro."},
+            {"id": "taco-cabeza", "name": "Taco de Cabeza", "price_cents": 450,
+             "description": "Slow steamed beef head, onion, cilantro."},
+            {"id": "agua-jamaica", "name": "Agua de Jamaica", "price_cents": 350,
+             "description": "Chilled hibiscus flower water."}
+          ]}]},
+          "faq": []
+        }"#;
+        let r = match Restaurant::parse(doc) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        KnowledgeIndex::build(&r)
+    }
+
+    #[test]
+    fn two_close_guesses_are_both_offered() {
+        let ix = taqueria();
+        let hits = ix.search("the beef taco", KindFilter::MENU, 3);
+        assert!(hits.len() >= 2, "{hits:?}");
+        assert_eq!(
+            menu_info(&ix, Some("the beef taco"), None),
+            "Did you mean the Taco de Lengua or the Taco de Cabeza?"
+        );
+    }
+
+    #[test]
+    fn nothing_found_names_the_closest_two() {
+        let ix = taqueria();
+        assert_eq!(
+            menu_info(&ix, Some("a lengua burrito with jamaica"), None),
+            "Sorry, I couldn't find a lengua burrito with jamaica on our menu. The closest we \
+             have are Taco de Lengua and Agua de Jamaica."
+        );
+    }
 }

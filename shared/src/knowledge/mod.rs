@@ -571,6 +571,12 @@ impl KnowledgeIndex {
         search::search(self, query, kinds, limit)
     }
 
+    /// What to offer when [`KnowledgeIndex::search`] finds nothing: the entries the query
+    /// comes closest to, weaker than any search hit, all [`Confidence::Low`], best first.
+    pub fn closest(&self, query: &str, kinds: KindFilter, limit: usize) -> Vec<Hit> {
+        search::closest(self, query, kinds, limit)
+    }
+
     /// `false` for an index stored by an older build (or whose stored tables do not fit its
     /// vocabulary): rebuild it from the document.
     pub fn is_current(&self) -> bool {

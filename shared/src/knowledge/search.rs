@@ -94,11 +94,59 @@ pub(super) fn search(
     if limit == 0 || index.entries.is_empty() {
         return Vec::new();
     }
-    let positions = plan(index, query, kinds);
-    if !positions.iter().any(|p| !p.optional) {
+    let (mut hits, scored) = ranked(index, query, kinds, limit, LOW);
+    if let Some((first, rest)) = hits.split_first_mut() {
+        let rival = scored
+            .iter()
+            .skip(1)
+            .find(|(e, _)| kind_of(index, *e) == Some(first.kind))
+            .map(|(_, s)| *s);
+        if first.confidence == Confidence::High
+            && rival.is_some_and(|r| first.score - r < AMBIGUITY_GAP)
+        {
+            first.confidence = Confidence::Medium;
+        }
+        for h in rest {
+            h.confidence = h.confidence.min(Confidence::Medium);
+        }
+    }
+    hits
+}
+
+/// The entries a query comes closest to, down to [`CLOSEST_FLOOR`], all at
+/// [`Confidence::Low`]: what to offer after "I couldn't find that".
+pub(super) fn closest(
+    index: &KnowledgeIndex,
+    query: &str,
+    kinds: KindFilter,
+    limit: usize,
+) -> Vec<Hit> {
+    if limit == 0 || index.entries.is_empty() {
         return Vec::new();
     }
-    let mut scored = score(index, &positions, kinds);
+    let (mut hits, _) = ranked(index, query, kinds, limit, CLOSEST_FLOOR);
+    for h in &mut hits {
+        h.confidence = Confidence::Low;
+    }
+    hits
+}
+
+/// Lowest score [`closest`] offers.
+const CLOSEST_FLOOR: f32 = 0.2;
+
+/// The best `limit` hits scoring at least `floor`, with every scored entry, best first.
+fn ranked(
+    index: &KnowledgeIndex,
+    query: &str,
+    kinds: KindFilter,
+    limit: usize,
+    floor: f32,
+) -> (Vec<Hit>, Vec<(u32, f32)>) {
+    let positions = plan(index, query, kinds);
+    if !positions.iter().any(|p| !p.optional) {
+        return (Vec::new(), Vec::new());
+    }
+    let mut scored = score(index, &positions, kinds, floor);
     scored.sort_unstable_by(|a, b| {
         b.1.total_cmp(&a.1)
             .then_with(|| kind_rank(index, a.0).cmp(&kind_rank(index, b.0)))
@@ -121,22 +169,7 @@ pub(super) fn search(
             confidence: band(s),
         });
     }
-    if let Some((first, rest)) = hits.split_first_mut() {
-        let rival = scored
-            .iter()
-            .skip(1)
-            .find(|(e, _)| kind_of(index, *e) == Some(first.kind))
-            .map(|(_, s)| *s);
-        if first.confidence == Confidence::High
-            && rival.is_some_and(|r| first.score - r < AMBIGUITY_GAP)
-        {
-            first.confidence = Confidence::Medium;
-        }
-        for h in rest {
-            h.confidence = h.confidence.min(Confidence::Medium);
-        }
-    }
-    hits
+    (hits, scored)
 }
 
 /// Confidence band of a score; scores below [`LOW`] never leave [`score`].
@@ -593,8 +626,13 @@ struct Touch {
     sim: f32,
 }
 
-/// (entry, score) for every entry of the wanted kinds scoring at least [`LOW`].
-fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> Vec<(u32, f32)> {
+/// (entry, score) for every entry of the wanted kinds scoring at least `floor`.
+fn score(
+    index: &KnowledgeIndex,
+    positions: &[Position],
+    kinds: KindFilter,
+    floor: f32,
+) -> Vec<(u32, f32)> {
     let n = index.entries.len();
     let links = &index.derived.links;
     let want_items = kinds.contains(EntryKind::Item);
@@ -697,7 +735,7 @@ fn score(index: &KnowledgeIndex, positions: &[Position], kinds: KindFilter) -> V
         let s = coverage.powf(1.5)
             * (0.5 + 0.25 * field_quality + 0.25 * name_coverage)
             * kind_prior(kind);
-        if s >= LOW {
+        if s >= floor {
             out.push((group[0].entry, s));
         }
     }
