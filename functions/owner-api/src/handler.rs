@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | PUT | `/api/v1/businesses/{id}/restaurant` | import a `hostline.restaurant/v1` document |
 //! | GET | `/api/v1/businesses/{id}/restaurant` | export it |
+//! | GET | `/api/v1/businesses/{id}/voice-lint` | the voice-lint of the stored document (also in the import's answer) |
 //! | GET | `/api/v1/businesses/{id}` | the business record (status, lines, revision) |
 //! | PATCH | `/api/v1/businesses/{id}` | `{"active"?, "transfer_to"?, "balance_seconds"?}`: take calls or not, staff line, prepaid seconds |
 //! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | `{"e164": "+1..."}`: map a Vapi number id to a line |
@@ -14,6 +15,7 @@
 use hostline_shared::api::{ApiError, Principal, Router, parse_body};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
+use hostline_shared::knowledge::lint::voice_lint;
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::publish::{ImportError, import_restaurant, load_restaurant};
 use hostline_shared::restaurant::Restaurant;
@@ -34,6 +36,7 @@ pub struct Config {
 #[derive(Debug, Clone, Copy)]
 enum Route {
     Restaurant,
+    VoiceLint,
     Business,
     VapiNumber,
 }
@@ -43,6 +46,7 @@ fn router() -> &'static Router<Route> {
     ROUTER.get_or_init(|| {
         Router::new([
             ("/api/v1/businesses/{id}/restaurant", Route::Restaurant),
+            ("/api/v1/businesses/{id}/voice-lint", Route::VoiceLint),
             ("/api/v1/businesses/{id}", Route::Business),
             ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
         ])
@@ -82,6 +86,7 @@ async fn route<S: Store>(
             put_restaurant(store, &parse_id(m.param("id"))?, &req.body, now).await
         }
         (Route::Restaurant, Method::Get) => get_restaurant(store, &parse_id(m.param("id"))?).await,
+        (Route::VoiceLint, Method::Get) => get_voice_lint(store, &parse_id(m.param("id"))?).await,
         (Route::Business, Method::Get) => get_business(store, &parse_id(m.param("id"))?).await,
         (Route::Business, Method::Patch) => {
             patch_business(store, &parse_id(m.param("id"))?, &req.body, now).await
@@ -118,6 +123,8 @@ async fn put_restaurant<S: Store>(
         };
         ApiError::field(400, field, e.message)
     })?;
+    // Advice only: an import is never refused for what the voice-lint finds.
+    let lint = voice_lint(&doc);
     match import_restaurant(store, id, doc, now).await {
         Ok(outcome) => Ok(Response::json(
             if outcome.created { 201 } else { 200 },
@@ -128,6 +135,7 @@ async fn put_restaurant<S: Store>(
                 "lines": outcome.record.lines,
                 "released_lines": outcome.released,
                 "items": outcome.items,
+                "voice_lint": lint,
             }),
         )),
         Err(ImportError::LineTaken { line, index }) => Err(ApiError::Body {
@@ -155,6 +163,24 @@ async fn get_restaurant<S: Store>(store: &S, id: &BusinessId) -> Result<Response
         Some(r) => Ok(Response::json(200, &r)),
         None => Err(no_document()),
     }
+}
+
+async fn get_voice_lint<S: Store>(store: &S, id: &BusinessId) -> Result<Response, ApiError> {
+    let no_document = || ApiError::not_found(format!("business {id} has no restaurant document"));
+    let Some(record) = read_json::<_, BusinessRecord>(store, &keys::business(id)).await? else {
+        return Err(no_document());
+    };
+    let Some(doc) = load_restaurant(store, &record).await? else {
+        return Err(no_document());
+    };
+    Ok(Response::json(
+        200,
+        &json!({
+            "business_id": id.as_str(),
+            "revision": record.revision,
+            "voice_lint": voice_lint(&doc),
+        }),
+    ))
 }
 
 async fn get_business<S: Store>(store: &S, id: &BusinessId) -> Result<Response, ApiError> {

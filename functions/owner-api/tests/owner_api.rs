@@ -477,3 +477,57 @@ fn routing_and_storage_faults_answer_like_every_other_route() {
         (json!(true), json!(1))
     );
 }
+
+/// The import answers the voice-lint beside what it stored, and `GET …/voice-lint` answers the
+/// same for the stored document; a menu with sound-alikes is still imported.
+#[test]
+fn the_import_answers_its_voice_lint_and_the_route_repeats_it() {
+    let s = MemoryStore::new();
+    let mut doc: Value = serde_json::from_str(BOBA).unwrap();
+    // Plant a sound-alike: a second item named as the first one sounds.
+    let items = doc["menu"]["categories"][0]["items"]
+        .as_array_mut()
+        .unwrap();
+    let mut twin = items[0].clone();
+    let name = twin["name"].as_str().unwrap().to_owned();
+    twin["id"] = json!("planted-twin");
+    twin["name"] = json!(name.replace('a', "ah"));
+    twin["aliases"] = json!([]);
+    items.push(twin);
+    let (st, body) = call(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/boba/restaurant",
+        &doc.to_string(),
+    );
+    assert_eq!(st, 201, "{body}");
+    let lint = body["voice_lint"]
+        .as_array()
+        .expect("voice_lint in the answer");
+    let planted: Vec<&Value> = lint
+        .iter()
+        .filter(|w| w["kind"] == "sound_alike" && w["ids"][1] == "planted-twin")
+        .collect();
+    assert_eq!(planted.len(), 1, "{lint:#?}");
+    assert!(planted[0]["message"].as_str().unwrap().contains(&name));
+    assert!(planted[0]["suggestion"].is_string());
+
+    let (st, again) = call(&s, Method::Get, "/api/v1/businesses/boba/voice-lint", "");
+    assert_eq!(st, 200, "{again}");
+    assert_eq!(again["revision"], 1);
+    assert_eq!(&again["voice_lint"], &body["voice_lint"]);
+
+    let (st, v) = call(&s, Method::Get, "/api/v1/businesses/nobody/voice-lint", "");
+    assert_eq!(st, 404, "{v}");
+    assert_eq!(
+        call_with(
+            &s,
+            Method::Get,
+            "/api/v1/businesses/boba/voice-lint",
+            "",
+            None
+        )
+        .0,
+        401
+    );
+}

@@ -25,6 +25,7 @@
 
 mod fuzzy;
 mod lexicon;
+pub mod lint;
 mod packed;
 mod search;
 mod spans;
