@@ -335,7 +335,7 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
     for start in 0..words.len() {
         // A run that starts on a filler word ("or chata", "a rose con lay che") must be a name
         // word cut into more words, and a close one: "have sushi" sounds like "bo xao sa".
-        let filler_start = words[start].stop;
+        let filler_start = words[start].stop || words[start].soft;
         joined.clear();
         let mut unresolved = false;
         for len in 1..=MAX_WINDOW_WORDS.min(words.len() - start) {
@@ -344,7 +344,7 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                 break;
             }
             joined.push_str(&w.raw);
-            unresolved |= !w.stop && exact[start + len - 1].is_none();
+            unresolved |= !w.stop && !w.soft && exact[start + len - 1].is_none();
             if !unresolved {
                 continue;
             }
@@ -385,7 +385,13 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
     }
     // A run explaining more words is worth a little less similarity: "chill a keel ace" is
     // chilaquiles, though "keel ace" alone sounds more like "cola".
-    let value = |w: &Window| w.sim + SPAN_WORD_BONUS * (w.len - 1) as f32;
+    // And a run that starts on a word of its own beats one that borrows a filler word:
+    // "the fuh tie" is phở tái, not "the fuh" for tofu.
+    let value = |w: &Window| {
+        let filler = words[w.start].stop || words[w.start].soft;
+        w.sim + SPAN_WORD_BONUS * (w.len - 1) as f32
+            - if filler { SPAN_WORD_BONUS * 2.0 } else { 0.0 }
+    };
     found.sort_by(|a, b| {
         value(b)
             .total_cmp(&value(a))

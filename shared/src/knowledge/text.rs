@@ -418,15 +418,16 @@ const STOP_WORDS: &[&str] = &[
 /// and the request words of Italian, Vietnamese and Hindi callers ("vorrei", "cho em", "ek").
 /// Words that change an order ("sin", "mas", "senza") are absent here too. Sorted.
 const OTHER_LANGUAGE_STOP_WORDS: &[&str] = &[
-    "aceptan", "ahi", "ai", "al", "algo", "alla", "alle", "anh", "aqui", "aur", "buenas", "buenos",
-    "cai", "chahiye", "cho", "como", "con", "cual", "cuanto", "cuesta", "cuestan", "da", "dame",
-    "das", "de", "del", "della", "deme", "di", "dias", "dijiye", "el", "em", "en", "es", "esa",
-    "ese", "eso", "esta", "este", "favor", "favore", "gli", "gracias", "grazie", "hay", "hola",
-    "hoy", "il", "ji", "la", "las", "le", "llevar", "lo", "los", "manda", "mandas", "me", "mi",
-    "noches", "orden", "para", "per", "pero", "pone", "ponga", "por", "porfa", "puede", "puedo",
-    "que", "queria", "quiero", "quisiera", "regala", "se", "si", "tambien", "tardes", "tiene",
-    "tienen", "toi", "traer", "tu", "un", "una", "unas", "uno", "unos", "usted", "vorrei", "wala",
-    "wali", "xin", "ya",
+    "aap", "aceptan", "ahi", "ai", "al", "algo", "alla", "alle", "anh", "aqui", "aur", "buenas",
+    "buenos", "cai", "chahiye", "cho", "como", "con", "cual", "cuanto", "cuesta", "cuestan", "da",
+    "dame", "das", "de", "dedo", "del", "della", "deme", "dena", "di", "dias", "dijiye", "ek",
+    "el", "em", "en", "es", "esa", "ese", "eso", "esta", "este", "favor", "favore", "gli",
+    "gracias", "grazie", "hai", "hay", "hola", "hoy", "il", "ji", "kay", "ke", "la", "las", "le",
+    "llevar", "lo", "los", "manda", "mandas", "me", "mi", "mot", "mujhe", "noches", "orden", "oru",
+    "paas", "para", "pass", "per", "pero", "pone", "ponga", "por", "porfa", "puede", "puedo",
+    "que", "queria", "quiero", "quisiera", "regala", "se", "si", "stasera", "tambien", "tardes",
+    "tiene", "tienen", "toi", "traer", "tu", "un", "una", "unas", "uno", "unos", "usted", "venum",
+    "vorrei", "wala", "wali", "xin", "ya",
 ];
 
 /// Whether a word is filler: in either list, as written or once stemmed ("kinds").
@@ -444,6 +445,7 @@ pub(crate) fn is_stop(raw: &str) -> bool {
 /// stop words they are indexed ("Deep Dish", "Lunch Special"), and a query keeps them only when
 /// the menu uses them; otherwise they are dropped instead of being guessed at. Sorted.
 const SOFT_WORDS: &[&str] = &[
+    "accept",
     "beverage",
     "beverages",
     "big",
@@ -507,7 +509,9 @@ const SOFT_WORDS: &[&str] = &[
     "stuff",
     "style",
     "styles",
+    "take",
     "tonight",
+    "use",
     "usual",
     "version",
     "versions",
