@@ -273,9 +273,16 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
             continue;
         }
         // A word of another language the lexicon glosses with menu words ("pollo").
+        // (Not when it is a close spelling of a menu word: "lasagne" is the lasagna.)
         let synonyms: Vec<u32> = index.synonyms_of(&w.stem).collect();
-        if !synonyms.is_empty() {
-            let mut p = ctx.fuzzy_position(&w.stem, &w.raw, false);
+        let mut p = match synonyms.is_empty() {
+            true => None,
+            false => Some(ctx.fuzzy_position(&w.stem, &w.raw, false)),
+        };
+        if let Some(p) = p
+            .as_mut()
+            .filter(|p| p.cands.first().is_none_or(|c| c.1 < SPELLED_LIKE))
+        {
             p.cands.retain(|c| c.1 >= SYNONYM_SIMILARITY);
             for t in synonyms {
                 if ctx.lookup.wanted(t, ctx.kinds) && !p.cands.iter().any(|c| c.0 == t) {
@@ -285,7 +292,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
             if let Some(&(t, _)) = p.cands.first() {
                 p.cands.truncate(MAX_CANDIDATES);
                 p.weight = ctx.weight(t);
-                out.push(p);
+                out.push(p.clone());
                 i += 1;
                 continue;
             }
@@ -317,6 +324,8 @@ struct Window {
 const MIN_SPAN_SIMILARITY: f32 = 0.85;
 /// What each more query word a run explains is worth, in similarity, when runs compete.
 const SPAN_WORD_BONUS: f32 = 0.03;
+/// A word this close to a menu word is that word, whatever the lexicon says it glosses.
+const SPELLED_LIKE: f32 = 0.8;
 /// How sure a lexicon gloss is taken to be ("pollo" for chicken).
 const SYNONYM_SIMILARITY: f32 = 0.9;
 /// Skeletons with fewer consonants than this only match run for run, word for word.
