@@ -482,6 +482,7 @@ impl KnowledgeIndex {
                     &with_glosses(&item.name, &item.aliases),
                     &item.description,
                     &cat.name,
+                    1 + item.aliases.len(),
                 );
                 idx.items.push(ItemInfo {
                     id: item.id.clone(),
@@ -502,6 +503,7 @@ impl KnowledgeIndex {
                 &with_glosses(&cat.name, &[]),
                 "",
                 "",
+                1,
             );
             idx.categories.push(CategoryInfo {
                 name: cat.name.clone(),
@@ -517,6 +519,7 @@ impl KnowledgeIndex {
                     &with_glosses(&o.name, &o.aliases),
                     "",
                     &g.name,
+                    1 + o.aliases.len(),
                 );
                 idx.options.push(OptionInfo {
                     id: o.id.clone(),
@@ -534,6 +537,7 @@ impl KnowledgeIndex {
                 &[],
                 "",
                 "",
+                0,
             );
             idx.groups.push(GroupInfo {
                 id: g.id.clone(),
@@ -545,7 +549,7 @@ impl KnowledgeIndex {
             });
         }
         for f in &r.faq {
-            b.add(EntryKind::Faq, idx.faqs.len(), &f.q, &[], &f.a, "");
+            b.add(EntryKind::Faq, idx.faqs.len(), &f.q, &[], &f.a, "", 0);
             idx.faqs.push(FaqInfo {
                 question: f.q.clone(),
                 answer: f.a.clone(),
@@ -744,6 +748,7 @@ impl Builder {
         aliases: &[String],
         description: &str,
         context: &str,
+        sounded: usize,
     ) {
         if self.entries.len() >= MAX_ENTRIES {
             return;
@@ -766,10 +771,14 @@ impl Builder {
                 spoken.push((w.raw.clone(), w.stem.clone()));
                 stems.push(w.stem);
             }
-            if matches!(
-                kind,
-                EntryKind::Item | EntryKind::Category | EntryKind::ModifierOption
-            ) {
+            // Sound-alike runs come from what the menu says (name and the owner's aliases),
+            // not from lexicon glosses, which are English a caller says as written.
+            if p < sounded
+                && matches!(
+                    kind,
+                    EntryKind::Item | EntryKind::Category | EntryKind::ModifierOption
+                )
+            {
                 self.spoken.push(spoken);
             }
             phrases.push(stems);
