@@ -254,6 +254,11 @@ impl<R> Router<R> {
         Router { inner }
     }
 
+    /// The route of `path`, or the 404 to answer.
+    pub fn route<'r, 'p>(&'r self, path: &'p str) -> Result<Matched<'r, 'p, R>, ApiError> {
+        self.at(path).ok_or_else(ApiError::no_route)
+    }
+
     pub fn at<'r, 'p>(&'r self, path: &'p str) -> Option<Matched<'r, 'p, R>> {
         let path = match path.strip_suffix('/') {
             Some(p) if !p.is_empty() => p,

@@ -12,7 +12,7 @@ use hostline_shared::store::{Store, StoreError};
 use hostline_shared::tenancy::{LineRoute, learn_vapi_number, resolve_line, valid_vapi_number_id};
 use hostline_shared::vapi::{Message, accept, ignored};
 use serde_json::json;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 /// Settings from Spin variables.
 #[derive(Debug, Clone)]
@@ -37,10 +37,8 @@ enum Route {
     AssistantRequest,
 }
 
-fn router() -> &'static Router<Route> {
-    static ROUTER: OnceLock<Router<Route>> = OnceLock::new();
-    ROUTER.get_or_init(|| Router::new([("/vapi/assistant-request", Route::AssistantRequest)]))
-}
+static ROUTER: LazyLock<Router<Route>> =
+    LazyLock::new(|| Router::new([("/vapi/assistant-request", Route::AssistantRequest)]));
 
 /// The shared Vapi secret opens this route (and only this one): it proves the caller is Vapi;
 /// the business comes from the line dialled.
@@ -65,9 +63,7 @@ async fn route<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let Some(m) = router().at(&req.path) else {
-        return Err(ApiError::no_route());
-    };
+    let m = ROUTER.route(&req.path)?;
     match m.route {
         Route::AssistantRequest => assistant_request(req, store, config, now).await,
     }

@@ -10,7 +10,7 @@ use hostline_shared::publish::load_published;
 use hostline_shared::store::Store;
 use hostline_shared::tenancy::{LineRoute, Published, resolve_line};
 use hostline_shared::vapi::{ToolResult, ToolResults, accept, ignored};
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -27,10 +27,8 @@ enum Route {
     ToolCalls,
 }
 
-fn router() -> &'static Router<Route> {
-    static ROUTER: OnceLock<Router<Route>> = OnceLock::new();
-    ROUTER.get_or_init(|| Router::new([("/vapi/knowledge-base", Route::ToolCalls)]))
-}
+static ROUTER: LazyLock<Router<Route>> =
+    LazyLock::new(|| Router::new([("/vapi/knowledge-base", Route::ToolCalls)]));
 
 /// Only a tool credential opens this route: the shared Vapi secret says nothing of which
 /// business a call is for.
@@ -62,9 +60,7 @@ async fn route<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let Some(m) = router().at(&req.path) else {
-        return Err(ApiError::no_route());
-    };
+    let m = ROUTER.route(&req.path)?;
     match m.route {
         Route::ToolCalls => tool_calls(req, store, config, now).await,
     }

@@ -25,7 +25,7 @@ use hostline_shared::tenancy::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -41,17 +41,14 @@ enum Route {
     VapiNumber,
 }
 
-fn router() -> &'static Router<Route> {
-    static ROUTER: OnceLock<Router<Route>> = OnceLock::new();
-    ROUTER.get_or_init(|| {
-        Router::new([
-            ("/api/v1/businesses/{id}/restaurant", Route::Restaurant),
-            ("/api/v1/businesses/{id}/voice-lint", Route::VoiceLint),
-            ("/api/v1/businesses/{id}", Route::Business),
-            ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
-        ])
-    })
-}
+static ROUTER: LazyLock<Router<Route>> = LazyLock::new(|| {
+    Router::new([
+        ("/api/v1/businesses/{id}/restaurant", Route::Restaurant),
+        ("/api/v1/businesses/{id}/voice-lint", Route::VoiceLint),
+        ("/api/v1/businesses/{id}", Route::Business),
+        ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
+    ])
+});
 
 /// Only the operator's bearer token opens these routes (owner accounts are still to come).
 fn authorize(req: &Request, config: &Config) -> Result<Principal, ApiError> {
@@ -78,9 +75,7 @@ async fn route<S: Store>(
     let Principal::Operator = authorize(req, config)? else {
         return Err(ApiError::refused(403, "not allowed"));
     };
-    let Some(m) = router().at(&req.path) else {
-        return Err(ApiError::no_route());
-    };
+    let m = ROUTER.route(&req.path)?;
     match (m.route, req.method) {
         (Route::Restaurant, Method::Put) => {
             put_restaurant(store, &parse_id(m.param("id"))?, &req.body, now).await

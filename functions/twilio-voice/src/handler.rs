@@ -7,7 +7,7 @@ use hostline_shared::api::{ApiError, Principal, Router};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::relay::routes;
 use hostline_shared::store::Store;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 /// Settings from Spin variables.
 #[derive(Debug, Clone)]
@@ -34,17 +34,14 @@ enum Route {
     Usage,
 }
 
-fn router() -> &'static Router<Route> {
-    static ROUTER: OnceLock<Router<Route>> = OnceLock::new();
-    ROUTER.get_or_init(|| {
-        Router::new([
-            ("/twilio/voice", Route::Voice),
-            ("/twilio/status", Route::Status),
-            (routes::AGENT_CONFIG_PATTERN, Route::AgentConfig),
-            (routes::USAGE, Route::Usage),
-        ])
-    })
-}
+static ROUTER: LazyLock<Router<Route>> = LazyLock::new(|| {
+    Router::new([
+        ("/twilio/voice", Route::Voice),
+        ("/twilio/status", Route::Status),
+        (routes::AGENT_CONFIG_PATTERN, Route::AgentConfig),
+        (routes::USAGE, Route::Usage),
+    ])
+});
 
 pub async fn handle<S: Store>(
     req: &Request,
@@ -63,9 +60,7 @@ async fn route<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let Some(m) = router().at(&req.path) else {
-        return Err(ApiError::no_route());
-    };
+    let m = ROUTER.route(&req.path)?;
     let route = *m.route;
     // The relay's routes need its service token before anything else is said about them;
     // Twilio's are checked by their signature, which covers the form, once it is parsed.

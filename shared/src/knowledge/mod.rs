@@ -446,15 +446,39 @@ fn synonym_hash(stem: &str) -> u64 {
     })
 }
 
-/// A name's aliases, then its glossed variants from the food lexicon (see [`lexicon`]).
-fn with_glosses(name: &str, aliases: &[String]) -> Vec<String> {
-    let mut out = aliases.to_vec();
-    for g in lexicon::glossed(name) {
-        if !out.iter().any(|a| text::normalize(a).trim() == g) {
-            out.push(g);
+/// An entry's name and the other phrases it is found by.
+struct Names<'a> {
+    name: &'a str,
+    /// The owner's aliases, then glossed variants from the food lexicon (see [`lexicon`]).
+    aliases: Vec<String>,
+    /// How many phrases (the name first) the menu itself says, for sound-alike runs.
+    sounded: usize,
+}
+
+impl<'a> Names<'a> {
+    /// A name with its aliases and their glossed variants.
+    fn glossed(name: &'a str, aliases: &[String]) -> Names<'a> {
+        let mut all = aliases.to_vec();
+        for g in lexicon::glossed(name) {
+            if !all.iter().any(|a| text::normalize(a).trim() == g) {
+                all.push(g);
+            }
+        }
+        Names {
+            name,
+            aliases: all,
+            sounded: 1 + aliases.len(),
         }
     }
-    out
+
+    /// A name alone, never matched across words (groups, FAQ questions).
+    fn plain(name: &'a str) -> Names<'a> {
+        Names {
+            name,
+            aliases: Vec::new(),
+            sounded: 0,
+        }
+    }
 }
 
 impl KnowledgeIndex {
@@ -478,11 +502,9 @@ impl KnowledgeIndex {
                 b.add(
                     EntryKind::Item,
                     idx.items.len(),
-                    &item.name,
-                    &with_glosses(&item.name, &item.aliases),
+                    &Names::glossed(&item.name, &item.aliases),
                     &item.description,
                     &cat.name,
-                    1 + item.aliases.len(),
                 );
                 idx.items.push(ItemInfo {
                     id: item.id.clone(),
@@ -499,11 +521,9 @@ impl KnowledgeIndex {
             b.add(
                 EntryKind::Category,
                 idx.categories.len(),
-                &cat.name,
-                &with_glosses(&cat.name, &[]),
+                &Names::glossed(&cat.name, &[]),
                 "",
                 "",
-                1,
             );
             idx.categories.push(CategoryInfo {
                 name: cat.name.clone(),
@@ -515,11 +535,9 @@ impl KnowledgeIndex {
                 b.add(
                     EntryKind::ModifierOption,
                     idx.options.len(),
-                    &o.name,
-                    &with_glosses(&o.name, &o.aliases),
+                    &Names::glossed(&o.name, &o.aliases),
                     "",
                     &g.name,
-                    1 + o.aliases.len(),
                 );
                 idx.options.push(OptionInfo {
                     id: o.id.clone(),
@@ -533,11 +551,9 @@ impl KnowledgeIndex {
             b.add(
                 EntryKind::ModifierGroup,
                 idx.groups.len(),
-                &g.name,
-                &[],
+                &Names::plain(&g.name),
                 "",
                 "",
-                0,
             );
             idx.groups.push(GroupInfo {
                 id: g.id.clone(),
@@ -549,7 +565,13 @@ impl KnowledgeIndex {
             });
         }
         for f in &r.faq {
-            b.add(EntryKind::Faq, idx.faqs.len(), &f.q, &[], &f.a, "", 0);
+            b.add(
+                EntryKind::Faq,
+                idx.faqs.len(),
+                &Names::plain(&f.q),
+                &f.a,
+                "",
+            );
             idx.faqs.push(FaqInfo {
                 question: f.q.clone(),
                 answer: f.a.clone(),
@@ -744,19 +766,17 @@ impl Builder {
         &mut self,
         kind: EntryKind,
         idx: usize,
-        name: &str,
-        aliases: &[String],
+        names: &Names,
         description: &str,
         context: &str,
-        sounded: usize,
     ) {
         if self.entries.len() >= MAX_ENTRIES {
             return;
         }
         let entry = self.entries.len() as u32;
         let mut phrases = Vec::new();
-        for (p, phrase) in std::iter::once(name)
-            .chain(aliases.iter().map(String::as_str))
+        for (p, phrase) in std::iter::once(names.name)
+            .chain(names.aliases.iter().map(String::as_str))
             .take(MAX_PHRASES)
             .enumerate()
         {
@@ -773,7 +793,7 @@ impl Builder {
             }
             // Sound-alike runs come from what the menu says (name and the owner's aliases),
             // not from lexicon glosses, which are English a caller says as written.
-            if p < sounded
+            if p < names.sounded
                 && matches!(
                     kind,
                     EntryKind::Item | EntryKind::Category | EntryKind::ModifierOption

@@ -91,9 +91,6 @@ pub(super) fn search(
     kinds: KindFilter,
     limit: usize,
 ) -> Vec<Hit> {
-    if limit == 0 || index.entries.is_empty() {
-        return Vec::new();
-    }
     let (mut hits, scored) = ranked(index, query, kinds, limit, LOW);
     if let Some((first, rest)) = hits.split_first_mut() {
         let rival = scored
@@ -121,9 +118,6 @@ pub(super) fn closest(
     kinds: KindFilter,
     limit: usize,
 ) -> Vec<Hit> {
-    if limit == 0 || index.entries.is_empty() {
-        return Vec::new();
-    }
     let (mut hits, _) = ranked(index, query, kinds, limit, CLOSEST_FLOOR);
     for h in &mut hits {
         h.confidence = Confidence::Low;
@@ -142,6 +136,9 @@ fn ranked(
     limit: usize,
     floor: f32,
 ) -> (Vec<Hit>, Vec<(u32, f32)>) {
+    if limit == 0 || index.entries.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
     let positions = plan(index, query, kinds);
     if !positions.iter().any(|p| !p.optional) {
         return (Vec::new(), Vec::new());
