@@ -39,7 +39,7 @@ use std::ops::BitOr;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 6;
+pub const INDEX_FORMAT: u32 = 7;
 
 /// The index's rules as a JSON string inside whatever encoding holds the index.
 mod rules_as_json {
@@ -325,25 +325,33 @@ impl Terms {
     /// empty strings and postings, never as a panic.
     fn get(&self, i: usize) -> Option<Term<'_>> {
         let df = *self.df.get(i)?;
-        let end = |k: usize| self.string_ends.get(k).map_or(0, |&e| e as usize);
-        let string = |k: usize| {
-            let start = if k == 0 { 0 } else { end(k - 1) };
-            self.strings.get(start..end(k)).unwrap_or("")
-        };
-        let p_end = |k: usize| self.posting_ends.get(k).map_or(0, |&e| e as usize);
-        let p_start = if i == 0 { 0 } else { p_end(i - 1) };
         Some(Term {
-            text: string(4 * i),
-            dm: string(4 * i + 1),
-            dm2: string(4 * i + 2),
-            sound: string(4 * i + 3),
+            text: self.string(4 * i),
+            dm: self.string(4 * i + 1),
+            dm2: self.string(4 * i + 2),
+            sound: self.string(4 * i + 3),
             df,
-            postings: self.postings.get(p_start..p_end(i)).unwrap_or(&[]),
+            postings: self.postings_of(i),
         })
     }
 
+    /// String `k` of the table (term `k / 4`'s text, dm, dm2 or sound).
+    fn string(&self, k: usize) -> &str {
+        let end = |k: usize| self.string_ends.get(k).map_or(0, |&e| e as usize);
+        let start = if k == 0 { 0 } else { end(k - 1) };
+        self.strings.get(start..end(k)).unwrap_or("")
+    }
+
+    /// Term `i`'s text alone (what the binary search compares).
     fn text(&self, i: usize) -> &str {
-        self.get(i).map_or("", |t| t.text)
+        self.string(4 * i)
+    }
+
+    /// Term `i`'s postings alone (what scoring walks).
+    fn postings_of(&self, i: usize) -> &[u32] {
+        let p_end = |k: usize| self.posting_ends.get(k).map_or(0, |&e| e as usize);
+        let p_start = if i == 0 { 0 } else { p_end(i - 1) };
+        self.postings.get(p_start..p_end(i)).unwrap_or(&[])
     }
 
     fn iter(&self) -> impl Iterator<Item = Term<'_>> {

@@ -358,6 +358,10 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
             if !spans::usable(&key) {
                 continue;
             }
+            if !spans.reachable(&key) {
+                // Longer runs from here only grow the skeleton.
+                break;
+            }
             for m in spans.matches(&key, MIN_SPAN_SIMILARITY).into_iter().take(2) {
                 let terms = spans.term_count(m.span);
                 if len == 1 && terms == 1 {
@@ -535,7 +539,7 @@ impl Ctx<'_> {
 }
 
 fn term_weight(terms: &Terms, n: usize, t: u32) -> f32 {
-    terms.get(t as usize).map_or(0.0, |term| idf(term.df, n))
+    terms.df.get(t as usize).map_or(0.0, |&df| idf(df, n))
 }
 
 /// Which modifier groups each item offers and which group each option is in, by entry id, so
@@ -653,10 +657,7 @@ fn score(
     let mut options: Vec<(u8, u32, f32)> = Vec::new();
     for (pi, p) in positions.iter().enumerate() {
         for &(term, sim) in &p.cands {
-            let Some(t) = index.terms.get(term as usize) else {
-                continue;
-            };
-            for &packed in t.postings {
+            for &packed in index.terms.postings_of(term as usize) {
                 let post = Posting::unpack(packed);
                 let kind = kind_of(index, post.entry);
                 if want_items

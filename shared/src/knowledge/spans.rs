@@ -267,6 +267,9 @@ pub(crate) struct Spans {
     terms: U32s,
     #[serde(rename = "te")]
     term_ends: U32s,
+    /// The longest skeleton stored: a run of query words much longer matches nothing.
+    #[serde(rename = "m")]
+    longest: u32,
 }
 
 /// One span a run of query words sounds like.
@@ -294,6 +297,7 @@ impl Spans {
                     }
                     let id = spans.key_ends.len() as u32;
                     pairs.extend(neighbourhood(&key).map(|h| (h, id)));
+                    spans.longest = spans.longest.max(key.len() as u32);
                     spans.keys.extend(key.iter().map(|&c| c as char));
                     spans.key_ends.push(spans.keys.len() as u32);
                     for &t in &ids {
@@ -336,19 +340,39 @@ impl Spans {
 
     /// The spans whose skeleton is within reach of `key` and at least `min` similar, best
     /// first.
+    /// Whether a skeleton this long can match any stored span.
+    pub fn reachable(&self, key: &[u8]) -> bool {
+        key.len() <= self.longest as usize + 2
+    }
+
     pub fn matches(&self, key: &[u8], min: f32) -> Vec<SpanMatch> {
+        // Within reach means at most two symbols apart in length.
+        if !self.reachable(key) {
+            return Vec::new();
+        }
         let mut ids: Vec<u32> = neighbourhood(key)
             .flat_map(|h| self.table.ids_of(h))
             .collect();
         ids.sort_unstable();
         ids.dedup();
+        let weight = |k: &[u8]| {
+            k.iter()
+                .map(|&c| if c == VOWEL { 0.5 } else { 1.0 })
+                .sum::<f32>()
+        };
+        let wk = weight(key);
         let mut out: Vec<SpanMatch> = ids
             .into_iter()
-            .map(|span| SpanMatch {
-                span,
-                sim: similarity(key, self.key(span)),
+            .filter_map(|span| {
+                let other = self.key(span);
+                // The difference in weight alone is a lower bound on the distance.
+                let wo = weight(other);
+                if 1.0 - (wk - wo).abs() / wk.max(wo).max(1.0) < min {
+                    return None;
+                }
+                let sim = similarity(key, other);
+                (sim >= min).then_some(SpanMatch { span, sim })
             })
-            .filter(|m| m.sim >= min)
             .collect();
         out.sort_unstable_by(|a, b| b.sim.total_cmp(&a.sim).then(a.span.cmp(&b.span)));
         out

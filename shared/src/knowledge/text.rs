@@ -91,7 +91,13 @@ fn truncate_at_char(text: &str, max: usize) -> &str {
 pub(crate) fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut prev: Option<char> = None;
-    for c in text.nfkd().filter(|c| !is_combining_mark(*c)) {
+    // Plain ASCII (most queries) has nothing to decompose.
+    let chars: Box<dyn Iterator<Item = char> + '_> = if text.is_ascii() {
+        Box::new(text.chars())
+    } else {
+        Box::new(text.nfkd().filter(|c| !is_combining_mark(*c)))
+    };
+    for c in chars {
         // Letters Unicode does not decompose into a base letter and a mark.
         let folded = match c {
             'đ' | 'Đ' | 'ð' | 'Ð' => "d",
