@@ -39,7 +39,7 @@ use std::ops::BitOr;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 7;
+pub const INDEX_FORMAT: u32 = 8;
 
 /// The index's rules as a JSON string inside whatever encoding holds the index.
 mod rules_as_json {
@@ -766,7 +766,7 @@ struct Builder {
     entries: Vec<(EntryKind, usize, Vec<Vec<String>>)>,
     /// Names and aliases of items, categories and options as (raw, stem) words, for
     /// [`spans::Spans`].
-    spoken: Vec<Vec<(String, String)>>,
+    spoken: Vec<Vec<(String, Option<String>)>>,
 }
 
 impl Builder {
@@ -794,9 +794,14 @@ impl Builder {
             let field = if p == 0 { Field::Name } else { Field::Alias };
             let mut stems = Vec::with_capacity(words.len());
             let mut spoken = Vec::with_capacity(words.len());
-            for w in words.into_iter().filter(|w| all_stop || !w.stop) {
+            for w in words {
+                if w.stop && !all_stop {
+                    // Said, not indexed: "de" in "birria de res" is heard too.
+                    spoken.push((w.raw, None));
+                    continue;
+                }
                 self.post(&w, entry, field, p as u16);
-                spoken.push((w.raw.clone(), w.stem.clone()));
+                spoken.push((w.raw.clone(), Some(w.stem.clone())));
                 stems.push(w.stem);
             }
             // Sound-alike runs come from what the menu says (name and the owner's aliases),
@@ -894,13 +899,18 @@ impl Builder {
                     .collect(),
             })
             .collect();
-        let spoken: Vec<Vec<(String, u32)>> = self
+        let spoken: Vec<Vec<(String, Option<u32>)>> = self
             .spoken
             .iter()
             .map(|words| {
                 words
                     .iter()
-                    .filter_map(|(raw, stem)| Some((raw.clone(), *ids.get(stem.as_str())?)))
+                    .map(|(raw, stem)| {
+                        (
+                            raw.clone(),
+                            stem.as_ref().and_then(|s| ids.get(s.as_str()).copied()),
+                        )
+                    })
                     .collect()
             })
             .collect();

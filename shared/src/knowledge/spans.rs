@@ -280,31 +280,42 @@ pub(crate) struct SpanMatch {
 }
 
 impl Spans {
-    /// From the phrases of the names to match: per phrase, its words as (raw text, term id).
-    pub fn build(phrases: &[Vec<(String, u32)>]) -> Spans {
-        let mut seen: std::collections::HashSet<Vec<u32>> = std::collections::HashSet::new();
+    /// From the phrases of the names to match: per phrase, its words as (raw text, term id),
+    /// filler words (not indexed, but said: "de" in "birria de res") without an id. Runs are
+    /// taken over the words as said and over the indexed words alone, and never start or end
+    /// on a filler word.
+    pub fn build(phrases: &[Vec<(String, Option<u32>)>]) -> Spans {
+        let mut seen: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
         let mut spans = Spans::default();
         let mut pairs: Vec<(u64, u32)> = Vec::new();
-        for words in phrases {
-            for start in 0..words.len() {
-                for len in 1..=MAX_SPAN_WORDS.min(words.len() - start) {
-                    let run = &words[start..start + len];
-                    let ids: Vec<u32> = run.iter().map(|w| w.1).collect();
-                    let joined: String = run.iter().map(|w| w.0.as_str()).collect();
-                    let key = skeleton(&joined);
-                    if !usable(&key) || seen.contains(&ids) {
-                        continue;
+        for said in phrases {
+            let indexed: Vec<(String, Option<u32>)> =
+                said.iter().filter(|w| w.1.is_some()).cloned().collect();
+            for words in [said, &indexed] {
+                for start in 0..words.len() {
+                    for len in 1..=MAX_SPAN_WORDS.min(words.len() - start) {
+                        let run = &words[start..start + len];
+                        if run[0].1.is_none() || run[len - 1].1.is_none() {
+                            continue;
+                        }
+                        let ids: Vec<u32> = run.iter().filter_map(|w| w.1).collect();
+                        let joined: String = run.iter().map(|w| w.0.as_str()).collect();
+                        let key = skeleton(&joined);
+                        let mut tagged = key.clone();
+                        tagged.extend(ids.iter().flat_map(|t| t.to_le_bytes()));
+                        if !usable(&key) || !seen.insert(tagged) {
+                            continue;
+                        }
+                        let id = spans.key_ends.len() as u32;
+                        pairs.extend(neighbourhood(&key).map(|h| (h, id)));
+                        spans.longest = spans.longest.max(key.len() as u32);
+                        spans.keys.extend(key.iter().map(|&c| c as char));
+                        spans.key_ends.push(spans.keys.len() as u32);
+                        for &t in &ids {
+                            spans.terms.push(t);
+                        }
+                        spans.term_ends.push(spans.terms.len() as u32);
                     }
-                    let id = spans.key_ends.len() as u32;
-                    pairs.extend(neighbourhood(&key).map(|h| (h, id)));
-                    spans.longest = spans.longest.max(key.len() as u32);
-                    spans.keys.extend(key.iter().map(|&c| c as char));
-                    spans.key_ends.push(spans.keys.len() as u32);
-                    for &t in &ids {
-                        spans.terms.push(t);
-                    }
-                    spans.term_ends.push(spans.terms.len() as u32);
-                    seen.insert(ids);
                 }
             }
         }
@@ -433,14 +444,16 @@ mod tests {
 
     #[test]
     fn spans_find_runs_of_name_words() {
+        let w = |s: &str, id: Option<u32>| (s.to_owned(), id);
         let phrases = vec![
-            vec![("pho".to_owned(), 0), ("tai".to_owned(), 1)],
+            vec![w("pho", Some(0)), w("tai", Some(1))],
             vec![
-                ("banh".to_owned(), 2),
-                ("mi".to_owned(), 3),
-                ("dac".to_owned(), 4),
-                ("biet".to_owned(), 5),
+                w("banh", Some(2)),
+                w("mi", Some(3)),
+                w("dac", Some(4)),
+                w("biet", Some(5)),
             ],
+            vec![w("birria", Some(6)), w("de", None), w("res", Some(7))],
         ];
         let spans = Spans::build(&phrases);
         assert!(spans.fits());
@@ -453,6 +466,9 @@ mod tests {
         assert_eq!(best("bahnme"), Some(vec![2, 3]));
         assert_eq!(best("dockbeeet"), Some(vec![4, 5]));
         assert_eq!(best("pizza"), None);
+        // The filler word is heard as said, and may be left out.
+        assert_eq!(best("beerreadayres"), Some(vec![6, 7]));
+        assert_eq!(best("beerreares"), Some(vec![6, 7]));
         let back: Spans = postcard::from_bytes(&postcard::to_allocvec(&spans).unwrap()).unwrap();
         assert_eq!(
             back.matches(&skeleton("fuhtie"), 0.8),
