@@ -327,6 +327,8 @@ const SPELLED_LIKE: f32 = 0.8;
 const SYNONYM_SIMILARITY: f32 = 0.9;
 /// Skeletons with fewer consonants than this only match run for run, word for word.
 const SHORT_SPAN_CONSONANTS: usize = 3;
+/// Fewest words in a run made only of known and filler words.
+const MIN_KNOWN_RUN: usize = 3;
 /// How alike a short skeleton split over more query words than name words must be.
 const SHORT_SPLIT_SIMILARITY: f32 = 0.9;
 /// A span match is a sound-alike, never an exact match.
@@ -337,24 +339,34 @@ const MAX_SPAN_SIMILARITY: f32 = 0.95;
 /// help, "tick a masala" does.
 fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>]) -> Vec<Window> {
     let mut found: Vec<Window> = Vec::new();
-    let mut joined = String::new();
+    let mut joined: Vec<&str> = Vec::new();
     for start in 0..words.len() {
         // A run that starts on a filler word ("or chata", "a rose con lay che") must be a name
         // word cut into more words, and a close one: "have sushi" sounds like "bo xao sa".
         let filler_start = words[start].stop || words[start].soft;
         joined.clear();
         let mut unresolved = false;
+        let mut fillers = 0;
         for len in 1..=MAX_WINDOW_WORDS.min(words.len() - start) {
             let w = &words[start + len - 1];
             if w.is_number() {
                 break;
             }
-            joined.push_str(&w.raw);
+            joined.push(w.raw.as_str());
             unresolved |= !w.stop && !w.soft && exact[start + len - 1].is_none();
-            if !unresolved {
+            fillers += usize::from(w.stop);
+            // A run of known and filler words, mostly fillers, only counts as one name word
+            // cut into three or more ("con so may" for consomé), and only when close.
+            // ("can i get the" is a request, not a dish: such a run never starts on an
+            // English filler word.)
+            if !unresolved
+                && (len < MIN_KNOWN_RUN
+                    || 2 * fillers < len
+                    || text::is_english_stop(&words[start].raw))
+            {
                 continue;
             }
-            let key = spans::skeleton(&joined);
+            let key = spans::skeleton_of(joined.iter().copied());
             if !spans::usable(&key) {
                 continue;
             }
@@ -367,7 +379,8 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                 if len == 1 && terms == 1 {
                     continue;
                 }
-                if filler_start && (len <= terms || m.sim < SHORT_SPLIT_SIMILARITY) {
+                if (filler_start || !unresolved) && (len <= terms || m.sim < SHORT_SPLIT_SIMILARITY)
+                {
                     continue;
                 }
                 // A short skeleton ("fuh tie", f-t) is only trusted word for word, or when a

@@ -26,8 +26,28 @@ const MIN_KEY: usize = 4;
 const MIN_CONSONANTS: usize = 2;
 const VOWEL: u8 = b'*';
 
-/// The skeleton of `text` (letters only; anything else is skipped). See the module doc.
+/// The skeleton of `text`, word by word (see [`skeleton_of`]).
 pub(crate) fn skeleton(text: &str) -> Vec<u8> {
+    skeleton_of(text.split_whitespace())
+}
+
+/// The skeleton of words said one after another: each word's own (a "y" that ends "day" stays
+/// a vowel before "oya"), joined without doubling a sound at the seams, then the ending
+/// trimmed. See the module doc.
+pub(crate) fn skeleton_of<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
+    for w in words {
+        for c in word_skeleton(w) {
+            if out.last() != Some(&c) {
+                out.push(c);
+            }
+        }
+    }
+    trim_ending(out)
+}
+
+/// One word's skeleton (letters only; anything else is skipped), ending untrimmed.
+fn word_skeleton(text: &str) -> Vec<u8> {
     let b: Vec<u8> = text
         .bytes()
         .filter(u8::is_ascii_alphabetic)
@@ -167,8 +187,12 @@ pub(crate) fn skeleton(text: &str) -> Vec<u8> {
             _ => i += 1,
         }
     }
-    // Endings carry little and vary most: a final vowel ("chill a keel ace"), a plural s
-    // ("gore deetas" for "Gordita"), then a vowel again.
+    out
+}
+
+/// Endings carry little and vary most: a final vowel ("chill a keel ace"), a plural s ("gore
+/// deetas" for "Gordita"), then a vowel again.
+fn trim_ending(mut out: Vec<u8>) -> Vec<u8> {
     // (Only while what is left is long enough to match on: "fuh tie" keeps its last vowel.)
     if out.last() == Some(&VOWEL) && out.len() > MIN_KEY {
         out.pop();
@@ -299,8 +323,7 @@ impl Spans {
                             continue;
                         }
                         let ids: Vec<u32> = run.iter().filter_map(|w| w.1).collect();
-                        let joined: String = run.iter().map(|w| w.0.as_str()).collect();
-                        let key = skeleton(&joined);
+                        let key = skeleton_of(run.iter().map(|w| w.0.as_str()));
                         let mut tagged = key.clone();
                         tagged.extend(ids.iter().flat_map(|t| t.to_le_bytes()));
                         if !usable(&key) || !seen.insert(tagged) {

@@ -436,6 +436,11 @@ const OTHER_LANGUAGE_STOP_WORDS: &[&str] = &[
     "vorrei", "wala", "wali", "xin", "ya",
 ];
 
+/// Whether a word is an English filler word (as written).
+pub(crate) fn is_english_stop(raw: &str) -> bool {
+    STOP_WORDS.binary_search(&raw).is_ok()
+}
+
 /// Whether a word is filler: in either list, as written or once stemmed ("kinds").
 pub(crate) fn is_stop(raw: &str) -> bool {
     let listed = |w: &str| {
