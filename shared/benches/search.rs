@@ -9,7 +9,7 @@
 //! `INDEX_ONLY=1` it only runs the indexed searches (20 rounds), for `perf` or
 //! `valgrind --tool=callgrind`, whose instruction counts do not depend on the machine's load.
 
-use hostline_shared::knowledge::{KindFilter, KnowledgeIndex};
+use hostline_shared::knowledge::{KindFilter, KnowledgeIndex, Stages};
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::tenancy::Published;
 use std::hint::black_box;
@@ -485,6 +485,11 @@ fn main() {
     let indexed = time_per_query(&qs, rounds, |q| {
         black_box(index.search(black_box(q), KindFilter::MENU, 5));
     });
+    // The baseline from the same run: the word-by-word search, without the cross-word
+    // sound-alike and lexicon stages.
+    let words_only = time_per_query(&qs, rounds, |q| {
+        black_box(index.search_with(black_box(q), KindFilter::MENU, 5, Stages::WORDS_ONLY));
+    });
     let lowered: Vec<String> = names.iter().map(|n| n.1.to_lowercase()).collect();
     let naive = time_per_query(&qs, rounds, |q| {
         black_box(naive_best(&names, &lowered, black_box(q)));
@@ -521,6 +526,11 @@ fn main() {
     let (nm, np50, np99) = stats(naive.clone());
     println!("  search, {} mixed queries x {rounds} rounds:", qs.len());
     println!("    index:          mean {m:>7.1} us  p50 {p50:>7.1} us  p99 {p99:>7.1} us");
+    let (wm, wp50, wp99) = stats(words_only.clone());
+    println!(
+        "    words only:     mean {wm:>7.1} us  p50 {wp50:>7.1} us  p99 {wp99:>7.1} us  (baseline: no cross-word or lexicon stage; whole search {:.2}x its p99)",
+        p99 / wp99.max(1e-9)
+    );
     println!("    naive JW scan:  mean {nm:>7.1} us  p50 {np50:>7.1} us  p99 {np99:>7.1} us");
     println!(
         "    index is {:.1}x faster than the naive scan (mean)",

@@ -28,6 +28,7 @@ mod lexicon;
 pub mod lint;
 mod packed;
 mod search;
+pub use search::Stages;
 mod spans;
 mod text;
 
@@ -603,7 +604,19 @@ impl KnowledgeIndex {
     /// "we don't have that". Only the first hit can be [`Confidence::High`], and only when no
     /// other hit of its kind comes close.
     pub fn search(&self, query: &str, kinds: KindFilter, limit: usize) -> Vec<Hit> {
-        search::search(self, query, kinds, limit)
+        search::search(self, query, kinds, limit, Stages::ALL)
+    }
+
+    /// [`KnowledgeIndex::search`] with only some query stages: for benchmarks that compare
+    /// the word-by-word search with the whole one in the same run.
+    pub fn search_with(
+        &self,
+        query: &str,
+        kinds: KindFilter,
+        limit: usize,
+        stages: Stages,
+    ) -> Vec<Hit> {
+        search::search(self, query, kinds, limit, stages)
     }
 
     /// What to offer when [`KnowledgeIndex::search`] finds nothing: the entries the query

@@ -74,6 +74,27 @@ fn kind_prior(k: EntryKind) -> f32 {
     }
 }
 
+/// Which query stages a search runs: all of them, except in the search bench's baseline,
+/// which measures the word-by-word search alone in the same run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stages {
+    /// Runs of words that sound like runs of name words ([`spans`]).
+    pub sound_runs: bool,
+    /// A caller's word the menu lacks standing for its lexicon glosses.
+    pub lexicon: bool,
+}
+
+impl Stages {
+    pub const ALL: Stages = Stages {
+        sound_runs: true,
+        lexicon: true,
+    };
+    pub const WORDS_ONLY: Stages = Stages {
+        sound_runs: false,
+        lexicon: false,
+    };
+}
+
 /// One query word (or a joined pair, or half of a split word) and what it may mean.
 #[derive(Debug, Clone)]
 struct Position {
@@ -90,8 +111,9 @@ pub(super) fn search(
     query: &str,
     kinds: KindFilter,
     limit: usize,
+    stages: Stages,
 ) -> Vec<Hit> {
-    let (mut hits, scored) = ranked(index, query, kinds, limit, LOW);
+    let (mut hits, scored) = ranked(index, query, kinds, limit, LOW, stages);
     if let Some((first, rest)) = hits.split_first_mut() {
         let rival = scored
             .iter()
@@ -118,7 +140,7 @@ pub(super) fn closest(
     kinds: KindFilter,
     limit: usize,
 ) -> Vec<Hit> {
-    let (mut hits, _) = ranked(index, query, kinds, limit, CLOSEST_FLOOR);
+    let (mut hits, _) = ranked(index, query, kinds, limit, CLOSEST_FLOOR, Stages::ALL);
     for h in &mut hits {
         h.confidence = Confidence::Low;
     }
@@ -135,11 +157,12 @@ fn ranked(
     kinds: KindFilter,
     limit: usize,
     floor: f32,
+    stages: Stages,
 ) -> (Vec<Hit>, Vec<(u32, f32)>) {
     if limit == 0 || index.entries.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let positions = plan(index, query, kinds);
+    let positions = plan(index, query, kinds, stages);
     if !positions.iter().any(|p| !p.optional) {
         return (Vec::new(), Vec::new());
     }
@@ -195,7 +218,7 @@ fn kind_rank(index: &KnowledgeIndex, entry: u32) -> u8 {
 }
 
 /// Query words → positions: exact terms, joined pairs, split words, then fuzzy candidates.
-fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position> {
+fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) -> Vec<Position> {
     let ctx = Ctx {
         terms: &index.terms,
         lookup: &index.derived.lookup,
@@ -209,7 +232,10 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
         .map(|w| if w.stop { None } else { ctx.exact(&w.stem) })
         .collect();
 
-    let windows = span_windows(&ctx, &index.derived.spans, &words, &exact);
+    let windows = match stages.sound_runs {
+        true => span_windows(&ctx, &index.derived.spans, &words, &exact),
+        false => Vec::new(),
+    };
 
     let mut out: Vec<Position> = Vec::new();
     let mut i = 0;
@@ -271,7 +297,10 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter) -> Vec<Position>
         }
         // A word of another language the lexicon glosses with menu words ("pollo").
         // (Not when it is a close spelling of a menu word: "lasagne" is the lasagna.)
-        let synonyms: Vec<u32> = index.synonyms_of(&w.stem).collect();
+        let synonyms: Vec<u32> = match stages.lexicon {
+            true => index.synonyms_of(&w.stem).collect(),
+            false => Vec::new(),
+        };
         let mut p = match synonyms.is_empty() {
             true => None,
             false => Some(ctx.fuzzy_position(&w.stem, &w.raw, false)),
