@@ -555,7 +555,15 @@ pub(crate) fn stem(raw: &str) -> String {
     } else if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
         w.truncate(w.len() - 1);
     }
+    // "reservation" meets "reserve", "hottest" meets "hot", "spiciest" meets "spicy".
+    if w.len() >= 8
+        && let Some(base) = w.strip_suffix("ation")
+    {
+        w = base.to_owned();
+    }
     let suffix = if w.ends_with("ing") {
+        3
+    } else if w.len() >= 7 && w.ends_with("est") {
         3
     } else if w.ends_with("ed") && !w.ends_with("eed") {
         2
@@ -752,6 +760,17 @@ mod tests {
             .filter(|w| !w.stop)
             .map(|w| w.stem)
             .collect()
+    }
+
+    #[test]
+    fn nouns_of_action_and_superlatives_meet_their_base() {
+        assert_eq!(stem("reservations"), stem("reserve"));
+        assert_eq!(stem("hottest"), stem("hot"));
+        assert_eq!(stem("spiciest"), stem("spicy"));
+        assert_eq!(stem("largest"), stem("large"));
+        // Short words keep what looks like an ending.
+        assert_eq!(stem("best"), "best");
+        assert_eq!(stem("nation"), "nation");
     }
 
     #[test]
