@@ -561,9 +561,7 @@ pub(crate) fn stem(raw: &str) -> String {
     {
         w = base.to_owned();
     }
-    let suffix = if w.ends_with("ing") {
-        3
-    } else if w.len() >= 7 && w.ends_with("est") {
+    let suffix = if w.ends_with("ing") || (w.len() >= 7 && w.ends_with("est")) {
         3
     } else if w.ends_with("ed") && !w.ends_with("eed") {
         2
