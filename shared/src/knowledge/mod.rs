@@ -507,13 +507,18 @@ impl KnowledgeIndex {
             derived: Derived::default(),
         };
         for cat in &r.menu.categories {
+            // An item's context is its category's name, glossed too ("Insalate" is salads).
+            let context = std::iter::once(cat.name.clone())
+                .chain(lexicon::glossed(&cat.name))
+                .collect::<Vec<_>>()
+                .join(" ");
             for item in &cat.items {
                 b.add(
                     EntryKind::Item,
                     idx.items.len(),
                     &Names::glossed(&item.name, &item.aliases),
                     &item.description,
-                    &cat.name,
+                    &context,
                 );
                 idx.items.push(ItemInfo {
                     id: item.id.clone(),
