@@ -68,28 +68,43 @@ pub(crate) fn glossed(name: &str) -> Vec<String> {
     let lex = lexicon();
     let normalized = norm(name);
     let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
-    // Each part: a word kept as is, or the glosses of a term.
-    let mut parts: Vec<Result<&str, &[String]>> = Vec::new();
-    let mut i = 0;
-    let mut found = false;
-    while i < words.len() {
-        let longest = (1..=MAX_TERM_WORDS.min(words.len() - i))
-            .rev()
-            .find_map(|k| {
-                let key = words[i..i + k].join(" ");
-                lex.terms.get(&key).map(|g| (k, g.as_slice()))
-            });
-        match longest {
-            Some((k, glosses)) if !glosses.is_empty() => {
-                parts.push(Err(glosses));
-                found = true;
-                i += k;
-            }
-            _ => {
-                parts.push(Ok(words[i]));
-                i += 1;
+    // The segmentation covering the most words with terms (then the fewest terms): "pho bo
+    // vien" is phở + bò viên (meatballs), not "pho bo" + an unknown "vien". best[i] is the
+    // (covered words, -terms) of the best segmentation of words[i..] and its first step.
+    let n = words.len();
+    let term_at = |i: usize, k: usize| lex.terms.get(&words[i..i + k].join(" "));
+    let mut best: Vec<((usize, i64), usize)> = vec![((0, 0), 1); n + 1];
+    for i in (0..n).rev() {
+        let ((c, t), _) = best[i + 1];
+        best[i] = ((c, t), 1);
+        for k in 1..=MAX_TERM_WORDS.min(n - i) {
+            if term_at(i, k).is_some_and(|g| !g.is_empty()) {
+                let ((c2, t2), _) = best[i + k];
+                let cand = (c2 + k, t2 - 1);
+                if cand > best[i].0 {
+                    best[i] = (cand, k);
+                }
             }
         }
+    }
+    // Each part: a word kept as is, or the glosses of a term.
+    let mut parts: Vec<Result<&str, &[String]>> = Vec::new();
+    let mut found = false;
+    let mut i = 0;
+    while i < n {
+        let k = best[i].1;
+        match term_at(i, k).filter(|g| !g.is_empty()) {
+            Some(glosses) if best[i].0.0 > best[i + k].0.0 => {
+                parts.push(Err(glosses.as_slice()));
+                found = true;
+            }
+            _ => {
+                for w in &words[i..i + k] {
+                    parts.push(Ok(w));
+                }
+            }
+        }
+        i += k;
     }
     if !found {
         return Vec::new();
@@ -160,5 +175,7 @@ mod tests {
         assert_eq!(glossed("Postres")[0], "desserts");
         assert!(glossed("Phở Tái")[0] == "noodle soup rare beef");
         assert!(glossed("Margherita Pizza").is_empty());
+        // The segmentation covering most words wins over the longest first term.
+        assert_eq!(glossed("Phở Bò Viên")[0], "noodle soup meatballs");
     }
 }
