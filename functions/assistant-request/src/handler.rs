@@ -52,21 +52,13 @@ pub async fn handle<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    route(req, store, config, now)
-        .await
-        .unwrap_or_else(|e| e.into_response("assistant-request", req))
-}
-
-async fn route<S: Store>(
-    req: &Request,
-    store: &S,
-    config: &Config,
-    now: jiff::Timestamp,
-) -> Result<Response, ApiError> {
-    let m = ROUTER.route(&req.path)?;
-    match m.route {
-        Route::AssistantRequest => assistant_request(req, store, config, now).await,
-    }
+    let answer = match ROUTER.route(&req.path) {
+        Ok(m) => match m.route {
+            Route::AssistantRequest => assistant_request(req, store, config, now).await,
+        },
+        Err(e) => Err(e),
+    };
+    answer.unwrap_or_else(|e| e.into_response("assistant-request", req))
 }
 
 async fn assistant_request<S: Store>(

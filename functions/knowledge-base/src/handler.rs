@@ -49,21 +49,13 @@ pub async fn handle<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    route(req, store, config, now)
-        .await
-        .unwrap_or_else(|e| e.into_response("knowledge-base", req))
-}
-
-async fn route<S: Store>(
-    req: &Request,
-    store: &S,
-    config: &Config,
-    now: jiff::Timestamp,
-) -> Result<Response, ApiError> {
-    let m = ROUTER.route(&req.path)?;
-    match m.route {
-        Route::ToolCalls => tool_calls(req, store, config, now).await,
-    }
+    let answer = match ROUTER.route(&req.path) {
+        Ok(m) => match m.route {
+            Route::ToolCalls => tool_calls(req, store, config, now).await,
+        },
+        Err(e) => Err(e),
+    };
+    answer.unwrap_or_else(|e| e.into_response("knowledge-base", req))
 }
 
 async fn tool_calls<S: Store>(
