@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// Top-1 floor of every set, tuned and held-out alike: a little below the lowest figure
 /// measured (the goal is 0.95; see the README).
-const FLOOR: f64 = 0.87;
+const FLOOR: f64 = 0.88;
 
 #[derive(Deserialize)]
 struct QuerySet {

@@ -46,6 +46,7 @@ const MIN_JOIN_SIMILARITY: f32 = 0.85;
 const MIN_STOP_SIMILARITY: f32 = 0.95;
 /// Weight of a query word the menu does not know; numbers weigh little ("two pad thai").
 const UNKNOWN_WORD_WEIGHT: f32 = 0.5;
+const UNKNOWN_FAQ_WORD_WEIGHT: f32 = 0.3;
 const UNKNOWN_NUMBER_WEIGHT: f32 = 0.1;
 
 const HIGH: f32 = 0.8;
@@ -525,6 +526,9 @@ impl Ctx<'_> {
         let weight = match cands.first() {
             Some(&(t, _)) => self.weight(t),
             None if number => UNKNOWN_NUMBER_WEIGHT,
+            // A question is phrased freely ("can we sit outside" for "Do you have patio
+            // seating?"): in an FAQ-only search a word no entry uses weighs less.
+            None if self.kinds == KindFilter::FAQ => UNKNOWN_FAQ_WORD_WEIGHT,
             None => UNKNOWN_WORD_WEIGHT,
         };
         Position {
