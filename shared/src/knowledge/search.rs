@@ -302,14 +302,13 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
             true => index.synonyms_of(&w.stem).collect(),
             false => Vec::new(),
         };
-        let mut p = match synonyms.is_empty() {
+        // The word's fuzzy candidates, computed once: for the lexicon, and if it is not taken
+        // that way, for the word as said below.
+        let mut fuzzy = match synonyms.is_empty() {
             true => None,
-            false => Some(ctx.fuzzy_position(&w.stem, &w.raw, false)),
+            false => Some(ctx.fuzzy_position(&w.stem, &w.raw, w.is_number())),
         };
-        if let Some(p) = p
-            .as_mut()
-            .filter(|p| p.cands.first().is_none_or(|c| c.1 < SPELLED_LIKE))
-        {
+        if let Some(mut p) = fuzzy.take_if(|p| p.cands.first().is_none_or(|c| c.1 < SPELLED_LIKE)) {
             p.cands.retain(|c| c.1 >= SYNONYM_SIMILARITY);
             for t in synonyms {
                 if ctx.lookup.wanted(t, ctx.kinds) && !p.cands.iter().any(|c| c.0 == t) {
@@ -319,7 +318,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
             if let Some(&(t, _)) = p.cands.first() {
                 p.cands.truncate(MAX_CANDIDATES);
                 p.weight = ctx.weight(t);
-                out.push(p.clone());
+                out.push(p);
                 i += 1;
                 continue;
             }
@@ -331,7 +330,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
             i += 1;
             continue;
         }
-        out.push(ctx.fuzzy_position(&w.stem, &w.raw, w.is_number()));
+        out.push(fuzzy.unwrap_or_else(|| ctx.fuzzy_position(&w.stem, &w.raw, w.is_number())));
         i += 1;
     }
     out.truncate(MAX_POSITIONS);
