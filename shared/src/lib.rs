@@ -15,7 +15,8 @@
 //! - [`http`]: the plain request/response types handlers take and return, and JSON errors.
 //! - [`api`]: the handler prelude: the typed principal, one error type that becomes the
 //!   response and is logged once, and the path router.
-//! - [`auth`]: constant-time secret comparison shared by every webhook.
+//! - [`auth`]: secret comparison for webhooks; owner and staff accounts, access tokens (JWT),
+//!   refresh rotation, password and PIN hashing, opaque tokens kept as digests.
 //! - [`credential`]: the per-business, per-line tool credential the tool and event routes
 //!   take the tenant from; [`signed`]: the signed-claims format behind it and the stream token.
 //! - [`tenancy`]: routing a call to its business by the line dialled; the business record and

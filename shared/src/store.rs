@@ -131,6 +131,41 @@ pub mod keys {
     pub fn daily_usage(b: &BusinessId, date: jiff::civil::Date) -> String {
         format!("biz/{b}/usage/{date}")
     }
+
+    /// An owner or admin account ([`crate::auth::accounts::User`]), by its random id.
+    pub fn user(user_id: &str) -> String {
+        format!("user/{user_id}")
+    }
+
+    /// Global index: digest of a normalized email → user id (the sign-up commit point).
+    pub fn user_email(email_digest: &str) -> String {
+        format!("user-email/{email_digest}")
+    }
+
+    /// One refresh token, by the digest of the token.
+    pub fn refresh(token_digest: &str) -> String {
+        format!("refresh/{token_digest}")
+    }
+
+    /// The family every rotation of one login's refresh token shares.
+    pub fn refresh_family(family: &str) -> String {
+        format!("refresh-family/{family}")
+    }
+
+    /// Failure counter of a login throttle (`scope`: what is counted; `digest`: of whom).
+    pub fn throttle(scope: &str, digest: &str) -> String {
+        format!("throttle/{scope}/{digest}")
+    }
+
+    /// A staff member of a business.
+    pub fn staff(b: &BusinessId, staff_id: &str) -> String {
+        format!("biz/{b}/staff/{staff_id}")
+    }
+
+    /// A business's staff phone → staff id.
+    pub fn staff_phone(b: &BusinessId, phone: &PhoneE164) -> String {
+        format!("biz/{b}/staff-phone/{phone}")
+    }
 }
 
 /// In-memory store for unit tests and native examples.

@@ -1,5 +1,17 @@
-//! Secret comparison shared by every webhook and the operator token. Constant-time in the
-//! length of the expected secret, so a caller learns nothing from response timing.
+//! Identity and authentication.
+//!
+//! - This module: constant-time secret comparison shared by every webhook and the operator
+//!   token (constant-time in the length of the expected secret, so a caller learns nothing
+//!   from response timing).
+//! - [`jwt`]: access tokens (claims, roles, permissions).
+//! - [`password`]: Argon2id hashes of passwords and staff PINs.
+//! - [`tokens`]: opaque tokens kept as digests (refresh tokens, API keys, device tokens).
+//! - [`accounts`]: owners and staff, sign-up, login with throttling, refresh rotation.
+
+pub mod accounts;
+pub mod jwt;
+pub mod password;
+pub mod tokens;
 
 use crate::http::Request;
 use subtle::ConstantTimeEq;
