@@ -4,9 +4,11 @@
 //! [`ApiError::into_response`] turns an error into the response, logging once, with the
 //! function and route, what the caller is not told.
 
+use crate::auth::jwt::{self, Claims, JwtError, Permission};
 use crate::auth::{secret_matches, vapi_request_authorized};
 use crate::credential::{CredentialError, ToolCredential};
 use crate::http::{Method, Request, Response};
+use crate::ids::BusinessId;
 use crate::store::StoreError;
 
 /// Who a request comes from, once its credential has been checked.
@@ -20,6 +22,9 @@ pub enum Principal {
     Tool(ToolCredential),
     /// The media relay (`service_token`).
     Relay,
+    /// A person with an account (owner, admin or staff), by a verified access token: what
+    /// they may do, and where, is in the claims, read without any store access.
+    User(Claims),
 }
 
 impl Principal {
@@ -36,6 +41,53 @@ impl Principal {
         match req.bearer() {
             Some(t) if secret_matches(t, service_token) => Ok(Principal::Relay),
             _ => Err(ApiError::unauthorized("missing or invalid service token")),
+        }
+    }
+
+    /// The operator (`admin_token`) or a person with an access token signed with `jwt_key`,
+    /// both as `Authorization: Bearer …`.
+    pub fn operator_or_user(
+        req: &Request,
+        admin_token: &str,
+        jwt_key: &str,
+        now_unix: i64,
+    ) -> Result<Principal, ApiError> {
+        let Some(token) = req.bearer() else {
+            return Err(ApiError::unauthorized(
+                "missing bearer token (Authorization: Bearer <access token>)",
+            ));
+        };
+        if secret_matches(token, admin_token) {
+            return Ok(Principal::Operator);
+        }
+        match jwt::verify(token, jwt_key.as_bytes(), now_unix) {
+            Ok(claims) => Ok(Principal::User(claims)),
+            Err(JwtError::Expired) => Err(ApiError::unauthorized(
+                "the access token has expired; refresh it at /api/v1/auth/refresh",
+            )),
+            Err(JwtError::Invalid) => Err(ApiError::unauthorized("invalid bearer token")),
+            Err(JwtError::NoKey) => {
+                eprintln!("jwt_key is not set; refusing every access token");
+                Err(ApiError::unauthorized("invalid bearer token"))
+            }
+        }
+    }
+
+    /// Whether this principal may do `permission` in `business`. A person whose token does
+    /// not name the business gets the same 404 as for a business that does not exist, so ids
+    /// of other tenants cannot be probed; one whose role lacks the permission gets a 403.
+    pub fn may(&self, business: &BusinessId, permission: Permission) -> Result<(), ApiError> {
+        match self {
+            Principal::Operator => Ok(()),
+            Principal::User(c) if c.allows(business, permission) => Ok(()),
+            Principal::User(c) if c.businesses.contains(business) => {
+                Err(ApiError::forbidden(format!(
+                    "your role may not do this ({} is needed)",
+                    permission.as_str()
+                )))
+            }
+            Principal::User(_) => Err(ApiError::no_business(business)),
+            _ => Err(ApiError::forbidden("not allowed")),
         }
     }
 
@@ -83,6 +135,9 @@ pub enum ApiError {
         status: u16,
         body: serde_json::Value,
     },
+    /// Too many attempts: 429 with `Retry-After` (seconds).
+    #[error("{message}")]
+    TooMany { message: String, retry_after: i64 },
     /// Storage failed: 503 + `Retry-After` when retrying may help, else an opaque 500.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
@@ -143,6 +198,11 @@ impl ApiError {
         ApiError::refused(405, "method not allowed on this route")
     }
 
+    /// The one answer for a business that does not exist or is not the caller's.
+    pub fn no_business(id: &BusinessId) -> Self {
+        ApiError::not_found(format!("no business {id}"))
+    }
+
     /// No route has this path.
     pub fn no_route() -> Self {
         ApiError::refused(404, "no such route")
@@ -178,6 +238,11 @@ impl ApiError {
             } => Response::field_error(status, &field, &message),
             ApiError::Refused { status, message } => Response::error(status, &message),
             ApiError::Body { status, body } => Response::json(status, &body),
+            ApiError::TooMany {
+                message,
+                retry_after,
+            } => Response::error(429, &message)
+                .with_header("retry-after", &retry_after.max(1).to_string()),
             ApiError::Store(e) | ApiError::StoreDuring { source: e, .. } => {
                 Response::storage_error(&e)
             }

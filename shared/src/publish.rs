@@ -219,6 +219,7 @@ async fn claim_stage_commit<'l, S: Store>(
 
     // Stage.
     let revision = previous.map_or(1, |p| p.revision.saturating_add(1));
+    let name = doc.business.name.clone();
     let doc_bytes = to_json(&doc)?;
     let restaurant_key = content_key(&keys::restaurant(id), revision, &doc_bytes);
     store.put(&restaurant_key, &doc_bytes).await?;
@@ -232,6 +233,8 @@ async fn claim_stage_commit<'l, S: Store>(
     // Commit: one compare-and-swap against the record read at the start.
     let record = BusinessRecord {
         id: id.clone(),
+        name: Some(name),
+        owner: previous.and_then(|p| p.owner.clone()),
         active: previous.is_none_or(|p| p.active),
         lines: lines.to_vec(),
         revision,

@@ -23,6 +23,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BusinessRecord {
     pub id: BusinessId,
+    /// The business's name (from its restaurant document, or given when it was created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The user who owns it (`None` for businesses the operator created by import).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// Inactive businesses keep their data but their lines answer with a polite refusal.
     pub active: bool,
     /// The lines this business owns in the global line index.

@@ -149,6 +149,7 @@ fn inactive_business_gets_a_spoken_error() {
     let s = seeded();
     let cfg = hostline_owner_api::handler::Config {
         admin_token: "t".into(),
+        jwt_key: String::new(),
     };
     let req = Request::new(Method::Patch, "/api/v1/businesses/boba")
         .with_header("authorization", "Bearer t")

@@ -1,18 +1,31 @@
-//! Routes of the owner API (first slice):
+//! Routes of the owner API.
 //!
-//! | method | path | does |
-//! |---|---|---|
-//! | PUT | `/api/v1/businesses/{id}/restaurant` | import a `hostline.restaurant/v1` document |
-//! | GET | `/api/v1/businesses/{id}/restaurant` | export it |
-//! | GET | `/api/v1/businesses/{id}/voice-lint` | the voice-lint of the stored document (also in the import's answer) |
-//! | GET | `/api/v1/businesses/{id}` | the business record (status, lines, revision) |
-//! | PATCH | `/api/v1/businesses/{id}` | `{"active"?, "transfer_to"?, "balance_seconds"?}`: take calls or not, staff line, prepaid seconds |
-//! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | `{"e164": "+1..."}`: map a Vapi number id to a line |
+//! | method | path | who | does |
+//! |---|---|---|---|
+//! | POST | `/api/v1/auth/signup` | anyone | `{email, password, name}`: a new owner account, signed in |
+//! | POST | `/api/v1/auth/login` | anyone | `{email, password}` → `{access_token, refresh_token, expires_in}` |
+//! | POST | `/api/v1/auth/refresh` | anyone | `{refresh_token}` → a new pair (the old one is spent) |
+//! | POST | `/api/v1/auth/logout` | anyone | `{refresh_token}`: ends that login |
+//! | POST | `/api/v1/auth/staff-login` | anyone | `{business_id, phone, pin}` → staff tokens |
+//! | POST | `/api/v1/auth/password` | user | `{current_password, new_password}`: revokes every token |
+//! | GET | `/api/v1/me` | user | the account behind the token |
+//! | GET, POST | `/api/v1/businesses` | user, operator | list; create `{id, name}` |
+//! | GET, PATCH | `/api/v1/businesses/{id}` | business:read / write | the record; `{"active"?, "transfer_to"?}` (`balance_seconds`: operator only) |
+//! | PUT, GET | `/api/v1/businesses/{id}/restaurant` | business:write / read | import / export a `hostline.restaurant/v1` document |
+//! | GET | `/api/v1/businesses/{id}/voice-lint` | business:read | the voice-lint of the stored document |
+//! | GET, POST | `/api/v1/businesses/{id}/staff` | staff:manage | list; add `{name, phone, pin, permissions?}` |
+//! | DELETE | `/api/v1/businesses/{id}/staff/{staff_id}` | staff:manage | remove |
+//! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | operator | `{"e164": "+1..."}`: map a Vapi number id to a line |
 //!
-//! Every route needs `Authorization: Bearer <admin_token>`; the business comes from the path,
-//! which only the operator can choose.
+//! "user" is `Authorization: Bearer <access token>` (JWT, from login); "operator" is
+//! `Authorization: Bearer <admin_token>`, which may act on any business. A token that does not
+//! name a business gets the same 404 as a business that does not exist.
 
+use crate::auth_routes;
+use crate::staff;
 use hostline_shared::api::{ApiError, Principal, Router, parse_body};
+use hostline_shared::auth::accounts::{self, User};
+use hostline_shared::auth::jwt::{Permission, Role};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::knowledge::lint::voice_lint;
@@ -30,29 +43,59 @@ use std::sync::LazyLock;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub admin_token: String,
+    /// Signs and verifies access tokens.
+    pub jwt_key: String,
 }
 
 /// The routes, matched by [`Router`].
 #[derive(Debug, Clone, Copy)]
 enum Route {
+    Signup,
+    Login,
+    Refresh,
+    Logout,
+    StaffLogin,
+    Password,
+    Me,
+    Businesses,
+    Business,
     Restaurant,
     VoiceLint,
-    Business,
+    Staff,
+    StaffMember,
     VapiNumber,
 }
 
 static ROUTER: LazyLock<Router<Route>> = LazyLock::new(|| {
     Router::new([
+        ("/api/v1/auth/signup", Route::Signup),
+        ("/api/v1/auth/login", Route::Login),
+        ("/api/v1/auth/refresh", Route::Refresh),
+        ("/api/v1/auth/logout", Route::Logout),
+        ("/api/v1/auth/staff-login", Route::StaffLogin),
+        ("/api/v1/auth/password", Route::Password),
+        ("/api/v1/me", Route::Me),
+        ("/api/v1/businesses", Route::Businesses),
+        ("/api/v1/businesses/{id}", Route::Business),
         ("/api/v1/businesses/{id}/restaurant", Route::Restaurant),
         ("/api/v1/businesses/{id}/voice-lint", Route::VoiceLint),
-        ("/api/v1/businesses/{id}", Route::Business),
+        ("/api/v1/businesses/{id}/staff", Route::Staff),
+        (
+            "/api/v1/businesses/{id}/staff/{staff_id}",
+            Route::StaffMember,
+        ),
         ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
     ])
 });
 
-/// Only the operator's bearer token opens these routes (owner accounts are still to come).
-fn authorize(req: &Request, config: &Config) -> Result<Principal, ApiError> {
-    Principal::operator(req, &config.admin_token)
+/// The operator's `admin_token`, or a person's access token.
+fn authorize(req: &Request, config: &Config, now: jiff::Timestamp) -> Result<Principal, ApiError> {
+    Principal::operator_or_user(req, &config.admin_token, &config.jwt_key, now.as_second())
+}
+
+/// Random bytes from the platform (WASI `random` in a component, the OS natively).
+pub(crate) fn os_entropy(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("the platform's random source failed");
 }
 
 pub async fn handle<S: Store>(
@@ -72,27 +115,172 @@ async fn route<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let Principal::Operator = authorize(req, config)? else {
-        return Err(ApiError::refused(403, "not allowed"));
-    };
     let m = ROUTER.route(&req.path)?;
+    let key = config.jwt_key.as_bytes();
+    // The routes that make a session need none.
     match (m.route, req.method) {
+        (Route::Signup, Method::Post) => return auth_routes::signup(store, key, req, now).await,
+        (Route::Login, Method::Post) => return auth_routes::login(store, key, req, now).await,
+        (Route::Refresh, Method::Post) => return auth_routes::refresh(store, key, req, now).await,
+        (Route::Logout, Method::Post) => return auth_routes::logout(store, req).await,
+        (Route::StaffLogin, Method::Post) => {
+            return auth_routes::staff_login(store, key, req, now).await;
+        }
+        (Route::Signup | Route::Login | Route::Refresh | Route::Logout | Route::StaffLogin, _) => {
+            return Err(ApiError::method_not_allowed());
+        }
+        _ => {}
+    }
+    let who = authorize(req, config, now)?;
+    let business = || parse_id(m.param("id"));
+    match (m.route, req.method) {
+        (Route::Password, Method::Post) => {
+            auth_routes::change_password(store, key, &who, req, now).await
+        }
+        (Route::Me, Method::Get) => auth_routes::me(store, &who).await,
+        (Route::Businesses, Method::Get) => list_businesses(store, &who).await,
+        (Route::Businesses, Method::Post) => create_business(store, key, &who, req, now).await,
         (Route::Restaurant, Method::Put) => {
-            put_restaurant(store, &parse_id(m.param("id"))?, &req.body, now).await
+            let id = business()?;
+            who.may(&id, Permission::BusinessWrite)?;
+            put_restaurant(store, &id, &req.body, now).await
         }
-        (Route::Restaurant, Method::Get) => get_restaurant(store, &parse_id(m.param("id"))?).await,
-        (Route::VoiceLint, Method::Get) => get_voice_lint(store, &parse_id(m.param("id"))?).await,
-        (Route::Business, Method::Get) => get_business(store, &parse_id(m.param("id"))?).await,
+        (Route::Restaurant, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::BusinessRead)?;
+            get_restaurant(store, &id).await
+        }
+        (Route::VoiceLint, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::BusinessRead)?;
+            get_voice_lint(store, &id).await
+        }
+        (Route::Business, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::BusinessRead)?;
+            get_business(store, &id).await
+        }
         (Route::Business, Method::Patch) => {
-            patch_business(store, &parse_id(m.param("id"))?, &req.body, now).await
+            let id = business()?;
+            who.may(&id, Permission::BusinessWrite)?;
+            patch_business(store, &who, &id, &req.body, now).await
         }
-        (Route::VapiNumber, Method::Put) => put_vapi_number(store, m.param("id"), &req.body).await,
+        (Route::Staff, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            staff::list(store, &id).await
+        }
+        (Route::Staff, Method::Post) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            staff::add(store, &id, &req.body, now).await
+        }
+        (Route::StaffMember, Method::Delete) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            auth_routes::still_current(store, &who).await?;
+            staff::remove(store, &id, m.param("staff_id")).await
+        }
+        (Route::VapiNumber, Method::Put) => {
+            let Principal::Operator = who else {
+                return Err(ApiError::forbidden("only the operator maps Vapi numbers"));
+            };
+            put_vapi_number(store, m.param("id"), &req.body).await
+        }
         _ => Err(ApiError::method_not_allowed()),
     }
 }
 
 fn parse_id(raw: &str) -> Result<BusinessId, ApiError> {
     BusinessId::parse(raw).map_err(|e| ApiError::field(400, "business_id", e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewBusiness {
+    id: String,
+    name: String,
+}
+
+/// An owner creates a business (inactive, without a menu). The answer carries a new access
+/// token that names it, so the next call can use it at once.
+async fn create_business<S: Store>(
+    store: &S,
+    jwt_key: &[u8],
+    who: &Principal,
+    req: &Request,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    let user_id = match who {
+        Principal::User(c) if matches!(c.role, Role::Owner | Role::Admin) => c.sub.clone(),
+        Principal::User(_) => {
+            return Err(ApiError::forbidden(
+                "staff accounts cannot create businesses",
+            ));
+        }
+        _ => {
+            return Err(ApiError::forbidden(
+                "businesses are created by their owner's account (the operator imports with PUT …/restaurant)",
+            ));
+        }
+    };
+    let body: NewBusiness = parse_body(&req.body)?;
+    let id = BusinessId::parse(&body.id).map_err(|e| ApiError::field(400, "id", e.to_string()))?;
+    let (record, user) = accounts::create_business(store, &user_id, &id, &body.name, now)
+        .await
+        .map_err(auth_routes::auth_error)?;
+    let access_token = hostline_shared::auth::jwt::issue(&user.claims(now.as_second()), jwt_key)
+        .map_err(|_| auth_routes::auth_error(accounts::AuthError::NoKey))?;
+    Ok(Response::json(
+        201,
+        &json!({
+            "business": BusinessView::of(&record),
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": hostline_shared::auth::jwt::ACCESS_TTL_SECONDS,
+        }),
+    ))
+}
+
+/// The businesses the caller may see: an owner's own (from the account, so one created a
+/// moment ago is there), a staff member's one, or every business for the operator.
+async fn list_businesses<S: Store>(store: &S, who: &Principal) -> Result<Response, ApiError> {
+    let ids: Vec<BusinessId> = match who {
+        Principal::Operator => store
+            .list("biz/")
+            .await?
+            .iter()
+            .filter_map(|k| k.strip_prefix("biz/")?.strip_suffix("/business"))
+            .filter_map(|id| BusinessId::parse(id).ok())
+            .collect(),
+        Principal::User(c) if c.role == Role::Staff => c.businesses.clone(),
+        Principal::User(c) => match read_json::<_, User>(store, &keys::user(&c.sub)).await? {
+            Some(u) => u.businesses,
+            None => Vec::new(),
+        },
+        _ => return Err(ApiError::forbidden("not allowed")),
+    };
+    let mut businesses = Vec::new();
+    for id in &ids {
+        if let Some(r) = read_json::<_, BusinessRecord>(store, &keys::business(id)).await? {
+            businesses.push(BusinessSummary {
+                id: r.id,
+                name: r.name,
+                active: r.active,
+                revision: r.revision,
+            });
+        }
+    }
+    Ok(Response::json(200, &json!({ "businesses": businesses })))
+}
+
+#[derive(serde::Serialize)]
+struct BusinessSummary {
+    id: BusinessId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    active: bool,
+    revision: u64,
 }
 
 async fn put_restaurant<S: Store>(
@@ -181,7 +369,7 @@ async fn get_voice_lint<S: Store>(store: &S, id: &BusinessId) -> Result<Response
 async fn get_business<S: Store>(store: &S, id: &BusinessId) -> Result<Response, ApiError> {
     match read_json::<_, BusinessRecord>(store, &keys::business(id)).await? {
         Some(r) => Ok(Response::json(200, &BusinessView::of(&r))),
-        None => Err(ApiError::not_found(format!("no business {id}"))),
+        None => Err(ApiError::no_business(id)),
     }
 }
 
@@ -189,6 +377,8 @@ async fn get_business<S: Store>(store: &S, id: &BusinessId) -> Result<Response, 
 #[derive(serde::Serialize)]
 struct BusinessView<'a> {
     id: &'a BusinessId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
     active: bool,
     lines: &'a [PhoneE164],
     revision: u64,
@@ -204,6 +394,7 @@ impl<'a> BusinessView<'a> {
     fn of(r: &'a BusinessRecord) -> Self {
         BusinessView {
             id: &r.id,
+            name: r.name.as_deref(),
             active: r.active,
             lines: &r.lines,
             revision: r.revision,
@@ -238,11 +429,19 @@ where
 
 async fn patch_business<S: Store>(
     store: &S,
+    who: &Principal,
     id: &BusinessId,
     bytes: &[u8],
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
     let patch: BusinessPatch = parse_body(bytes)?;
+    if patch.balance_seconds.is_some() && *who != Principal::Operator {
+        return Err(ApiError::field(
+            403,
+            "balance_seconds",
+            "only the operator sets the balance (top-ups)",
+        ));
+    }
     let transfer_to = match &patch.transfer_to {
         Some(Some(raw)) => Some(Some(PhoneE164::parse_e164(raw).map_err(|_| {
             ApiError::field(
@@ -285,7 +484,7 @@ async fn patch_business<S: Store>(
     .await;
     match result {
         Ok(Some(record)) => Ok(Response::json(200, &BusinessView::of(&record))),
-        Ok(None) if !found => Err(ApiError::not_found(format!("no business {id}"))),
+        Ok(None) if !found => Err(ApiError::no_business(id)),
         Ok(None) => Err(StoreError::Backend("business update wrote nothing".into()).into()),
         Err(StoreError::Conflict) => Err(ApiError::refused(
             409,

@@ -1,13 +1,18 @@
-//! The owner API, first slice: `/api/v1/...` routes to import and export a restaurant document
-//! and to switch a business on or off. Authorised by the operator's `admin_token` (Bearer) until
-//! owner accounts land.
+//! The owner API: `/api/v1/...` routes for accounts and sessions (owners by email and
+//! password, staff by phone and PIN), businesses, restaurant documents, and staff.
+//! Authorised by an access token (JWT) whose claims name the businesses and permissions, or by
+//! the operator's `admin_token`.
 //!
-//! - [`handler`]: routing and authorisation;
+//! - [`handler`]: routing and authorisation, the business routes;
 //!   (importing itself is `hostline_shared::publish`: one commit point for the document, its
 //!   knowledge bundle and the lines);
+//! - `auth_routes`: sign-up, login, refresh, logout, staff login, password change, `me`;
+//! - `staff`: a business's staff;
 //! - `component` (wasm32 only): the Spin entry point.
 
+mod auth_routes;
 pub mod handler;
+mod staff;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -13,6 +13,7 @@ use hostline_test_support::fixtures::{BOBA, THAI, lines_of, with_lines};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "operator-token";
+const JWT_KEY: &str = "owner-api-test-jwt-key";
 
 fn now() -> jiff::Timestamp {
     "2026-11-20T18:00:00Z".parse().unwrap()
@@ -35,6 +36,7 @@ fn call_with(
     }
     let cfg = Config {
         admin_token: TOKEN.into(),
+        jwt_key: JWT_KEY.into(),
     };
     let Response { status, body, .. } = block_on(handle(&req, store, &cfg, now()));
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -367,6 +369,7 @@ fn every_route_needs_the_admin_token() {
         &s,
         &Config {
             admin_token: String::new(),
+            jwt_key: String::new(),
         },
         now(),
     ));
@@ -429,6 +432,7 @@ fn routing_and_storage_faults_answer_like_every_other_route() {
             .with_header("authorization", &format!("Bearer {TOKEN}"));
         let cfg = Config {
             admin_token: TOKEN.into(),
+            jwt_key: JWT_KEY.into(),
         };
         block_on(handle(&req, &s, &cfg, now()))
     };

@@ -45,6 +45,7 @@ fn owner(s: &MemoryStore, method: Method, path: &str, body: &str) -> u16 {
         .with_body(body);
     let cfg = hostline_owner_api::handler::Config {
         admin_token: "t".into(),
+        jwt_key: String::new(),
     };
     block_on(hostline_owner_api::handler::handle(&req, s, &cfg, now())).status
 }

@@ -19,7 +19,7 @@ use super::tokens::{self, Entropy, TokenKind};
 use crate::ids::BusinessId;
 use crate::phone::PhoneE164;
 use crate::store::{Store, StoreError, keys};
-use crate::tenancy::{read_json, read_json_versioned, update_json};
+use crate::tenancy::{BusinessRecord, read_json, read_json_versioned, update_json};
 use serde::{Deserialize, Serialize};
 
 /// How long a refresh token (and so a login) lasts without use.
@@ -174,6 +174,8 @@ pub enum AuthError {
     Throttled { retry_after: i64 },
     #[error("an account with this email already exists")]
     EmailTaken,
+    #[error("this business id is taken; choose another")]
+    BusinessTaken,
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,
@@ -414,6 +416,68 @@ pub async fn staff_by_phone<S: Store>(
     };
     let id = String::from_utf8_lossy(&id).into_owned();
     Ok(read_json(store, &keys::staff(business, &id)).await?)
+}
+
+/// Most businesses one owner may have (every one is named in their access tokens).
+pub const MAX_BUSINESSES_PER_USER: usize = 50;
+
+/// A new business owned by `user_id`, created inactive and without a menu (import one, then
+/// switch it on). The business record, created with compare-and-swap, claims the id; adding
+/// it to the user's list is the commit point that makes it theirs in their next token. A
+/// retry after a failure in between finds its own claim and finishes.
+pub async fn create_business<S: Store>(
+    store: &S,
+    user_id: &str,
+    id: &BusinessId,
+    name: &str,
+    now: jiff::Timestamp,
+) -> Result<(BusinessRecord, User), AuthError> {
+    let name = normalize_name(name, "name")?;
+    let Some(user) = read_json::<_, User>(store, &keys::user(user_id)).await? else {
+        return Err(AuthError::BadRefresh);
+    };
+    if !user.businesses.contains(id) && user.businesses.len() >= MAX_BUSINESSES_PER_USER {
+        return Err(AuthError::Invalid {
+            field: "id",
+            message: format!("an account may own at most {MAX_BUSINESSES_PER_USER} businesses"),
+        });
+    }
+    let record = BusinessRecord {
+        id: id.clone(),
+        name: Some(name),
+        owner: Some(user.id.clone()),
+        active: false,
+        lines: Vec::new(),
+        revision: 0,
+        transfer_to: None,
+        balance_seconds: None,
+        published: None,
+        retired: None,
+        recent_charges: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let key = keys::business(id);
+    let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let record = match store.compare_and_swap(&key, None, &bytes).await {
+        Ok(()) => record,
+        Err(StoreError::Conflict) => match read_json::<_, BusinessRecord>(store, &key).await? {
+            Some(existing) if existing.owner.as_deref() == Some(&user.id) => existing,
+            _ => return Err(AuthError::BusinessTaken),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    let user = update_json::<_, User, _>(store, &keys::user(&user.id), |u| {
+        let mut u = u?;
+        if !u.businesses.contains(id) {
+            u.businesses.push(id.clone());
+            u.updated_at = now;
+        }
+        Some(u)
+    })
+    .await?
+    .ok_or(AuthError::BadRefresh)?;
+    Ok((record, user))
 }
 
 /// A new staff member at `business` with a phone and PIN. The phone index entry is the

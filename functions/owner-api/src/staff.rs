@@ -1,0 +1,76 @@
+//! `/api/v1/businesses/{id}/staff`: the people who log in with a phone and PIN to work the
+//! orders of one business.
+
+use crate::auth_routes::auth_error;
+use crate::handler::os_entropy;
+use hostline_shared::api::{ApiError, parse_body};
+use hostline_shared::auth::accounts;
+use hostline_shared::auth::jwt::Permission;
+use hostline_shared::http::Response;
+use hostline_shared::ids::BusinessId;
+use hostline_shared::phone::PhoneE164;
+use hostline_shared::store::Store;
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewStaff {
+    name: String,
+    phone: String,
+    pin: String,
+    /// Defaults to menu availability and the order tools.
+    #[serde(default)]
+    permissions: Option<Vec<Permission>>,
+}
+
+pub async fn add<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    body: &[u8],
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    let b: NewStaff = parse_body(body)?;
+    let phone = PhoneE164::parse_e164(&b.phone)
+        .map_err(|_| ApiError::field(400, "phone", "must be an E.164 number like +14155550100"))?;
+    let permissions = b.permissions.unwrap_or_else(|| Permission::STAFF.to_vec());
+    let staff = accounts::add_staff(
+        store,
+        business,
+        &b.name,
+        phone,
+        &b.pin,
+        permissions,
+        now,
+        &mut os_entropy,
+    )
+    .await
+    .map_err(auth_error)?;
+    Ok(Response::json(201, &staff.public()))
+}
+
+pub async fn list<S: Store>(store: &S, business: &BusinessId) -> Result<Response, ApiError> {
+    let staff = accounts::list_staff(store, business)
+        .await
+        .map_err(auth_error)?;
+    let staff: Vec<_> = staff.iter().map(accounts::Staff::public).collect();
+    Ok(Response::json(200, &json!({ "staff": staff })))
+}
+
+pub async fn remove<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    staff_id: &str,
+) -> Result<Response, ApiError> {
+    if !hostline_shared::auth::tokens::is_id("s_", staff_id) {
+        return Err(ApiError::not_found("no such staff member"));
+    }
+    if accounts::remove_staff(store, business, staff_id)
+        .await
+        .map_err(auth_error)?
+    {
+        Ok(Response::no_content())
+    } else {
+        Err(ApiError::not_found("no such staff member"))
+    }
+}

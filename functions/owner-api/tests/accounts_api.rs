@@ -1,0 +1,508 @@
+//! Accounts through the owner API handler (natively, over the in-memory store): an owner signs
+//! up, creates a business, imports its menu and manages staff; and the isolation matrix —
+//! every business route with another tenant's token, no token, an expired token, a staff
+//! token on an owner route, and a revoked token.
+
+use futures::executor::block_on;
+use hostline_owner_api::handler::{Config, handle};
+use hostline_shared::auth::jwt::{self, Claims, Permission, Role};
+use hostline_shared::http::{Method, Request, Response};
+use hostline_shared::ids::BusinessId;
+use hostline_shared::store::MemoryStore;
+use hostline_test_support::fixtures::{BOBA, THAI};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "operator-token";
+const JWT_KEY: &str = "accounts-api-test-key";
+
+fn now() -> jiff::Timestamp {
+    "2026-12-01T18:00:00Z".parse().unwrap()
+}
+
+fn config() -> Config {
+    Config {
+        admin_token: ADMIN.into(),
+        jwt_key: JWT_KEY.into(),
+    }
+}
+
+fn send(
+    s: &MemoryStore,
+    method: Method,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let (status, _, body) = send_full(s, method, path, body, token, now());
+    (status, body)
+}
+
+fn send_full(
+    s: &MemoryStore,
+    method: Method,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+    at: jiff::Timestamp,
+) -> (u16, Vec<(String, String)>, Value) {
+    let mut req = Request::new(method, path)
+        .with_body(body.as_bytes().to_vec())
+        .with_header("spin-client-addr", "127.0.0.1:50000");
+    if let Some(t) = token {
+        req = req.with_header("authorization", &format!("Bearer {t}"));
+    }
+    let Response {
+        status,
+        headers,
+        body,
+    } = block_on(handle(&req, s, &config(), at));
+    (
+        status,
+        headers,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+/// Signs up an owner and creates `business` for them; returns their access token.
+fn owner_with_business(s: &MemoryStore, email: &str, business: &str, name: &str) -> String {
+    let (st, body) = send(
+        s,
+        Method::Post,
+        "/api/v1/auth/signup",
+        &json!({"email": email, "password": "a fine long password", "name": "Owner"}).to_string(),
+        None,
+    );
+    assert_eq!(st, 201, "{body}");
+    assert!(body["user"]["password_hash"].is_null(), "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let (st, body) = send(
+        s,
+        Method::Post,
+        "/api/v1/businesses",
+        &json!({"id": business, "name": name}).to_string(),
+        Some(&token),
+    );
+    assert_eq!(st, 201, "{body}");
+    assert_eq!(body["business"]["active"], false);
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Every business-scoped route, with a body that would be valid for it.
+fn business_routes(b: &str) -> Vec<(Method, String, String)> {
+    let staff = json!({"name": "Kim", "phone": "+14155550177", "pin": "4821"}).to_string();
+    vec![
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}"),
+            String::new(),
+        ),
+        (
+            Method::Patch,
+            format!("/api/v1/businesses/{b}"),
+            json!({"active": true}).to_string(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/restaurant"),
+            String::new(),
+        ),
+        (
+            Method::Put,
+            format!("/api/v1/businesses/{b}/restaurant"),
+            THAI.to_owned(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/voice-lint"),
+            String::new(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/staff"),
+            String::new(),
+        ),
+        (Method::Post, format!("/api/v1/businesses/{b}/staff"), staff),
+        (
+            Method::Delete,
+            format!("/api/v1/businesses/{b}/staff/s_0123456789abcdef"),
+            String::new(),
+        ),
+    ]
+}
+
+/// Nothing of business B (its id, name, lines, staff) appears in an answer.
+fn leaks_nothing_of_thai(body: &Value) {
+    let text = body.to_string();
+    for secret in ["Golden Lotus", "+1212555017", "Somchai", "s_", "9137"] {
+        assert!(!text.contains(secret), "{secret} leaked in {text}");
+    }
+}
+
+#[test]
+fn an_owner_signs_up_creates_a_business_imports_and_exports() {
+    let s = MemoryStore::new();
+    let token = owner_with_business(&s, "ana@example.com", "boba", "Boba Garden");
+    let (st, body) = send(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/boba/restaurant",
+        BOBA,
+        Some(&token),
+    );
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["revision"], 1);
+    let (st, doc) = send(
+        &s,
+        Method::Get,
+        "/api/v1/businesses/boba/restaurant",
+        "",
+        Some(&token),
+    );
+    assert_eq!(st, 200);
+    assert_eq!(
+        hostline_shared::restaurant::Restaurant::parse(&doc.to_string()).unwrap(),
+        hostline_shared::restaurant::Restaurant::parse(BOBA).unwrap()
+    );
+    // The owner switches it on, but may not top up their own balance.
+    let (st, body) = send(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"active": true}"#,
+        Some(&token),
+    );
+    assert_eq!((st, &body["active"]), (200, &json!(true)), "{body}");
+    let (st, body) = send(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"balance_seconds": 999999}"#,
+        Some(&token),
+    );
+    assert_eq!((st, &body["field"]), (403, &json!("balance_seconds")));
+    // The list and `me` show it.
+    let (st, list) = send(&s, Method::Get, "/api/v1/businesses", "", Some(&token));
+    assert_eq!(st, 200);
+    assert_eq!(list["businesses"][0]["id"], "boba");
+    assert_eq!(list["businesses"].as_array().unwrap().len(), 1);
+    let (st, me) = send(&s, Method::Get, "/api/v1/me", "", Some(&token));
+    assert_eq!((st, &me["email"]), (200, &json!("ana@example.com")));
+    // Another owner cannot take the id.
+    let other = owner_with_business(&s, "bo@example.com", "bo-cafe", "Bo");
+    let (st, body) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses",
+        r#"{"id": "boba", "name": "Mine now"}"#,
+        Some(&other),
+    );
+    assert_eq!((st, &body["field"]), (409, &json!("id")), "{body}");
+}
+
+#[test]
+fn login_refresh_and_logout_through_the_api() {
+    let s = MemoryStore::new();
+    owner_with_business(&s, "ana@example.com", "boba", "Boba Garden");
+    let login = |pw: &str| {
+        send(
+            &s,
+            Method::Post,
+            "/api/v1/auth/login",
+            &json!({"email": "ana@example.com", "password": pw}).to_string(),
+            None,
+        )
+    };
+    let (st, wrong) = login("not my password");
+    assert_eq!(st, 401);
+    let (st, unknown) = send(
+        &s,
+        Method::Post,
+        "/api/v1/auth/login",
+        &json!({"email": "who@example.com", "password": "not my password"}).to_string(),
+        None,
+    );
+    assert_eq!(st, 401);
+    assert_eq!(
+        wrong, unknown,
+        "a wrong password and an unknown email read the same"
+    );
+    let (st, pair) = login("a fine long password");
+    assert_eq!(st, 200, "{pair}");
+    // The login's token already names the business.
+    let claims = jwt::verify(
+        pair["access_token"].as_str().unwrap(),
+        JWT_KEY.as_bytes(),
+        now().as_second(),
+    )
+    .unwrap();
+    assert_eq!(claims.businesses, vec![BusinessId::parse("boba").unwrap()]);
+    let refresh = |t: &Value| {
+        send(
+            &s,
+            Method::Post,
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": t}).to_string(),
+            None,
+        )
+    };
+    let (st, next) = refresh(&pair["refresh_token"]);
+    assert_eq!(st, 200, "{next}");
+    let (st, body) = refresh(&pair["refresh_token"]);
+    assert_eq!((st, &body["field"]), (401, &json!("refresh_token")));
+    let (st, _) = refresh(&next["refresh_token"]);
+    assert_eq!(st, 401, "reuse of a spent token revoked the family");
+    let (_, third) = login("a fine long password");
+    let (st, _) = send(
+        &s,
+        Method::Post,
+        "/api/v1/auth/logout",
+        &json!({"refresh_token": third["refresh_token"]}).to_string(),
+        None,
+    );
+    assert_eq!(st, 204);
+    assert_eq!(refresh(&third["refresh_token"]).0, 401);
+    // Bad input names the field.
+    let (st, body) = send(
+        &s,
+        Method::Post,
+        "/api/v1/auth/signup",
+        r#"{"email": "x@example.com", "password": "short", "name": "X"}"#,
+        None,
+    );
+    assert_eq!((st, &body["field"]), (400, &json!("password")));
+    let (st, body) = send(
+        &s,
+        Method::Post,
+        "/api/v1/auth/login",
+        r#"{"email": 5}"#,
+        None,
+    );
+    assert_eq!((st, &body["field"]), (400, &json!("email")), "{body}");
+    assert_eq!(send(&s, Method::Get, "/api/v1/auth/login", "", None).0, 405);
+}
+
+#[test]
+fn five_wrong_passwords_lock_the_account_with_retry_after() {
+    let s = MemoryStore::new();
+    owner_with_business(&s, "ana@example.com", "boba", "Boba Garden");
+    let body = json!({"email": "ana@example.com", "password": "wrong password!"}).to_string();
+    for _ in 0..5 {
+        assert_eq!(
+            send(&s, Method::Post, "/api/v1/auth/login", &body, None).0,
+            401
+        );
+    }
+    let right = json!({"email": "ana@example.com", "password": "a fine long password"}).to_string();
+    let (st, headers, _) = send_full(&s, Method::Post, "/api/v1/auth/login", &right, None, now());
+    assert_eq!(st, 429);
+    let retry: i64 = headers
+        .iter()
+        .find(|(n, _)| n == "retry-after")
+        .map(|(_, v)| v.parse().unwrap())
+        .expect("Retry-After");
+    assert!(retry > 0 && retry <= 15 * 60, "{retry}");
+}
+
+#[test]
+fn staff_log_in_with_a_pin_and_reach_only_what_staff_may() {
+    let s = MemoryStore::new();
+    let owner = owner_with_business(&s, "ana@example.com", "boba", "Boba Garden");
+    let (st, staff) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/boba/staff",
+        &json!({"name": "Kim", "phone": "+14155550177", "pin": "4821"}).to_string(),
+        Some(&owner),
+    );
+    assert_eq!(st, 201, "{staff}");
+    assert!(staff["pin_hash"].is_null());
+    let (st, list) = send(
+        &s,
+        Method::Get,
+        "/api/v1/businesses/boba/staff",
+        "",
+        Some(&owner),
+    );
+    assert_eq!((st, list["staff"].as_array().unwrap().len()), (200, 1));
+    let (st, pair) = send(
+        &s,
+        Method::Post,
+        "/api/v1/auth/staff-login",
+        &json!({"business_id": "boba", "phone": "+14155550177", "pin": "4821"}).to_string(),
+        None,
+    );
+    assert_eq!(st, 200, "{pair}");
+    let staff_token = pair["access_token"].as_str().unwrap().to_owned();
+    let (st, me) = send(&s, Method::Get, "/api/v1/me", "", Some(&staff_token));
+    assert_eq!((st, &me["role"]), (200, &json!("staff")));
+    // Staff may not change the business, import, or manage staff.
+    for (method, path, body) in [
+        (
+            Method::Patch,
+            "/api/v1/businesses/boba",
+            r#"{"active": false}"#,
+        ),
+        (Method::Put, "/api/v1/businesses/boba/restaurant", BOBA),
+        (Method::Get, "/api/v1/businesses/boba/staff", ""),
+        (
+            Method::Post,
+            "/api/v1/businesses",
+            r#"{"id": "kims", "name": "Kim's"}"#,
+        ),
+    ] {
+        let (st, body) = send(&s, method, path, body, Some(&staff_token));
+        assert_eq!(st, 403, "{path}: {body}");
+    }
+    // The owner removes them: a sensitive request, checked against the stored token version.
+    let id = staff["id"].as_str().unwrap();
+    let (st, _) = send(
+        &s,
+        Method::Delete,
+        &format!("/api/v1/businesses/boba/staff/{id}"),
+        "",
+        Some(&owner),
+    );
+    assert_eq!(st, 204);
+    let (st, _) = send(
+        &s,
+        Method::Post,
+        "/api/v1/auth/refresh",
+        &json!({"refresh_token": pair["refresh_token"]}).to_string(),
+        None,
+    );
+    assert_eq!(st, 401, "a removed staff member cannot refresh");
+}
+
+#[test]
+fn isolation_matrix_over_every_business_route() {
+    let s = MemoryStore::new();
+    let a = owner_with_business(&s, "ana@example.com", "boba", "Boba Garden");
+    let b = owner_with_business(&s, "somchai@example.com", "thai", "Golden Lotus");
+    let (st, _) = send(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/thai/restaurant",
+        THAI,
+        Some(&b),
+    );
+    assert_eq!(st, 200);
+    let (st, _) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/thai/staff",
+        &json!({"name": "Somchai Jr", "phone": "+14155550199", "pin": "9137"}).to_string(),
+        Some(&b),
+    );
+    assert_eq!(st, 201);
+
+    let expired = jwt::issue(
+        &Claims::new(
+            "u_0000000000000000",
+            Role::Owner,
+            vec![BusinessId::parse("thai").unwrap()],
+            Permission::OWNER.to_vec(),
+            0,
+            now().as_second() - 3600,
+        ),
+        JWT_KEY.as_bytes(),
+    )
+    .unwrap();
+    let forged = jwt::issue(
+        &Claims::new(
+            "u_0000000000000000",
+            Role::Owner,
+            vec![BusinessId::parse("thai").unwrap()],
+            Permission::OWNER.to_vec(),
+            0,
+            now().as_second(),
+        ),
+        b"someone else's key",
+    )
+    .unwrap();
+
+    for (method, path, body) in business_routes("thai") {
+        // Owner A on B's resources: the same 404 as a business that does not exist.
+        let (st, answer) = send(&s, method, &path, &body, Some(&a));
+        let nowhere = path.replace("/thai", "/no-such-biz");
+        let (st_none, answer_none) = send(&s, method, &nowhere, &body, Some(&a));
+        assert_eq!(st, 404, "{method:?} {path}: {answer}");
+        assert_eq!(st_none, 404, "{method:?} {nowhere}: {answer_none}");
+        assert_eq!(
+            answer.to_string().replace("thai", "X"),
+            answer_none.to_string().replace("no-such-biz", "X"),
+            "{path}: a 404 must not tell an existing business from a missing one"
+        );
+        leaks_nothing_of_thai(&answer);
+        // No token, an expired one, a forged one: 401, nothing of B.
+        for token in [None, Some(expired.as_str()), Some(forged.as_str())] {
+            let (st, answer) = send(&s, method, &path, &body, token);
+            assert_eq!(st, 401, "{method:?} {path} with {token:?}: {answer}");
+            leaks_nothing_of_thai(&answer);
+        }
+    }
+    // The leak check can see B's data where B is allowed to (it is not vacuous).
+    let (_, own) = send(
+        &s,
+        Method::Get,
+        "/api/v1/businesses/thai/restaurant",
+        "",
+        Some(&b),
+    );
+    assert!(own.to_string().contains("Golden Lotus"));
+    assert!(own.to_string().contains("+1212555017"));
+    // B's data is untouched by all of that.
+    let (st, record) = send(&s, Method::Get, "/api/v1/businesses/thai", "", Some(&b));
+    assert_eq!((st, &record["active"]), (200, &json!(false)));
+    assert_eq!(record["revision"], 1);
+    let (_, staff) = send(
+        &s,
+        Method::Get,
+        "/api/v1/businesses/thai/staff",
+        "",
+        Some(&b),
+    );
+    assert_eq!(staff["staff"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_password_change_revokes_every_earlier_token_for_sensitive_routes() {
+    let s = MemoryStore::new();
+    let old = owner_with_business(&s, "ana@example.com", "boba", "Boba Garden");
+    let (st, staff) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/boba/staff",
+        &json!({"name": "Kim", "phone": "+14155550177", "pin": "4821"}).to_string(),
+        Some(&old),
+    );
+    assert_eq!(st, 201);
+    let (st, pair) = send(
+        &s,
+        Method::Post,
+        "/api/v1/auth/password",
+        &json!({"current_password": "a fine long password", "new_password": "an even finer password"})
+            .to_string(),
+        Some(&old),
+    );
+    assert_eq!(st, 200, "{pair}");
+    // The old token no longer passes a sensitive request (nor `me`, which reads the account).
+    let path = format!(
+        "/api/v1/businesses/boba/staff/{}",
+        staff["id"].as_str().unwrap()
+    );
+    let (st, _) = send(&s, Method::Delete, &path, "", Some(&old));
+    assert_eq!(st, 401);
+    assert_eq!(send(&s, Method::Get, "/api/v1/me", "", Some(&old)).0, 401);
+    let new = pair["access_token"].as_str().unwrap();
+    assert_eq!(send(&s, Method::Delete, &path, "", Some(new)).0, 204);
+    // Wrong current password: refused, naming the field.
+    let (st, body) = send(
+        &s,
+        Method::Post,
+        "/api/v1/auth/password",
+        &json!({"current_password": "nope nope nope", "new_password": "whatever else here"})
+            .to_string(),
+        Some(new),
+    );
+    assert_eq!((st, &body["field"]), (403, &json!("current_password")));
+}
