@@ -147,28 +147,29 @@ pub const RECENT_CALLS: usize = 32;
 pub struct DailyUsage {
     pub calls: u32,
     pub seconds: u64,
-    /// The last [`RECENT_CALLS`] calls counted, newest last.
+    /// The charge keys of the last [`RECENT_CALLS`] calls counted, newest last (call SIDs,
+    /// or [`crate::call_log::VapiCallId::charge_key`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub recent: Vec<CallSid>,
+    pub recent: Vec<String>,
 }
 
 impl DailyUsage {
-    /// Count one call's seconds, once per call SID (within the last [`RECENT_CALLS`]).
-    /// Returns whether it was counted now. Saturates instead of wrapping.
-    pub fn count(&mut self, call_sid: &CallSid, seconds: u32) -> bool {
-        if self.recent.contains(call_sid) {
+    /// Count one call's seconds, once per call (within the last [`RECENT_CALLS`]). Returns
+    /// whether it was counted now. Saturates instead of wrapping.
+    pub fn count(&mut self, call: &str, seconds: u32) -> bool {
+        if self.recent.iter().any(|c| c == call) {
             return false;
         }
         self.calls = self.calls.saturating_add(1);
         self.seconds = self.seconds.saturating_add(u64::from(seconds));
-        remember(&mut self.recent, call_sid);
+        remember(&mut self.recent, call);
         true
     }
 }
 
-/// Push `sid` onto a bounded most-recent-last list.
-pub fn remember(recent: &mut Vec<CallSid>, sid: &CallSid) {
-    recent.push(sid.clone());
+/// Push `call` onto a bounded most-recent-last list.
+pub fn remember(recent: &mut Vec<String>, call: &str) {
+    recent.push(call.to_owned());
     if recent.len() > RECENT_CALLS {
         let excess = recent.len() - RECENT_CALLS;
         recent.drain(..excess);
@@ -236,19 +237,19 @@ mod tests {
     fn daily_usage_counts_each_call_once_and_saturates() {
         let sid = |n: u32| CallSid::parse(&format!("CA{n:032x}")).unwrap();
         let mut u = DailyUsage::default();
-        assert!(u.count(&sid(1), 60));
-        assert!(!u.count(&sid(1), 60));
+        assert!(u.count(sid(1).as_str(), 60));
+        assert!(!u.count(sid(1).as_str(), 60));
         for n in 2..100 {
-            u.count(&sid(n), 1);
+            u.count(sid(n).as_str(), 1);
         }
         assert_eq!(u.recent.len(), RECENT_CALLS);
-        assert_eq!(u.recent.last(), Some(&sid(99)));
+        assert_eq!(u.recent.last().map(String::as_str), Some(sid(99).as_str()));
         let mut full = DailyUsage {
             calls: u32::MAX,
             seconds: u64::MAX,
             recent: Vec::new(),
         };
-        full.count(&sid(1), u32::MAX);
+        full.count(sid(1).as_str(), u32::MAX);
         assert_eq!((full.calls, full.seconds), (u32::MAX, u64::MAX));
     }
 }

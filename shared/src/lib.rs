@@ -28,11 +28,13 @@
 //!   configuration and the usage report.
 //! - [`publish`]: importing a restaurant with one commit point (stage revisioned content,
 //!   compare-and-swap the business record), pending line claims, and the committed readers.
+//! - [`call_log`]: Vapi call events merged into one log entry per call (idempotent, order-free).
 //! - [`calls`]: Twilio call and account SIDs (one validation rule) and the per-call record.
 //! - [`speech`]: turning values into single-line speakable text ("$5.50", "10:30 PM").
 
 pub mod api;
 pub mod auth;
+pub mod call_log;
 pub mod calls;
 pub mod credential;
 pub mod hours;

@@ -132,6 +132,21 @@ pub mod keys {
         format!("biz/{b}/usage/{date}")
     }
 
+    /// One Vapi call's log entry ([`crate::call_log::CallEntry`]).
+    pub fn vapi_call(b: &BusinessId, call_id: &crate::call_log::VapiCallId) -> String {
+        format!("biz/{b}/vapi-calls/{}", call_id.as_str())
+    }
+
+    /// One Vapi call's transcript ([`crate::call_log::Transcript`]).
+    pub fn transcript(b: &BusinessId, call_id: &crate::call_log::VapiCallId) -> String {
+        format!("biz/{b}/transcripts/{}", call_id.as_str())
+    }
+
+    /// The call list index: `rank` sorts newest first ([`crate::call_log::index_rank`]).
+    pub fn call_index(b: &BusinessId, rank: &str) -> String {
+        format!("biz/{b}/call-index/{rank}")
+    }
+
     /// An owner or admin account ([`crate::auth::accounts::User`]), by its random id.
     pub fn user(user_id: &str) -> String {
         format!("user/{user_id}")

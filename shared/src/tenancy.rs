@@ -10,7 +10,7 @@
 //!   knowledge index, everything a tool call needs in one read. The record points at the
 //!   committed revision of both (see [`crate::publish`]).
 
-use crate::calls::{CallSid, remember};
+use crate::calls::remember;
 use crate::ids::BusinessId;
 use crate::knowledge::KnowledgeIndex;
 use crate::phone::PhoneE164;
@@ -54,7 +54,7 @@ pub struct BusinessRecord {
     /// "this call is charged" are one write of this record ([`BusinessRecord::charge_call`]),
     /// so a usage report retried after a failure part-way is never charged twice.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub recent_charges: Vec<CallSid>,
+    pub recent_charges: Vec<String>,
     pub created_at: jiff::Timestamp,
     pub updated_at: jiff::Timestamp,
 }
@@ -114,13 +114,14 @@ impl BusinessRecord {
         }
     }
 
-    /// Charge call `call_sid` once: `false` (and nothing changes) when it was charged already.
-    pub fn charge_call(&mut self, call_sid: &CallSid, seconds: u32) -> bool {
-        if self.recent_charges.contains(call_sid) {
+    /// Charge a call once: `false` (and nothing changes) when it was charged already. `call`
+    /// is the call's charge key: a Twilio call SID, or [`crate::call_log::VapiCallId::charge_key`].
+    pub fn charge_call(&mut self, call: &str, seconds: u32) -> bool {
+        if self.recent_charges.iter().any(|c| c == call) {
             return false;
         }
         self.charge(seconds);
-        remember(&mut self.recent_charges, call_sid);
+        remember(&mut self.recent_charges, call);
         true
     }
 }

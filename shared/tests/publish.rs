@@ -418,7 +418,7 @@ fn an_import_keeps_the_record_of_calls_already_charged() {
         |r| {
             let mut r = r?;
             r.balance_seconds = Some(100);
-            assert!(r.charge_call(&sid, 30));
+            assert!(r.charge_call(sid.as_str(), 30));
             Some(r)
         },
     ))
@@ -429,6 +429,6 @@ fn an_import_keeps_the_record_of_calls_already_charged() {
         .unwrap()
         .unwrap();
     assert_eq!(r.balance_seconds, Some(70));
-    assert!(!r.charge_call(&sid, 30), "charged once");
+    assert!(!r.charge_call(sid.as_str(), 30), "charged once");
     assert_eq!(r.balance_seconds, Some(70));
 }

@@ -2,9 +2,8 @@
 //! profile, the knowledge tools with their schemas and server URL (carrying the call's tool
 //! credential), and metadata naming the business. Pure: the same inputs give the same JSON.
 //!
-//! No `server` for call events is set: Vapi then sends status and end-of-call reports to the
-//! phone number's Server URL (assistant-request), which acknowledges them with `200 {}` until
-//! the call log has its own route.
+//! Call events (`status-update`, `end-of-call-report`, `hang`) go to `/vapi/events` (the calls
+//! function) with the same credential, so the call log is kept under this business.
 
 use hostline_shared::credential::TOOL_TOKEN_HEADER;
 use hostline_shared::ids::BusinessId;
@@ -63,6 +62,8 @@ pub fn build(i: &Inputs<'_>) -> Value {
             "messages": [{"role": "system", "content": system_prompt(r, i.now)}],
             "tools": tools,
         },
+        "server": server("/vapi/events"),
+        "serverMessages": ["status-update", "end-of-call-report", "hang", "tool-calls"],
         "metadata": {
             "business_id": i.business_id.as_str(),
             "line": i.line.as_str(),

@@ -105,8 +105,19 @@ fn every_line_of_every_business_gets_its_own_assistant() {
                     (id, line.as_str())
                 );
             }
-            // No URL we have no route for: call events go to the phone number's server URL.
-            assert!(a.get("server").is_none(), "{a}");
+            // Call events go to the calls function, with this line's credential.
+            assert_eq!(
+                a["server"]["url"], "https://hostline.example.com/vapi/events",
+                "{a}"
+            );
+            let token = a["server"]["headers"][TOOL_TOKEN_HEADER].as_str().unwrap();
+            let c = ToolCredential::verify(token, TOOL_KEY.as_bytes(), now().as_second()).unwrap();
+            assert_eq!(
+                (c.business_id.as_str(), c.line.as_str()),
+                (id, line.as_str())
+            );
+            let kinds = a["serverMessages"].as_array().unwrap();
+            assert!(kinds.contains(&json!("end-of-call-report")), "{a}");
         }
     }
 }

@@ -15,6 +15,9 @@
 //! | GET | `/api/v1/businesses/{id}/voice-lint` | business:read | the voice-lint of the stored document |
 //! | GET, POST | `/api/v1/businesses/{id}/staff` | staff:manage | list; add `{name, phone, pin, permissions?}` |
 //! | DELETE | `/api/v1/businesses/{id}/staff/{staff_id}` | staff:manage | remove |
+//! | GET | `/api/v1/businesses/{id}/calls` | calls:read | the call log, newest first (`?limit`, `?cursor`) |
+//! | GET | `/api/v1/businesses/{id}/calls/{call_id}` | calls:read | one call with its transcript |
+//! | GET | `/api/v1/businesses/{id}/usage` | calls:read | calls and seconds per day (`?days`) |
 //! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | operator | `{"e164": "+1..."}`: map a Vapi number id to a line |
 //!
 //! "user" is `Authorization: Bearer <access token>` (JWT, from login); "operator" is
@@ -22,6 +25,7 @@
 //! name a business gets the same 404 as a business that does not exist.
 
 use crate::auth_routes;
+use crate::calls;
 use crate::staff;
 use hostline_shared::api::{ApiError, Principal, Router, parse_body};
 use hostline_shared::auth::accounts::{self, User};
@@ -63,6 +67,9 @@ enum Route {
     VoiceLint,
     Staff,
     StaffMember,
+    Calls,
+    Call,
+    Usage,
     VapiNumber,
 }
 
@@ -84,6 +91,9 @@ static ROUTER: LazyLock<Router<Route>> = LazyLock::new(|| {
             "/api/v1/businesses/{id}/staff/{staff_id}",
             Route::StaffMember,
         ),
+        ("/api/v1/businesses/{id}/calls", Route::Calls),
+        ("/api/v1/businesses/{id}/calls/{call_id}", Route::Call),
+        ("/api/v1/businesses/{id}/usage", Route::Usage),
         ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
     ])
 });
@@ -180,6 +190,21 @@ async fn route<S: Store>(
             who.may(&id, Permission::StaffManage)?;
             auth_routes::still_current(store, &who).await?;
             staff::remove(store, &id, m.param("staff_id")).await
+        }
+        (Route::Calls, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::CallsRead)?;
+            calls::list(store, &id, req).await
+        }
+        (Route::Call, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::CallsRead)?;
+            calls::get(store, &id, m.param("call_id")).await
+        }
+        (Route::Usage, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::CallsRead)?;
+            calls::usage(store, &id, req, now).await
         }
         (Route::VapiNumber, Method::Put) => {
             let Principal::Operator = who else {

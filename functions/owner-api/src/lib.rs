@@ -8,9 +8,11 @@
 //!   knowledge bundle and the lines);
 //! - `auth_routes`: sign-up, login, refresh, logout, staff login, password change, `me`;
 //! - `staff`: a business's staff;
+//! - `calls`: the call log (recorded by the calls function) and daily usage;
 //! - `component` (wasm32 only): the Spin entry point.
 
 mod auth_routes;
+mod calls;
 pub mod handler;
 mod staff;
 

@@ -583,6 +583,37 @@ fn an_owner_account_end_to_end_with_restart() {
     );
     let r = runner.tool(line, "get_menu_info", json!({"query": "deep dish"}));
     assert!(r.contains("Deep Dish"), "{r}");
+    // The call's end-of-call report goes where the assistant points Vapi, with its
+    // credential, and shows in the owner's call log with its transcript.
+    let events_url = v["assistant"]["server"]["url"].as_str().unwrap();
+    assert_eq!(events_url, "https://hostline.test/vapi/events");
+    let credential = v["assistant"]["server"]["headers"]["x-hostline-tool-token"]
+        .as_str()
+        .unwrap();
+    let report = json!({"message": {"type": "end-of-call-report", "endedReason": "customer-ended-call",
+        "startedAt": "2026-12-01T18:00:00Z", "endedAt": "2026-12-01T18:01:30Z",
+        "artifact": {"transcript": "AI: Ana's Pizza!\nUser: Deep dish?"},
+        "call": {"id": "vapi-call-1"}, "phoneNumber": {"number": line}}});
+    for _ in 0..2 {
+        let (st, v) = runner.post(
+            "/vapi/events",
+            &[("x-hostline-tool-token", credential)],
+            &report.to_string(),
+        );
+        assert_eq!((st, &v), (200, &json!({})));
+    }
+    let (st, v) = runner.send(
+        reqwest::Method::GET,
+        "/api/v1/businesses/anas-pizza/calls/vapi-call-1",
+        &[("authorization", &auth)],
+        "",
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["duration_seconds"], 90);
+    assert_eq!(
+        v["transcript"]["text"],
+        "AI: Ana's Pizza!\nUser: Deep dish?"
+    );
 
     // Another owner: the same 404 as for a business that does not exist.
     let (_, other) = json_post(

@@ -272,7 +272,8 @@ async fn record_usage<S: Store>(
     update_json::<_, BusinessRecord, _>(store, &keys::business(id), |current| {
         let mut b = current?;
         exists = true;
-        b.charge_call(call_sid, report.seconds).then_some(b)
+        b.charge_call(call_sid.as_str(), report.seconds)
+            .then_some(b)
     })
     .await?;
     if !exists {
@@ -282,7 +283,7 @@ async fn record_usage<S: Store>(
     let day = ended.to_zoned(jiff::tz::TimeZone::UTC).date();
     update_json::<_, DailyUsage, _>(store, &keys::daily_usage(id, day), |current| {
         let mut u = current.unwrap_or_default();
-        u.count(call_sid, report.seconds).then_some(u)
+        u.count(call_sid.as_str(), report.seconds).then_some(u)
     })
     .await?;
     // 3. The call's usage mark, last: once it is there, step 0 short-cuts every retry.

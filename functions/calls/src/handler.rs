@@ -1,0 +1,100 @@
+//! The call-events handler. The business and line come from the tool credential the assistant
+//! carries in its `server.headers` (signed by us for one business and one line), never from the
+//! body; a body that names another line is refused.
+//!
+//! Vapi does not retry a failed event by default, and may deliver events out of order or
+//! twice: recording is idempotent and order-free (`hostline_shared::call_log`), and a storage
+//! failure is answered 503 so a configured retry (`backoffPlan`) can succeed.
+
+use hostline_shared::api::{ApiError, Principal, Router};
+use hostline_shared::call_log::{self, VapiCallId};
+use hostline_shared::credential::ToolCredential;
+use hostline_shared::http::{Method, Request, Response};
+use hostline_shared::store::Store;
+use hostline_shared::vapi::{ignored, parse_message};
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Verifies the per-business credential (`tool_token_key`).
+    pub tool_token_key: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Events,
+}
+
+static ROUTER: LazyLock<Router<Route>> =
+    LazyLock::new(|| Router::new([("/vapi/events", Route::Events)]));
+
+fn authorize(
+    req: &Request,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<ToolCredential, ApiError> {
+    match Principal::tool(req, &config.tool_token_key, now.as_second())? {
+        Principal::Tool(credential) => Ok(credential),
+        _ => Err(ApiError::forbidden("not a tool credential")),
+    }
+}
+
+pub async fn handle<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Response {
+    let answer = match ROUTER.route(&req.path) {
+        Ok(m) => match m.route {
+            Route::Events => events(req, store, config, now).await,
+        },
+        Err(e) => Err(e),
+    };
+    answer.unwrap_or_else(|e| e.into_response("calls", req))
+}
+
+async fn events<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    if req.method != Method::Post {
+        return Err(ApiError::method_not_allowed());
+    }
+    let credential = authorize(req, config, now)?;
+    let msg = parse_message(&req.body)?;
+    if let Some(named) = &msg.called_number
+        && named != &credential.line
+    {
+        return Err(ApiError::field(
+            403,
+            "message.phoneNumber.number",
+            "names another line than the credential was issued for",
+        ));
+    }
+    let at = msg.timestamp.unwrap_or(now);
+    // The body parsed as a Vapi message above; read the event's own fields from it.
+    let body: serde_json::Value = serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::refused(400, format!("malformed JSON: {e}")))?;
+    let Some(event) = call_log::event_of(&msg.kind, &body, at) else {
+        return Ok(ignored());
+    };
+    let Some(call_id) = msg.call_id.as_deref().and_then(VapiCallId::parse) else {
+        return Err(ApiError::field(
+            400,
+            "message.call.id",
+            "missing, or not 1-64 letters, digits, '-' or '_'",
+        ));
+    };
+    call_log::record(
+        store,
+        &credential.business_id,
+        Some(&credential.line),
+        &call_id,
+        &event,
+    )
+    .await?;
+    Ok(ignored())
+}

@@ -1,0 +1,114 @@
+//! `/api/v1/businesses/{id}/calls` and `/usage`: the call log the calls function records from
+//! Vapi's events, and the seconds used per day.
+
+use hostline_shared::api::ApiError;
+use hostline_shared::call_log::{self, VapiCallId};
+use hostline_shared::calls::DailyUsage;
+use hostline_shared::http::{Request, Response};
+use hostline_shared::ids::BusinessId;
+use hostline_shared::store::{Store, keys};
+use hostline_shared::tenancy::read_json;
+use serde_json::json;
+
+/// Page size when none is asked for, and the largest one may ask for.
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 100;
+
+fn query<'r>(req: &'r Request, name: &str) -> Option<std::borrow::Cow<'r, str>> {
+    form_urlencoded::parse(req.query.as_deref()?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// `?limit=1..100&cursor=<next_cursor of the page before>`, newest call first.
+pub async fn list<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let limit = match query(req, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::field(
+                    400,
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                )
+            })?,
+    };
+    let cursor = query(req, "cursor");
+    if let Some(c) = &cursor
+        && (c.len() > 100
+            || !c
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    {
+        return Err(ApiError::field(
+            400,
+            "cursor",
+            "is not a cursor this API gave out",
+        ));
+    }
+    let (calls, next) = call_log::list(store, business, limit, cursor.as_deref()).await?;
+    Ok(Response::json(
+        200,
+        &json!({"calls": calls, "next_cursor": next}),
+    ))
+}
+
+/// One call with its transcript.
+pub async fn get<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    call_id: &str,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("no such call");
+    let id = VapiCallId::parse(call_id).ok_or_else(not_found)?;
+    let (entry, transcript) = call_log::get(store, business, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut body = serde_json::to_value(&entry).unwrap_or_default();
+    body["transcript"] = serde_json::to_value(&transcript).unwrap_or_default();
+    Ok(Response::json(200, &body))
+}
+
+/// `?days=1..366` (default 30): calls and seconds per UTC day, newest first, days without
+/// calls left out.
+pub async fn usage<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    req: &Request,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    let days = match query(req, "days") {
+        None => 30,
+        Some(v) => v
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=366).contains(n))
+            .ok_or_else(|| ApiError::field(400, "days", "must be a whole number from 1 to 366"))?,
+    };
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let mut out = Vec::new();
+    let (mut calls, mut seconds) = (0u64, 0u64);
+    for back in 0..days {
+        let Ok(day) = today.checked_sub(jiff::Span::new().days(back)) else {
+            break;
+        };
+        if let Some(u) =
+            read_json::<_, DailyUsage>(store, &keys::daily_usage(business, day)).await?
+        {
+            calls += u64::from(u.calls);
+            seconds += u.seconds;
+            out.push(json!({"date": day.to_string(), "calls": u.calls, "seconds": u.seconds}));
+        }
+    }
+    Ok(Response::json(
+        200,
+        &json!({"days": out, "total": {"calls": calls, "seconds": seconds}}),
+    ))
+}
