@@ -25,6 +25,10 @@ pub enum Principal {
     /// A person with an account (owner, admin or staff), by a verified access token: what
     /// they may do, and where, is in the claims, read without any store access.
     User(Claims),
+    /// An API key of one business, by its token (looked up in the store).
+    ApiKey(crate::auth::keys::ApiKey),
+    /// A paired edge device of one business, by its token (looked up in the store).
+    Device(crate::auth::keys::Device),
 }
 
 impl Principal {
@@ -87,6 +91,13 @@ impl Principal {
                 )))
             }
             Principal::User(_) => Err(ApiError::no_business(business)),
+            Principal::ApiKey(k) if &k.business != business => Err(ApiError::no_business(business)),
+            Principal::ApiKey(k) if k.permissions.contains(&permission) => Ok(()),
+            Principal::ApiKey(_) => Err(ApiError::forbidden(format!(
+                "this API key may not do this ({} is needed)",
+                permission.as_str()
+            ))),
+            Principal::Device(d) if &d.business != business => Err(ApiError::no_business(business)),
             _ => Err(ApiError::forbidden("not allowed")),
         }
     }

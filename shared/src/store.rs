@@ -172,6 +172,31 @@ pub mod keys {
         format!("throttle/{scope}/{digest}")
     }
 
+    /// Global index: digest of an API key → the key's record.
+    pub fn api_key(digest: &str) -> String {
+        format!("api-key/{digest}")
+    }
+
+    /// A business's API key, by id (for listing and revoking).
+    pub fn api_key_of(b: &BusinessId, id: &str) -> String {
+        format!("biz/{b}/api-keys/{id}")
+    }
+
+    /// Global index: digest of a device token → the device's record.
+    pub fn device(digest: &str) -> String {
+        format!("device/{digest}")
+    }
+
+    /// A business's paired device, by id.
+    pub fn device_of(b: &BusinessId, id: &str) -> String {
+        format!("biz/{b}/devices/{id}")
+    }
+
+    /// A one-time device pairing code.
+    pub fn pairing(code: &str) -> String {
+        format!("pairing/{code}")
+    }
+
     /// A staff member of a business.
     pub fn staff(b: &BusinessId, staff_id: &str) -> String {
         format!("biz/{b}/staff/{staff_id}")

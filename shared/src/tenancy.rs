@@ -106,6 +106,15 @@ impl BusinessRecord {
         self.balance_seconds.is_some_and(|b| b <= 0)
     }
 
+    /// The longest a call may last: `cap`, or less when the prepaid balance is smaller (a
+    /// metered business is never given more talk than it has paid for).
+    pub fn max_call_seconds(&self, cap: u32) -> u32 {
+        match self.balance_seconds {
+            Some(left) => u32::try_from(left.max(0)).unwrap_or(u32::MAX).min(cap),
+            None => cap,
+        }
+    }
+
     /// Take `seconds` of talk off a metered business's balance. Saturates: a balance that was
     /// stored out of range (by an older version) cannot wrap around.
     pub fn charge(&mut self, seconds: u32) {

@@ -432,3 +432,18 @@ fn an_import_keeps_the_record_of_calls_already_charged() {
     assert!(!r.charge_call(sid.as_str(), 30), "charged once");
     assert_eq!(r.balance_seconds, Some(70));
 }
+
+#[test]
+fn a_call_never_outlasts_the_prepaid_balance() {
+    let s = MemoryStore::new();
+    let b = id("boba");
+    block_on(import_restaurant(&s, &b, with_lines(BOBA, &[L1]), now())).unwrap();
+    let mut r: BusinessRecord = block_on(read_json(&s, &keys::business(&b)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.max_call_seconds(1800), 1800, "unmetered");
+    for (balance, max) in [(95, 95), (5000, 1800), (0, 0), (-40, 0), (i64::MAX, 1800)] {
+        r.balance_seconds = Some(balance);
+        assert_eq!(r.max_call_seconds(1800), max, "balance {balance}");
+    }
+}

@@ -23,9 +23,16 @@ pub struct Inputs<'a> {
     /// ([`hostline_shared::credential::ToolCredential`]), sent with every tool call; the tool
     /// route takes the tenant from it.
     pub tool_token: &'a str,
+    /// The longest this call may last (the business's prepaid balance can make it shorter).
+    pub max_call_seconds: u32,
     /// The message timestamp (or the clock): the prompt states the local date and time.
     pub now: jiff::Timestamp,
 }
+
+/// The longest any call lasts.
+pub const MAX_CALL_SECONDS: u32 = 30 * 60;
+/// Vapi's floor for `maxDurationSeconds`: a balance below it still gets this much.
+const VAPI_MIN_DURATION_SECONDS: u32 = 10;
 
 /// How long Vapi waits for a tool answer before giving up.
 const TOOL_TIMEOUT_SECONDS: u32 = 20;
@@ -55,6 +62,7 @@ pub fn build(i: &Inputs<'_>) -> Value {
         "name": truncate(&format!("{} host", r.business.name), 40),
         "firstMessage": first_message(r),
         "firstMessageMode": "assistant-speaks-first",
+        "maxDurationSeconds": i.max_call_seconds.max(VAPI_MIN_DURATION_SECONDS),
         "model": {
             "provider": "openai",
             "model": "gpt-4o-mini",

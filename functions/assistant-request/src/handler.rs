@@ -119,6 +119,12 @@ async fn respond<S: Store>(
     let Some(restaurant) = load_restaurant(store, &business).await? else {
         return Ok(Response::json(200, &json!({"error": UNKNOWN_LINE})));
     };
+    if business.out_of_balance() {
+        return Ok(Response::json(
+            200,
+            &json!({"error": format!("Sorry, {} can't take phone calls right now. Please try again later.", restaurant.business.name)}),
+        ));
+    }
     let credential = ToolCredential::issue(business.id.clone(), line.clone(), now.as_second());
     let Ok(tool_token) = credential.sign(config.tool_token_key.as_bytes()) else {
         eprintln!("assistant-request: tool_token_key is not set; cannot hand out tool credentials");
@@ -130,6 +136,7 @@ async fn respond<S: Store>(
         restaurant: &restaurant,
         public_base_url: &config.public_base_url,
         tool_token: &tool_token,
+        max_call_seconds: business.max_call_seconds(assistant::MAX_CALL_SECONDS),
         now,
     });
     Ok(Response::json(200, &json!({ "assistant": a })))

@@ -184,6 +184,45 @@ fn inactive_business_gets_a_spoken_error() {
 }
 
 #[test]
+fn a_metered_business_is_refused_when_empty_and_its_calls_never_outlast_the_balance() {
+    let s = seeded();
+    let cfg = hostline_owner_api::handler::Config {
+        admin_token: "t".into(),
+        jwt_key: String::new(),
+    };
+    let set_balance = |b: &str| {
+        let req = Request::new(Method::Patch, "/api/v1/businesses/boba")
+            .with_header("authorization", "Bearer t")
+            .with_body(b.as_bytes().to_vec());
+        let r = block_on(hostline_owner_api::handler::handle(&req, &s, &cfg, now()));
+        assert_eq!(r.status, 200, "{}", r.body_str());
+    };
+    let ask = || {
+        post(
+            &s,
+            &request_for(&lines(DOCS[0].1)[0]),
+            &[("x-vapi-secret", SECRET)],
+        )
+        .1
+    };
+    assert_eq!(
+        ask()["assistant"]["maxDurationSeconds"],
+        1800,
+        "unmetered: the cap"
+    );
+    set_balance(r#"{"balance_seconds": 95}"#);
+    assert_eq!(ask()["assistant"]["maxDurationSeconds"], 95);
+    set_balance(r#"{"balance_seconds": 0}"#);
+    let v = ask();
+    assert!(v.get("assistant").is_none(), "{v}");
+    let e = v["error"].as_str().unwrap();
+    assert!(
+        e.contains(&name(DOCS[0].1)) && e.contains("can't take"),
+        "{e}"
+    );
+}
+
+#[test]
 fn phone_number_id_alone_routes_once_learned() {
     let s = seeded();
     let line = lines(DOCS[1].1)[0].clone();

@@ -36,7 +36,7 @@ pub(crate) fn auth_error(e: AuthError) -> ApiError {
 
 /// The caller's address without its port (`spin-client-addr`, set by the host), for the
 /// per-address login throttle.
-fn client_ip(req: &Request) -> Option<String> {
+pub(crate) fn client_ip(req: &Request) -> Option<String> {
     let raw = req.header("spin-client-addr")?;
     match raw.parse::<std::net::SocketAddr>() {
         Ok(a) => Some(a.ip().to_string()),
@@ -235,6 +235,16 @@ pub async fn me<S: Store>(store: &S, who: &Principal) -> Result<Response, ApiErr
             200,
             &current_user(store, who).await?.public(),
         )),
+        Principal::ApiKey(k) => {
+            let mut body = k.public();
+            body["role"] = json!("api_key");
+            Ok(Response::json(200, &body))
+        }
+        Principal::Device(d) => {
+            let mut body = d.public();
+            body["role"] = json!("device");
+            Ok(Response::json(200, &body))
+        }
         _ => Err(ApiError::forbidden("not allowed")),
     }
 }

@@ -18,18 +18,30 @@
 //! | GET | `/api/v1/businesses/{id}/calls` | calls:read | the call log, newest first (`?limit`, `?cursor`) |
 //! | GET | `/api/v1/businesses/{id}/calls/{call_id}` | calls:read | one call with its transcript |
 //! | GET | `/api/v1/businesses/{id}/usage` | calls:read | calls and seconds per day (`?days`) |
+//! | GET, POST | `/api/v1/businesses/{id}/api-keys` | staff:manage | list; create `{name, permissions?}` (the key is shown once) |
+//! | DELETE | `/api/v1/businesses/{id}/api-keys/{key_id}` | staff:manage | revoke |
+//! | POST | `/api/v1/businesses/{id}/devices/pairing-codes` | staff:manage | a one-time 6-digit code, valid 10 minutes |
+//! | GET | `/api/v1/businesses/{id}/devices` | staff:manage | paired devices |
+//! | DELETE | `/api/v1/businesses/{id}/devices/{device_id}` | staff:manage | unpair |
+//! | POST | `/api/v1/edge/pair` | anyone (the code) | `{code, name}` → a device token bound to the code's business |
+//! | GET | `/api/v1/edge/me` | device | the device a token belongs to |
 //! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | operator | `{"e164": "+1..."}`: map a Vapi number id to a line |
 //!
-//! "user" is `Authorization: Bearer <access token>` (JWT, from login); "operator" is
+//! "user" is `Authorization: Bearer <access token>` (JWT, from login); an API key
+//! (`Bearer hlk_…`) acts for its one business with the permissions it was given; a device
+//! token (`Bearer hld_…`) only on the edge routes; "operator" is
 //! `Authorization: Bearer <admin_token>`, which may act on any business. A token that does not
 //! name a business gets the same 404 as a business that does not exist.
 
 use crate::auth_routes;
 use crate::calls;
+use crate::devices;
 use crate::staff;
 use hostline_shared::api::{ApiError, Principal, Router, parse_body};
 use hostline_shared::auth::accounts::{self, User};
 use hostline_shared::auth::jwt::{Permission, Role};
+use hostline_shared::auth::keys as credentials;
+use hostline_shared::auth::tokens::TokenKind;
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::knowledge::lint::voice_lint;
@@ -70,6 +82,13 @@ enum Route {
     Calls,
     Call,
     Usage,
+    ApiKeys,
+    ApiKey,
+    PairingCodes,
+    Devices,
+    Device,
+    EdgePair,
+    EdgeMe,
     VapiNumber,
 }
 
@@ -94,12 +113,42 @@ static ROUTER: LazyLock<Router<Route>> = LazyLock::new(|| {
         ("/api/v1/businesses/{id}/calls", Route::Calls),
         ("/api/v1/businesses/{id}/calls/{call_id}", Route::Call),
         ("/api/v1/businesses/{id}/usage", Route::Usage),
+        ("/api/v1/businesses/{id}/api-keys", Route::ApiKeys),
+        ("/api/v1/businesses/{id}/api-keys/{key_id}", Route::ApiKey),
+        (
+            "/api/v1/businesses/{id}/devices/pairing-codes",
+            Route::PairingCodes,
+        ),
+        ("/api/v1/businesses/{id}/devices", Route::Devices),
+        ("/api/v1/businesses/{id}/devices/{device_id}", Route::Device),
+        ("/api/v1/edge/pair", Route::EdgePair),
+        ("/api/v1/edge/me", Route::EdgeMe),
         ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
     ])
 });
 
-/// The operator's `admin_token`, or a person's access token.
-fn authorize(req: &Request, config: &Config, now: jiff::Timestamp) -> Result<Principal, ApiError> {
+/// The operator's `admin_token`, a person's access token, an API key or a device token. The
+/// first two are checked without the store; keys and devices are looked up by digest.
+async fn authorize<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<Principal, ApiError> {
+    let bearer = req.bearer().unwrap_or_default();
+    let invalid = || ApiError::unauthorized("invalid bearer token");
+    if bearer.starts_with(TokenKind::ApiKey.prefix()) {
+        return match credentials::resolve_api_key(store, bearer).await? {
+            Some(k) => Ok(Principal::ApiKey(k)),
+            None => Err(invalid()),
+        };
+    }
+    if bearer.starts_with(TokenKind::Device.prefix()) {
+        return match credentials::resolve_device(store, bearer).await? {
+            Some(d) => Ok(Principal::Device(d)),
+            None => Err(invalid()),
+        };
+    }
     Principal::operator_or_user(req, &config.admin_token, &config.jwt_key, now.as_second())
 }
 
@@ -136,12 +185,25 @@ async fn route<S: Store>(
         (Route::StaffLogin, Method::Post) => {
             return auth_routes::staff_login(store, key, req, now).await;
         }
-        (Route::Signup | Route::Login | Route::Refresh | Route::Logout | Route::StaffLogin, _) => {
+        (Route::EdgePair, Method::Post) => return devices::pair(store, req, now).await,
+        (
+            Route::Signup
+            | Route::Login
+            | Route::Refresh
+            | Route::Logout
+            | Route::StaffLogin
+            | Route::EdgePair,
+            _,
+        ) => {
             return Err(ApiError::method_not_allowed());
         }
         _ => {}
     }
-    let who = authorize(req, config, now)?;
+    let who = authorize(req, store, config, now).await?;
+    // A device token opens the edge routes only.
+    if matches!(who, Principal::Device(_)) && !matches!(m.route, Route::EdgeMe) {
+        return Err(ApiError::forbidden("device tokens are for the edge routes"));
+    }
     let business = || parse_id(m.param("id"));
     match (m.route, req.method) {
         (Route::Password, Method::Post) => {
@@ -206,6 +268,39 @@ async fn route<S: Store>(
             who.may(&id, Permission::CallsRead)?;
             calls::usage(store, &id, req, now).await
         }
+        (Route::ApiKeys, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            devices::list_api_keys(store, &id).await
+        }
+        (Route::ApiKeys, Method::Post) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            devices::create_api_key(store, &id, &req.body, now).await
+        }
+        (Route::ApiKey, Method::Delete) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            auth_routes::still_current(store, &who).await?;
+            devices::revoke_api_key(store, &id, m.param("key_id")).await
+        }
+        (Route::PairingCodes, Method::Post) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            devices::create_pairing_code(store, &id, now).await
+        }
+        (Route::Devices, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            devices::list_devices(store, &id).await
+        }
+        (Route::Device, Method::Delete) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            auth_routes::still_current(store, &who).await?;
+            devices::revoke_device(store, &id, m.param("device_id")).await
+        }
+        (Route::EdgeMe, Method::Get) => devices::me(&who),
         (Route::VapiNumber, Method::Put) => {
             let Principal::Operator = who else {
                 return Err(ApiError::forbidden("only the operator maps Vapi numbers"));
@@ -279,6 +374,7 @@ async fn list_businesses<S: Store>(store: &S, who: &Principal) -> Result<Respons
             .filter_map(|id| BusinessId::parse(id).ok())
             .collect(),
         Principal::User(c) if c.role == Role::Staff => c.businesses.clone(),
+        Principal::ApiKey(k) => vec![k.business.clone()],
         Principal::User(c) => match read_json::<_, User>(store, &keys::user(&c.sub)).await? {
             Some(u) => u.businesses,
             None => Vec::new(),

@@ -8,11 +8,13 @@
 //!   knowledge bundle and the lines);
 //! - `auth_routes`: sign-up, login, refresh, logout, staff login, password change, `me`;
 //! - `staff`: a business's staff;
+//! - `devices`: API keys, edge devices and their pairing;
 //! - `calls`: the call log (recorded by the calls function) and daily usage;
 //! - `component` (wasm32 only): the Spin entry point.
 
 mod auth_routes;
 mod calls;
+mod devices;
 pub mod handler;
 mod staff;
 

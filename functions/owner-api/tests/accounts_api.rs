@@ -127,6 +127,51 @@ fn business_routes(b: &str) -> Vec<(Method, String, String)> {
             format!("/api/v1/businesses/{b}/staff/s_0123456789abcdef"),
             String::new(),
         ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/calls"),
+            String::new(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/calls/call-1"),
+            String::new(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/usage"),
+            String::new(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/api-keys"),
+            String::new(),
+        ),
+        (
+            Method::Post,
+            format!("/api/v1/businesses/{b}/api-keys"),
+            json!({"name": "pos sync"}).to_string(),
+        ),
+        (
+            Method::Delete,
+            format!("/api/v1/businesses/{b}/api-keys/k_0123456789abcdef"),
+            String::new(),
+        ),
+        (
+            Method::Post,
+            format!("/api/v1/businesses/{b}/devices/pairing-codes"),
+            String::new(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/devices"),
+            String::new(),
+        ),
+        (
+            Method::Delete,
+            format!("/api/v1/businesses/{b}/devices/d_0123456789abcdef"),
+            String::new(),
+        ),
     ]
 }
 
@@ -505,4 +550,181 @@ fn a_password_change_revokes_every_earlier_token_for_sensitive_routes() {
         Some(new),
     );
     assert_eq!((st, &body["field"]), (403, &json!("current_password")));
+}
+
+#[test]
+fn api_keys_act_for_one_business_with_their_permissions_until_revoked() {
+    let s = MemoryStore::new();
+    let owner = owner_with_business(&s, "ana@example.com", "boba", "Boba Garden");
+    owner_with_business(&s, "somchai@example.com", "thai", "Golden Lotus");
+    let (st, created) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/boba/api-keys",
+        r#"{"name": "menu sync", "permissions": ["business:read"]}"#,
+        Some(&owner),
+    );
+    assert_eq!(st, 201, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("hlk_"));
+    // The list never shows the key again.
+    let (_, list) = send(
+        &s,
+        Method::Get,
+        "/api/v1/businesses/boba/api-keys",
+        "",
+        Some(&owner),
+    );
+    assert_eq!(list["api_keys"].as_array().unwrap().len(), 1);
+    assert!(!list.to_string().contains(&key));
+    assert_eq!(
+        send(&s, Method::Get, "/api/v1/businesses/boba", "", Some(&key)).0,
+        200
+    );
+    let (st, body) = send(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/boba",
+        r#"{"active": true}"#,
+        Some(&key),
+    );
+    assert_eq!(st, 403, "{body}");
+    assert_eq!(
+        send(&s, Method::Get, "/api/v1/businesses/thai", "", Some(&key)).0,
+        404
+    );
+    assert_eq!(
+        send(
+            &s,
+            Method::Get,
+            "/api/v1/businesses/boba/api-keys",
+            "",
+            Some(&key)
+        )
+        .0,
+        403,
+        "a key cannot manage keys"
+    );
+    // Keys may not be given staff or privacy management.
+    let (st, body) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/boba/api-keys",
+        r#"{"name": "too much", "permissions": ["staff:manage"]}"#,
+        Some(&owner),
+    );
+    assert_eq!((st, &body["field"]), (400, &json!("permissions")));
+    let id = created["id"].as_str().unwrap();
+    let (st, _) = send(
+        &s,
+        Method::Delete,
+        &format!("/api/v1/businesses/boba/api-keys/{id}"),
+        "",
+        Some(&owner),
+    );
+    assert_eq!(st, 204);
+    assert_eq!(
+        send(&s, Method::Get, "/api/v1/businesses/boba", "", Some(&key)).0,
+        401
+    );
+    // A well-formed key nobody issued is just as invalid.
+    let made_up = format!("hlk_{}", "A".repeat(43));
+    assert_eq!(
+        send(
+            &s,
+            Method::Get,
+            "/api/v1/businesses/boba",
+            "",
+            Some(&made_up)
+        )
+        .0,
+        401
+    );
+}
+
+#[test]
+fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
+    let s = MemoryStore::new();
+    let owner = owner_with_business(&s, "ana@example.com", "boba", "Boba Garden");
+    let (st, code) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/boba/devices/pairing-codes",
+        "",
+        Some(&owner),
+    );
+    assert_eq!(st, 201, "{code}");
+    let digits = code["code"].as_str().unwrap().to_owned();
+    assert!(
+        digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()),
+        "{digits}"
+    );
+    let pair = |c: &str| {
+        send(
+            &s,
+            Method::Post,
+            "/api/v1/edge/pair",
+            &json!({"code": c, "name": "kitchen pi"}).to_string(),
+            None,
+        )
+    };
+    let (st, paired) = pair(&digits);
+    assert_eq!(st, 201, "{paired}");
+    assert_eq!(paired["business_id"], "boba");
+    let token = paired["device_token"].as_str().unwrap().to_owned();
+    // Used once: a second device cannot take the same code.
+    let (st, body) = pair(&digits);
+    assert_eq!((st, &body["field"]), (401, &json!("code")));
+    let (st, me) = send(&s, Method::Get, "/api/v1/edge/me", "", Some(&token));
+    assert_eq!((st, &me["business_id"]), (200, &json!("boba")), "{me}");
+    assert_eq!(
+        send(&s, Method::Get, "/api/v1/businesses/boba", "", Some(&token)).0,
+        403,
+        "a device token is for the edge routes only"
+    );
+    // An expired code does not pair.
+    let (_, late) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/boba/devices/pairing-codes",
+        "",
+        Some(&owner),
+    );
+    let later = now() + jiff::SignedDuration::from_mins(11);
+    let (st, _, _) = send_full(
+        &s,
+        Method::Post,
+        "/api/v1/edge/pair",
+        &json!({"code": late["code"], "name": "late"}).to_string(),
+        None,
+        later,
+    );
+    assert_eq!(st, 401);
+    // Guessing is throttled per address.
+    for _ in 0..10 {
+        let _ = pair("000000");
+    }
+    let (st, _) = pair("000001");
+    assert_eq!(st, 429);
+    // Unpaired: the token stops working.
+    let (_, list) = send(
+        &s,
+        Method::Get,
+        "/api/v1/businesses/boba/devices",
+        "",
+        Some(&owner),
+    );
+    let id = list["devices"][0]["id"].as_str().unwrap();
+    let (st, _) = send(
+        &s,
+        Method::Delete,
+        &format!("/api/v1/businesses/boba/devices/{id}"),
+        "",
+        Some(&owner),
+    );
+    assert_eq!(st, 204);
+    assert_eq!(
+        send(&s, Method::Get, "/api/v1/edge/me", "", Some(&token)).0,
+        401
+    );
 }

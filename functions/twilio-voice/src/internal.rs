@@ -188,7 +188,7 @@ pub fn build_agent_config(
             .map(|t| AgentFunction::from_spec(t, KNOWLEDGE_PATH))
             .collect(),
         transfer_to: record.transfer_to.as_ref().map(ToString::to_string),
-        max_call_seconds: MAX_CALL_SECONDS,
+        max_call_seconds: record.max_call_seconds(MAX_CALL_SECONDS),
         tool_token,
     }
 }

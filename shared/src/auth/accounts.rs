@@ -799,18 +799,29 @@ async fn check_throttle<S: Store>(
     scope: &str,
     now: jiff::Timestamp,
 ) -> Result<(), AuthError> {
-    if let Some(f) = read_json::<_, Failures>(store, scope).await?
-        && let Some(until) = f.locked_until
-        && now.as_second() < until
-    {
-        return Err(AuthError::Throttled {
+    match locked_until(store, scope, now).await? {
+        Some(until) => Err(AuthError::Throttled {
             retry_after: until - now.as_second(),
-        });
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-async fn record_failure<S: Store>(
+/// When the lock on a throttle scope ends, if it is locked now.
+pub(super) async fn locked_until<S: Store>(
+    store: &S,
+    scope: &str,
+    now: jiff::Timestamp,
+) -> Result<Option<i64>, StoreError> {
+    Ok(read_json::<_, Failures>(store, scope)
+        .await?
+        .and_then(|f| f.locked_until)
+        .filter(|until| now.as_second() < *until))
+}
+
+/// Count one failure in a throttle scope; the `limit`-th within the window locks it for
+/// [`LOCKOUT_SECONDS`].
+pub(super) async fn record_failure<S: Store>(
     store: &S,
     scope: &str,
     limit: u32,

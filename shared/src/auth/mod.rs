@@ -7,9 +7,11 @@
 //! - [`password`]: Argon2id hashes of passwords and staff PINs.
 //! - [`tokens`]: opaque tokens kept as digests (refresh tokens, API keys, device tokens).
 //! - [`accounts`]: owners and staff, sign-up, login with throttling, refresh rotation.
+//! - [`keys`]: API keys and edge-device tokens bound to one business; device pairing codes.
 
 pub mod accounts;
 pub mod jwt;
+pub mod keys;
 pub mod password;
 pub mod tokens;
 
