@@ -44,11 +44,14 @@ pub(crate) fn client_ip(req: &Request) -> Option<String> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SignUp {
+pub(crate) struct SignUp {
+    #[schemars(email, length(max = 254))]
     email: String,
+    #[schemars(length(min = 10, max = 256))]
     password: String,
+    #[schemars(length(min = 1, max = 100))]
     name: String,
 }
 
@@ -75,10 +78,12 @@ pub async fn signup<S: Store>(
     Ok(Response::json(201, &body))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Login {
+pub(crate) struct Login {
+    #[schemars(email, length(max = 254))]
     email: String,
+    #[schemars(length(max = 256))]
     password: String,
 }
 
@@ -103,11 +108,17 @@ pub async fn login<S: Store>(
     Ok(Response::json(200, &pair))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct StaffLogin {
+pub(crate) struct StaffLogin {
+    #[schemars(
+        length(min = 3, max = 64),
+        regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     business_id: String,
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{6,14}$"))]
     phone: String,
+    #[schemars(regex(pattern = r"^[0-9]{4,8}$"))]
     pin: String,
 }
 
@@ -137,9 +148,9 @@ pub async fn staff_login<S: Store>(
     Ok(Response::json(200, &pair))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RefreshBody {
+pub(crate) struct RefreshBody {
     refresh_token: String,
 }
 
@@ -164,10 +175,12 @@ pub async fn logout<S: Store>(store: &S, req: &Request) -> Result<Response, ApiE
     Ok(Response::no_content())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PasswordChange {
+pub(crate) struct PasswordChange {
+    #[schemars(length(max = 256))]
     current_password: String,
+    #[schemars(length(min = 10, max = 256))]
     new_password: String,
 }
 

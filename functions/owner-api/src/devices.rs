@@ -26,9 +26,10 @@ fn key_error(e: KeyError) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewKey {
+pub(crate) struct NewKey {
+    #[schemars(length(min = 1, max = 100))]
     name: String,
     /// Defaults to `business:read`.
     #[serde(default)]
@@ -110,10 +111,12 @@ pub async fn revoke_device<S: Store>(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Pair {
+pub(crate) struct Pair {
+    #[schemars(regex(pattern = r"^[0-9]{6}$"))]
     code: String,
+    #[schemars(length(min = 1, max = 100))]
     name: String,
 }
 

@@ -25,6 +25,7 @@
 //! | DELETE | `/api/v1/businesses/{id}/devices/{device_id}` | staff:manage | unpair |
 //! | POST | `/api/v1/edge/pair` | anyone (the code) | `{code, name}` → a device token bound to the code's business |
 //! | GET | `/api/v1/edge/me` | device | the device a token belongs to |
+//! | GET | `/api/v1/openapi.json` | anyone | the OpenAPI 3.1 document of these routes |
 //! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | operator | `{"e164": "+1..."}`: map a Vapi number id to a line |
 //!
 //! "user" is `Authorization: Bearer <access token>` (JWT, from login); an API key
@@ -90,42 +91,50 @@ enum Route {
     EdgePair,
     EdgeMe,
     VapiNumber,
+    OpenApi,
 }
 
-static ROUTER: LazyLock<Router<Route>> = LazyLock::new(|| {
-    Router::new([
-        ("/api/v1/auth/signup", Route::Signup),
-        ("/api/v1/auth/login", Route::Login),
-        ("/api/v1/auth/refresh", Route::Refresh),
-        ("/api/v1/auth/logout", Route::Logout),
-        ("/api/v1/auth/staff-login", Route::StaffLogin),
-        ("/api/v1/auth/password", Route::Password),
-        ("/api/v1/me", Route::Me),
-        ("/api/v1/businesses", Route::Businesses),
-        ("/api/v1/businesses/{id}", Route::Business),
-        ("/api/v1/businesses/{id}/restaurant", Route::Restaurant),
-        ("/api/v1/businesses/{id}/voice-lint", Route::VoiceLint),
-        ("/api/v1/businesses/{id}/staff", Route::Staff),
-        (
-            "/api/v1/businesses/{id}/staff/{staff_id}",
-            Route::StaffMember,
-        ),
-        ("/api/v1/businesses/{id}/calls", Route::Calls),
-        ("/api/v1/businesses/{id}/calls/{call_id}", Route::Call),
-        ("/api/v1/businesses/{id}/usage", Route::Usage),
-        ("/api/v1/businesses/{id}/api-keys", Route::ApiKeys),
-        ("/api/v1/businesses/{id}/api-keys/{key_id}", Route::ApiKey),
-        (
-            "/api/v1/businesses/{id}/devices/pairing-codes",
-            Route::PairingCodes,
-        ),
-        ("/api/v1/businesses/{id}/devices", Route::Devices),
-        ("/api/v1/businesses/{id}/devices/{device_id}", Route::Device),
-        ("/api/v1/edge/pair", Route::EdgePair),
-        ("/api/v1/edge/me", Route::EdgeMe),
-        ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
-    ])
-});
+/// Every route pattern and the route it is.
+const ROUTES: &[(&str, Route)] = &[
+    ("/api/v1/auth/signup", Route::Signup),
+    ("/api/v1/auth/login", Route::Login),
+    ("/api/v1/auth/refresh", Route::Refresh),
+    ("/api/v1/auth/logout", Route::Logout),
+    ("/api/v1/auth/staff-login", Route::StaffLogin),
+    ("/api/v1/auth/password", Route::Password),
+    ("/api/v1/me", Route::Me),
+    ("/api/v1/businesses", Route::Businesses),
+    ("/api/v1/businesses/{id}", Route::Business),
+    ("/api/v1/businesses/{id}/restaurant", Route::Restaurant),
+    ("/api/v1/businesses/{id}/voice-lint", Route::VoiceLint),
+    ("/api/v1/businesses/{id}/staff", Route::Staff),
+    (
+        "/api/v1/businesses/{id}/staff/{staff_id}",
+        Route::StaffMember,
+    ),
+    ("/api/v1/businesses/{id}/calls", Route::Calls),
+    ("/api/v1/businesses/{id}/calls/{call_id}", Route::Call),
+    ("/api/v1/businesses/{id}/usage", Route::Usage),
+    ("/api/v1/businesses/{id}/api-keys", Route::ApiKeys),
+    ("/api/v1/businesses/{id}/api-keys/{key_id}", Route::ApiKey),
+    (
+        "/api/v1/businesses/{id}/devices/pairing-codes",
+        Route::PairingCodes,
+    ),
+    ("/api/v1/businesses/{id}/devices", Route::Devices),
+    ("/api/v1/businesses/{id}/devices/{device_id}", Route::Device),
+    ("/api/v1/edge/pair", Route::EdgePair),
+    ("/api/v1/edge/me", Route::EdgeMe),
+    ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
+    ("/api/v1/openapi.json", Route::OpenApi),
+];
+
+static ROUTER: LazyLock<Router<Route>> = LazyLock::new(|| Router::new(ROUTES.iter().copied()));
+
+/// Every route pattern (`/api/v1/businesses/{id}`, …): what the OpenAPI document must cover.
+pub fn route_patterns() -> impl Iterator<Item = &'static str> {
+    ROUTES.iter().map(|(p, _)| *p)
+}
 
 /// The operator's `admin_token`, a person's access token, an API key or a device token. The
 /// first two are checked without the store; keys and devices are looked up by digest.
@@ -186,13 +195,21 @@ async fn route<S: Store>(
             return auth_routes::staff_login(store, key, req, now).await;
         }
         (Route::EdgePair, Method::Post) => return devices::pair(store, req, now).await,
+        (Route::OpenApi, Method::Get) => {
+            return Ok(Response {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: crate::openapi::document().to_vec(),
+            });
+        }
         (
             Route::Signup
             | Route::Login
             | Route::Refresh
             | Route::Logout
             | Route::StaffLogin
-            | Route::EdgePair,
+            | Route::EdgePair
+            | Route::OpenApi,
             _,
         ) => {
             return Err(ApiError::method_not_allowed());
@@ -315,10 +332,15 @@ fn parse_id(raw: &str) -> Result<BusinessId, ApiError> {
     BusinessId::parse(raw).map_err(|e| ApiError::field(400, "business_id", e.to_string()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewBusiness {
+pub(crate) struct NewBusiness {
+    #[schemars(
+        length(min = 3, max = 64),
+        regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     id: String,
+    #[schemars(length(min = 1, max = 100))]
     name: String,
 }
 
@@ -527,15 +549,17 @@ impl<'a> BusinessView<'a> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct BusinessPatch {
+pub(crate) struct BusinessPatch {
     active: Option<bool>,
     /// `null` removes the transfer line.
     #[serde(default, deserialize_with = "present")]
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{6,14}$"))]
     transfer_to: Option<Option<String>>,
-    /// `null` stops metering.
+    /// `null` stops metering (operator only).
     #[serde(default, deserialize_with = "present")]
+    #[schemars(range(min = 0, max = 316_224_000))]
     balance_seconds: Option<Option<i64>>,
 }
 
@@ -615,9 +639,10 @@ async fn patch_business<S: Store>(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct VapiNumber {
+pub(crate) struct VapiNumber {
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{6,14}$"))]
     e164: String,
 }
 

@@ -9,6 +9,7 @@
 //! - `auth_routes`: sign-up, login, refresh, logout, staff login, password change, `me`;
 //! - `staff`: a business's staff;
 //! - `devices`: API keys, edge devices and their pairing;
+//! - [`openapi`]: the OpenAPI 3.1 document of every route;
 //! - `calls`: the call log (recorded by the calls function) and daily usage;
 //! - `component` (wasm32 only): the Spin entry point.
 
@@ -16,6 +17,7 @@ mod auth_routes;
 mod calls;
 mod devices;
 pub mod handler;
+pub mod openapi;
 mod staff;
 
 #[cfg(target_arch = "wasm32")]

@@ -13,11 +13,14 @@ use hostline_shared::store::Store;
 use serde::Deserialize;
 use serde_json::json;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewStaff {
+pub(crate) struct NewStaff {
+    #[schemars(length(min = 1, max = 100))]
     name: String,
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{6,14}$"))]
     phone: String,
+    #[schemars(regex(pattern = r"^[0-9]{4,8}$"))]
     pin: String,
     /// Defaults to menu availability and the order tools.
     #[serde(default)]

@@ -38,7 +38,19 @@ impl Role {
 }
 
 /// What a token may do in the businesses it names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Permission {
     /// Read the business: profile, settings, lines, menu, hours, zones, FAQ.
     #[serde(rename = "business:read")]
