@@ -15,6 +15,7 @@
 //! - [`http`]: the plain request/response types handlers take and return, and JSON errors.
 //! - [`api`]: the handler prelude: the typed principal, one error type that becomes the
 //!   response and is logged once, and the path router.
+//! - [`audit`]: who changed what in a business, newest first.
 //! - [`auth`]: secret comparison for webhooks; owner and staff accounts, access tokens (JWT),
 //!   refresh rotation, password and PIN hashing, opaque tokens kept as digests.
 //! - [`credential`]: the per-business, per-line tool credential the tool and event routes
@@ -33,6 +34,7 @@
 //! - [`speech`]: turning values into single-line speakable text ("$5.50", "10:30 PM").
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod call_log;
 pub mod calls;

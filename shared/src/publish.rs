@@ -132,9 +132,27 @@ pub async fn import_restaurant<S: Store>(
     doc: Restaurant,
     now: jiff::Timestamp,
 ) -> Result<Outcome, ImportError> {
+    import_at(store, id, doc, now, None).await
+}
+
+/// [`import_restaurant`], committed only if the business is still at `revision` (else
+/// [`ImportError::Busy`]): for changes derived from the stored document, so a concurrent
+/// import is never overwritten with an edited copy of the document before it.
+pub async fn import_at<S: Store>(
+    store: &S,
+    id: &BusinessId,
+    doc: Restaurant,
+    now: jiff::Timestamp,
+    revision: Option<u64>,
+) -> Result<Outcome, ImportError> {
     let now_unix = now.as_second();
     let record_key = keys::business(id);
     let existing = read_json_versioned::<_, BusinessRecord>(store, &record_key).await?;
+    if let Some(expected) = revision
+        && existing.as_ref().map(|(r, _)| r.revision) != Some(expected)
+    {
+        return Err(ImportError::Busy);
+    }
     let (previous, base_version) = match existing {
         Some((record, version)) => (Some(record), Some(version)),
         None => (None, None),
@@ -373,6 +391,63 @@ async fn owner_lists<S: Store>(
             .await?
             .is_some_and(|r| r.lines.contains(line)),
     )
+}
+
+/// Why an availability change was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum AvailabilityError {
+    #[error("the business has no restaurant document")]
+    NoDocument,
+    #[error("no item {0} on the menu")]
+    UnknownItem(String),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Mark menu items available or sold out ("86") without re-importing: the stored document is
+/// changed and published again through the same commit point as an import, retried when a
+/// concurrent change wins. Returns the items whose availability changed and the revision now
+/// current (unchanged when nothing changed).
+pub async fn set_availability<S: Store>(
+    store: &S,
+    id: &BusinessId,
+    changes: &[(String, bool)],
+    now: jiff::Timestamp,
+) -> Result<(Vec<String>, u64), AvailabilityError> {
+    const ATTEMPTS: usize = 4;
+    for _ in 0..ATTEMPTS {
+        let Some(record) = read_json::<_, BusinessRecord>(store, &keys::business(id)).await? else {
+            return Err(AvailabilityError::NoDocument);
+        };
+        let Some(mut doc) = load_restaurant(store, &record).await? else {
+            return Err(AvailabilityError::NoDocument);
+        };
+        let mut changed = Vec::new();
+        for (item_id, available) in changes {
+            let item = doc
+                .menu
+                .categories
+                .iter_mut()
+                .flat_map(|c| c.items.iter_mut())
+                .find(|i| &i.id == item_id)
+                .ok_or_else(|| AvailabilityError::UnknownItem(item_id.clone()))?;
+            if item.available != *available {
+                item.available = *available;
+                changed.push(item_id.clone());
+            }
+        }
+        if changed.is_empty() {
+            return Ok((changed, record.revision));
+        }
+        match import_at(store, id, doc, now, Some(record.revision)).await {
+            Ok(outcome) => return Ok((changed, outcome.record.revision)),
+            Err(ImportError::Busy) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ImportError::Busy.into())
 }
 
 /// The committed restaurant document of a business (`None`: it has none).

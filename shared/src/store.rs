@@ -147,6 +147,11 @@ pub mod keys {
         format!("biz/{b}/call-index/{rank}")
     }
 
+    /// One audit-log entry ([`crate::audit`]); `rank` sorts newest first.
+    pub fn audit(b: &BusinessId, rank: &str) -> String {
+        format!("biz/{b}/audit/{rank}")
+    }
+
     /// An owner or admin account ([`crate::auth::accounts::User`]), by its random id.
     pub fn user(user_id: &str) -> String {
         format!("user/{user_id}")

@@ -447,3 +447,91 @@ fn a_call_never_outlasts_the_prepaid_balance() {
         assert_eq!(r.max_call_seconds(1800), max, "balance {balance}");
     }
 }
+
+#[test]
+fn an_availability_change_cut_short_at_any_write_leaves_the_old_menu_or_the_new_one() {
+    use hostline_shared::publish::{import_at, set_availability};
+    let item = "taro-milk-tea".to_owned();
+    let state = |s: &FaultyStore<MemoryStore>| {
+        let r: BusinessRecord = block_on(read_json(s, &keys::business(&id("boba"))))
+            .unwrap()
+            .unwrap();
+        let doc = block_on(load_restaurant(s, &r)).unwrap().unwrap();
+        let bundle = block_on(load_published(s, &r)).unwrap().unwrap();
+        let in_doc = doc.items().find(|(_, i)| i.id == item).unwrap().1.available;
+        let in_bundle = bundle
+            .index
+            .items()
+            .iter()
+            .find(|i| i.id == item)
+            .unwrap()
+            .available;
+        assert_eq!(in_doc, in_bundle, "the document and the bundle agree");
+        assert_eq!(bundle.revision, r.revision);
+        (r.revision, in_doc)
+    };
+    let (mut cut, mut done) = (0, 0);
+    for k in 1..=8 {
+        let s = FaultyStore::new(MemoryStore::new());
+        block_on(import_restaurant(
+            &s,
+            &id("boba"),
+            with_lines(BOBA, &[L1]),
+            now(),
+        ))
+        .unwrap();
+        s.fail_from(k);
+        let r = block_on(set_availability(
+            &s,
+            &id("boba"),
+            &[(item.clone(), false)],
+            now(),
+        ));
+        s.heal();
+        match r {
+            Ok(_) => {
+                done += 1;
+                assert_eq!(state(&s), (2, false));
+            }
+            Err(_) => {
+                cut += 1;
+                assert_eq!(state(&s), (1, true), "cut at write {k}");
+            }
+        }
+    }
+    assert!(
+        cut >= 2 && done >= 1,
+        "both outcomes were tried: {cut} cut, {done} done"
+    );
+    // A change derived from revision 1 is refused once another import made revision 2.
+    let s = MemoryStore::new();
+    block_on(import_restaurant(
+        &s,
+        &id("boba"),
+        with_lines(BOBA, &[L1]),
+        now(),
+    ))
+    .unwrap();
+    block_on(import_restaurant(
+        &s,
+        &id("boba"),
+        with_lines(BOBA, &[L1]),
+        now(),
+    ))
+    .unwrap();
+    let stale = block_on(import_at(
+        &s,
+        &id("boba"),
+        with_lines(BOBA, &[L1]),
+        now(),
+        Some(1),
+    ));
+    assert!(matches!(stale, Err(ImportError::Busy)), "{stale:?}");
+    let r = block_on(set_availability(
+        &s,
+        &id("boba"),
+        &[("nope".into(), false)],
+        now(),
+    ));
+    assert!(r.is_err());
+}

@@ -20,12 +20,9 @@ fn query<'r>(req: &'r Request, name: &str) -> Option<std::borrow::Cow<'r, str>> 
         .map(|(_, v)| v)
 }
 
-/// `?limit=1..100&cursor=<next_cursor of the page before>`, newest call first.
-pub async fn list<S: Store>(
-    store: &S,
-    business: &BusinessId,
-    req: &Request,
-) -> Result<Response, ApiError> {
+/// `?limit=1..100` (default 20) and `?cursor=` (the `next_cursor` of the page before): the
+/// paging of every log.
+pub(crate) fn page(req: &Request) -> Result<(usize, Option<String>), ApiError> {
     let limit = match query(req, "limit") {
         None => DEFAULT_LIMIT,
         Some(v) => v
@@ -40,9 +37,10 @@ pub async fn list<S: Store>(
                 )
             })?,
     };
-    let cursor = query(req, "cursor");
+    let cursor = query(req, "cursor").map(|c| c.into_owned());
     if let Some(c) = &cursor
-        && (c.len() > 100
+        && (c.is_empty()
+            || c.len() > 100
             || !c
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
@@ -53,6 +51,16 @@ pub async fn list<S: Store>(
             "is not a cursor this API gave out",
         ));
     }
+    Ok((limit, cursor))
+}
+
+/// The call log, newest call first, paged by [`page`].
+pub async fn list<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let (limit, cursor) = page(req)?;
     let (calls, next) = call_log::list(store, business, limit, cursor.as_deref()).await?;
     Ok(Response::json(
         200,

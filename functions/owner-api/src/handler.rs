@@ -25,6 +25,9 @@
 //! | DELETE | `/api/v1/businesses/{id}/devices/{device_id}` | staff:manage | unpair |
 //! | POST | `/api/v1/edge/pair` | anyone (the code) | `{code, name}` → a device token bound to the code's business |
 //! | GET | `/api/v1/edge/me` | device | the device a token belongs to |
+//! | PUT | `/api/v1/businesses/{id}/menu/items/{item_id}/availability` | menu:availability | `{available}`: 86 an item or bring it back |
+//! | POST | `/api/v1/businesses/{id}/menu/availability` | menu:availability | `{items: {item_id: bool}}`: many at once |
+//! | GET | `/api/v1/businesses/{id}/audit` | staff:manage | who changed what, newest first (`?limit`, `?cursor`) |
 //! | GET | `/api/v1/openapi.json` | anyone | the OpenAPI 3.1 document of these routes |
 //! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | operator | `{"e164": "+1..."}`: map a Vapi number id to a line |
 //!
@@ -37,6 +40,7 @@
 use crate::auth_routes;
 use crate::calls;
 use crate::devices;
+use crate::menu;
 use crate::staff;
 use hostline_shared::api::{ApiError, Principal, Router, parse_body};
 use hostline_shared::auth::accounts::{self, User};
@@ -65,7 +69,7 @@ pub struct Config {
 }
 
 /// The routes, matched by [`Router`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
     Signup,
     Login,
@@ -92,6 +96,9 @@ enum Route {
     EdgeMe,
     VapiNumber,
     OpenApi,
+    ItemAvailability,
+    Availability,
+    Audit,
 }
 
 /// Every route pattern and the route it is.
@@ -127,6 +134,15 @@ const ROUTES: &[(&str, Route)] = &[
     ("/api/v1/edge/me", Route::EdgeMe),
     ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
     ("/api/v1/openapi.json", Route::OpenApi),
+    (
+        "/api/v1/businesses/{id}/menu/items/{item_id}/availability",
+        Route::ItemAvailability,
+    ),
+    (
+        "/api/v1/businesses/{id}/menu/availability",
+        Route::Availability,
+    ),
+    ("/api/v1/businesses/{id}/audit", Route::Audit),
 ];
 
 static ROUTER: LazyLock<Router<Route>> = LazyLock::new(|| Router::new(ROUTES.iter().copied()));
@@ -194,7 +210,27 @@ async fn route<S: Store>(
         (Route::StaffLogin, Method::Post) => {
             return auth_routes::staff_login(store, key, req, now).await;
         }
-        (Route::EdgePair, Method::Post) => return devices::pair(store, req, now).await,
+        (Route::EdgePair, Method::Post) => {
+            let answer = devices::pair(store, req, now).await?;
+            let business = answer_field(&answer, &["business_id"]);
+            if let (Some(b), Some(device)) = (
+                business.and_then(|b| BusinessId::parse(&b).ok()),
+                answer_field(&answer, &["id"]),
+            ) {
+                let target = Some(device.clone());
+                audit(
+                    store,
+                    &b,
+                    device,
+                    "device.pair",
+                    target,
+                    serde_json::Value::Null,
+                    now,
+                )
+                .await;
+            }
+            return Ok(answer);
+        }
         (Route::OpenApi, Method::Get) => {
             return Ok(Response {
                 status: 200,
@@ -222,7 +258,7 @@ async fn route<S: Store>(
         return Err(ApiError::forbidden("device tokens are for the edge routes"));
     }
     let business = || parse_id(m.param("id"));
-    match (m.route, req.method) {
+    let answer = match (m.route, req.method) {
         (Route::Password, Method::Post) => {
             auth_routes::change_password(store, key, &who, req, now).await
         }
@@ -324,8 +360,132 @@ async fn route<S: Store>(
             };
             put_vapi_number(store, m.param("id"), &req.body).await
         }
+        (Route::ItemAvailability, Method::Put) => {
+            let id = business()?;
+            who.may(&id, Permission::MenuAvailability)?;
+            menu::put_item_availability(store, &id, m.param("item_id"), &req.body, now).await
+        }
+        (Route::Availability, Method::Post) => {
+            let id = business()?;
+            who.may(&id, Permission::MenuAvailability)?;
+            menu::post_availability(store, &id, &req.body, now).await
+        }
+        (Route::Audit, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            audit_log(store, &id, req).await
+        }
         _ => Err(ApiError::method_not_allowed()),
+    }?;
+    if let Some(action) = audited(*m.route, req.method)
+        && answer.status < 300
+    {
+        let business = match m.route {
+            Route::Businesses => answer_field(&answer, &["business", "id"]),
+            _ => Some(m.param("id").to_owned()),
+        };
+        let target = ["staff_id", "key_id", "device_id", "item_id"]
+            .iter()
+            .map(|p| m.param(p))
+            .find(|v| !v.is_empty())
+            .map(str::to_owned)
+            .or_else(|| answer_field(&answer, &["id"]).filter(|_| *m.route != Route::Businesses));
+        let detail = match m.route {
+            Route::Business | Route::Availability | Route::ItemAvailability => {
+                serde_json::from_slice(&req.body).unwrap_or_default()
+            }
+            Route::Restaurant => json!({"revision": answer_field(&answer, &["revision"])}),
+            _ => serde_json::Value::Null,
+        };
+        if let Some(b) = business.and_then(|b| BusinessId::parse(&b).ok()) {
+            audit(store, &b, actor(&who), action, target, detail, now).await;
+        }
     }
+    Ok(answer)
+}
+
+/// The audit action of a write route (`None` for reads).
+fn audited(route: Route, method: Method) -> Option<&'static str> {
+    Some(match (route, method) {
+        (Route::Businesses, Method::Post) => "business.create",
+        (Route::Business, Method::Patch) => "business.update",
+        (Route::Restaurant, Method::Put) => "restaurant.import",
+        (Route::Staff, Method::Post) => "staff.add",
+        (Route::StaffMember, Method::Delete) => "staff.remove",
+        (Route::ApiKeys, Method::Post) => "api_key.create",
+        (Route::ApiKey, Method::Delete) => "api_key.revoke",
+        (Route::PairingCodes, Method::Post) => "device.pairing_code",
+        (Route::Device, Method::Delete) => "device.revoke",
+        (Route::ItemAvailability, Method::Put) | (Route::Availability, Method::Post) => {
+            "menu.availability"
+        }
+        _ => return None,
+    })
+}
+
+/// Who to name in the audit log.
+fn actor(who: &Principal) -> String {
+    match who {
+        Principal::Operator => "operator".into(),
+        Principal::User(c) => c.sub.clone(),
+        Principal::ApiKey(k) => k.id.clone(),
+        Principal::Device(d) => d.id.clone(),
+        Principal::Vapi => "vapi".into(),
+        Principal::Relay => "relay".into(),
+        Principal::Tool(_) => "tool".into(),
+    }
+}
+
+/// A string (or number) field of a JSON answer.
+fn answer_field(answer: &Response, path: &[&str]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
+    let v = path.iter().try_fold(&v, |v, k| v.get(k))?;
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Append to the audit log. The change is already committed, so a failure here is logged,
+/// not answered: the caller's change stands.
+pub(crate) async fn audit<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    actor: String,
+    action: &str,
+    target: Option<String>,
+    detail: serde_json::Value,
+    now: jiff::Timestamp,
+) {
+    let mut nonce = [0u8; 4];
+    os_entropy(&mut nonce);
+    let entry = hostline_shared::audit::AuditEntry {
+        at: now,
+        actor,
+        action: action.to_owned(),
+        target,
+        detail,
+    };
+    if let Err(e) =
+        hostline_shared::audit::record(store, business, &entry, u32::from_le_bytes(nonce)).await
+    {
+        eprintln!("owner-api: could not write the audit entry {action} for {business}: {e}");
+    }
+}
+
+async fn audit_log<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let (limit, cursor) = calls::page(req)?;
+    let (entries, next) =
+        hostline_shared::audit::list(store, business, limit, cursor.as_deref()).await?;
+    Ok(Response::json(
+        200,
+        &json!({"entries": entries, "next_cursor": next}),
+    ))
 }
 
 fn parse_id(raw: &str) -> Result<BusinessId, ApiError> {

@@ -8,6 +8,7 @@
 //!   knowledge bundle and the lines);
 //! - `auth_routes`: sign-up, login, refresh, logout, staff login, password change, `me`;
 //! - `staff`: a business's staff;
+//! - `menu`: item availability (86) without re-importing;
 //! - `devices`: API keys, edge devices and their pairing;
 //! - [`openapi`]: the OpenAPI 3.1 document of every route;
 //! - `calls`: the call log (recorded by the calls function) and daily usage;
@@ -17,6 +18,7 @@ mod auth_routes;
 mod calls;
 mod devices;
 pub mod handler;
+mod menu;
 pub mod openapi;
 mod staff;
 

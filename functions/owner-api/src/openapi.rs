@@ -36,6 +36,8 @@ struct RequestBodies {
     new_staff: Value,
     new_key: Value,
     pair: Value,
+    availability: Value,
+    bulk_availability: Value,
     vapi_number: Value,
 }
 
@@ -53,6 +55,8 @@ impl RequestBodies {
             new_staff: schema_of::<s::NewStaff>(),
             new_key: schema_of::<d::NewKey>(),
             pair: schema_of::<d::Pair>(),
+            availability: schema_of::<crate::menu::Availability>(),
+            bulk_availability: schema_of::<crate::menu::BulkAvailability>(),
             vapi_number: schema_of::<h::VapiNumber>(),
         }
     }
@@ -503,6 +507,51 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
                 json!({"phone_number_id": {"type": "string"}, "e164": {"type": "string"}}),
             ),
             errors: &[400, 401, 403, 503],
+        },
+        Op {
+            method: "put",
+            path: "/api/v1/businesses/{id}/menu/items/{item_id}/availability",
+            id: "setItemAvailability",
+            summary: "86 an item (sold out) or bring it back",
+            auth: true,
+            body: b(&bodies.availability),
+            query: &[],
+            ok: 200,
+            response: obj(
+                &["changed", "revision"],
+                json!({"changed": {"type": "array", "items": {"type": "string"}}, "revision": {"type": "integer"}}),
+            ),
+            errors: &[400, 401, 403, 404, 409, 503],
+        },
+        Op {
+            method: "post",
+            path: "/api/v1/businesses/{id}/menu/availability",
+            id: "setAvailability",
+            summary: "Set the availability of many items at once",
+            auth: true,
+            body: b(&bodies.bulk_availability),
+            query: &[],
+            ok: 200,
+            response: obj(
+                &["changed", "revision"],
+                json!({"changed": {"type": "array", "items": {"type": "string"}}, "revision": {"type": "integer"}}),
+            ),
+            errors: &[400, 401, 403, 404, 409, 503],
+        },
+        Op {
+            method: "get",
+            path: "/api/v1/businesses/{id}/audit",
+            id: "auditLog",
+            summary: "Who changed what, newest first",
+            auth: true,
+            body: None,
+            query: &[("limit", "integer"), ("cursor", "string")],
+            ok: 200,
+            response: obj(
+                &["entries", "next_cursor"],
+                json!({"entries": {"type": "array"}, "next_cursor": {"type": ["string", "null"]}}),
+            ),
+            errors: &[400, 401, 403, 404, 503],
         },
         Op {
             method: "get",

@@ -728,3 +728,187 @@ fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
         401
     );
 }
+
+#[test]
+fn items_are_86d_without_a_reimport_and_every_change_is_audited() {
+    use hostline_shared::publish::load_published;
+    use hostline_shared::store::keys;
+    use hostline_shared::tenancy::{BusinessRecord, read_json};
+    let s = MemoryStore::new();
+    let owner = owner_with_business(&s, "ana@example.com", "boba", "Boba Garden");
+    assert_eq!(
+        send(
+            &s,
+            Method::Put,
+            "/api/v1/businesses/boba/restaurant",
+            BOBA,
+            Some(&owner)
+        )
+        .0,
+        200
+    );
+    let item = hostline_shared::restaurant::Restaurant::parse(BOBA)
+        .unwrap()
+        .items()
+        .next()
+        .unwrap()
+        .1
+        .id
+        .clone();
+    let path = format!("/api/v1/businesses/boba/menu/items/{item}/availability");
+    let (st, v) = send(
+        &s,
+        Method::Put,
+        &path,
+        r#"{"available": false}"#,
+        Some(&owner),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["changed"], json!([item]));
+    assert_eq!(v["revision"], 2);
+    // The published bundle, which the knowledge tools read, says so.
+    let record: BusinessRecord = block_on(read_json(
+        &s,
+        &keys::business(&BusinessId::parse("boba").unwrap()),
+    ))
+    .unwrap()
+    .unwrap();
+    let published = block_on(load_published(&s, &record)).unwrap().unwrap();
+    let info = published
+        .index
+        .items()
+        .iter()
+        .find(|i| i.id == item)
+        .unwrap();
+    assert!(!info.available);
+    // Again: nothing changes, no new revision.
+    let (_, v) = send(
+        &s,
+        Method::Put,
+        &path,
+        r#"{"available": false}"#,
+        Some(&owner),
+    );
+    assert_eq!((&v["changed"], &v["revision"]), (&json!([]), &json!(2)));
+    // Bulk, with an unknown id: refused as a whole, naming it.
+    let (st, v) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/boba/menu/availability",
+        &json!({"items": {item.clone(): true, "no-such-item": false}}).to_string(),
+        Some(&owner),
+    );
+    assert_eq!(
+        (st, &v["field"]),
+        (400, &json!("items.no-such-item")),
+        "{v}"
+    );
+    let (st, _) = send(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/boba/menu/items/no-such-item/availability",
+        r#"{"available": false}"#,
+        Some(&owner),
+    );
+    assert_eq!(st, 404);
+    // Staff may 86 (their default permissions include it).
+    send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/boba/staff",
+        &json!({"name": "Kim", "phone": "+14155550177", "pin": "4821"}).to_string(),
+        Some(&owner),
+    );
+    let (_, pair) = send(
+        &s,
+        Method::Post,
+        "/api/v1/auth/staff-login",
+        &json!({"business_id": "boba", "phone": "+14155550177", "pin": "4821"}).to_string(),
+        None,
+    );
+    let staff = pair["access_token"].as_str().unwrap().to_owned();
+    let (st, v) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/boba/menu/availability",
+        &json!({"items": {item.clone(): true}}).to_string(),
+        Some(&staff),
+    );
+    assert_eq!((st, &v["revision"]), (200, &json!(3)), "{v}");
+    // The audit log: newest first, with who did it; staff may not read it.
+    let (st, log) = send(
+        &s,
+        Method::Get,
+        "/api/v1/businesses/boba/audit",
+        "",
+        Some(&owner),
+    );
+    assert_eq!(st, 200, "{log}");
+    // (Every request here carries the same instant, so the order within it is arbitrary;
+    // `audit::rank` orders entries of different instants newest first.)
+    let mut actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        [
+            "business.create",
+            "menu.availability",
+            "menu.availability",
+            "menu.availability",
+            "restaurant.import",
+            "staff.add",
+        ]
+    );
+    let actors: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actors.iter().filter(|a| a.starts_with("s_")).count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        actors.iter().filter(|a| a.starts_with("u_")).count(),
+        5,
+        "{log}"
+    );
+    assert!(
+        !log.to_string().contains("4821"),
+        "no PIN in the audit log: {log}"
+    );
+    let (_, page) = send(
+        &s,
+        Method::Get,
+        "/api/v1/businesses/boba/audit?limit=4",
+        "",
+        Some(&owner),
+    );
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, rest) = send(
+        &s,
+        Method::Get,
+        &format!("/api/v1/businesses/boba/audit?limit=4&cursor={cursor}"),
+        "",
+        Some(&owner),
+    );
+    assert_eq!(rest["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        send(
+            &s,
+            Method::Get,
+            "/api/v1/businesses/boba/audit",
+            "",
+            Some(&staff)
+        )
+        .0,
+        403
+    );
+}
