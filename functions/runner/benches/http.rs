@@ -11,6 +11,9 @@
 //! p50/p99 and the process's user and kernel CPU time per request (getrusage before and
 //! after; client included, which the `/healthz` row shows).
 //!
+//! Also: the owner API (a GET authorised from the access token's claims alone) in the closed
+//! loop, and 20 logins one after another (Argon2id inside the component).
+//!
 //! `cargo bench -p hostline-runner --bench http` (builds the components first);
 //! `-- --open-loop-only --rate 400 --seconds 10` for the open-loop part alone (`--only
 //! knowledge` for one route, e.g. under `perf record`).
@@ -38,6 +41,36 @@ struct Route {
     path: &'static str,
     body: String,
     headers: Vec<(String, String)>,
+}
+
+/// The owner's password in the bench.
+const BENCH_PASSWORD: &str = "a bench password, long enough";
+
+/// Logins one after another (each one Argon2id at m = 19 MiB, t = 2, p = 1 inside the
+/// component): what a login costs through the runner.
+async fn logins(url: &str) {
+    const LOGINS: usize = 20;
+    let client = reqwest::Client::new();
+    let body = json!({"email": "bench@example.com", "password": BENCH_PASSWORD}).to_string();
+    let mut times = Vec::with_capacity(LOGINS);
+    for _ in 0..LOGINS {
+        let t = Instant::now();
+        let r = client
+            .post(format!("{url}/api/v1/auth/login"))
+            .header("spin-client-addr", "127.0.0.1:1")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "login: {}", r.status());
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "login (Argon2id m=19456 KiB t=2 p=1, in the component), 1 client, {LOGINS} logins: p50 {:.1?}, max {:.1?}",
+        times[LOGINS / 2],
+        times[LOGINS - 1]
+    );
 }
 
 /// User and system CPU time of this process so far (`getrusage(RUSAGE_SELF)`).
@@ -265,6 +298,30 @@ fn main() {
             .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned())).collect())
             .unwrap_or_default();
         let vapi = vec![("x-vapi-secret".to_owned(), VAPI_SECRET.to_owned())];
+        // An owner with a business, for the owner API row (authorised from the token's claims).
+        let signup: serde_json::Value = reqwest::Client::new()
+            .post(format!("{url}/api/v1/auth/signup"))
+            .body(json!({"email": "bench@example.com", "password": BENCH_PASSWORD, "name": "Bench"}).to_string())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let created: serde_json::Value = reqwest::Client::new()
+            .post(format!("{url}/api/v1/businesses"))
+            .bearer_auth(signup["access_token"].as_str().unwrap())
+            .body(json!({"id": "bench-biz", "name": "Bench Cafe"}).to_string())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let owner = vec![(
+            "authorization".to_owned(),
+            format!("Bearer {}", created["access_token"].as_str().unwrap()),
+        )];
         let routes = [
             Route { name: "GET /_hostline/healthz (no component)", method: reqwest::Method::GET, path: hostline_runner::app::RUNNER_HEALTHZ, body: String::new(), headers: Vec::new() },
             Route { name: "GET /healthz (healthz component)", method: reqwest::Method::GET, path: "/healthz", body: String::new(), headers: Vec::new() },
@@ -283,12 +340,20 @@ fn main() {
                     "toolCallList": [{"id": "t", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "the curry with potatoes"}}}]}}).to_string(),
                 headers: tool_headers,
             },
+            Route {
+                name: "owner API GET business (JWT)",
+                method: reqwest::Method::GET,
+                path: "/api/v1/businesses/bench-biz",
+                body: String::new(),
+                headers: owner,
+            },
         ];
         (server, url, routes.map(Arc::new), dir)
     });
 
     if !args.open_loop_only {
         rt.block_on(closed_loop(&url, &routes));
+        rt.block_on(logins(&url));
     }
 
     // The client gets a runtime of its own, so its timers are not held up behind the
@@ -338,7 +403,7 @@ fn main() {
     rt.block_on(server.stop()).unwrap();
 }
 
-async fn closed_loop(url: &str, routes: &[Arc<Route>; 4]) {
+async fn closed_loop(url: &str, routes: &[Arc<Route>]) {
     println!(
         "{:<40} {:>7} {:>10} {:>10} {:>10} {:>10} {:>9}",
         "route", "clients", "p50", "p99", "max", "req/s", "p50/base"
