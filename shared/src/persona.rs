@@ -4,6 +4,27 @@
 
 use crate::restaurant::{Day, Restaurant};
 use crate::speech::join_list;
+use crate::tenancy::AssistantSettings;
+
+/// The greeting: the owner's setting, else the document's, else ours.
+pub fn greeting(r: &Restaurant, settings: &AssistantSettings) -> String {
+    match &settings.greeting {
+        Some(g) if !g.trim().is_empty() => g.trim().to_owned(),
+        _ => first_message(r),
+    }
+}
+
+/// The system prompt with the owner's own instructions, if any, after ours.
+pub fn prompt(r: &Restaurant, settings: &AssistantSettings, now: jiff::Timestamp) -> String {
+    let mut p = system_prompt(r, now);
+    if let Some(extra) = settings.prompt_additions.as_deref().map(str::trim)
+        && !extra.is_empty()
+    {
+        p.push_str("\n\nThe restaurant's own instructions (follow them unless they conflict with the rules above):\n");
+        p.push_str(extra);
+    }
+    p
+}
 
 pub fn first_message(r: &Restaurant) -> String {
     match &r.business.greeting {

@@ -266,6 +266,7 @@ async fn claim_stage_commit<'l, S: Store>(
         recent_charges: previous
             .map(|p| p.recent_charges.clone())
             .unwrap_or_default(),
+        settings: previous.map(|p| p.settings.clone()).unwrap_or_default(),
         created_at: previous.map_or(now, |p| p.created_at),
         updated_at: now,
     };

@@ -55,8 +55,149 @@ pub struct BusinessRecord {
     /// so a usage report retried after a failure part-way is never charged twice.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_charges: Vec<String>,
+    /// How the voice host sounds and behaves for this business (owner settings).
+    #[serde(default, skip_serializing_if = "AssistantSettings::is_default")]
+    pub settings: AssistantSettings,
     pub created_at: jiff::Timestamp,
     pub updated_at: jiff::Timestamp,
+}
+
+/// Voice providers Vapi accepts for `voice.provider`.
+pub const VOICE_PROVIDERS: &[&str] = &[
+    "11labs", "azure", "cartesia", "deepgram", "lmnt", "neets", "openai", "playht", "rime-ai",
+    "vapi",
+];
+/// Model providers Vapi accepts for `model.provider` (the ones we offer).
+pub const MODEL_PROVIDERS: &[&str] = &["openai", "anthropic", "google", "groq"];
+/// Longest greeting and prompt additions.
+pub const MAX_GREETING_CHARS: usize = 300;
+pub const MAX_PROMPT_ADDITIONS_CHARS: usize = 2_000;
+
+/// A voice: Vapi's provider and the provider's voice id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceChoice {
+    pub provider: String,
+    pub voice_id: String,
+}
+
+/// A language model: Vapi's provider and the model name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelChoice {
+    pub provider: String,
+    pub model: String,
+}
+
+/// The owner's settings for the voice host; each `None` means "our default".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistantSettings {
+    /// Overrides the document's greeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    /// Appended to the system prompt ("Mention the lunch special on weekdays.").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_additions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<VoiceChoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelChoice>,
+    /// The knowledge tools the host may use (`None`: all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled_tools: Option<Vec<String>>,
+}
+
+impl AssistantSettings {
+    pub fn is_default(&self) -> bool {
+        *self == AssistantSettings::default()
+    }
+
+    /// Whether the host may use tool `name`.
+    pub fn tool_enabled(&self, name: &str) -> bool {
+        self.enabled_tools
+            .as_ref()
+            .is_none_or(|t| t.iter().any(|n| n == name))
+    }
+}
+
+/// Why a setting is not acceptable: `(field, message)`.
+pub fn setting_problem(
+    greeting: Option<&str>,
+    prompt_additions: Option<&str>,
+    voice: Option<&VoiceChoice>,
+    model: Option<&ModelChoice>,
+    enabled_tools: Option<&[String]>,
+    known_tools: &[&str],
+) -> Option<(&'static str, String)> {
+    let text = |s: &str, max: usize, multi_line: bool| {
+        let n = s.chars().count();
+        n == 0
+            || n > max
+            || s.trim().is_empty()
+            || s.chars()
+                .any(|c| c.is_control() && !(multi_line && c == '\n'))
+    };
+    if let Some(g) = greeting
+        && text(g, MAX_GREETING_CHARS, false)
+    {
+        return Some((
+            "greeting",
+            format!("must be 1 to {MAX_GREETING_CHARS} characters on one line, or null"),
+        ));
+    }
+    if let Some(p) = prompt_additions
+        && text(p, MAX_PROMPT_ADDITIONS_CHARS, true)
+    {
+        return Some((
+            "prompt_additions",
+            format!("must be 1 to {MAX_PROMPT_ADDITIONS_CHARS} characters, or null"),
+        ));
+    }
+    let id_ok = |s: &str| {
+        (1..=100).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_. :/".contains(&b))
+    };
+    if let Some(v) = voice {
+        if !VOICE_PROVIDERS.contains(&v.provider.as_str()) {
+            return Some((
+                "voice.provider",
+                format!("must be one of {}", VOICE_PROVIDERS.join(", ")),
+            ));
+        }
+        if !id_ok(&v.voice_id) {
+            return Some((
+                "voice.voice_id",
+                "must be 1 to 100 letters, digits or - _ . : /".into(),
+            ));
+        }
+    }
+    if let Some(m) = model {
+        if !MODEL_PROVIDERS.contains(&m.provider.as_str()) {
+            return Some((
+                "model.provider",
+                format!("must be one of {}", MODEL_PROVIDERS.join(", ")),
+            ));
+        }
+        if !id_ok(&m.model) {
+            return Some((
+                "model.model",
+                "must be 1 to 100 letters, digits or - _ . : /".into(),
+            ));
+        }
+    }
+    if let Some(tools) = enabled_tools
+        && let Some(t) = tools.iter().find(|t| !known_tools.contains(&t.as_str()))
+    {
+        return Some((
+            "enabled_tools",
+            format!(
+                "{t:?} is not a tool; the tools are {}",
+                known_tools.join(", ")
+            ),
+        ));
+    }
+    None
 }
 
 /// What a tool call reads: the index built from a restaurant document and the rest of the

@@ -7,9 +7,10 @@
 
 use hostline_shared::credential::TOOL_TOKEN_HEADER;
 use hostline_shared::ids::BusinessId;
-use hostline_shared::persona::{first_message, system_prompt};
+use hostline_shared::persona::{greeting, prompt};
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::restaurant::Restaurant;
+use hostline_shared::tenancy::AssistantSettings;
 use hostline_shared::tools::knowledge_tools;
 use serde_json::{Value, json};
 
@@ -23,6 +24,10 @@ pub struct Inputs<'a> {
     /// ([`hostline_shared::credential::ToolCredential`]), sent with every tool call; the tool
     /// route takes the tenant from it.
     pub tool_token: &'a str,
+    /// The owner's settings: greeting, prompt additions, voice, model, enabled tools.
+    pub settings: &'a AssistantSettings,
+    /// The staff line callers may be transferred to (Vapi's transfer tool), if any.
+    pub transfer_to: Option<&'a PhoneE164>,
     /// The longest this call may last (the business's prepaid balance can make it shorter).
     pub max_call_seconds: u32,
     /// The message timestamp (or the clock): the prompt states the local date and time.
@@ -47,8 +52,9 @@ pub fn build(i: &Inputs<'_>) -> Value {
             "headers": {TOOL_TOKEN_HEADER: i.tool_token},
         })
     };
-    let tools: Vec<Value> = knowledge_tools()
+    let mut tools: Vec<Value> = knowledge_tools()
         .into_iter()
+        .filter(|t| i.settings.tool_enabled(t.name))
         .map(|t| {
             json!({
                 "type": "function",
@@ -58,16 +64,31 @@ pub fn build(i: &Inputs<'_>) -> Value {
             })
         })
         .collect();
-    json!({
+    if let Some(line) = i.transfer_to {
+        tools.push(json!({
+            "type": "transferCall",
+            "destinations": [{
+                "type": "number",
+                "number": line.as_str(),
+                "message": "One moment, I'll connect you with someone at the restaurant.",
+                "description": "the restaurant's staff, when the caller asks for a person or you cannot help",
+            }],
+        }));
+    }
+    let (model_provider, model) = match &i.settings.model {
+        Some(m) => (m.provider.as_str(), m.model.as_str()),
+        None => ("openai", "gpt-4o-mini"),
+    };
+    let mut assistant = json!({
         "name": truncate(&format!("{} host", r.business.name), 40),
-        "firstMessage": first_message(r),
+        "firstMessage": greeting(r, i.settings),
         "firstMessageMode": "assistant-speaks-first",
         "maxDurationSeconds": i.max_call_seconds.max(VAPI_MIN_DURATION_SECONDS),
         "model": {
-            "provider": "openai",
-            "model": "gpt-4o-mini",
+            "provider": model_provider,
+            "model": model,
             "temperature": 0.3,
-            "messages": [{"role": "system", "content": system_prompt(r, i.now)}],
+            "messages": [{"role": "system", "content": prompt(r, i.settings, i.now)}],
             "tools": tools,
         },
         "server": server("/vapi/events"),
@@ -76,7 +97,11 @@ pub fn build(i: &Inputs<'_>) -> Value {
             "business_id": i.business_id.as_str(),
             "line": i.line.as_str(),
         },
-    })
+    });
+    if let Some(v) = &i.settings.voice {
+        assistant["voice"] = json!({"provider": v.provider, "voiceId": v.voice_id});
+    }
+    assistant
 }
 
 /// Vapi caps assistant names; keep whole characters.

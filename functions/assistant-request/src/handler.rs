@@ -136,6 +136,8 @@ async fn respond<S: Store>(
         restaurant: &restaurant,
         public_base_url: &config.public_base_url,
         tool_token: &tool_token,
+        settings: &business.settings,
+        transfer_to: business.transfer_to.as_ref(),
         max_call_seconds: business.max_call_seconds(assistant::MAX_CALL_SECONDS),
         now,
     });

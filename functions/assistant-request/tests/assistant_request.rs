@@ -223,6 +223,94 @@ fn a_metered_business_is_refused_when_empty_and_its_calls_never_outlast_the_bala
 }
 
 #[test]
+fn the_owners_settings_shape_the_assistant() {
+    let s = seeded();
+    let cfg = hostline_owner_api::handler::Config {
+        admin_token: "t".into(),
+        jwt_key: String::new(),
+    };
+    let patch = |b: &str| {
+        let req = Request::new(Method::Patch, "/api/v1/businesses/boba")
+            .with_header("authorization", "Bearer t")
+            .with_body(b.as_bytes().to_vec());
+        let r = block_on(hostline_owner_api::handler::handle(&req, &s, &cfg, now()));
+        (r.status, serde_json::from_slice::<Value>(&r.body).unwrap())
+    };
+    let (st, v) = patch(
+        &json!({"greeting": "Boba time! What can I get you?",
+            "prompt_additions": "Mention that Tuesdays are buy one get one.",
+            "voice": {"provider": "11labs", "voice_id": "burt"},
+            "model": {"provider": "anthropic", "model": "claude-3-5-haiku-20241022"},
+            "enabled_tools": ["get_menu_info", "get_hours_info"],
+            "transfer_to": "+14155550100"})
+        .to_string(),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["settings"]["voice"]["provider"], "11labs");
+    let (_, v) = post(
+        &s,
+        &request_for(&lines(DOCS[0].1)[0]),
+        &[("x-vapi-secret", SECRET)],
+    );
+    let a = &v["assistant"];
+    assert_eq!(a["firstMessage"], "Boba time! What can I get you?");
+    assert_eq!(a["voice"], json!({"provider": "11labs", "voiceId": "burt"}));
+    assert_eq!(a["model"]["provider"], "anthropic");
+    assert_eq!(a["model"]["model"], "claude-3-5-haiku-20241022");
+    let prompt = a["model"]["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        prompt.ends_with("Mention that Tuesdays are buy one get one."),
+        "{prompt}"
+    );
+    let tools = a["model"]["tools"].as_array().unwrap();
+    let names: Vec<&str> = tools
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["get_menu_info", "get_hours_info"]);
+    let transfer = tools.iter().find(|t| t["type"] == "transferCall").unwrap();
+    assert_eq!(transfer["destinations"][0]["number"], "+14155550100");
+    // Bad settings are refused naming the field; null brings the default back.
+    for (body, field) in [
+        (
+            json!({"voice": {"provider": "nope", "voice_id": "x"}}),
+            "voice.provider",
+        ),
+        (
+            json!({"model": {"provider": "openai", "model": ""}}),
+            "model.model",
+        ),
+        (
+            json!({"enabled_tools": ["get_menu_info", "launch_rockets"]}),
+            "enabled_tools",
+        ),
+        (json!({"greeting": "two\nlines"}), "greeting"),
+        (
+            json!({"prompt_additions": "x".repeat(2001)}),
+            "prompt_additions",
+        ),
+    ] {
+        let (st, v) = patch(&body.to_string());
+        assert_eq!((st, v["field"].as_str()), (400, Some(field)), "{body}: {v}");
+    }
+    let (st, _) =
+        patch(r#"{"greeting": null, "voice": null, "model": null, "enabled_tools": null}"#);
+    assert_eq!(st, 200);
+    let (_, v) = post(
+        &s,
+        &request_for(&lines(DOCS[0].1)[0]),
+        &[("x-vapi-secret", SECRET)],
+    );
+    assert!(v["assistant"].get("voice").is_none());
+    assert_eq!(v["assistant"]["model"]["provider"], "openai");
+    assert_eq!(
+        v["assistant"]["model"]["tools"].as_array().unwrap().len(),
+        hostline_shared::tools::knowledge_tools().len() + 1,
+        "all tools again, and the transfer"
+    );
+}
+
+#[test]
 fn phone_number_id_alone_routes_once_learned() {
     let s = seeded();
     let line = lines(DOCS[1].1)[0].clone();

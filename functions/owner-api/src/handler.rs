@@ -55,8 +55,10 @@ use hostline_shared::publish::{ImportError, import_restaurant, load_restaurant};
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::{Store, StoreError, keys};
 use hostline_shared::tenancy::{
-    BusinessRecord, MAX_BALANCE_SECONDS, read_json, update_json, valid_vapi_number_id,
+    AssistantSettings, BusinessRecord, MAX_BALANCE_SECONDS, ModelChoice, VoiceChoice, read_json,
+    setting_problem, update_json, valid_vapi_number_id,
 };
+use hostline_shared::tools::knowledge_tools;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::LazyLock;
@@ -689,6 +691,7 @@ struct BusinessView<'a> {
     transfer_to: Option<&'a PhoneE164>,
     #[serde(skip_serializing_if = "Option::is_none")]
     balance_seconds: Option<i64>,
+    settings: &'a AssistantSettings,
     created_at: jiff::Timestamp,
     updated_at: jiff::Timestamp,
 }
@@ -703,6 +706,7 @@ impl<'a> BusinessView<'a> {
             revision: r.revision,
             transfer_to: r.transfer_to.as_ref(),
             balance_seconds: r.balance_seconds,
+            settings: &r.settings,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -721,6 +725,23 @@ pub(crate) struct BusinessPatch {
     #[serde(default, deserialize_with = "present")]
     #[schemars(range(min = 0, max = 316_224_000))]
     balance_seconds: Option<Option<i64>>,
+    /// The host's first words (`null`: the document's greeting).
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(length(min = 1, max = 300))]
+    greeting: Option<Option<String>>,
+    /// Instructions appended to the host's prompt (`null`: none).
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(length(min = 1, max = 2000))]
+    prompt_additions: Option<Option<String>>,
+    /// `{provider, voice_id}` (`null`: our default voice).
+    #[serde(default, deserialize_with = "present")]
+    voice: Option<Option<VoiceChoice>>,
+    /// `{provider, model}` (`null`: our default model).
+    #[serde(default, deserialize_with = "present")]
+    model: Option<Option<ModelChoice>>,
+    /// The knowledge tools the host may use (`null`: all).
+    #[serde(default, deserialize_with = "present")]
+    enabled_tools: Option<Option<Vec<String>>>,
 }
 
 /// Tells "field absent" (outer `None`) from "field set to null" (`Some(None)`).
@@ -758,6 +779,17 @@ async fn patch_business<S: Store>(
         Some(None) => Some(None),
         None => None,
     };
+    let tools: Vec<&str> = knowledge_tools().iter().map(|t| t.name).collect();
+    if let Some((field, message)) = setting_problem(
+        patch.greeting.as_ref().and_then(|g| g.as_deref()),
+        patch.prompt_additions.as_ref().and_then(|p| p.as_deref()),
+        patch.voice.as_ref().and_then(|v| v.as_ref()),
+        patch.model.as_ref().and_then(|m| m.as_ref()),
+        patch.enabled_tools.as_ref().and_then(|t| t.as_deref()),
+        &tools,
+    ) {
+        return Err(ApiError::field(400, field, message));
+    }
     if let Some(Some(b)) = patch.balance_seconds
         && !(0..=MAX_BALANCE_SECONDS).contains(&b)
     {
@@ -782,6 +814,22 @@ async fn patch_business<S: Store>(
         }
         if let Some(b) = patch.balance_seconds {
             record.balance_seconds = b;
+        }
+        let settings = &mut record.settings;
+        if let Some(g) = &patch.greeting {
+            settings.greeting = g.as_ref().map(|g| g.trim().to_owned());
+        }
+        if let Some(p) = &patch.prompt_additions {
+            settings.prompt_additions = p.as_ref().map(|p| p.trim().to_owned());
+        }
+        if let Some(v) = &patch.voice {
+            settings.voice.clone_from(v);
+        }
+        if let Some(m) = &patch.model {
+            settings.model.clone_from(m);
+        }
+        if let Some(t) = &patch.enabled_tools {
+            settings.enabled_tools.clone_from(t);
         }
         record.updated_at = now;
         Some(record)

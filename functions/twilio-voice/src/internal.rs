@@ -18,7 +18,7 @@ use hostline_shared::calls::{CallRecord, CallSid, DailyUsage, Disposition};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
-use hostline_shared::persona::{first_message, system_prompt};
+use hostline_shared::persona::{greeting, prompt};
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::publish::load_restaurant;
 use hostline_shared::relay::{
@@ -179,12 +179,13 @@ pub fn build_agent_config(
     AgentConfig {
         business_id: record.id.to_string(),
         business_name: r.business.name.clone(),
-        greeting: first_message(r),
-        prompt: system_prompt(r, now),
+        greeting: greeting(r, &record.settings),
+        prompt: prompt(r, &record.settings, now),
         language: "en".into(),
         keyterms,
         functions: knowledge_tools()
             .iter()
+            .filter(|t| record.settings.tool_enabled(t.name))
             .map(|t| AgentFunction::from_spec(t, KNOWLEDGE_PATH))
             .collect(),
         transfer_to: record.transfer_to.as_ref().map(ToString::to_string),

@@ -454,6 +454,7 @@ pub async fn create_business<S: Store>(
         published: None,
         retired: None,
         recent_charges: Vec::new(),
+        settings: Default::default(),
         created_at: now,
         updated_at: now,
     };
