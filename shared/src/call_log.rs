@@ -7,8 +7,9 @@
 //! `biz/{b}/transcripts/{call_id}`; a list index entry `biz/{b}/call-index/{rank}` whose
 //! lexical order is newest first (see [`index_rank`]), so a page of the log is one prefix list.
 //!
-//! The caller's number is not stored (customers' numbers get a keyed hash and encryption with
-//! the privacy work); only whether one was present.
+//! The caller's number is never stored in the clear: an entry keeps its keyed hash (to find a
+//! customer's calls, `biz/{b}/customer-calls/{hash}/{call_id}`) and a sealed copy
+//! ([`crate::pii`]); an owner can export or erase one customer's calls.
 
 use crate::calls::DailyUsage;
 use crate::ids::BusinessId;
@@ -81,6 +82,19 @@ pub struct CallEntry {
     /// Whether an end-of-call report has arrived.
     #[serde(default)]
     pub reported: bool,
+    /// Who called, as a keyed hash and a sealed number (`None`: unknown, or erased).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Caller>,
+}
+
+/// The caller of a call, without their number in the clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// [`crate::pii::PiiKeys::hash`] of the number.
+    pub hash: String,
+    /// [`crate::pii::PiiKeys::seal`] of the number, for what must use it (never shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
 }
 
 /// The transcript of a call, kept apart from the entry (it can be large).
@@ -224,6 +238,7 @@ impl CallEntry {
             statuses: Vec::new(),
             hangs: Vec::new(),
             reported: false,
+            caller: None,
         }
     }
 
@@ -306,7 +321,13 @@ pub async fn record<S: Store>(
     line: Option<&PhoneE164>,
     call_id: &VapiCallId,
     event: &Event,
+    caller: Option<&Caller>,
 ) -> Result<Recorded, StoreError> {
+    if let Some(c) = caller {
+        store
+            .put(&keys::customer_call(business, &c.hash, call_id), b"")
+            .await?;
+    }
     if let Event::Report(r) = event
         && (r.transcript.is_some() || !r.messages.is_empty())
     {
@@ -433,6 +454,56 @@ pub async fn get<S: Store>(
         None
     };
     Ok(Some((entry, transcript)))
+}
+
+/// Every call of one customer (by their number's keyed hash), with transcripts: what an
+/// owner exports for that customer.
+pub async fn customer_calls<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    hash: &str,
+) -> Result<Vec<(CallEntry, Option<Transcript>)>, StoreError> {
+    let prefix = keys::customer_calls(business, hash);
+    let mut out = Vec::new();
+    for key in store.list(&prefix).await? {
+        let Some(id) = key.strip_prefix(&prefix).and_then(VapiCallId::parse) else {
+            continue;
+        };
+        if let Some(call) = get(store, business, &id).await? {
+            out.push(call);
+        }
+    }
+    Ok(out)
+}
+
+/// Erase one customer from the log: each of their calls loses its transcript and its caller
+/// (the entry itself stays, for the business's usage and billing), then the index entry goes.
+/// Safe to repeat; returns how many calls were erased now.
+pub async fn erase_customer<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    hash: &str,
+) -> Result<usize, StoreError> {
+    let prefix = keys::customer_calls(business, hash);
+    let mut erased = 0;
+    for key in store.list(&prefix).await? {
+        let Some(id) = key.strip_prefix(&prefix).and_then(VapiCallId::parse) else {
+            continue;
+        };
+        store.delete(&keys::transcript(business, &id)).await?;
+        update_json::<_, CallEntry, _>(store, &keys::vapi_call(business, &id), |e| {
+            let mut e = e?;
+            e.caller = None;
+            e.has_transcript = false;
+            e.summary = None;
+            e.recording_url = None;
+            Some(e)
+        })
+        .await?;
+        store.delete(&key).await?;
+        erased += 1;
+    }
+    Ok(erased)
 }
 
 /// Set `mine` from `theirs` unless it is set already.

@@ -27,6 +27,7 @@
 //! - [`twilio`]: Twilio webhook forms, `X-Twilio-Signature` validation, the TwiML we answer with.
 //! - [`relay`]: the contract with the media relay: the signed stream token, the agent
 //!   configuration and the usage report.
+//! - [`pii`]: customers' phone numbers as a keyed hash (lookup) and sealed (AES-256-GCM).
 //! - [`publish`]: importing a restaurant with one commit point (stage revisioned content,
 //!   compare-and-swap the business record), pending line claims, and the committed readers.
 //! - [`call_log`]: Vapi call events merged into one log entry per call (idempotent, order-free).
@@ -46,6 +47,7 @@ pub mod knowledge;
 pub mod money;
 pub mod persona;
 pub mod phone;
+pub mod pii;
 pub mod publish;
 pub mod relay;
 pub mod restaurant;

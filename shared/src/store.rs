@@ -142,6 +142,20 @@ pub mod keys {
         format!("biz/{b}/transcripts/{}", call_id.as_str())
     }
 
+    /// A customer's calls: `hash` is the caller's keyed hash ([`crate::pii`]).
+    pub fn customer_call(
+        b: &BusinessId,
+        hash: &str,
+        call_id: &crate::call_log::VapiCallId,
+    ) -> String {
+        format!("{}{}", customer_calls(b, hash), call_id.as_str())
+    }
+
+    /// The prefix of every [`customer_call`] of one customer.
+    pub fn customer_calls(b: &BusinessId, hash: &str) -> String {
+        format!("biz/{b}/customer-calls/{hash}/")
+    }
+
     /// The call list index: `rank` sorts newest first ([`crate::call_log::index_rank`]).
     pub fn call_index(b: &BusinessId, rank: &str) -> String {
         format!("biz/{b}/call-index/{rank}")

@@ -161,6 +161,7 @@ fn inactive_business_gets_a_spoken_error() {
     let cfg = hostline_owner_api::handler::Config {
         admin_token: "t".into(),
         jwt_key: String::new(),
+        pii_hash_key: "test-pii-hash-key".into(),
     };
     let req = Request::new(Method::Patch, "/api/v1/businesses/boba")
         .with_header("authorization", "Bearer t")
@@ -189,6 +190,7 @@ fn a_metered_business_is_refused_when_empty_and_its_calls_never_outlast_the_bala
     let cfg = hostline_owner_api::handler::Config {
         admin_token: "t".into(),
         jwt_key: String::new(),
+        pii_hash_key: "test-pii-hash-key".into(),
     };
     let set_balance = |b: &str| {
         let req = Request::new(Method::Patch, "/api/v1/businesses/boba")
@@ -228,6 +230,7 @@ fn the_owners_settings_shape_the_assistant() {
     let cfg = hostline_owner_api::handler::Config {
         admin_token: "t".into(),
         jwt_key: String::new(),
+        pii_hash_key: "test-pii-hash-key".into(),
     };
     let patch = |b: &str| {
         let req = Request::new(Method::Patch, "/api/v1/businesses/boba")

@@ -7,9 +7,11 @@
 //! failure is answered 503 so a configured retry (`backoffPlan`) can succeed.
 
 use hostline_shared::api::{ApiError, Principal, Router};
-use hostline_shared::call_log::{self, VapiCallId};
+use hostline_shared::call_log::{self, Caller, VapiCallId};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Method, Request, Response};
+use hostline_shared::phone::PhoneE164;
+use hostline_shared::pii::PiiKeys;
 use hostline_shared::store::Store;
 use hostline_shared::vapi::{ignored, parse_message};
 use std::sync::LazyLock;
@@ -18,6 +20,8 @@ use std::sync::LazyLock;
 pub struct Config {
     /// Verifies the per-business credential (`tool_token_key`).
     pub tool_token_key: String,
+    /// Hash and seal the caller's number (`pii_hash_key`, `pii_encryption_key`).
+    pub pii: PiiKeys,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -88,12 +92,26 @@ async fn events<S: Store>(
             "missing, or not 1-64 letters, digits, '-' or '_'",
         ));
     };
+    // The caller's number is kept only as a keyed hash and sealed (never in the clear).
+    let caller = msg
+        .customer_number
+        .as_deref()
+        .and_then(|n| PhoneE164::parse_e164(n).ok())
+        .and_then(|n| {
+            let mut nonce = [0u8; 12];
+            getrandom::fill(&mut nonce).ok()?;
+            Some(Caller {
+                hash: config.pii.hash(&n)?,
+                sealed: config.pii.seal(&n, nonce),
+            })
+        });
     call_log::record(
         store,
         &credential.business_id,
         Some(&credential.line),
         &call_id,
         &event,
+        caller.as_ref(),
     )
     .await?;
     Ok(ignored())

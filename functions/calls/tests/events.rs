@@ -39,6 +39,7 @@ fn post(s: &MemoryStore, token: Option<&str>, body: &Value) -> (u16, Value) {
     }
     let cfg = Config {
         tool_token_key: KEY.into(),
+        pii: hostline_shared::pii::PiiKeys::new("test-pii-hash-key", "test-pii-seal-key"),
     };
     let r = block_on(handle(&req, s, &cfg, now()));
     (
@@ -48,11 +49,15 @@ fn post(s: &MemoryStore, token: Option<&str>, body: &Value) -> (u16, Value) {
 }
 
 fn owner_get(s: &MemoryStore, path: &str) -> (u16, Value) {
-    let req =
-        Request::new(Method::Get, path).with_header("authorization", &format!("Bearer {ADMIN}"));
+    owner_send(s, Method::Get, path)
+}
+
+fn owner_send(s: &MemoryStore, method: Method, path: &str) -> (u16, Value) {
+    let req = Request::new(method, path).with_header("authorization", &format!("Bearer {ADMIN}"));
     let cfg = hostline_owner_api::handler::Config {
         admin_token: ADMIN.into(),
         jwt_key: String::new(),
+        pii_hash_key: "test-pii-hash-key".into(),
     };
     let r = block_on(hostline_owner_api::handler::handle(&req, s, &cfg, now()));
     (
@@ -256,4 +261,73 @@ fn the_log_pages_newest_first() {
     );
     assert_eq!(ids(&third), ["call-0"]);
     assert!(third["next_cursor"].is_null());
+}
+
+#[test]
+fn a_customer_is_kept_as_a_keyed_hash_and_can_be_exported_and_erased() {
+    use hostline_shared::store::Store;
+    let s = seeded();
+    let line = &lines_of(BOBA)[0];
+    let token = credential("boba", line);
+    let mut other = report("call-b", line);
+    other["message"]["customer"] = json!({"number": "+14155550999"});
+    assert_eq!(post(&s, Some(&token), &report("call-a", line)).0, 200);
+    assert_eq!(post(&s, Some(&token), &other).0, 200);
+    // The number is nowhere in the store in the clear.
+    for key in block_on(s.list("")).unwrap() {
+        let value = block_on(s.get_value(&key)).unwrap().unwrap_or_default();
+        let text = String::from_utf8_lossy(&value);
+        assert!(
+            !key.contains("4155550123") && !text.contains("4155550123"),
+            "{key}: {text}"
+        );
+    }
+    let (st, export) = owner_get(&s, "/api/v1/businesses/boba/customers/+14155550123");
+    assert_eq!(st, 200, "{export}");
+    let calls = export["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "{export}");
+    assert_eq!(calls[0]["call_id"], "call-a");
+    assert_eq!(
+        calls[0]["transcript"]["text"],
+        "AI: Thanks for calling.\nUser: Are you open?"
+    );
+    assert!(
+        calls[0]["caller"]["sealed"].is_null(),
+        "the sealed number is not shown"
+    );
+    // Another business has nothing of that customer.
+    let (_, thai) = owner_get(&s, "/api/v1/businesses/thai/customers/+14155550123");
+    assert_eq!(thai["calls"], json!([]));
+    // Erase: the call keeps its duration (billing) but loses transcript, summary and caller.
+    let (st, v) = owner_send(
+        &s,
+        Method::Delete,
+        "/api/v1/businesses/boba/customers/+14155550123",
+    );
+    assert_eq!((st, &v["erased_calls"]), (200, &json!(1)), "{v}");
+    let (_, a) = owner_get(&s, "/api/v1/businesses/boba/calls/call-a");
+    assert!(
+        a["transcript"].is_null() && a["caller"].is_null() && a["summary"].is_null(),
+        "{a}"
+    );
+    assert_eq!(a["duration_seconds"], 125);
+    let (_, b) = owner_get(&s, "/api/v1/businesses/boba/calls/call-b");
+    assert!(
+        b["transcript"]["text"].is_string(),
+        "the other customer is untouched: {b}"
+    );
+    let (_, again) = owner_get(&s, "/api/v1/businesses/boba/customers/+14155550123");
+    assert_eq!(again["calls"], json!([]));
+    let (st, v) = owner_send(
+        &s,
+        Method::Delete,
+        "/api/v1/businesses/boba/customers/+14155550123",
+    );
+    assert_eq!(
+        (st, &v["erased_calls"]),
+        (200, &json!(0)),
+        "erasing twice is fine"
+    );
+    let (st, v) = owner_get(&s, "/api/v1/businesses/boba/customers/not-a-number");
+    assert_eq!((st, &v["field"]), (400, &json!("phone")));
 }

@@ -6,6 +6,8 @@ use hostline_shared::call_log::{self, VapiCallId};
 use hostline_shared::calls::DailyUsage;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
+use hostline_shared::phone::PhoneE164;
+use hostline_shared::pii::PiiKeys;
 use hostline_shared::store::{Store, keys};
 use hostline_shared::tenancy::read_json;
 use serde_json::json;
@@ -62,6 +64,7 @@ pub async fn list<S: Store>(
 ) -> Result<Response, ApiError> {
     let (limit, cursor) = page(req)?;
     let (calls, next) = call_log::list(store, business, limit, cursor.as_deref()).await?;
+    let calls: Vec<_> = calls.into_iter().map(shown).collect();
     Ok(Response::json(
         200,
         &json!({"calls": calls, "next_cursor": next}),
@@ -79,6 +82,7 @@ pub async fn get<S: Store>(
     let (entry, transcript) = call_log::get(store, business, &id)
         .await?
         .ok_or_else(not_found)?;
+    let entry = shown(entry);
     let mut body = serde_json::to_value(&entry).unwrap_or_default();
     body["transcript"] = serde_json::to_value(&transcript).unwrap_or_default();
     Ok(Response::json(200, &body))
@@ -119,4 +123,61 @@ pub async fn usage<S: Store>(
         200,
         &json!({"days": out, "total": {"calls": calls, "seconds": seconds}}),
     ))
+}
+
+/// A call as the API shows it: the caller by their hash only (the sealed number is for the
+/// functions that must use it, not for display).
+fn shown(mut entry: call_log::CallEntry) -> call_log::CallEntry {
+    if let Some(c) = &mut entry.caller {
+        c.sealed = None;
+    }
+    entry
+}
+
+/// The keyed hash a customer's records are found by, from the number in the path.
+fn customer_hash(phone: &str, pii_hash_key: &str) -> Result<String, ApiError> {
+    let number = PhoneE164::parse_e164(phone)
+        .map_err(|_| ApiError::field(400, "phone", "must be an E.164 number like +14155550100"))?;
+    PiiKeys::new(pii_hash_key, "").hash(&number).ok_or_else(|| {
+        eprintln!("owner-api: pii_hash_key is not set; customer records cannot be found");
+        ApiError::refused(
+            503,
+            "customer records are not configured on this deployment",
+        )
+    })
+}
+
+/// Everything kept about one customer: their calls with transcripts (without the sealed
+/// number).
+pub async fn export_customer<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    phone: &str,
+    pii_hash_key: &str,
+) -> Result<Response, ApiError> {
+    let hash = customer_hash(phone, pii_hash_key)?;
+    let calls: Vec<_> = call_log::customer_calls(store, business, &hash)
+        .await?
+        .into_iter()
+        .map(|(entry, transcript)| {
+            let entry = shown(entry);
+            let mut v = serde_json::to_value(&entry).unwrap_or_default();
+            v["transcript"] = serde_json::to_value(&transcript).unwrap_or_default();
+            v
+        })
+        .collect();
+    Ok(Response::json(200, &json!({"calls": calls})))
+}
+
+/// Erase one customer: transcripts, summaries, recordings and the caller of each of their
+/// calls (the calls' durations stay, for usage and billing).
+pub async fn erase_customer<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    phone: &str,
+    pii_hash_key: &str,
+) -> Result<Response, ApiError> {
+    let hash = customer_hash(phone, pii_hash_key)?;
+    let erased = call_log::erase_customer(store, business, &hash).await?;
+    Ok(Response::json(200, &json!({"erased_calls": erased})))
 }

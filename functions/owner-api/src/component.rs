@@ -10,6 +10,7 @@ async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoRespons
             let config = crate::handler::Config {
                 admin_token: variable("admin_token").await.unwrap_or_default(),
                 jwt_key: variable("jwt_key").await.unwrap_or_default(),
+                pii_hash_key: variable("pii_hash_key").await.unwrap_or_default(),
             };
             crate::handler::handle(&req, &store, &config, jiff::Timestamp::now()).await
         })

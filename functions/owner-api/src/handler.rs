@@ -27,6 +27,7 @@
 //! | GET | `/api/v1/edge/me` | device | the device a token belongs to |
 //! | PUT | `/api/v1/businesses/{id}/menu/items/{item_id}/availability` | menu:availability | `{available}`: 86 an item or bring it back |
 //! | POST | `/api/v1/businesses/{id}/menu/availability` | menu:availability | `{items: {item_id: bool}}`: many at once |
+//! | GET, DELETE | `/api/v1/businesses/{id}/customers/{phone}` | customers:privacy | export / erase one customer's calls and transcripts |
 //! | GET | `/api/v1/businesses/{id}/audit` | staff:manage | who changed what, newest first (`?limit`, `?cursor`) |
 //! | GET | `/api/v1/openapi.json` | anyone | the OpenAPI 3.1 document of these routes |
 //! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | operator | `{"e164": "+1..."}`: map a Vapi number id to a line |
@@ -68,6 +69,8 @@ pub struct Config {
     pub admin_token: String,
     /// Signs and verifies access tokens.
     pub jwt_key: String,
+    /// Finds a customer's records by their number's keyed hash (`pii_hash_key`).
+    pub pii_hash_key: String,
 }
 
 /// The routes, matched by [`Router`].
@@ -101,6 +104,7 @@ enum Route {
     ItemAvailability,
     Availability,
     Audit,
+    Customer,
 }
 
 /// Every route pattern and the route it is.
@@ -145,6 +149,7 @@ const ROUTES: &[(&str, Route)] = &[
         Route::Availability,
     ),
     ("/api/v1/businesses/{id}/audit", Route::Audit),
+    ("/api/v1/businesses/{id}/customers/{phone}", Route::Customer),
 ];
 
 static ROUTER: LazyLock<Router<Route>> = LazyLock::new(|| Router::new(ROUTES.iter().copied()));
@@ -372,6 +377,18 @@ async fn route<S: Store>(
             who.may(&id, Permission::MenuAvailability)?;
             menu::post_availability(store, &id, &req.body, now).await
         }
+        (Route::Customer, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::CustomersPrivacy)?;
+            auth_routes::still_current(store, &who).await?;
+            calls::export_customer(store, &id, m.param("phone"), &config.pii_hash_key).await
+        }
+        (Route::Customer, Method::Delete) => {
+            let id = business()?;
+            who.may(&id, Permission::CustomersPrivacy)?;
+            auth_routes::still_current(store, &who).await?;
+            calls::erase_customer(store, &id, m.param("phone"), &config.pii_hash_key).await
+        }
         (Route::Audit, Method::Get) => {
             let id = business()?;
             who.may(&id, Permission::StaffManage)?;
@@ -386,6 +403,7 @@ async fn route<S: Store>(
             Route::Businesses => answer_field(&answer, &["business", "id"]),
             _ => Some(m.param("id").to_owned()),
         };
+        // (Never the customer's phone number: customer routes are audited without a target.)
         let target = ["staff_id", "key_id", "device_id", "item_id"]
             .iter()
             .map(|p| m.param(p))
@@ -421,6 +439,8 @@ fn audited(route: Route, method: Method) -> Option<&'static str> {
         (Route::ItemAvailability, Method::Put) | (Route::Availability, Method::Post) => {
             "menu.availability"
         }
+        (Route::Customer, Method::Get) => "customer.export",
+        (Route::Customer, Method::Delete) => "customer.erase",
         _ => return None,
     })
 }

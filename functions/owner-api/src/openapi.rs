@@ -555,6 +555,33 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
         },
         Op {
             method: "get",
+            path: "/api/v1/businesses/{id}/customers/{phone}",
+            id: "exportCustomer",
+            summary: "Everything kept about one customer (their calls and transcripts)",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: list_of("calls"),
+            errors: &[400, 401, 403, 404, 503],
+        },
+        Op {
+            method: "delete",
+            path: "/api/v1/businesses/{id}/customers/{phone}",
+            id: "eraseCustomer",
+            summary: "Erase one customer's transcripts, summaries and caller data",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: obj(
+                &["erased_calls"],
+                json!({"erased_calls": {"type": "integer", "minimum": 0}}),
+            ),
+            errors: &[400, 401, 403, 404, 503],
+        },
+        Op {
+            method: "get",
             path: "/api/v1/openapi.json",
             id: "openapi",
             summary: "This document",
@@ -571,6 +598,8 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
 fn path_param(name: &str) -> Value {
     let schema = if name == "id" {
         json!({"type": "string", "minLength": 3, "maxLength": 64, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"})
+    } else if name == "phone" {
+        json!({"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"})
     } else {
         json!({"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"})
     };

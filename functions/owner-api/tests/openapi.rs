@@ -20,6 +20,7 @@ fn send(method: Method, path: &str) -> (u16, Value) {
     let cfg = Config {
         admin_token: ADMIN.into(),
         jwt_key: "k".into(),
+        pii_hash_key: "test-pii-hash-key".into(),
     };
     let r = block_on(handle(
         &req,

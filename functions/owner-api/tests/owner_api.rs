@@ -37,6 +37,7 @@ fn call_with(
     let cfg = Config {
         admin_token: TOKEN.into(),
         jwt_key: JWT_KEY.into(),
+        pii_hash_key: "test-pii-hash-key".into(),
     };
     let Response { status, body, .. } = block_on(handle(&req, store, &cfg, now()));
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -370,6 +371,7 @@ fn every_route_needs_the_admin_token() {
         &Config {
             admin_token: String::new(),
             jwt_key: String::new(),
+            pii_hash_key: "test-pii-hash-key".into(),
         },
         now(),
     ));
@@ -433,6 +435,7 @@ fn routing_and_storage_faults_answer_like_every_other_route() {
         let cfg = Config {
             admin_token: TOKEN.into(),
             jwt_key: JWT_KEY.into(),
+            pii_hash_key: "test-pii-hash-key".into(),
         };
         block_on(handle(&req, &s, &cfg, now()))
     };

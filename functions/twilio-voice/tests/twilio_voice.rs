@@ -46,6 +46,7 @@ fn owner(s: &MemoryStore, method: Method, path: &str, body: &str) -> u16 {
     let cfg = hostline_owner_api::handler::Config {
         admin_token: "t".into(),
         jwt_key: String::new(),
+        pii_hash_key: "test-pii-hash-key".into(),
     };
     block_on(hostline_owner_api::handler::handle(&req, s, &cfg, now())).status
 }
