@@ -127,6 +127,19 @@ impl Principal {
     }
 }
 
+/// The tool credential of a tool or event call (the only credential those routes accept:
+/// the shared Vapi secret says nothing of which business a call is for).
+pub fn tool_credential(
+    req: &Request,
+    key: &str,
+    now: jiff::Timestamp,
+) -> Result<ToolCredential, ApiError> {
+    match Principal::tool(req, key, now.as_second())? {
+        Principal::Tool(credential) => Ok(credential),
+        _ => Err(ApiError::forbidden("not a tool credential")),
+    }
+}
+
 /// Why a route could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

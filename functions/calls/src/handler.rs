@@ -6,9 +6,8 @@
 //! twice: recording is idempotent and order-free (`hostline_shared::call_log`), and a storage
 //! failure is answered 503 so a configured retry (`backoffPlan`) can succeed.
 
-use hostline_shared::api::{ApiError, Principal, Router};
+use hostline_shared::api::{ApiError, Router, tool_credential};
 use hostline_shared::call_log::{self, Caller, VapiCallId};
-use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::pii::PiiKeys;
@@ -31,17 +30,6 @@ enum Route {
 
 static ROUTER: LazyLock<Router<Route>> =
     LazyLock::new(|| Router::new([("/vapi/events", Route::Events)]));
-
-fn authorize(
-    req: &Request,
-    config: &Config,
-    now: jiff::Timestamp,
-) -> Result<ToolCredential, ApiError> {
-    match Principal::tool(req, &config.tool_token_key, now.as_second())? {
-        Principal::Tool(credential) => Ok(credential),
-        _ => Err(ApiError::forbidden("not a tool credential")),
-    }
-}
 
 pub async fn handle<S: Store>(
     req: &Request,
@@ -67,7 +55,7 @@ async fn events<S: Store>(
     if req.method != Method::Post {
         return Err(ApiError::method_not_allowed());
     }
-    let credential = authorize(req, config, now)?;
+    let credential = tool_credential(req, &config.tool_token_key, now)?;
     let msg = parse_message(&req.body)?;
     if let Some(named) = &msg.called_number
         && named != &credential.line

@@ -3,7 +3,7 @@
 //! one line; never from the body or tool arguments. A body that names another line is refused.
 
 use crate::answers;
-use hostline_shared::api::{ApiError, Principal, Router};
+use hostline_shared::api::{ApiError, Router, tool_credential};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::publish::load_published;
@@ -30,19 +30,6 @@ enum Route {
 static ROUTER: LazyLock<Router<Route>> =
     LazyLock::new(|| Router::new([("/vapi/knowledge-base", Route::ToolCalls)]));
 
-/// Only a tool credential opens this route: the shared Vapi secret says nothing of which
-/// business a call is for.
-fn authorize(
-    req: &Request,
-    config: &Config,
-    now: jiff::Timestamp,
-) -> Result<ToolCredential, ApiError> {
-    match Principal::tool(req, &config.tool_token_key, now.as_second())? {
-        Principal::Tool(credential) => Ok(credential),
-        _ => Err(ApiError::forbidden("not a tool credential")),
-    }
-}
-
 pub async fn handle<S: Store>(
     req: &Request,
     store: &S,
@@ -64,7 +51,12 @@ async fn tool_calls<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let Some((credential, msg)) = accept(req, || authorize(req, config, now), "tool-calls")? else {
+    let Some((credential, msg)) = accept(
+        req,
+        || tool_credential(req, &config.tool_token_key, now),
+        "tool-calls",
+    )?
+    else {
         return Ok(ignored());
     };
     if let Some(named) = &msg.called_number

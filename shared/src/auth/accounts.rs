@@ -329,12 +329,8 @@ pub async fn login<S: Store>(
         return Err(AuthError::NoKey);
     }
     let normalized = email.trim().to_lowercase();
-    let account_scope = keys::throttle("login", &tokens::digest(&normalized));
-    let address_scope = client.map(|a| keys::throttle("login-addr", &tokens::digest(a)));
-    check_throttle(store, &account_scope, now).await?;
-    if let Some(scope) = &address_scope {
-        check_throttle(store, scope, now).await?;
-    }
+    let attempt = Attempt::new("login", &normalized, client);
+    attempt.check(store, now).await?;
     let user = user_by_email(store, &normalized).await?;
     let ok = match &user {
         Some(u) => password::verify(password, &u.password_hash),
@@ -345,14 +341,11 @@ pub async fn login<S: Store>(
     };
     match (ok, user) {
         (true, Some(user)) => {
-            let _ = store.delete(&account_scope).await;
+            attempt.succeeded(store).await;
             issue_pair(store, jwt_key, &Account::User(user), None, now, entropy).await
         }
         _ => {
-            record_failure(store, &account_scope, ACCOUNT_FAILURES, now).await?;
-            if let Some(scope) = &address_scope {
-                record_failure(store, scope, ADDRESS_FAILURES, now).await?;
-            }
+            attempt.failed(store, now).await?;
             Err(AuthError::BadCredentials)
         }
     }
@@ -373,15 +366,8 @@ pub async fn staff_login<S: Store>(
     if jwt_key.is_empty() {
         return Err(AuthError::NoKey);
     }
-    let account_scope = keys::throttle(
-        "staff-login",
-        &tokens::digest(&format!("{business}/{phone}")),
-    );
-    let address_scope = client.map(|a| keys::throttle("login-addr", &tokens::digest(a)));
-    check_throttle(store, &account_scope, now).await?;
-    if let Some(scope) = &address_scope {
-        check_throttle(store, scope, now).await?;
-    }
+    let attempt = Attempt::new("staff-login", &format!("{business}/{phone}"), client);
+    attempt.check(store, now).await?;
     let staff = staff_by_phone(store, business, phone).await?;
     let ok = match &staff {
         Some(s) if s.active => password::verify(pin, &s.pin_hash),
@@ -392,14 +378,11 @@ pub async fn staff_login<S: Store>(
     };
     match (ok, staff) {
         (true, Some(staff)) => {
-            let _ = store.delete(&account_scope).await;
+            attempt.succeeded(store).await;
             issue_pair(store, jwt_key, &Account::Staff(staff), None, now, entropy).await
         }
         _ => {
-            record_failure(store, &account_scope, ACCOUNT_FAILURES, now).await?;
-            if let Some(scope) = &address_scope {
-                record_failure(store, scope, ADDRESS_FAILURES, now).await?;
-            }
+            attempt.failed(store, now).await?;
             Err(AuthError::BadPin)
         }
     }
@@ -795,16 +778,44 @@ async fn revoke_family<S: Store>(store: &S, family: &str) -> Result<(), StoreErr
     .map(|_| ())
 }
 
-async fn check_throttle<S: Store>(
-    store: &S,
-    scope: &str,
-    now: jiff::Timestamp,
-) -> Result<(), AuthError> {
-    match locked_until(store, scope, now).await? {
-        Some(until) => Err(AuthError::Throttled {
-            retry_after: until - now.as_second(),
-        }),
-        None => Ok(()),
+/// The two throttle scopes of one login attempt: the account tried (by a digest of what
+/// names it, whether or not it exists) and the client's address.
+struct Attempt {
+    account: String,
+    address: Option<String>,
+}
+
+impl Attempt {
+    fn new(kind: &str, account: &str, client: Option<&str>) -> Attempt {
+        Attempt {
+            account: keys::throttle(kind, &tokens::digest(account)),
+            address: client.map(|a| keys::throttle("login-addr", &tokens::digest(a))),
+        }
+    }
+
+    /// Refused while either scope is locked.
+    async fn check<S: Store>(&self, store: &S, now: jiff::Timestamp) -> Result<(), AuthError> {
+        for scope in std::iter::once(&self.account).chain(&self.address) {
+            if let Some(until) = locked_until(store, scope, now).await? {
+                return Err(AuthError::Throttled {
+                    retry_after: until - now.as_second(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn failed<S: Store>(&self, store: &S, now: jiff::Timestamp) -> Result<(), AuthError> {
+        record_failure(store, &self.account, ACCOUNT_FAILURES, now).await?;
+        if let Some(scope) = &self.address {
+            record_failure(store, scope, ADDRESS_FAILURES, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The account's failures are forgotten (best effort); the address keeps its count.
+    async fn succeeded<S: Store>(&self, store: &S) {
+        let _ = store.delete(&self.account).await;
     }
 }
 
