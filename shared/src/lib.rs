@@ -27,6 +27,7 @@
 //! - [`twilio`]: Twilio webhook forms, `X-Twilio-Signature` validation, the TwiML we answer with.
 //! - [`relay`]: the contract with the media relay: the signed stream token, the agent
 //!   configuration and the usage report.
+//! - [`onboarding`]: the owner wizard's steps as a pure state machine; reading Maps links.
 //! - [`pii`]: customers' phone numbers as a keyed hash (lookup) and sealed (AES-256-GCM).
 //! - [`publish`]: importing a restaurant with one commit point (stage revisioned content,
 //!   compare-and-swap the business record), pending line claims, and the committed readers.
@@ -45,6 +46,7 @@ pub mod http;
 pub mod ids;
 pub mod knowledge;
 pub mod money;
+pub mod onboarding;
 pub mod persona;
 pub mod phone;
 pub mod pii;
