@@ -5,7 +5,7 @@
 
 use crate::ids::BusinessId;
 use crate::store::{Store, StoreError, keys};
-use crate::tenancy::read_json;
+use crate::tenancy::{newest_first, page_newest_first, read_json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -27,8 +27,7 @@ pub struct AuditEntry {
 /// The rank of an entry written at `at`: fixed width, newest first; `nonce` tells apart two
 /// entries of the same millisecond.
 pub fn rank(at: jiff::Timestamp, nonce: u32) -> String {
-    let ms = at.as_millisecond().max(0) as u64;
-    format!("{:020}-{nonce:08x}", u64::MAX / 2 - ms.min(u64::MAX / 2))
+    format!("{}-{nonce:08x}", newest_first(at))
 }
 
 /// Append an entry.
@@ -52,27 +51,10 @@ pub async fn list<S: Store>(
     after: Option<&str>,
 ) -> Result<(Vec<AuditEntry>, Option<String>), StoreError> {
     let prefix = keys::audit(business, "");
-    let ranks: Vec<String> = store
-        .list(&prefix)
-        .await?
-        .into_iter()
-        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
-        .filter(|r| after.is_none_or(|a| r.as_str() > a))
-        .collect();
-    let mut out = Vec::new();
-    let mut next = None;
-    for r in ranks {
-        if out.len() == limit {
-            next = Some(r);
-            break;
-        }
-        if let Some(e) = read_json::<_, AuditEntry>(store, &keys::audit(business, &r)).await? {
-            out.push((r, e));
-        }
-    }
-    // The cursor is the last rank returned: the next page starts after it.
-    let next = next.and(out.last().map(|(r, _)| r.clone()));
-    Ok((out.into_iter().map(|(_, e)| e).collect(), next))
+    page_newest_first(store, &prefix, limit, after, async |rank| {
+        read_json::<_, AuditEntry>(store, &keys::audit(business, rank)).await
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::calls::DailyUsage;
 use crate::ids::BusinessId;
 use crate::phone::PhoneE164;
 use crate::store::{Store, StoreError, keys};
-use crate::tenancy::{BusinessRecord, read_json, update_json};
+use crate::tenancy::{BusinessRecord, newest_first, page_newest_first, read_json, update_json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -407,35 +407,21 @@ pub async fn list<S: Store>(
     after: Option<&str>,
 ) -> Result<(Vec<CallEntry>, Option<String>), StoreError> {
     let prefix = keys::call_index(business, "");
-    let ranks: Vec<String> = store
-        .list(&prefix)
-        .await?
-        .into_iter()
-        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
-        .filter(|rank| after.is_none_or(|a| rank.as_str() > a))
-        .collect();
-    let mut entries = Vec::new();
+    // A call whose first write was retried may be indexed twice: list it once.
     let mut seen = std::collections::HashSet::new();
-    let mut next = None;
-    for rank in ranks {
-        if entries.len() == limit {
-            next = entries.last().map(|(r, _): &(String, CallEntry)| r.clone());
-            break;
-        }
+    page_newest_first(store, &prefix, limit, after, async |rank| {
         let Some(id) = rank
             .split_once('-')
             .and_then(|(_, id)| VapiCallId::parse(id))
         else {
-            continue;
+            return Ok(None);
         };
         if !seen.insert(id.clone()) {
-            continue;
+            return Ok(None);
         }
-        if let Some(e) = read_json::<_, CallEntry>(store, &keys::vapi_call(business, &id)).await? {
-            entries.push((rank, e));
-        }
-    }
-    Ok((entries.into_iter().map(|(_, e)| e).collect(), next))
+        read_json::<_, CallEntry>(store, &keys::vapi_call(business, &id)).await
+    })
+    .await
 }
 
 /// One call and its transcript.
@@ -516,12 +502,7 @@ fn keep<T: Clone>(mine: &mut Option<T>, theirs: &Option<T>) {
 /// The list-index rank of a call first seen at `at`: a fixed-width number that sorts newest
 /// first, then the call id (so two calls in the same millisecond both have a place).
 pub fn index_rank(at: jiff::Timestamp, call_id: &VapiCallId) -> String {
-    let ms = at.as_millisecond().max(0) as u64;
-    format!(
-        "{:020}-{}",
-        u64::MAX / 2 - ms.min(u64::MAX / 2),
-        call_id.as_str()
-    )
+    format!("{}-{}", newest_first(at), call_id.as_str())
 }
 
 #[cfg(test)]

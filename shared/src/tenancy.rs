@@ -375,6 +375,45 @@ pub async fn read_json_versioned<S: Store, T: serde::de::DeserializeOwned>(
     }
 }
 
+/// A key part that sorts newest first: `at` counted down, in fixed width. Logs kept as one key
+/// per entry (the call log's index, the audit log) append a tie-breaker after a `-`.
+pub fn newest_first(at: jiff::Timestamp) -> String {
+    let ms = at.as_millisecond().max(0) as u64;
+    format!("{:020}", u64::MAX / 2 - ms.min(u64::MAX / 2))
+}
+
+/// One page of a log kept as one key per entry under `prefix`, keys sorting newest first
+/// ([`newest_first`]): the entries whose key suffix comes after the cursor `after`, each read
+/// with `read` (which skips a suffix by answering `None`), at most `limit` of them; and the
+/// cursor of the next page (the last suffix returned) when entries remain.
+pub async fn page_newest_first<S: Store, T>(
+    store: &S,
+    prefix: &str,
+    limit: usize,
+    after: Option<&str>,
+    mut read: impl AsyncFnMut(&str) -> Result<Option<T>, StoreError>,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    let suffixes: Vec<String> = store
+        .list(prefix)
+        .await?
+        .into_iter()
+        .filter_map(|k| k.strip_prefix(prefix).map(str::to_owned))
+        .filter(|s| after.is_none_or(|a| s.as_str() > a))
+        .collect();
+    let mut page = Vec::new();
+    let mut last = None;
+    for suffix in suffixes {
+        if page.len() == limit {
+            return Ok((page, last));
+        }
+        if let Some(v) = read(&suffix).await? {
+            page.push(v);
+            last = Some(suffix);
+        }
+    }
+    Ok((page, None))
+}
+
 /// Read-modify-write a JSON record with compare-and-swap, retrying when another writer wins.
 /// `change` gets the current value (`None` when absent) and returns the value to write, or
 /// `None` to leave the record as it is. Returns what was written (`None` if nothing was).
