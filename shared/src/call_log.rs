@@ -301,18 +301,9 @@ impl CallEntry {
     }
 }
 
-/// What recording one event did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recorded {
-    pub entry: CallEntry,
-    /// Seconds charged to the business's balance by this delivery (`None`: nothing charged
-    /// now — not a report, no duration, or charged by an earlier delivery).
-    pub charged: Option<u32>,
-}
-
-/// Record one event of call `call_id` on `line` of `business`. Safe to repeat and to run
-/// out of order: each step is idempotent, and a failure part-way leaves what a retry
-/// completes. Steps: the transcript (created once), the list index entry (before the entry,
+/// Record one event of call `call_id` on `line` of `business`; returns the merged entry.
+/// Safe to repeat and to run out of order: each step is idempotent, and a failure part-way
+/// leaves what a retry completes. Steps: the transcript (created once), the list index entry (before the entry,
 /// so an entry is never unlisted), the entry (merged with compare-and-swap), then the charge
 /// and the day's usage, each marked in the same write that applies it.
 pub async fn record<S: Store>(
@@ -322,7 +313,7 @@ pub async fn record<S: Store>(
     call_id: &VapiCallId,
     event: &Event,
     caller: Option<&Caller>,
-) -> Result<Recorded, StoreError> {
+) -> Result<CallEntry, StoreError> {
     if let Some(c) = caller {
         store
             .put(&keys::customer_call(business, &c.hash, call_id), b"")
@@ -364,18 +355,11 @@ pub async fn record<S: Store>(
     .await?
     .ok_or_else(|| StoreError::Backend("call entry update wrote nothing".into()))?;
 
-    let mut charged = None;
     if let (Event::Report(_), Some(seconds)) = (event, entry.duration_seconds) {
         let charge_key = call_id.charge_key();
         update_json::<_, BusinessRecord, _>(store, &keys::business(business), |b| {
             let mut b = b?;
-            charged = None;
-            if b.charge_call(&charge_key, seconds) {
-                charged = Some(seconds);
-                Some(b)
-            } else {
-                None
-            }
+            b.charge_call(&charge_key, seconds).then_some(b)
         })
         .await?;
         let day = entry
@@ -389,7 +373,7 @@ pub async fn record<S: Store>(
         })
         .await?;
     }
-    Ok(Recorded { entry, charged })
+    Ok(entry)
 }
 
 fn event_time(event: &Event) -> jiff::Timestamp {
