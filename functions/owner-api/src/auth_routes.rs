@@ -7,8 +7,6 @@ use hostline_shared::auth::accounts::{self, Account, AuthError, Staff, User};
 use hostline_shared::auth::jwt::Role;
 use hostline_shared::auth::password;
 use hostline_shared::http::{Request, Response};
-use hostline_shared::ids::BusinessId;
-use hostline_shared::phone::PhoneE164;
 use hostline_shared::store::{Store, keys};
 use hostline_shared::tenancy::{read_json, update_json};
 use serde::Deserialize;
@@ -129,10 +127,8 @@ pub async fn staff_login<S: Store>(
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
     let b: StaffLogin = parse_body(&req.body)?;
-    let business = BusinessId::parse(&b.business_id)
-        .map_err(|e| ApiError::field(400, "business_id", e.to_string()))?;
-    let phone = PhoneE164::parse_e164(&b.phone)
-        .map_err(|_| ApiError::field(400, "phone", "must be an E.164 number like +14155550100"))?;
+    let business = crate::handler::parse_id(&b.business_id)?;
+    let phone = crate::handler::parse_phone(&b.phone, "phone")?;
     let pair = accounts::staff_login(
         store,
         key,

@@ -6,7 +6,6 @@ use hostline_shared::call_log::{self, VapiCallId};
 use hostline_shared::calls::DailyUsage;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
-use hostline_shared::phone::PhoneE164;
 use hostline_shared::pii::PiiKeys;
 use hostline_shared::store::{Store, keys};
 use hostline_shared::tenancy::read_json;
@@ -136,8 +135,7 @@ fn shown(mut entry: call_log::CallEntry) -> call_log::CallEntry {
 
 /// The keyed hash a customer's records are found by, from the number in the path.
 fn customer_hash(phone: &str, pii_hash_key: &str) -> Result<String, ApiError> {
-    let number = PhoneE164::parse_e164(phone)
-        .map_err(|_| ApiError::field(400, "phone", "must be an E.164 number like +14155550100"))?;
+    let number = crate::handler::parse_phone(phone, "phone")?;
     PiiKeys::new(pii_hash_key, "").hash(&number).ok_or_else(|| {
         eprintln!("owner-api: pii_hash_key is not set; customer records cannot be found");
         ApiError::refused(

@@ -510,8 +510,14 @@ async fn audit_log<S: Store>(
     ))
 }
 
-fn parse_id(raw: &str) -> Result<BusinessId, ApiError> {
+pub(crate) fn parse_id(raw: &str) -> Result<BusinessId, ApiError> {
     BusinessId::parse(raw).map_err(|e| ApiError::field(400, "business_id", e.to_string()))
+}
+
+/// A phone number in E.164 form, or a 400 naming `field`.
+pub(crate) fn parse_phone(raw: &str, field: &str) -> Result<PhoneE164, ApiError> {
+    PhoneE164::parse_e164(raw)
+        .map_err(|_| ApiError::field(400, field, "must be an E.164 number like +14155550100"))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -887,8 +893,7 @@ async fn put_vapi_number<S: Store>(
         ));
     }
     let v: VapiNumber = parse_body(bytes)?;
-    let line = PhoneE164::parse_e164(&v.e164)
-        .map_err(|_| ApiError::field(400, "e164", "must be an E.164 number like +14155550100"))?;
+    let line = parse_phone(&v.e164, "e164")?;
     store
         .put(
             &keys::vapi_number(phone_number_id),

@@ -8,7 +8,6 @@ use hostline_shared::auth::accounts;
 use hostline_shared::auth::jwt::Permission;
 use hostline_shared::http::Response;
 use hostline_shared::ids::BusinessId;
-use hostline_shared::phone::PhoneE164;
 use hostline_shared::store::Store;
 use serde::Deserialize;
 use serde_json::json;
@@ -34,8 +33,7 @@ pub async fn add<S: Store>(
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
     let b: NewStaff = parse_body(body)?;
-    let phone = PhoneE164::parse_e164(&b.phone)
-        .map_err(|_| ApiError::field(400, "phone", "must be an E.164 number like +14155550100"))?;
+    let phone = crate::handler::parse_phone(&b.phone, "phone")?;
     let permissions = b.permissions.unwrap_or_else(|| Permission::STAFF.to_vec());
     let staff = accounts::add_staff(
         store,
