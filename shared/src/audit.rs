@@ -5,7 +5,7 @@
 
 use crate::ids::BusinessId;
 use crate::store::{Store, StoreError, keys};
-use crate::tenancy::{newest_first, page_newest_first, read_json};
+use crate::tenancy::{newest_first, page_newest_first, read_json, to_json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -37,7 +37,7 @@ pub async fn record<S: Store>(
     entry: &AuditEntry,
     nonce: u32,
 ) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec(entry).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let bytes = to_json(entry)?;
     store
         .put(&keys::audit(business, &rank(entry.at, nonce)), &bytes)
         .await

@@ -15,7 +15,9 @@ use crate::calls::DailyUsage;
 use crate::ids::BusinessId;
 use crate::phone::PhoneE164;
 use crate::store::{Store, StoreError, keys};
-use crate::tenancy::{BusinessRecord, newest_first, page_newest_first, read_json, update_json};
+use crate::tenancy::{
+    BusinessRecord, newest_first, page_newest_first, read_json, to_json, update_json,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -327,7 +329,7 @@ pub async fn record<S: Store>(
             text: r.transcript.clone().unwrap_or_default(),
             messages: r.messages.clone(),
         };
-        let bytes = serde_json::to_vec(&t).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let bytes = to_json(&t)?;
         match store
             .compare_and_swap(&keys::transcript(business, call_id), None, &bytes)
             .await

@@ -23,7 +23,9 @@ use crate::ids::BusinessId;
 use crate::phone::PhoneE164;
 use crate::restaurant::Restaurant;
 use crate::store::{Store, StoreError, Version, keys};
-use crate::tenancy::{BundleError, BusinessRecord, Published, read_json, read_json_versioned};
+use crate::tenancy::{
+    BundleError, BusinessRecord, Published, read_json, read_json_versioned, to_json,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -119,10 +121,6 @@ pub enum ImportError {
 
 /// How often a compare-and-swap that lost a race on a line claim is retried.
 const CAS_ATTEMPTS: usize = 5;
-
-fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(v).map_err(|e| StoreError::Backend(e.to_string()))
-}
 
 /// Import `doc` as the restaurant of business `id`: claim its lines, stage the document and its
 /// knowledge bundle, commit the business record, tidy up. See the module doc.

@@ -349,6 +349,21 @@ pub enum LineRoute {
     Unknown,
 }
 
+/// A record's stored JSON (serializing our own types does not fail; if it did, it is a
+/// backend fault, not the caller's).
+pub fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// Write a JSON record (a plain put: no compare-and-swap).
+pub async fn put_json<S: Store, T: serde::Serialize>(
+    store: &S,
+    key: &str,
+    value: &T,
+) -> Result<(), StoreError> {
+    store.put(key, &to_json(value)?).await
+}
+
 /// Read a JSON record; a record that no longer parses is a backend fault, not a missing key.
 pub async fn read_json<S: Store, T: serde::de::DeserializeOwned>(
     store: &S,
@@ -373,6 +388,21 @@ pub async fn read_json_versioned<S: Store, T: serde::de::DeserializeOwned>(
             .map(|value| Some((value, v.version)))
             .map_err(|e| StoreError::Corrupt(format!("record {key}: {e}"))),
     }
+}
+
+/// Every JSON record under `prefix`, in key order (a prefix list, then one read each: for
+/// short per-business lists such as staff, API keys and devices, never a hot path).
+pub async fn read_all<S: Store, T: serde::de::DeserializeOwned>(
+    store: &S,
+    prefix: &str,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    for key in store.list(prefix).await? {
+        if let Some(v) = read_json(store, &key).await? {
+            out.push(v);
+        }
+    }
+    Ok(out)
 }
 
 /// A key part that sorts newest first: `at` counted down, in fixed width. Logs kept as one key
@@ -436,7 +466,7 @@ where
         let Some(next) = change(value) else {
             return Ok(None);
         };
-        let bytes = serde_json::to_vec(&next).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let bytes = to_json(&next)?;
         match store.compare_and_swap(key, version, &bytes).await {
             Ok(()) => return Ok(Some(next)),
             Err(StoreError::Conflict) => continue,

@@ -19,7 +19,9 @@ use super::tokens::{self, Entropy, TokenKind};
 use crate::ids::BusinessId;
 use crate::phone::PhoneE164;
 use crate::store::{Store, StoreError, keys};
-use crate::tenancy::{BusinessRecord, read_json, read_json_versioned, update_json};
+use crate::tenancy::{
+    BusinessRecord, put_json, read_all, read_json, read_json_versioned, to_json, update_json,
+};
 use serde::{Deserialize, Serialize};
 
 /// How long a refresh token (and so a login) lasts without use.
@@ -442,7 +444,7 @@ pub async fn create_business<S: Store>(
         updated_at: now,
     };
     let key = keys::business(id);
-    let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let bytes = to_json(&record)?;
     let record = match store.compare_and_swap(&key, None, &bytes).await {
         Ok(()) => record,
         Err(StoreError::Conflict) => match read_json::<_, BusinessRecord>(store, &key).await? {
@@ -554,14 +556,7 @@ pub async fn list_staff<S: Store>(
     store: &S,
     business: &BusinessId,
 ) -> Result<Vec<Staff>, AuthError> {
-    let prefix = keys::staff(business, "");
-    let mut staff = Vec::new();
-    for key in store.list(&prefix).await? {
-        if let Some(s) = read_json::<_, Staff>(store, &key).await? {
-            staff.push(s);
-        }
-    }
-    Ok(staff)
+    Ok(read_all(store, &keys::staff(business, "")).await?)
 }
 
 /// Trade a refresh token for a new pair. The old token is spent; presenting it again revokes
@@ -630,7 +625,7 @@ pub async fn refresh<S: Store>(
         spent: true,
         ..record.clone()
     };
-    let bytes = serde_json::to_vec(&spent).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let bytes = to_json(&spent)?;
     match store.compare_and_swap(&key, Some(version), &bytes).await {
         Ok(()) => Ok(pair),
         Err(StoreError::Conflict) => {
@@ -857,13 +852,4 @@ pub(super) async fn record_failure<S: Store>(
     })
     .await
     .map(|_| ())
-}
-
-async fn put_json<S: Store, T: Serialize>(
-    store: &S,
-    key: &str,
-    value: &T,
-) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Backend(e.to_string()))?;
-    store.put(key, &bytes).await
 }

@@ -15,7 +15,7 @@ use super::jwt::Permission;
 use super::tokens::{self, Entropy, TokenKind};
 use crate::ids::BusinessId;
 use crate::store::{Store, StoreError, keys};
-use crate::tenancy::{read_json, read_json_versioned};
+use crate::tenancy::{read_all, read_json, read_json_versioned, to_json};
 use serde::{Deserialize, Serialize};
 
 /// How long a pairing code stays valid.
@@ -95,10 +95,6 @@ pub enum KeyError {
     Store(#[from] StoreError),
 }
 
-fn to_bytes<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(v).map_err(|e| StoreError::Backend(e.to_string()))
-}
-
 fn check_name(name: &str) -> Result<String, KeyError> {
     super::accounts::normalize_name(name, "name").map_err(|_| KeyError::Invalid {
         field: "name",
@@ -143,7 +139,7 @@ pub async fn create_api_key<S: Store>(
         digest: tokens::digest(&token),
         created_at: now,
     };
-    let bytes = to_bytes(&key)?;
+    let bytes = to_json(&key)?;
     // Listed first, then made usable: a failure in between leaves a listed, unusable key the
     // owner can delete, never a usable one nobody can see.
     store
@@ -168,13 +164,7 @@ pub async fn list_api_keys<S: Store>(
     store: &S,
     business: &BusinessId,
 ) -> Result<Vec<ApiKey>, StoreError> {
-    let mut out = Vec::new();
-    for k in store.list(&keys::api_key_of(business, "")).await? {
-        if let Some(v) = read_json(store, &k).await? {
-            out.push(v);
-        }
-    }
-    Ok(out)
+    read_all(store, &keys::api_key_of(business, "")).await
 }
 
 /// Revoke an API key: its lookup entry goes first (the token stops working at once), then
@@ -209,7 +199,7 @@ pub async fn create_pairing_code<S: Store>(
         expires_at,
         used: false,
     };
-    let bytes = to_bytes(&record)?;
+    let bytes = to_json(&record)?;
     for _ in 0..8 {
         let n = u32::from_le_bytes(tokens::random(entropy)) % 1_000_000;
         let code = format!("{n:06}");
@@ -273,11 +263,11 @@ pub async fn redeem_pairing_code<S: Store>(
         digest: tokens::digest(&token),
         created_at: now,
     };
-    let bytes = to_bytes(&device)?;
+    let bytes = to_json(&device)?;
     let listed = keys::device_of(&device.business, &device.id);
     store.put(&listed, &bytes).await?;
     store.put(&keys::device(&device.digest), &bytes).await?;
-    let used = to_bytes(&Pairing {
+    let used = to_json(&Pairing {
         used: true,
         ..pairing
     })?;
@@ -312,13 +302,7 @@ pub async fn list_devices<S: Store>(
     store: &S,
     business: &BusinessId,
 ) -> Result<Vec<Device>, StoreError> {
-    let mut out = Vec::new();
-    for k in store.list(&keys::device_of(business, "")).await? {
-        if let Some(v) = read_json(store, &k).await? {
-            out.push(v);
-        }
-    }
-    Ok(out)
+    read_all(store, &keys::device_of(business, "")).await
 }
 
 /// Unpair a device: its token stops working at once. Returns whether there was one.
