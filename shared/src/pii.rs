@@ -53,7 +53,7 @@ impl PiiKeys {
         m.update(b"phone:");
         m.update(number.as_str().as_bytes());
         let d = m.finalize().into_bytes();
-        Some(d[..16].iter().map(|b| format!("{b:02x}")).collect())
+        Some(crate::auth::tokens::hex(&d[..16]))
     }
 
     /// The number, sealed with a fresh `nonce` (12 random bytes from the caller's platform).

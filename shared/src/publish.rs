@@ -39,7 +39,7 @@ pub const PENDING_CLAIM_SECONDS: i64 = 300;
 /// same revision number at once.
 pub fn content_key(prefix: &str, revision: u64, bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);
-    let hex: String = d[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::auth::tokens::hex(&d[..8]);
     format!("{prefix}/r{revision}-{hex}")
 }
 

@@ -82,7 +82,8 @@ pub fn is_id(prefix: &str, id: &str) -> bool {
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
