@@ -334,23 +334,17 @@ pub async fn login<S: Store>(
     let attempt = Attempt::new("login", &normalized, client);
     attempt.check(store, now).await?;
     let user = user_by_email(store, &normalized).await?;
-    let ok = match &user {
-        Some(u) => password::verify(password, &u.password_hash),
-        None => {
-            password::verify_nothing(password);
-            false
-        }
-    };
-    match (ok, user) {
-        (true, Some(user)) => {
-            attempt.succeeded(store).await;
-            issue_pair(store, jwt_key, &Account::User(user), None, now, entropy).await
-        }
-        _ => {
-            attempt.failed(store, now).await?;
-            Err(AuthError::BadCredentials)
-        }
-    }
+    attempt
+        .finish(
+            store,
+            user.map(Account::User),
+            password,
+            AuthError::BadCredentials,
+            jwt_key,
+            now,
+            entropy,
+        )
+        .await
 }
 
 /// Log a staff member in with their phone and PIN at one business.
@@ -370,24 +364,20 @@ pub async fn staff_login<S: Store>(
     }
     let attempt = Attempt::new("staff-login", &format!("{business}/{phone}"), client);
     attempt.check(store, now).await?;
-    let staff = staff_by_phone(store, business, phone).await?;
-    let ok = match &staff {
-        Some(s) if s.active => password::verify(pin, &s.pin_hash),
-        _ => {
-            password::verify_nothing(pin);
-            false
-        }
-    };
-    match (ok, staff) {
-        (true, Some(staff)) => {
-            attempt.succeeded(store).await;
-            issue_pair(store, jwt_key, &Account::Staff(staff), None, now, entropy).await
-        }
-        _ => {
-            attempt.failed(store, now).await?;
-            Err(AuthError::BadPin)
-        }
-    }
+    let staff = staff_by_phone(store, business, phone)
+        .await?
+        .filter(|s| s.active);
+    attempt
+        .finish(
+            store,
+            staff.map(Account::Staff),
+            pin,
+            AuthError::BadPin,
+            jwt_key,
+            now,
+            entropy,
+        )
+        .await
 }
 
 /// The staff member with this phone at `business`.
@@ -685,6 +675,14 @@ impl Account {
         }
     }
 
+    /// The Argon2id hash a login checks: the password, or the PIN.
+    fn secret_hash(&self) -> &str {
+        match self {
+            Account::User(u) => &u.password_hash,
+            Account::Staff(s) => &s.pin_hash,
+        }
+    }
+
     fn token_version(&self) -> u32 {
         match self {
             Account::User(u) => u.token_version,
@@ -808,9 +806,38 @@ impl Attempt {
         Ok(())
     }
 
-    /// The account's failures are forgotten (best effort); the address keeps its count.
-    async fn succeeded<S: Store>(&self, store: &S) {
-        let _ = store.delete(&self.account).await;
+    /// Check `secret` against the account found (spending the same time when there is none,
+    /// so an unknown account cannot be told by timing), then answer with a session, or count
+    /// the failure and answer `refused`. On success the account's failures are forgotten (best
+    /// effort); the address keeps its count.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish<S: Store>(
+        &self,
+        store: &S,
+        found: Option<Account>,
+        secret: &str,
+        refused: AuthError,
+        jwt_key: &[u8],
+        now: jiff::Timestamp,
+        entropy: &mut impl Entropy,
+    ) -> Result<TokenPair, AuthError> {
+        let ok = match &found {
+            Some(a) => password::verify(secret, a.secret_hash()),
+            None => {
+                password::verify_nothing(secret);
+                false
+            }
+        };
+        match found {
+            Some(account) if ok => {
+                let _ = store.delete(&self.account).await;
+                issue_pair(store, jwt_key, &account, None, now, entropy).await
+            }
+            _ => {
+                self.failed(store, now).await?;
+                Err(refused)
+            }
+        }
     }
 }
 
