@@ -174,6 +174,74 @@ pub enum ApiError {
     },
 }
 
+/// The one mapping of account errors to answers (owner API and onboarding).
+impl From<crate::auth::accounts::AuthError> for ApiError {
+    fn from(e: crate::auth::accounts::AuthError) -> ApiError {
+        use crate::auth::accounts::AuthError;
+        match e {
+            AuthError::BadCredentials | AuthError::BadPin => ApiError::unauthorized(e.to_string()),
+            AuthError::Throttled { retry_after } => ApiError::TooMany {
+                message: e.to_string(),
+                retry_after,
+            },
+            AuthError::EmailTaken => ApiError::field(409, "email", e.to_string()),
+            AuthError::BusinessTaken => ApiError::field(409, "id", e.to_string()),
+            AuthError::Invalid { field, message } => ApiError::field(400, field, message),
+            AuthError::BadRefresh => ApiError::field(401, "refresh_token", e.to_string()),
+            AuthError::NoKey => {
+                eprintln!("jwt_key is not set; accounts cannot sign in");
+                ApiError::refused(503, "accounts are not configured on this deployment")
+            }
+            AuthError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// An import's refusal as an answer: a line another business owns is a 409 naming the
+/// document field; a concurrent change is a 409 to retry.
+impl From<crate::publish::ImportError> for ApiError {
+    fn from(e: crate::publish::ImportError) -> ApiError {
+        use crate::publish::ImportError;
+        match e {
+            ImportError::LineTaken { line, index } => ApiError::Body {
+                status: 409,
+                body: serde_json::json!({
+                    "error": format!("phone line {line} already belongs to another business"),
+                    "field": format!("business.phone_lines[{index}].e164"),
+                    "line": line.as_str(),
+                }),
+            },
+            ImportError::Busy => ApiError::refused(
+                409,
+                "another change to this business or one of its lines happened at the same time; retry",
+            ),
+            ImportError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A request body that must be a `hostline.restaurant/v1` document, parsed, or a 400 naming
+/// the field at fault (`document` when the document as a whole is wrong).
+pub fn parse_restaurant(body: &[u8]) -> Result<crate::restaurant::Restaurant, ApiError> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(ApiError::refused(400, "request body is not UTF-8 JSON"));
+    };
+    if text.trim().is_empty() {
+        return Err(ApiError::refused(
+            400,
+            "request body is empty; expected a hostline.restaurant/v1 document",
+        ));
+    }
+    crate::restaurant::Restaurant::parse(text).map_err(|e| {
+        let field = if e.path.is_empty() || e.path == "." {
+            "document".to_owned()
+        } else {
+            e.path.clone()
+        };
+        ApiError::field(400, field, e.message)
+    })
+}
+
 /// Names what a storage call was doing, for the one log line its failure gets:
 /// `store.put(..).await.during(|| format!("marking the stream of {sid}"))?`.
 pub trait During<T> {

@@ -76,6 +76,16 @@ impl Request {
     }
 
     /// The bearer token of the `Authorization` header, if it has one.
+    /// The caller's address without its port (`spin-client-addr`, set by the host), for
+    /// per-address throttles.
+    pub fn client_ip(&self) -> Option<String> {
+        let raw = self.header("spin-client-addr")?;
+        match raw.parse::<std::net::SocketAddr>() {
+            Ok(a) => Some(a.ip().to_string()),
+            Err(_) => Some(raw.to_owned()),
+        }
+    }
+
     pub fn bearer(&self) -> Option<&str> {
         let v = self.header("authorization")?.trim();
         let (scheme, token) = v.split_once(' ')?;

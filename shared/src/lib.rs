@@ -27,7 +27,10 @@
 //! - [`twilio`]: Twilio webhook forms, `X-Twilio-Signature` validation, the TwiML we answer with.
 //! - [`relay`]: the contract with the media relay: the signed stream token, the agent
 //!   configuration and the usage report.
+//! - [`line_pool`]: the operator's free numbers, taken one at a time at go-live.
 //! - [`onboarding`]: the owner wizard's steps as a pure state machine; reading Maps links.
+//! - [`outbound`]: the outbound HTTP port (requests to other services) and a scripted client
+//!   for tests; [`providers`]: one small client each for Twilio REST, Vapi REST and Places.
 //! - [`pii`]: customers' phone numbers as a keyed hash (lookup) and sealed (AES-256-GCM).
 //! - [`publish`]: importing a restaurant with one commit point (stage revisioned content,
 //!   compare-and-swap the business record), pending line claims, and the committed readers.
@@ -45,11 +48,14 @@ pub mod hours;
 pub mod http;
 pub mod ids;
 pub mod knowledge;
+pub mod line_pool;
 pub mod money;
 pub mod onboarding;
+pub mod outbound;
 pub mod persona;
 pub mod phone;
 pub mod pii;
+pub mod providers;
 pub mod publish;
 pub mod relay;
 pub mod restaurant;

@@ -83,6 +83,26 @@ pub struct Identified {
     pub lat: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lng: Option<f64>,
+    /// From a Places search: the address and phone Google lists (suggestions for confirm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneE164>,
+}
+
+/// A line got for the business at go-live, recorded as soon as it is ours, so a go-live that
+/// is retried after a failure reuses it instead of buying another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provisioned {
+    pub e164: PhoneE164,
+    /// `pool` (the operator's free numbers) or `twilio` (bought for this business).
+    pub source: String,
+    /// Twilio's id of a bought number (`PN…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twilio_sid: Option<String>,
+    /// Vapi's id for the number, once registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vapi_phone_number_id: Option<String>,
 }
 
 /// What the owner confirmed about the business.
@@ -139,6 +159,9 @@ pub struct Wizard {
     /// The revision of the imported document, once the review step ran.
     #[serde(default)]
     pub reviewed_revision: Option<u64>,
+    /// The line got for go-live (attached or not yet).
+    #[serde(default)]
+    pub provisioned: Option<Provisioned>,
     /// The line attached at go-live.
     #[serde(default)]
     pub live_line: Option<PhoneE164>,
@@ -176,6 +199,7 @@ impl Wizard {
             verification: None,
             owner: None,
             reviewed_revision: None,
+            provisioned: None,
             live_line: None,
         }
     }
@@ -343,6 +367,7 @@ impl Wizard {
             "verified": self.done(Step::Verify),
             "owner": self.owner,
             "reviewed_revision": self.reviewed_revision,
+            "provisioned": self.provisioned,
             "live_line": self.live_line,
         })
     }
@@ -437,6 +462,89 @@ pub fn parse_maps_url(url: &str) -> Result<MapsPlace, &'static str> {
     Ok(place)
 }
 
+/// The bodies of the wizard's steps (`POST /api/v1/onboarding/{id}/{step}`), parsed by the
+/// onboarding function and documented from these same types in the OpenAPI document.
+pub mod requests {
+    use schemars::JsonSchema;
+    use serde::Deserialize;
+
+    /// identify: a Google Maps link, or the restaurant's name (searched with Places when a
+    /// key is configured), or both.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Identify {
+        #[serde(default)]
+        #[schemars(length(max = 2048))]
+        pub maps_url: Option<String>,
+        #[serde(default)]
+        #[schemars(length(min = 1, max = 200))]
+        pub name: Option<String>,
+    }
+
+    /// confirm: what the business is; `business_id` becomes its id for good.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Confirm {
+        #[schemars(
+            length(min = 3, max = 64),
+            regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")
+        )]
+        pub business_id: String,
+        #[schemars(length(min = 1, max = 100))]
+        pub name: String,
+        #[schemars(length(min = 1, max = 300))]
+        pub address: String,
+        /// An IANA time zone, e.g. `America/Chicago`.
+        #[schemars(length(min = 1, max = 64))]
+        pub timezone: String,
+        /// The restaurant's own number, where the code is sent.
+        #[schemars(length(min = 3, max = 32))]
+        pub main_line: String,
+    }
+
+    /// verify: `{"send": true, "channel"?: "sms" | "voice"}` sends a code; `{"code"}` checks it.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Verify {
+        #[serde(default)]
+        pub send: bool,
+        #[serde(default)]
+        pub channel: Option<Channel>,
+        #[serde(default)]
+        #[schemars(regex(pattern = r"^[0-9]{6}$"))]
+        pub code: Option<String>,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Channel {
+        Sms,
+        Voice,
+    }
+
+    /// account: the owner (a new account, or an existing one proven by its password).
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Account {
+        #[schemars(email, length(max = 254))]
+        pub email: String,
+        #[schemars(length(min = 10, max = 256))]
+        pub password: String,
+        #[schemars(length(min = 1, max = 100))]
+        pub name: String,
+    }
+
+    /// go-live: optionally, the area code a bought number should have (default: the main
+    /// line's, for North American numbers).
+    #[derive(Debug, Default, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct GoLive {
+        #[serde(default)]
+        #[schemars(regex(pattern = r"^[2-9][0-9]{2}$"))]
+        pub area_code: Option<String>,
+    }
+}
+
 /// A Places id: 10 to 300 characters of base64url-ish text (`ChIJ…`).
 fn valid_place_id(s: &str) -> bool {
     (10..=300).contains(&s.len())
@@ -464,6 +572,8 @@ mod tests {
             place_id: None,
             lat: None,
             lng: None,
+            address: None,
+            phone: None,
         }
     }
 

@@ -225,6 +225,16 @@ pub mod keys {
     pub fn staff_phone(b: &BusinessId, phone: &PhoneE164) -> String {
         format!("biz/{b}/staff-phone/{phone}")
     }
+
+    /// One onboarding wizard's state.
+    pub fn onboarding(id: &str) -> String {
+        format!("onboarding/{id}")
+    }
+
+    /// A line in the operator's pool of numbers ready to give a new business.
+    pub fn pool_line(e164: &PhoneE164) -> String {
+        format!("pool/line/{e164}")
+    }
 }
 
 /// In-memory store for unit tests and native examples.

@@ -3,7 +3,7 @@
 
 use crate::handler::os_entropy;
 use hostline_shared::api::{ApiError, Principal, parse_body};
-use hostline_shared::auth::accounts::{self, Account, AuthError, Staff, User};
+use hostline_shared::auth::accounts::{self, Account, Staff, User};
 use hostline_shared::auth::jwt::Role;
 use hostline_shared::auth::password;
 use hostline_shared::http::{Request, Response};
@@ -11,36 +11,6 @@ use hostline_shared::store::{Store, keys};
 use hostline_shared::tenancy::{read_json, update_json};
 use serde::Deserialize;
 use serde_json::json;
-
-/// The one mapping of account errors to answers.
-pub(crate) fn auth_error(e: AuthError) -> ApiError {
-    match e {
-        AuthError::BadCredentials | AuthError::BadPin => ApiError::unauthorized(e.to_string()),
-        AuthError::Throttled { retry_after } => ApiError::TooMany {
-            message: e.to_string(),
-            retry_after,
-        },
-        AuthError::EmailTaken => ApiError::field(409, "email", e.to_string()),
-        AuthError::BusinessTaken => ApiError::field(409, "id", e.to_string()),
-        AuthError::Invalid { field, message } => ApiError::field(400, field, message),
-        AuthError::BadRefresh => ApiError::field(401, "refresh_token", e.to_string()),
-        AuthError::NoKey => {
-            eprintln!("owner-api: jwt_key is not set; accounts cannot sign in");
-            ApiError::refused(503, "accounts are not configured on this deployment")
-        }
-        AuthError::Store(e) => e.into(),
-    }
-}
-
-/// The caller's address without its port (`spin-client-addr`, set by the host), for the
-/// per-address login throttle.
-pub(crate) fn client_ip(req: &Request) -> Option<String> {
-    let raw = req.header("spin-client-addr")?;
-    match raw.parse::<std::net::SocketAddr>() {
-        Ok(a) => Some(a.ip().to_string()),
-        Err(_) => Some(raw.to_owned()),
-    }
-}
 
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -69,8 +39,7 @@ pub async fn signup<S: Store>(
         now,
         &mut os_entropy,
     )
-    .await
-    .map_err(auth_error)?;
+    .await?;
     let mut body = serde_json::to_value(&pair).unwrap_or_default();
     body["user"] = user.public();
     Ok(Response::json(201, &body))
@@ -97,12 +66,11 @@ pub async fn login<S: Store>(
         key,
         &b.email,
         &b.password,
-        client_ip(req).as_deref(),
+        req.client_ip().as_deref(),
         now,
         &mut os_entropy,
     )
-    .await
-    .map_err(auth_error)?;
+    .await?;
     Ok(Response::json(200, &pair))
 }
 
@@ -135,12 +103,11 @@ pub async fn staff_login<S: Store>(
         &business,
         &phone,
         &b.pin,
-        client_ip(req).as_deref(),
+        req.client_ip().as_deref(),
         now,
         &mut os_entropy,
     )
-    .await
-    .map_err(auth_error)?;
+    .await?;
     Ok(Response::json(200, &pair))
 }
 
@@ -157,17 +124,13 @@ pub async fn refresh<S: Store>(
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
     let b: RefreshBody = parse_body(&req.body)?;
-    let pair = accounts::refresh(store, key, &b.refresh_token, now, &mut os_entropy)
-        .await
-        .map_err(auth_error)?;
+    let pair = accounts::refresh(store, key, &b.refresh_token, now, &mut os_entropy).await?;
     Ok(Response::json(200, &pair))
 }
 
 pub async fn logout<S: Store>(store: &S, req: &Request) -> Result<Response, ApiError> {
     let b: RefreshBody = parse_body(&req.body)?;
-    accounts::logout(store, &b.refresh_token)
-        .await
-        .map_err(auth_error)?;
+    accounts::logout(store, &b.refresh_token).await?;
     Ok(Response::no_content())
 }
 
@@ -225,8 +188,7 @@ pub async fn change_password<S: Store>(
         now,
         &mut os_entropy,
     )
-    .await
-    .map_err(auth_error)?;
+    .await?;
     Ok(Response::json(200, &pair))
 }
 

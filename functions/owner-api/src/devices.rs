@@ -3,7 +3,6 @@
 //! `/api/v1/edge/pair` and `/api/v1/edge/me`. The account logic is
 //! `hostline_shared::auth::keys`.
 
-use crate::auth_routes::client_ip;
 use crate::handler::os_entropy;
 use hostline_shared::api::{ApiError, Principal, parse_body};
 use hostline_shared::auth::jwt::Permission;
@@ -131,7 +130,7 @@ pub async fn pair<S: Store>(
         store,
         &b.code,
         &b.name,
-        client_ip(req).as_deref(),
+        req.client_ip().as_deref(),
         now,
         &mut os_entropy,
     )

@@ -31,6 +31,10 @@
 //! | GET | `/api/v1/businesses/{id}/audit` | staff:manage | who changed what, newest first (`?limit`, `?cursor`) |
 //! | GET | `/api/v1/openapi.json` | anyone | the OpenAPI 3.1 document of these routes |
 //! | PUT | `/api/v1/vapi-numbers/{phone_number_id}` | operator | `{"e164": "+1..."}`: map a Vapi number id to a line |
+//! | GET, POST | `/api/v1/line-pool` | operator | the free numbers onboarding gives out; add `{e164, vapi_phone_number_id?}` |
+//! | DELETE | `/api/v1/line-pool/{phone}` | operator | remove a number not given out |
+//!
+//! The onboarding wizard (`/api/v1/onboarding/...`) is its own function (`functions/onboarding`).
 //!
 //! "user" is `Authorization: Bearer <access token>` (JWT, from login); an API key
 //! (`Bearer hlk_…`) acts for its one business with the permissions it was given; a device
@@ -43,7 +47,7 @@ use crate::calls;
 use crate::devices;
 use crate::menu;
 use crate::staff;
-use hostline_shared::api::{ApiError, Principal, Router, parse_body};
+use hostline_shared::api::{ApiError, Principal, Router, parse_body, parse_restaurant};
 use hostline_shared::auth::accounts::{self, User};
 use hostline_shared::auth::jwt::{Permission, Role};
 use hostline_shared::auth::keys as credentials;
@@ -52,8 +56,7 @@ use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::knowledge::lint::voice_lint;
 use hostline_shared::phone::PhoneE164;
-use hostline_shared::publish::{ImportError, import_restaurant, load_restaurant};
-use hostline_shared::restaurant::Restaurant;
+use hostline_shared::publish::{import_restaurant, load_restaurant};
 use hostline_shared::store::{Store, StoreError, keys};
 use hostline_shared::tenancy::{
     AssistantSettings, BusinessRecord, MAX_BALANCE_SECONDS, ModelChoice, VoiceChoice, read_json,
@@ -105,6 +108,8 @@ enum Route {
     Availability,
     Audit,
     Customer,
+    LinePool,
+    PoolLine,
 }
 
 /// Every route pattern and the route it is.
@@ -150,6 +155,8 @@ const ROUTES: &[(&str, Route)] = &[
     ),
     ("/api/v1/businesses/{id}/audit", Route::Audit),
     ("/api/v1/businesses/{id}/customers/{phone}", Route::Customer),
+    ("/api/v1/line-pool", Route::LinePool),
+    ("/api/v1/line-pool/{phone}", Route::PoolLine),
 ];
 
 static ROUTER: LazyLock<Router<Route>> = LazyLock::new(|| Router::new(ROUTES.iter().copied()));
@@ -367,6 +374,21 @@ async fn route<S: Store>(
             };
             put_vapi_number(store, m.param("id"), &req.body).await
         }
+        (Route::LinePool | Route::PoolLine, _) if !matches!(who, Principal::Operator) => Err(
+            ApiError::forbidden("only the operator manages the line pool"),
+        ),
+        (Route::LinePool, Method::Get) => {
+            let lines = hostline_shared::line_pool::list(store).await?;
+            Ok(Response::json(200, &json!({"lines": lines})))
+        }
+        (Route::LinePool, Method::Post) => add_pool_line(store, &req.body, now).await,
+        (Route::PoolLine, Method::Delete) => {
+            let line = parse_phone(m.param("phone"), "phone")?;
+            hostline_shared::line_pool::remove(store, &line)
+                .await
+                .map_err(pool_error)?;
+            Ok(Response::json(200, &json!({"removed": line})))
+        }
         (Route::ItemAvailability, Method::Put) => {
             let id = business()?;
             who.may(&id, Permission::MenuAvailability)?;
@@ -556,11 +578,9 @@ async fn create_business<S: Store>(
     };
     let body: NewBusiness = parse_body(&req.body)?;
     let id = BusinessId::parse(&body.id).map_err(|e| ApiError::field(400, "id", e.to_string()))?;
-    let (record, user) = accounts::create_business(store, &user_id, &id, &body.name, now)
-        .await
-        .map_err(auth_routes::auth_error)?;
+    let (record, user) = accounts::create_business(store, &user_id, &id, &body.name, now).await?;
     let access_token = hostline_shared::auth::jwt::issue(&user.claims(now.as_second()), jwt_key)
-        .map_err(|_| auth_routes::auth_error(accounts::AuthError::NoKey))?;
+        .map_err(|_| ApiError::from(accounts::AuthError::NoKey))?;
     Ok(Response::json(
         201,
         &json!({
@@ -620,23 +640,7 @@ async fn put_restaurant<S: Store>(
     body: &[u8],
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let Ok(text) = std::str::from_utf8(body) else {
-        return Err(ApiError::refused(400, "request body is not UTF-8 JSON"));
-    };
-    if text.trim().is_empty() {
-        return Err(ApiError::refused(
-            400,
-            "request body is empty; expected a hostline.restaurant/v1 document",
-        ));
-    }
-    let doc = Restaurant::parse(text).map_err(|e| {
-        let field = if e.path.is_empty() || e.path == "." {
-            "document".to_owned()
-        } else {
-            e.path.clone()
-        };
-        ApiError::field(400, field, e.message)
-    })?;
+    let doc = parse_restaurant(body)?;
     // Advice only: an import is never refused for what the voice-lint finds.
     let lint = voice_lint(&doc);
     match import_restaurant(store, id, doc, now).await {
@@ -652,19 +656,7 @@ async fn put_restaurant<S: Store>(
                 "voice_lint": lint,
             }),
         )),
-        Err(ImportError::LineTaken { line, index }) => Err(ApiError::Body {
-            status: 409,
-            body: json!({
-                "error": format!("phone line {line} already belongs to another business"),
-                "field": format!("business.phone_lines[{index}].e164"),
-                "line": line.as_str(),
-            }),
-        }),
-        Err(ImportError::Busy) => Err(ApiError::refused(
-            409,
-            "another change to this business or one of its lines happened at the same time; retry",
-        )),
-        Err(ImportError::Store(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -871,6 +863,52 @@ async fn patch_business<S: Store>(
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A number for the operator's pool (its calls must already reach us; see
+/// `hostline_shared::line_pool`).
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewPoolLine {
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{6,14}$"))]
+    e164: String,
+    /// Vapi's id for the number, when it is registered with Vapi.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 100), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
+    vapi_phone_number_id: Option<String>,
+}
+
+fn pool_error(e: hostline_shared::line_pool::PoolError) -> ApiError {
+    use hostline_shared::line_pool::PoolError;
+    match e {
+        PoolError::Exists(_) | PoolError::Routed(_) | PoolError::Taken(_) => {
+            ApiError::field(409, "e164", e.to_string())
+        }
+        PoolError::Missing(_) => ApiError::not_found(e.to_string()),
+        PoolError::Store(e) => e.into(),
+    }
+}
+
+async fn add_pool_line<S: Store>(
+    store: &S,
+    body: &[u8],
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    let b: NewPoolLine = parse_body(body)?;
+    let line = parse_phone(&b.e164, "e164")?;
+    if let Some(id) = &b.vapi_phone_number_id
+        && !valid_vapi_number_id(id)
+    {
+        return Err(ApiError::field(
+            400,
+            "vapi_phone_number_id",
+            "must be 1-100 letters, digits, '-' or '_'",
+        ));
+    }
+    let added = hostline_shared::line_pool::add(store, line, b.vapi_phone_number_id, now)
+        .await
+        .map_err(pool_error)?;
+    Ok(Response::json(201, &added))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

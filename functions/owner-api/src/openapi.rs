@@ -39,11 +39,18 @@ struct RequestBodies {
     availability: Value,
     bulk_availability: Value,
     vapi_number: Value,
+    pool_line: Value,
+    identify: Value,
+    confirm: Value,
+    verify: Value,
+    account: Value,
+    go_live: Value,
 }
 
 impl RequestBodies {
     fn new() -> Self {
         use crate::{auth_routes as a, devices as d, handler as h, staff as s};
+        use hostline_shared::onboarding::requests as w;
         RequestBodies {
             signup: schema_of::<a::SignUp>(),
             login: schema_of::<a::Login>(),
@@ -58,6 +65,12 @@ impl RequestBodies {
             availability: schema_of::<crate::menu::Availability>(),
             bulk_availability: schema_of::<crate::menu::BulkAvailability>(),
             vapi_number: schema_of::<h::VapiNumber>(),
+            pool_line: schema_of::<h::NewPoolLine>(),
+            identify: schema_of::<w::Identify>(),
+            confirm: schema_of::<w::Confirm>(),
+            verify: schema_of::<w::Verify>(),
+            account: schema_of::<w::Account>(),
+            go_live: schema_of::<w::GoLive>(),
         }
     }
 }
@@ -292,7 +305,7 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
             body: None,
             query: &[],
             ok: 200,
-            response: restaurant_doc,
+            response: restaurant_doc.clone(),
             errors: &[400, 401, 403, 404, 503],
         },
         Op {
@@ -582,6 +595,110 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
         },
         Op {
             method: "get",
+            path: "/api/v1/line-pool",
+            id: "listLinePool",
+            summary: "The operator's numbers for new businesses, free and given out (operator)",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: list_of("lines"),
+            errors: &[401, 403, 503],
+        },
+        Op {
+            method: "post",
+            path: "/api/v1/line-pool",
+            id: "addPoolLine",
+            summary: "Add a number whose calls already reach us to the pool (operator)",
+            auth: true,
+            body: b(&bodies.pool_line),
+            query: &[],
+            ok: 201,
+            response: obj(
+                &["e164", "added_at"],
+                json!({"e164": {"type": "string"}, "added_at": {"type": "string"}}),
+            ),
+            errors: &[400, 401, 403, 409, 503],
+        },
+        Op {
+            method: "delete",
+            path: "/api/v1/line-pool/{phone}",
+            id: "removePoolLine",
+            summary: "Remove a number not given out (operator)",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: obj(&["removed"], json!({"removed": {"type": "string"}})),
+            errors: &[400, 401, 403, 404, 409, 503],
+        },
+        Op {
+            method: "post",
+            path: "/api/v1/onboarding",
+            id: "startOnboarding",
+            summary: "Start the onboarding wizard; the secret it answers authorises the steps until the account exists",
+            auth: false,
+            body: None,
+            query: &[],
+            ok: 201,
+            response: obj(
+                &["id", "step", "secret", "steps"],
+                json!({
+                "id": {"type": "string"}, "step": {"type": "string"}, "secret": {"type": "string"},
+                "steps": {"type": "array"}, "expires_at": {"type": "string"}}),
+            ),
+            errors: &[409, 503],
+        },
+        Op {
+            method: "get",
+            path: "/api/v1/onboarding/{wizard_id}",
+            id: "getOnboarding",
+            summary: "The wizard's state, its next step and what each step still needs",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: wizard_view(),
+            errors: &[401, 404, 410, 503],
+        },
+        onboarding_step(
+            "identify",
+            "Identify the restaurant by a Google Maps link or its name",
+            b(&bodies.identify),
+            200,
+        ),
+        onboarding_step(
+            "confirm",
+            "Confirm the business id, name, address, time zone and main line",
+            b(&bodies.confirm),
+            200,
+        ),
+        onboarding_step(
+            "verify",
+            "Send a 6-digit code to the main line ({send: true}), or check one ({code})",
+            b(&bodies.verify),
+            200,
+        ),
+        onboarding_step(
+            "account",
+            "Create (or sign in) the owner and create the business",
+            b(&bodies.account),
+            201,
+        ),
+        onboarding_step(
+            "review",
+            "Import the restaurant document; answers the greeting and a sample answer",
+            Some(restaurant_doc.clone()),
+            200,
+        ),
+        onboarding_step(
+            "go-live",
+            "Attach a line (from the pool, or bought) and switch the business on",
+            b(&bodies.go_live),
+            200,
+        ),
+        Op {
+            method: "get",
             path: "/api/v1/openapi.json",
             id: "openapi",
             summary: "This document",
@@ -595,8 +712,57 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
     ]
 }
 
+fn wizard_view() -> Value {
+    obj(
+        &["id", "steps", "verified"],
+        json!({
+            "id": {"type": "string"},
+            "step": {"type": ["string", "null"]},
+            "steps": {"type": "array", "items": {"type": "object"}},
+            "verified": {"type": "boolean"},
+            "expires_at": {"type": "string"},
+        }),
+    )
+}
+
+/// `POST /api/v1/onboarding/{wizard_id}/<step>`: the wizard's routes are one pattern with a
+/// `{step}` parameter, documented as one operation per step with its own body.
+fn onboarding_step(step: &'static str, summary: &'static str, body: Option<Value>, ok: u16) -> Op {
+    let (path, id): (&'static str, &'static str) = match step {
+        "identify" => (
+            "/api/v1/onboarding/{wizard_id}/identify",
+            "onboardingIdentify",
+        ),
+        "confirm" => (
+            "/api/v1/onboarding/{wizard_id}/confirm",
+            "onboardingConfirm",
+        ),
+        "verify" => ("/api/v1/onboarding/{wizard_id}/verify", "onboardingVerify"),
+        "account" => (
+            "/api/v1/onboarding/{wizard_id}/account",
+            "onboardingAccount",
+        ),
+        "review" => ("/api/v1/onboarding/{wizard_id}/review", "onboardingReview"),
+        _ => ("/api/v1/onboarding/{wizard_id}/go-live", "onboardingGoLive"),
+    };
+    Op {
+        method: "post",
+        path,
+        id,
+        summary,
+        auth: true,
+        body,
+        query: &[],
+        ok,
+        response: obj(&["onboarding"], json!({"onboarding": wizard_view()})),
+        errors: &[400, 401, 404, 409, 410, 422, 429, 502, 503],
+    }
+}
+
 fn path_param(name: &str) -> Value {
-    let schema = if name == "id" {
+    let schema = if name == "wizard_id" {
+        json!({"type": "string", "pattern": "^ob_[0-9a-f]{16}$"})
+    } else if name == "id" {
         json!({"type": "string", "minLength": 3, "maxLength": 64, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"})
     } else if name == "phone" {
         json!({"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"})

@@ -1,7 +1,6 @@
 //! `/api/v1/businesses/{id}/staff`: the people who log in with a phone and PIN to work the
 //! orders of one business.
 
-use crate::auth_routes::auth_error;
 use crate::handler::os_entropy;
 use hostline_shared::api::{ApiError, parse_body};
 use hostline_shared::auth::accounts;
@@ -45,15 +44,12 @@ pub async fn add<S: Store>(
         now,
         &mut os_entropy,
     )
-    .await
-    .map_err(auth_error)?;
+    .await?;
     Ok(Response::json(201, &staff.public()))
 }
 
 pub async fn list<S: Store>(store: &S, business: &BusinessId) -> Result<Response, ApiError> {
-    let staff = accounts::list_staff(store, business)
-        .await
-        .map_err(auth_error)?;
+    let staff = accounts::list_staff(store, business).await?;
     let staff: Vec<_> = staff.iter().map(accounts::Staff::public).collect();
     Ok(Response::json(200, &json!({ "staff": staff })))
 }
@@ -66,10 +62,7 @@ pub async fn remove<S: Store>(
     if !hostline_shared::auth::tokens::is_id("s_", staff_id) {
         return Err(ApiError::not_found("no such staff member"));
     }
-    if accounts::remove_staff(store, business, staff_id)
-        .await
-        .map_err(auth_error)?
-    {
+    if accounts::remove_staff(store, business, staff_id).await? {
         Ok(Response::no_content())
     } else {
         Err(ApiError::not_found("no such staff member"))

@@ -12,26 +12,46 @@ use serde_json::Value;
 
 const ADMIN: &str = "openapi-test-admin";
 
+/// Send through the function that serves `path` (the onboarding wizard is its own function).
 fn send(method: Method, path: &str) -> (u16, Value) {
     let s = MemoryStore::new();
     let req = Request::new(method, path)
         .with_header("authorization", &format!("Bearer {ADMIN}"))
         .with_body(b"{}".to_vec());
-    let cfg = Config {
-        admin_token: ADMIN.into(),
-        jwt_key: "k".into(),
-        pii_hash_key: "test-pii-hash-key".into(),
+    let now = "2026-12-01T18:00:00Z".parse().unwrap();
+    let r = if path.starts_with("/api/v1/onboarding") {
+        let cfg = hostline_onboarding::handler::Config {
+            admin_token: ADMIN.into(),
+            jwt_key: "k".into(),
+            ..Default::default()
+        };
+        block_on(hostline_onboarding::handler::handle(
+            &req,
+            &s,
+            &hostline_shared::outbound::Scripted::new(),
+            &cfg,
+            now,
+        ))
+    } else {
+        let cfg = Config {
+            admin_token: ADMIN.into(),
+            jwt_key: "k".into(),
+            pii_hash_key: "test-pii-hash-key".into(),
+        };
+        block_on(handle(&req, &s, &cfg, now))
     };
-    let r = block_on(handle(
-        &req,
-        &s,
-        &cfg,
-        "2026-12-01T18:00:00Z".parse().unwrap(),
-    ));
     (
         r.status,
         serde_json::from_slice(&r.body).unwrap_or(Value::Null),
     )
+}
+
+/// Every `/api/v1` route pattern, of both functions.
+fn all_patterns() -> Vec<String> {
+    route_patterns()
+        .map(str::to_owned)
+        .chain(hostline_onboarding::handler::route_patterns())
+        .collect()
 }
 
 fn method(m: &str) -> Method {
@@ -50,6 +70,7 @@ fn concrete(pattern: &str) -> String {
         .split('/')
         .map(|seg| match seg {
             "{id}" => "some-biz",
+            "{wizard_id}" => "ob_0123456789abcdef",
             s if s.starts_with('{') => "x_0123456789abcdef",
             s => s,
         })
@@ -63,13 +84,14 @@ fn the_document_is_openapi_3_1_and_matches_the_router() {
     assert_eq!(st, 200);
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    for pattern in route_patterns() {
+    let patterns = all_patterns();
+    for pattern in &patterns {
         assert!(paths.contains_key(pattern), "{pattern} is not documented");
     }
     let ops = operations();
     for (m, path) in &ops {
         assert!(
-            route_patterns().any(|p| p == *path),
+            patterns.iter().any(|p| p == path),
             "{path} is documented but not routed"
         );
         let (st, body) = send(method(m), &concrete(path));
@@ -77,9 +99,9 @@ fn the_document_is_openapi_3_1_and_matches_the_router() {
         assert_ne!(body["error"], "no such route", "{m} {path}");
         assert!(doc["paths"][path][m]["responses"].is_object(), "{m} {path}");
     }
-    for pattern in route_patterns() {
+    for pattern in &patterns {
         for m in ["get", "post", "put", "patch", "delete"] {
-            if !ops.contains(&(m, pattern)) {
+            if !ops.contains(&(m, pattern.as_str())) {
                 let (st, body) = send(method(m), &concrete(pattern));
                 assert_eq!(
                     st, 405,

@@ -110,7 +110,12 @@ impl App {
                 variables: variables.components.get(id).cloned().unwrap_or_default(),
                 kv: kv.clone(),
             };
-            let policy = OutboundPolicy::new(&decl.allowed_outbound_hosts)
+            let hosts = crate::outbound::render_entries(
+                &decl.allowed_outbound_hosts,
+                &variables.application,
+            )
+            .map_err(|e| anyhow::anyhow!("[component.{id}] allowed_outbound_hosts: {e}"))?;
+            let policy = OutboundPolicy::new(&hosts)
                 .map_err(|e| anyhow::anyhow!("[component.{id}] allowed_outbound_hosts: {e}"))?;
             let runtime = Arc::clone(&runtime);
             let (id, source) = (id.clone(), decl.source.clone());

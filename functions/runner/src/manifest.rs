@@ -245,6 +245,18 @@ impl Manifest {
                 }
             }
             for host in &c.allowed_outbound_hosts {
+                // A templated entry ("{{ twilio_api_base }}") is checked once rendered.
+                if host.contains("{{") {
+                    let refs = crate::variables::template_references(host).map_err(|e| {
+                        err(format!("[component.{id}] allowed_outbound_hosts: {e}"))
+                    })?;
+                    if let Some(r) = refs.iter().find(|r| !raw.variables.contains_key(*r)) {
+                        return Err(err(format!(
+                            "[component.{id}] allowed_outbound_hosts: {host:?} names undefined application variable {r:?} (declare it under [variables])"
+                        )));
+                    }
+                    continue;
+                }
                 crate::outbound::AllowedHost::parse(host).map_err(|e| {
                     err(format!(
                         "[component.{id}] allowed_outbound_hosts: {host:?}: {e}"

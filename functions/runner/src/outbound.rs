@@ -143,6 +143,38 @@ impl AllowedHost {
     }
 }
 
+/// Render templated entries (`"{{ twilio_api_base }}"`, as Spin allows) with the application
+/// variables. A rendered value is a service's base URL, so only its `scheme://host[:port]` is
+/// kept; an entry whose value is empty allows nothing (the service is not configured).
+pub fn render_entries(
+    entries: &[String],
+    application: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for entry in entries {
+        if !entry.contains("{{") {
+            out.push(entry.clone());
+            continue;
+        }
+        let rendered =
+            crate::variables::render(entry, application).map_err(|e| format!("{entry:?}: {e}"))?;
+        let rendered = rendered.trim();
+        if rendered.is_empty() {
+            continue;
+        }
+        let origin = match rendered.split_once("://") {
+            Some((scheme, rest)) => {
+                let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+                format!("{scheme}://{authority}")
+            }
+            None => rendered.to_owned(),
+        };
+        AllowedHost::parse(&origin).map_err(|e| format!("{entry:?} renders to {origin:?}: {e}"))?;
+        out.push(origin);
+    }
+    Ok(out)
+}
+
 /// A component's outbound allow-list.
 #[derive(Debug, Clone, Default)]
 pub struct OutboundPolicy {
@@ -223,6 +255,28 @@ mod tests {
     fn allows(entry: &str, url: &str) -> bool {
         let policy = OutboundPolicy::new(&[entry.to_owned()]).expect("valid entry");
         policy.allows_uri(&url.parse().expect("uri"))
+    }
+
+    #[test]
+    fn templated_entries_render_to_origins() {
+        let vars: std::collections::BTreeMap<String, String> = [
+            ("api".to_owned(), "http://127.0.0.1:4001/base/".to_owned()),
+            ("off".to_owned(), String::new()),
+            ("bad".to_owned(), "not a url".to_owned()),
+        ]
+        .into();
+        let entries = |e: &[&str]| e.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            render_entries(
+                &entries(&["{{ api }}", "https://x.test", "{{ off }}"]),
+                &vars
+            )
+            .unwrap(),
+            ["http://127.0.0.1:4001", "https://x.test"]
+        );
+        let e = render_entries(&entries(&["{{ bad }}"]), &vars).unwrap_err();
+        assert!(e.contains("renders to"), "{e}");
+        assert!(render_entries(&entries(&["{{ nope }}"]), &vars).is_err());
     }
 
     #[test]

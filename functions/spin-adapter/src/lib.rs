@@ -1,7 +1,8 @@
 //! The Spin adapter: what turns a function handler into a Spin component. It owns the platform
 //! side only — converting spin-sdk requests and responses to `hostline_shared::http`, reading
 //! Spin variables, and implementing the [`Store`](hostline_shared::store::Store) port over Spin's
-//! key-value interfaces. No restaurant logic lives here.
+//! key-value interfaces, and the outbound HTTP port over `wasi:http`. No restaurant logic lives
+//! here.
 //!
 //! Storage: plain reads and writes use `spin:key-value@3.0.0` (spin-sdk's `key_value`);
 //! compare-and-swap uses `wasi:keyvalue/atomics@0.2.0-draft2`, which Spin backs with the same
@@ -21,9 +22,11 @@ mod bindings {
 }
 
 mod http;
+mod outbound;
 mod store;
 
 pub use http::{read_request, write_response};
+pub use outbound::SpinHttp;
 pub use store::SpinStore;
 
 use spin_sdk::http::IntoResponse;

@@ -2,7 +2,7 @@
 //! tokens, and the random ids of accounts and token families.
 //!
 //! A token is a kind prefix and 32 random bytes in base64url (`hlr_…` refresh, `hlk_…` API
-//! key, `hld_…` device). It is stored under the hex SHA-256 of the whole token: with 256 bits
+//! key, `hld_…` device, `hlo_…` onboarding wizard). It is stored under the hex SHA-256 of the whole token: with 256 bits
 //! of entropy a plain digest is enough (a slow hash is for low-entropy secrets like passwords),
 //! and a leaked store gives nobody a usable token.
 
@@ -35,6 +35,8 @@ pub enum TokenKind {
     Refresh,
     ApiKey,
     Device,
+    /// Authorises an onboarding wizard's steps until its owner account exists.
+    Onboarding,
 }
 
 impl TokenKind {
@@ -43,6 +45,7 @@ impl TokenKind {
             TokenKind::Refresh => "hlr_",
             TokenKind::ApiKey => "hlk_",
             TokenKind::Device => "hld_",
+            TokenKind::Onboarding => "hlo_",
         }
     }
 }
