@@ -1,6 +1,7 @@
 //! Helpers for integration tests: the sample restaurants and a store seeded with them
 //! ([`fixtures`]), and the function collection as wasm components for the runner's own tests
-//! and the media relay's round trip through the real tool endpoints.
+//! and the media relay's round trip through the real tool endpoints; and [`fake_http`], a local
+//! stand-in for Twilio, Vapi or Places that records what it was sent.
 //!
 //! This crate sits at `<workspace>/test-support`, so it knows the workspace root from its own
 //! manifest directory; a test crate elsewhere cannot share a helper file by path, because
@@ -10,6 +11,7 @@
 //! the `component` profile for `wasm32-wasip2` that `scripts/build-components` and `spin.toml`
 //! use; when `scripts/test` has built them already, cargo finds nothing to do.
 
+pub mod fake_http;
 pub mod fixtures;
 
 use std::path::{Path, PathBuf};
