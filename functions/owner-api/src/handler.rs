@@ -46,6 +46,7 @@ use crate::auth_routes;
 use crate::calls;
 use crate::devices;
 use crate::menu;
+use crate::sections;
 use crate::staff;
 use hostline_shared::api::{ApiError, Principal, Router, parse_body, parse_restaurant};
 use hostline_shared::auth::accounts::{self, User};
@@ -110,6 +111,11 @@ enum Route {
     Customer,
     LinePool,
     PoolLine,
+    Hours,
+    Delivery,
+    Faq,
+    Lines,
+    Line,
 }
 
 /// Every route pattern and the route it is.
@@ -155,6 +161,11 @@ const ROUTES: &[(&str, Route)] = &[
     ),
     ("/api/v1/businesses/{id}/audit", Route::Audit),
     ("/api/v1/businesses/{id}/customers/{phone}", Route::Customer),
+    ("/api/v1/businesses/{id}/hours", Route::Hours),
+    ("/api/v1/businesses/{id}/delivery", Route::Delivery),
+    ("/api/v1/businesses/{id}/faq", Route::Faq),
+    ("/api/v1/businesses/{id}/lines", Route::Lines),
+    ("/api/v1/businesses/{id}/lines/{phone}", Route::Line),
     ("/api/v1/line-pool", Route::LinePool),
     ("/api/v1/line-pool/{phone}", Route::PoolLine),
 ];
@@ -374,6 +385,38 @@ async fn route<S: Store>(
             };
             put_vapi_number(store, m.param("id"), &req.body).await
         }
+        (Route::Hours | Route::Delivery | Route::Faq, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::BusinessRead)?;
+            sections::get(store, &id, section(*m.route)).await
+        }
+        (Route::Hours | Route::Delivery | Route::Faq, Method::Put) => {
+            let id = business()?;
+            who.may(&id, Permission::BusinessWrite)?;
+            sections::put(store, &id, section(*m.route), &req.body, now).await
+        }
+        (Route::Lines, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::BusinessRead)?;
+            sections::list_lines(store, &id).await
+        }
+        (Route::Lines, Method::Post) => {
+            let id = business()?;
+            who.may(&id, Permission::BusinessWrite)?;
+            sections::add_line(store, &id, &req.body, now).await
+        }
+        (Route::Line, Method::Patch) => {
+            let id = business()?;
+            who.may(&id, Permission::BusinessWrite)?;
+            let phone = parse_phone(m.param("phone"), "phone")?;
+            sections::patch_line(store, &id, &phone, &req.body, now).await
+        }
+        (Route::Line, Method::Delete) => {
+            let id = business()?;
+            who.may(&id, Permission::BusinessWrite)?;
+            let phone = parse_phone(m.param("phone"), "phone")?;
+            sections::remove_line(store, &id, &phone, now).await
+        }
         (Route::LinePool | Route::PoolLine, _) if !matches!(who, Principal::Operator) => Err(
             ApiError::forbidden("only the operator manages the line pool"),
         ),
@@ -463,6 +506,12 @@ fn audited(route: Route, method: Method) -> Option<&'static str> {
         }
         (Route::Customer, Method::Get) => "customer.export",
         (Route::Customer, Method::Delete) => "customer.erase",
+        (Route::Hours, Method::Put) => "hours.update",
+        (Route::Delivery, Method::Put) => "delivery.update",
+        (Route::Faq, Method::Put) => "faq.update",
+        (Route::Lines, Method::Post) => "line.add",
+        (Route::Line, Method::Patch) => "line.update",
+        (Route::Line, Method::Delete) => "line.remove",
         _ => return None,
     })
 }
@@ -863,6 +912,40 @@ async fn patch_business<S: Store>(
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+fn section(route: Route) -> sections::Section {
+    match route {
+        Route::Hours => sections::Section::Hours,
+        Route::Delivery => sections::Section::Delivery,
+        _ => sections::Section::Faq,
+    }
+}
+
+/// `POST …/lines`: a number to route to the business.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewLine {
+    /// E.164, or as people write it in the restaurant's country.
+    #[schemars(length(min = 3, max = 32))]
+    pub e164: String,
+    #[schemars(length(min = 1, max = 60))]
+    pub label: String,
+    #[serde(default)]
+    #[schemars(range(max = 1000))]
+    pub priority: Option<u32>,
+}
+
+/// `PATCH …/lines/{phone}`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LinePatch {
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 60))]
+    pub label: Option<String>,
+    #[serde(default)]
+    #[schemars(range(max = 1000))]
+    pub priority: Option<u32>,
 }
 
 /// A number for the operator's pool (its calls must already reach us; see

@@ -9,6 +9,8 @@
 //! - `auth_routes`: sign-up, login, refresh, logout, staff login, password change, `me`;
 //! - `staff`: a business's staff;
 //! - `menu`: item availability (86) without re-importing;
+//! - `sections`: hours and closures, fulfillment and delivery zones, FAQ and phone lines, each
+//!   changed on its own route and published through the import's commit point;
 //! - `devices`: API keys, edge devices and their pairing;
 //! - [`openapi`]: the OpenAPI 3.1 document of every route;
 //! - `calls`: the call log (recorded by the calls function) and daily usage;
@@ -20,6 +22,7 @@ mod devices;
 pub mod handler;
 mod menu;
 pub mod openapi;
+mod sections;
 mod staff;
 
 #[cfg(target_arch = "wasm32")]

@@ -40,6 +40,8 @@ struct RequestBodies {
     bulk_availability: Value,
     vapi_number: Value,
     pool_line: Value,
+    new_line: Value,
+    line_patch: Value,
     identify: Value,
     confirm: Value,
     verify: Value,
@@ -66,6 +68,8 @@ impl RequestBodies {
             bulk_availability: schema_of::<crate::menu::BulkAvailability>(),
             vapi_number: schema_of::<h::VapiNumber>(),
             pool_line: schema_of::<h::NewPoolLine>(),
+            new_line: schema_of::<h::NewLine>(),
+            line_patch: schema_of::<h::LinePatch>(),
             identify: schema_of::<w::Identify>(),
             confirm: schema_of::<w::Confirm>(),
             verify: schema_of::<w::Verify>(),
@@ -593,6 +597,98 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
             ),
             errors: &[400, 401, 403, 404, 503],
         },
+        section_op(
+            "get",
+            "/api/v1/businesses/{id}/hours",
+            "getHours",
+            "Opening hours and closures",
+            None,
+            sections::hours(),
+        ),
+        section_op(
+            "put",
+            "/api/v1/businesses/{id}/hours",
+            "putHours",
+            "Replace the opening hours and/or closures",
+            Some(sections::hours()),
+            sections::hours(),
+        ),
+        section_op(
+            "get",
+            "/api/v1/businesses/{id}/delivery",
+            "getDelivery",
+            "Pickup/delivery settings and delivery zones",
+            None,
+            sections::delivery(),
+        ),
+        section_op(
+            "put",
+            "/api/v1/businesses/{id}/delivery",
+            "putDelivery",
+            "Replace the fulfillment settings and/or delivery zones",
+            Some(sections::delivery()),
+            sections::delivery(),
+        ),
+        section_op(
+            "get",
+            "/api/v1/businesses/{id}/faq",
+            "getFaq",
+            "The FAQ",
+            None,
+            sections::faq(),
+        ),
+        section_op(
+            "put",
+            "/api/v1/businesses/{id}/faq",
+            "putFaq",
+            "Replace the FAQ",
+            Some(sections::faq()),
+            sections::faq(),
+        ),
+        section_op(
+            "get",
+            "/api/v1/businesses/{id}/lines",
+            "listLines",
+            "The phone lines that route to the business",
+            None,
+            sections::lines(),
+        ),
+        Op {
+            method: "post",
+            path: "/api/v1/businesses/{id}/lines",
+            id: "addLine",
+            summary: "Route another number to the business (unique system-wide)",
+            auth: true,
+            body: b(&bodies.new_line),
+            query: &[],
+            ok: 201,
+            response: sections::lines(),
+            errors: &[400, 401, 403, 404, 409, 503],
+        },
+        Op {
+            method: "patch",
+            path: "/api/v1/businesses/{id}/lines/{phone}",
+            id: "patchLine",
+            summary: "Relabel or reprioritise a line",
+            auth: true,
+            body: b(&bodies.line_patch),
+            query: &[],
+            ok: 200,
+            response: sections::lines(),
+            errors: &[400, 401, 403, 404, 409, 503],
+        },
+        Op {
+            method: "delete",
+            path: "/api/v1/businesses/{id}/lines/{phone}",
+            id: "removeLine",
+            summary: "Stop routing a number to the business (it is released)",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: sections::lines(),
+            errors: &[400, 401, 403, 404, 409, 503],
+        },
         Op {
             method: "get",
             path: "/api/v1/line-pool",
@@ -710,6 +806,58 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
             errors: &[],
         },
     ]
+}
+
+/// The document-section routes' bodies and answers.
+mod sections {
+    use serde_json::{Value, json};
+
+    fn array() -> Value {
+        json!({"type": "array", "items": {"type": "object"}})
+    }
+
+    pub fn hours() -> Value {
+        json!({"type": "object", "properties": {"hours": array(), "closures": array(), "revision": {"type": "integer"}},
+            "description": "Sections of the restaurant document (see its format); a PUT replaces the keys it names."})
+    }
+
+    pub fn delivery() -> Value {
+        json!({"type": "object", "properties": {"fulfillment": {"type": "object"}, "zones": array(), "revision": {"type": "integer"}}})
+    }
+
+    pub fn faq() -> Value {
+        json!({"type": "object", "properties": {"faq": array(), "revision": {"type": "integer"}}})
+    }
+
+    pub fn lines() -> Value {
+        json!({"type": "object", "required": ["lines", "revision"], "properties": {"lines": array(), "revision": {"type": "integer"}}})
+    }
+}
+
+fn section_op(
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    summary: &'static str,
+    body: Option<Value>,
+    response: Value,
+) -> Op {
+    Op {
+        method,
+        path,
+        id,
+        summary,
+        auth: true,
+        body,
+        query: &[],
+        ok: 200,
+        response,
+        errors: if method == "get" {
+            &[401, 403, 404, 503]
+        } else {
+            &[400, 401, 403, 404, 409, 503]
+        },
+    }
 }
 
 fn wizard_view() -> Value {

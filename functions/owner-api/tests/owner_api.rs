@@ -538,3 +538,146 @@ fn the_import_answers_its_voice_lint_and_the_route_repeats_it() {
         401
     );
 }
+
+#[test]
+fn hours_delivery_faq_and_lines_change_without_a_reimport() {
+    let s = MemoryStore::new();
+    let (st, _) = call(&s, Method::Put, "/api/v1/businesses/thai/restaurant", THAI);
+    assert_eq!(st, 201);
+    let published = |s: &MemoryStore| {
+        let record = block_on(read_json::<_, BusinessRecord>(
+            &s,
+            &keys::business(&BusinessId::parse("thai").unwrap()),
+        ))
+        .unwrap()
+        .unwrap();
+        block_on(load_published(s, &record)).unwrap().unwrap()
+    };
+
+    // Hours: replaced, and the published bundle (what the hours tool reads) follows.
+    let hours = json!({"hours": [{"days": ["mon", "tue"], "open": "10:00", "close": "14:00"}],
+        "closures": [{"date": "2026-12-25", "reason": "Christmas"}]});
+    let (st, v) = call(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/thai/hours",
+        &hours.to_string(),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["hours"], hours["hours"]);
+    assert_eq!(v["revision"], 2);
+    assert_eq!(published(&s).restaurant.hours.len(), 1);
+    assert_eq!(published(&s).restaurant.closures.len(), 1);
+    let (st, v) = call(&s, Method::Get, "/api/v1/businesses/thai/hours", "");
+    assert_eq!(
+        (st, &v["closures"][0]["reason"]),
+        (200, &json!("Christmas"))
+    );
+    // Bad input names the document path; nothing changes.
+    let (st, v) = call(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/thai/hours",
+        &json!({"hours": [{"days": ["mon"], "open": "25:00", "close": "14:00"}]}).to_string(),
+    );
+    assert_eq!(st, 400, "{v}");
+    assert!(v["field"].as_str().unwrap().starts_with("hours[0]"), "{v}");
+    let (st, v) = call(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/thai/hours",
+        &json!({"menu": {}}).to_string(),
+    );
+    assert_eq!((st, v["field"].as_str()), (400, Some("menu")), "{v}");
+    let (st, _) = call(&s, Method::Put, "/api/v1/businesses/thai/hours", "{}");
+    assert_eq!(st, 400);
+    assert_eq!(published(&s).revision, 2);
+
+    // Delivery zones and the FAQ.
+    let (st, v) = call(&s, Method::Put, "/api/v1/businesses/thai/delivery",
+        &json!({"zones": [{"name": "Near", "zips": ["10001"], "fee_cents": 299, "min_order_cents": 1500}]}).to_string());
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(published(&s).restaurant.delivery.zones[0].fee_cents.0, 299);
+    let (st, v) = call(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/thai/faq",
+        &json!({"faq": [{"q": "Do you have parking?", "a": "Yes, behind the building."}]})
+            .to_string(),
+    );
+    assert_eq!(st, 200, "{v}");
+    // (The bundle keeps the FAQ in its index, not in its profile: check the document.)
+    assert_eq!(published(&s).revision, 4);
+    let (_, doc) = call(&s, Method::Get, "/api/v1/businesses/thai/restaurant", "");
+    assert_eq!(doc["faq"][0]["q"], "Do you have parking?");
+
+    // Lines: add (written as people write it), relabel, remove; each routes at once.
+    let (st, v) = call(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/thai/lines",
+        &json!({"e164": "(212) 555-0999", "label": "catering"}).to_string(),
+    );
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["line"]["e164"], "+12125550999");
+    assert_eq!(owner(&s, "+12125550999").as_deref(), Some("thai"));
+    let (st, v) = call(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/thai/lines/+12125550999",
+        &json!({"label": "events", "priority": 3}).to_string(),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert!(
+        v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["label"] == "events" && l["priority"] == 3)
+    );
+    let (st, _) = call(
+        &s,
+        Method::Patch,
+        "/api/v1/businesses/thai/lines/+12125550888",
+        r#"{"label":"x"}"#,
+    );
+    assert_eq!(st, 404);
+    // A line of another business is refused, naming it.
+    let (st, _) = call(&s, Method::Put, "/api/v1/businesses/boba/restaurant", BOBA);
+    assert_eq!(st, 201);
+    let boba_line = &lines_of(BOBA)[0];
+    let (st, v) = call(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/thai/lines",
+        &json!({"e164": boba_line, "label": "stolen"}).to_string(),
+    );
+    assert_eq!(st, 409, "{v}");
+    assert_eq!(v["line"], boba_line.as_str());
+    let (st, v) = call(
+        &s,
+        Method::Delete,
+        "/api/v1/businesses/thai/lines/+12125550999",
+        "",
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["released_lines"], json!(["+12125550999"]));
+    assert_eq!(owner(&s, "+12125550999"), None);
+    // The rest of the document is as imported.
+    let (_, doc) = call(&s, Method::Get, "/api/v1/businesses/thai/restaurant", "");
+    let original: Value = serde_json::from_str(THAI).unwrap();
+    assert_eq!(
+        doc["menu"]["categories"].as_array().unwrap().len(),
+        original["menu"]["categories"].as_array().unwrap().len()
+    );
+    // A business without a document: 404 on every section.
+    for path in ["hours", "delivery", "faq", "lines"] {
+        let (st, _) = call(
+            &s,
+            Method::Get,
+            &format!("/api/v1/businesses/nobody/{path}"),
+            "",
+        );
+        assert_eq!(st, 404, "{path}");
+    }
+}
