@@ -1,5 +1,7 @@
-//! The call log of Vapi calls: what `status-update`, `end-of-call-report` and `hang` events
-//! say about one call, merged into one entry per call so that Vapi's retries and its
+//! The call log: what Vapi's `status-update`, `end-of-call-report` and `hang` events say about
+//! one call — and, for calls on the Twilio relay path, the relay's usage report read as an
+//! end-of-call report (id: the call SID; [`log`], charged by the usage report itself) —
+//! merged into one entry per call so that Vapi's retries and its
 //! out-of-order delivery change nothing (every merge is idempotent and commutative: statuses
 //! are a set, a report's fields are kept once set, times only move outward).
 //!
@@ -21,7 +23,8 @@ use crate::tenancy::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A Vapi call id: 1 to 64 letters, digits, `-` or `_` (Vapi sends UUIDs). Safe in a key.
+/// A call id in the log: 1 to 64 letters, digits, `-` or `_` (Vapi sends UUIDs; a relay-path
+/// call is its Twilio call SID). Safe in a key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct VapiCallId(String);
@@ -305,10 +308,44 @@ impl CallEntry {
 
 /// Record one event of call `call_id` on `line` of `business`; returns the merged entry.
 /// Safe to repeat and to run out of order: each step is idempotent, and a failure part-way
-/// leaves what a retry completes. Steps: the transcript (created once), the list index entry (before the entry,
-/// so an entry is never unlisted), the entry (merged with compare-and-swap), then the charge
-/// and the day's usage, each marked in the same write that applies it.
+/// leaves what a retry completes. Steps: [`log`], then for a report the charge and the day's
+/// usage, each marked in the same write that applies it.
 pub async fn record<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    line: Option<&PhoneE164>,
+    call_id: &VapiCallId,
+    event: &Event,
+    caller: Option<&Caller>,
+) -> Result<CallEntry, StoreError> {
+    let entry = log(store, business, line, call_id, event, caller).await?;
+    let at = event_time(event);
+    if let (Event::Report(_), Some(seconds)) = (event, entry.duration_seconds) {
+        let charge_key = call_id.charge_key();
+        update_json::<_, BusinessRecord, _>(store, &keys::business(business), |b| {
+            let mut b = b?;
+            b.charge_call(&charge_key, seconds).then_some(b)
+        })
+        .await?;
+        let day = entry
+            .ended_at
+            .unwrap_or(at)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
+        update_json::<_, DailyUsage, _>(store, &keys::daily_usage(business, day), |u| {
+            let mut u = u.unwrap_or_default();
+            u.count(&charge_key, seconds).then_some(u)
+        })
+        .await?;
+    }
+    Ok(entry)
+}
+
+/// Put one event in the log without charging anything: for calls charged elsewhere (the relay
+/// path's usage report charges the call by its SID). Steps: the caller's index entry, the
+/// transcript (created once), the list index entry (before the entry, so an entry is never
+/// unlisted), the entry (merged with compare-and-swap).
+pub async fn log<S: Store>(
     store: &S,
     business: &BusinessId,
     line: Option<&PhoneE164>,
@@ -356,25 +393,6 @@ pub async fn record<S: Store>(
     })
     .await?
     .ok_or_else(|| StoreError::Backend("call entry update wrote nothing".into()))?;
-
-    if let (Event::Report(_), Some(seconds)) = (event, entry.duration_seconds) {
-        let charge_key = call_id.charge_key();
-        update_json::<_, BusinessRecord, _>(store, &keys::business(business), |b| {
-            let mut b = b?;
-            b.charge_call(&charge_key, seconds).then_some(b)
-        })
-        .await?;
-        let day = entry
-            .ended_at
-            .unwrap_or(at)
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .date();
-        update_json::<_, DailyUsage, _>(store, &keys::daily_usage(business, day), |u| {
-            let mut u = u.unwrap_or_default();
-            u.count(&charge_key, seconds).then_some(u)
-        })
-        .await?;
-    }
     Ok(entry)
 }
 

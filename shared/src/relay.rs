@@ -196,6 +196,21 @@ pub enum CallEnd {
     Error,
 }
 
+impl CallEnd {
+    /// The wire name (`max_duration`), also the call log's ended reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallEnd::Caller => "caller",
+            CallEnd::Agent => "agent",
+            CallEnd::Transferred => "transferred",
+            CallEnd::Idle => "idle",
+            CallEnd::MaxDuration => "max_duration",
+            CallEnd::Shutdown => "shutdown",
+            CallEnd::Error => "error",
+        }
+    }
+}
+
 /// Posted by the relay to the functions when a call ends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageReport {
@@ -224,6 +239,21 @@ pub struct UsageReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_end_names_are_the_wire_names() {
+        for end in [
+            CallEnd::Caller,
+            CallEnd::Agent,
+            CallEnd::Transferred,
+            CallEnd::Idle,
+            CallEnd::MaxDuration,
+            CallEnd::Shutdown,
+            CallEnd::Error,
+        ] {
+            assert_eq!(serde_json::to_value(end).unwrap(), end.as_str());
+        }
+    }
 
     fn token() -> StreamToken {
         StreamToken {

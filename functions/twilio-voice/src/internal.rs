@@ -14,6 +14,7 @@
 
 use crate::handler::Config;
 use hostline_shared::api::{ApiError, During, parse_body};
+use hostline_shared::call_log::{self, Event, Report, VapiCallId};
 use hostline_shared::calls::{CallRecord, CallSid, DailyUsage, Disposition};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
@@ -240,7 +241,8 @@ pub async fn usage<S: Store>(
             "must be an RFC 3339 timestamp",
         ));
     }
-    if record_usage(store, &id, &call_sid, &report, ended, now)
+    let line = PhoneE164::parse_e164(&token.line).ok();
+    if record_usage(store, &id, line.as_ref(), &call_sid, &report, ended, now)
         .await
         .during(|| format!("recording usage of {call_sid}"))?
     {
@@ -254,6 +256,7 @@ pub async fn usage<S: Store>(
 async fn record_usage<S: Store>(
     store: &S,
     id: &BusinessId,
+    line: Option<&PhoneE164>,
     call_sid: &CallSid,
     report: &UsageReport,
     ended: jiff::Timestamp,
@@ -287,7 +290,24 @@ async fn record_usage<S: Store>(
         u.count(call_sid.as_str(), report.seconds).then_some(u)
     })
     .await?;
-    // 3. The call's usage mark, last: once it is there, step 0 short-cuts every retry.
+    // 3. The owner's call log, the same entry Vapi calls get (charged above, not here).
+    if let Some(log_id) = VapiCallId::parse(call_sid.as_str()) {
+        let started = report.started_at.parse::<jiff::Timestamp>().ok();
+        let event = Event::Report(Report {
+            at: ended,
+            ended_reason: Some(report.ended_by.as_str().to_owned()),
+            started_at: started,
+            ended_at: Some(ended),
+            duration_seconds: Some(report.seconds),
+            cost_usd: None,
+            summary: None,
+            recording_url: None,
+            transcript: None,
+            messages: Vec::new(),
+        });
+        call_log::log(store, id, line, &log_id, &event, None).await?;
+    }
+    // 4. The call's usage mark, last: once it is there, step 0 short-cuts every retry.
     update_json::<_, CallRecord, _>(store, &call_key, |current| {
         let mut call = current.unwrap_or_else(|| CallRecord {
             call_sid: call_sid.clone(),

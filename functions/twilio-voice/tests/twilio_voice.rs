@@ -525,6 +525,19 @@ fn usage_is_recorded_and_charged_once() {
     assert_eq!(balance(&s), 600 - 185);
     let day: Value = stored(&s, "biz/boba/usage/2026-11-20");
     assert_eq!((&day["calls"], &day["seconds"]), (&json!(1), &json!(185)));
+    // The call is in the owner's call log like a Vapi call, once, and charged once.
+    let business = hostline_shared::ids::BusinessId::parse("boba").unwrap();
+    let (log, _) =
+        futures::executor::block_on(hostline_shared::call_log::list(&s, &business, 20, None))
+            .unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].call_id.as_str(), CALL_SID);
+    assert_eq!(log[0].duration_seconds, Some(185));
+    assert_eq!(log[0].ended_reason.as_deref(), Some("caller"));
+    assert_eq!(
+        log[0].line.as_ref().map(|l| l.as_str()),
+        Some("+14155550188")
+    );
     let call: Value = stored(&s, &format!("biz/boba/calls/{CALL_SID}"));
     assert_eq!(
         (
