@@ -5,14 +5,15 @@
 //! out-of-order delivery change nothing (every merge is idempotent and commutative: statuses
 //! are a set, a report's fields are kept once set, times only move outward).
 //!
-//! Keys: the entry at `biz/{b}/vapi-calls/{call_id}`; its transcript (text and messages) at
-//! `biz/{b}/transcripts/{call_id}`; a list index entry `biz/{b}/call-index/{rank}` whose
+//! Keys: the entry at `biz/{b}/vapi-calls/{call_id}`; its transcript (text and messages) in
+//! blob storage ([`crate::blob`], `transcripts/{b}/{yyyy}/{mm}/{dd}/{call_id}.json`); a list index entry `biz/{b}/call-index/{rank}` whose
 //! lexical order is newest first (see [`index_rank`]), so a page of the log is one prefix list.
 //!
 //! The caller's number is never stored in the clear: an entry keeps its keyed hash (to find a
 //! customer's calls, `biz/{b}/customer-calls/{hash}/{call_id}`) and a sealed copy
 //! ([`crate::pii`]); an owner can export or erase one customer's calls.
 
+use crate::blob::{self, Blobs};
 use crate::calls::DailyUsage;
 use crate::ids::BusinessId;
 use crate::phone::PhoneE164;
@@ -76,9 +77,13 @@ pub struct CallEntry {
     pub summary: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recording_url: Option<String>,
-    /// Whether a transcript is stored (at `biz/{b}/transcripts/{call_id}`).
+    /// Whether a transcript is stored.
     #[serde(default)]
     pub has_transcript: bool,
+    /// Its blob ([`crate::blob::keys::transcript`]). Entries written before transcripts moved
+    /// to blobs have none: theirs is at the store key `biz/{b}/transcripts/{call_id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript_key: Option<String>,
     #[serde(default)]
     pub statuses: Vec<Status>,
     /// Times the assistant stalled (`hang` events), by event time.
@@ -240,6 +245,7 @@ impl CallEntry {
             summary: None,
             recording_url: None,
             has_transcript: false,
+            transcript_key: None,
             statuses: Vec::new(),
             hangs: Vec::new(),
             reported: false,
@@ -310,15 +316,16 @@ impl CallEntry {
 /// Safe to repeat and to run out of order: each step is idempotent, and a failure part-way
 /// leaves what a retry completes. Steps: [`log`], then for a report the charge and the day's
 /// usage, each marked in the same write that applies it.
-pub async fn record<S: Store>(
+pub async fn record<S: Store, B: Blobs>(
     store: &S,
+    blobs: &B,
     business: &BusinessId,
     line: Option<&PhoneE164>,
     call_id: &VapiCallId,
     event: &Event,
     caller: Option<&Caller>,
 ) -> Result<CallEntry, StoreError> {
-    let entry = log(store, business, line, call_id, event, caller).await?;
+    let entry = log(store, blobs, business, line, call_id, event, caller).await?;
     let at = event_time(event);
     if let (Event::Report(_), Some(seconds)) = (event, entry.duration_seconds) {
         let charge_key = call_id.charge_key();
@@ -345,8 +352,9 @@ pub async fn record<S: Store>(
 /// path's usage report charges the call by its SID). Steps: the caller's index entry, the
 /// transcript (created once), the list index entry (before the entry, so an entry is never
 /// unlisted), the entry (merged with compare-and-swap).
-pub async fn log<S: Store>(
+pub async fn log<S: Store, B: Blobs>(
     store: &S,
+    blobs: &B,
     business: &BusinessId,
     line: Option<&PhoneE164>,
     call_id: &VapiCallId,
@@ -358,26 +366,31 @@ pub async fn log<S: Store>(
             .put(&keys::customer_call(business, &c.hash, call_id), b"")
             .await?;
     }
+    let key = keys::vapi_call(business, call_id);
+    let at = event_time(event);
+    let existing = read_json::<_, CallEntry>(store, &key).await?;
+    // The transcript, filed under the day the call started; a replayed report finds the
+    // entry pointing at it already (or the blob there) and writes nothing new.
+    let mut transcript_key = existing.as_ref().and_then(|e| e.transcript_key.clone());
     if let Event::Report(r) = event
         && (r.transcript.is_some() || !r.messages.is_empty())
+        && transcript_key.is_none()
     {
         let t = Transcript {
             call_id: call_id.clone(),
             text: r.transcript.clone().unwrap_or_default(),
             messages: r.messages.clone(),
         };
-        let bytes = to_json(&t)?;
-        match store
-            .compare_and_swap(&keys::transcript(business, call_id), None, &bytes)
-            .await
-        {
-            Ok(()) | Err(StoreError::Conflict) => {}
-            Err(e) => return Err(e),
-        }
+        let day = r
+            .started_at
+            .unwrap_or(r.at)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
+        let blob = blob::keys::transcript(business, day, call_id);
+        blobs.put_if_absent(&blob, &to_json(&t)?).await?;
+        transcript_key = Some(blob);
     }
-    let key = keys::vapi_call(business, call_id);
-    let at = event_time(event);
-    if read_json::<_, CallEntry>(store, &key).await?.is_none() {
+    if existing.is_none() {
         let rank = index_rank(at, call_id);
         store
             .put(
@@ -389,6 +402,9 @@ pub async fn log<S: Store>(
     let entry = update_json::<_, CallEntry, _>(store, &key, |current| {
         let mut e = current.unwrap_or_else(|| CallEntry::new(call_id.clone(), line.cloned(), at));
         e.apply(event);
+        if e.transcript_key.is_none() {
+            e.transcript_key.clone_from(&transcript_key);
+        }
         Some(e)
     })
     .await?
@@ -429,8 +445,9 @@ pub async fn list<S: Store>(
 }
 
 /// One call and its transcript.
-pub async fn get<S: Store>(
+pub async fn get<S: Store, B: Blobs>(
     store: &S,
+    blobs: &B,
     business: &BusinessId,
     call_id: &VapiCallId,
 ) -> Result<Option<(CallEntry, Option<Transcript>)>, StoreError> {
@@ -438,18 +455,25 @@ pub async fn get<S: Store>(
     else {
         return Ok(None);
     };
-    let transcript = if entry.has_transcript {
-        read_json(store, &keys::transcript(business, call_id)).await?
-    } else {
-        None
+    let transcript = match (&entry.transcript_key, entry.has_transcript) {
+        (Some(blob), true) => match blobs.get(blob).await? {
+            Some(bytes) => Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("{blob}: {e}")))?,
+            ),
+            None => None,
+        },
+        (None, true) => read_json(store, &keys::transcript(business, call_id)).await?,
+        _ => None,
     };
     Ok(Some((entry, transcript)))
 }
 
 /// Every call of one customer (by their number's keyed hash), with transcripts: what an
 /// owner exports for that customer.
-pub async fn customer_calls<S: Store>(
+pub async fn customer_calls<S: Store, B: Blobs>(
     store: &S,
+    blobs: &B,
     business: &BusinessId,
     hash: &str,
 ) -> Result<Vec<(CallEntry, Option<Transcript>)>, StoreError> {
@@ -459,7 +483,7 @@ pub async fn customer_calls<S: Store>(
         let Some(id) = key.strip_prefix(&prefix).and_then(VapiCallId::parse) else {
             continue;
         };
-        if let Some(call) = get(store, business, &id).await? {
+        if let Some(call) = get(store, blobs, business, &id).await? {
             out.push(call);
         }
     }
@@ -469,8 +493,9 @@ pub async fn customer_calls<S: Store>(
 /// Erase one customer from the log: each of their calls loses its transcript and its caller
 /// (the entry itself stays, for the business's usage and billing), then the index entry goes.
 /// Safe to repeat; returns how many calls were erased now.
-pub async fn erase_customer<S: Store>(
+pub async fn erase_customer<S: Store, B: Blobs>(
     store: &S,
+    blobs: &B,
     business: &BusinessId,
     hash: &str,
 ) -> Result<usize, StoreError> {
@@ -480,11 +505,16 @@ pub async fn erase_customer<S: Store>(
         let Some(id) = key.strip_prefix(&prefix).and_then(VapiCallId::parse) else {
             continue;
         };
+        let entry = read_json::<_, CallEntry>(store, &keys::vapi_call(business, &id)).await?;
+        if let Some(blob) = entry.and_then(|e| e.transcript_key) {
+            blobs.delete(&blob).await?;
+        }
         store.delete(&keys::transcript(business, &id)).await?;
         update_json::<_, CallEntry, _>(store, &keys::vapi_call(business, &id), |e| {
             let mut e = e?;
             e.caller = None;
             e.has_transcript = false;
+            e.transcript_key = None;
             e.summary = None;
             e.recording_url = None;
             Some(e)

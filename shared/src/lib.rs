@@ -15,6 +15,8 @@
 //! - [`http`]: the plain request/response types handlers take and return, and JSON errors.
 //! - [`api`]: the handler prelude: the typed principal, one error type that becomes the
 //!   response and is logged once, and the path router.
+//! - [`blob`]: the blob port beside the store (transcripts), kept in the key-value store
+//!   by the runner and Spin, and its contract suite.
 //! - [`audit`]: who changed what in a business, newest first.
 //! - [`auth`]: secret comparison for webhooks; owner and staff accounts, access tokens (JWT),
 //!   refresh rotation, password and PIN hashing, opaque tokens kept as digests.
@@ -41,6 +43,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod blob;
 pub mod call_log;
 pub mod calls;
 pub mod credential;

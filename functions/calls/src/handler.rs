@@ -7,6 +7,7 @@
 //! failure is answered 503 so a configured retry (`backoffPlan`) can succeed.
 
 use hostline_shared::api::{ApiError, Router, tool_credential};
+use hostline_shared::blob::{Blobs, KvBlobs};
 use hostline_shared::call_log::{self, Caller, VapiCallId};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::phone::PhoneE164;
@@ -31,24 +32,37 @@ enum Route {
 static ROUTER: LazyLock<Router<Route>> =
     LazyLock::new(|| Router::new([("/vapi/events", Route::Events)]));
 
+/// [`handle_with`], with blobs kept in the same key-value store (the runner and Spin).
 pub async fn handle<S: Store>(
     req: &Request,
     store: &S,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
+    handle_with(req, store, &KvBlobs::new(store), config, now).await
+}
+
+/// The handler, with transcripts going to `blobs`.
+pub async fn handle_with<S: Store, B: Blobs>(
+    req: &Request,
+    store: &S,
+    blobs: &B,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Response {
     let answer = match ROUTER.route(&req.path) {
         Ok(m) => match m.route {
-            Route::Events => events(req, store, config, now).await,
+            Route::Events => events(req, store, blobs, config, now).await,
         },
         Err(e) => Err(e),
     };
     answer.unwrap_or_else(|e| e.into_response("calls", req))
 }
 
-async fn events<S: Store>(
+async fn events<S: Store, B: Blobs>(
     req: &Request,
     store: &S,
+    blobs: &B,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
@@ -95,6 +109,7 @@ async fn events<S: Store>(
         });
     call_log::record(
         store,
+        blobs,
         &credential.business_id,
         Some(&credential.line),
         &call_id,

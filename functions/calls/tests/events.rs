@@ -282,6 +282,9 @@ fn a_customer_is_kept_as_a_keyed_hash_and_can_be_exported_and_erased() {
             "{key}: {text}"
         );
     }
+    // The transcript is a blob, filed under the business and the day the call started.
+    let blob = "blob/transcripts/boba/2026/12/01/call-a.json";
+    assert!(block_on(s.get_value(blob)).unwrap().is_some(), "{blob}");
     let (st, export) = owner_get(&s, "/api/v1/businesses/boba/customers/+14155550123");
     assert_eq!(st, 200, "{export}");
     let calls = export["calls"].as_array().unwrap();
@@ -305,6 +308,16 @@ fn a_customer_is_kept_as_a_keyed_hash_and_can_be_exported_and_erased() {
         "/api/v1/businesses/boba/customers/+14155550123",
     );
     assert_eq!((st, &v["erased_calls"]), (200, &json!(1)), "{v}");
+    assert!(
+        block_on(s.get_value(blob)).unwrap().is_none(),
+        "erased with the customer"
+    );
+    assert!(
+        block_on(s.get_value("blob/transcripts/boba/2026/12/01/call-b.json"))
+            .unwrap()
+            .is_some(),
+        "another customer's transcript stays"
+    );
     let (_, a) = owner_get(&s, "/api/v1/businesses/boba/calls/call-a");
     assert!(
         a["transcript"].is_null() && a["caller"].is_null() && a["summary"].is_null(),

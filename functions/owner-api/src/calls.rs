@@ -2,6 +2,7 @@
 //! Vapi's events, and the seconds used per day.
 
 use hostline_shared::api::ApiError;
+use hostline_shared::blob::Blobs;
 use hostline_shared::call_log::{self, VapiCallId};
 use hostline_shared::calls::DailyUsage;
 use hostline_shared::http::{Request, Response};
@@ -71,14 +72,15 @@ pub async fn list<S: Store>(
 }
 
 /// One call with its transcript.
-pub async fn get<S: Store>(
+pub async fn get<S: Store, B: Blobs>(
     store: &S,
+    blobs: &B,
     business: &BusinessId,
     call_id: &str,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("no such call");
     let id = VapiCallId::parse(call_id).ok_or_else(not_found)?;
-    let (entry, transcript) = call_log::get(store, business, &id)
+    let (entry, transcript) = call_log::get(store, blobs, business, &id)
         .await?
         .ok_or_else(not_found)?;
     let entry = shown(entry);
@@ -130,6 +132,7 @@ fn shown(mut entry: call_log::CallEntry) -> call_log::CallEntry {
     if let Some(c) = &mut entry.caller {
         c.sealed = None;
     }
+    entry.transcript_key = None;
     entry
 }
 
@@ -147,14 +150,15 @@ fn customer_hash(phone: &str, pii_hash_key: &str) -> Result<String, ApiError> {
 
 /// Everything kept about one customer: their calls with transcripts (without the sealed
 /// number).
-pub async fn export_customer<S: Store>(
+pub async fn export_customer<S: Store, B: Blobs>(
     store: &S,
+    blobs: &B,
     business: &BusinessId,
     phone: &str,
     pii_hash_key: &str,
 ) -> Result<Response, ApiError> {
     let hash = customer_hash(phone, pii_hash_key)?;
-    let calls: Vec<_> = call_log::customer_calls(store, business, &hash)
+    let calls: Vec<_> = call_log::customer_calls(store, blobs, business, &hash)
         .await?
         .into_iter()
         .map(|(entry, transcript)| {
@@ -169,13 +173,14 @@ pub async fn export_customer<S: Store>(
 
 /// Erase one customer: transcripts, summaries, recordings and the caller of each of their
 /// calls (the calls' durations stay, for usage and billing).
-pub async fn erase_customer<S: Store>(
+pub async fn erase_customer<S: Store, B: Blobs>(
     store: &S,
+    blobs: &B,
     business: &BusinessId,
     phone: &str,
     pii_hash_key: &str,
 ) -> Result<Response, ApiError> {
     let hash = customer_hash(phone, pii_hash_key)?;
-    let erased = call_log::erase_customer(store, business, &hash).await?;
+    let erased = call_log::erase_customer(store, blobs, business, &hash).await?;
     Ok(Response::json(200, &json!({"erased_calls": erased})))
 }

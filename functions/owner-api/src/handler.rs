@@ -53,6 +53,7 @@ use hostline_shared::auth::accounts::{self, User};
 use hostline_shared::auth::jwt::{Permission, Role};
 use hostline_shared::auth::keys as credentials;
 use hostline_shared::auth::tokens::TokenKind;
+use hostline_shared::blob::{Blobs, KvBlobs};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::knowledge::lint::voice_lint;
@@ -207,20 +208,33 @@ pub(crate) fn os_entropy(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the platform's random source failed");
 }
 
+/// [`handle_with`], with blobs kept in the same key-value store (the runner and Spin).
 pub async fn handle<S: Store>(
     req: &Request,
     store: &S,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    route(req, store, config, now)
+    handle_with(req, store, &KvBlobs::new(store), config, now).await
+}
+
+/// The handler, reading transcripts from `blobs`.
+pub async fn handle_with<S: Store, B: Blobs>(
+    req: &Request,
+    store: &S,
+    blobs: &B,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Response {
+    route(req, store, blobs, config, now)
         .await
         .unwrap_or_else(|e| e.into_response("owner-api", req))
 }
 
-async fn route<S: Store>(
+async fn route<S: Store, B: Blobs>(
     req: &Request,
     store: &S,
+    blobs: &B,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
@@ -339,7 +353,7 @@ async fn route<S: Store>(
         (Route::Call, Method::Get) => {
             let id = business()?;
             who.may(&id, Permission::CallsRead)?;
-            calls::get(store, &id, m.param("call_id")).await
+            calls::get(store, blobs, &id, m.param("call_id")).await
         }
         (Route::Usage, Method::Get) => {
             let id = business()?;
@@ -446,13 +460,13 @@ async fn route<S: Store>(
             let id = business()?;
             who.may(&id, Permission::CustomersPrivacy)?;
             auth_routes::still_current(store, &who).await?;
-            calls::export_customer(store, &id, m.param("phone"), &config.pii_hash_key).await
+            calls::export_customer(store, blobs, &id, m.param("phone"), &config.pii_hash_key).await
         }
         (Route::Customer, Method::Delete) => {
             let id = business()?;
             who.may(&id, Permission::CustomersPrivacy)?;
             auth_routes::still_current(store, &who).await?;
-            calls::erase_customer(store, &id, m.param("phone"), &config.pii_hash_key).await
+            calls::erase_customer(store, blobs, &id, m.param("phone"), &config.pii_hash_key).await
         }
         (Route::Audit, Method::Get) => {
             let id = business()?;

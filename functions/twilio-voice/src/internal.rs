@@ -14,6 +14,7 @@
 
 use crate::handler::Config;
 use hostline_shared::api::{ApiError, During, parse_body};
+use hostline_shared::blob::KvBlobs;
 use hostline_shared::call_log::{self, Event, Report, VapiCallId};
 use hostline_shared::calls::{CallRecord, CallSid, DailyUsage, Disposition};
 use hostline_shared::credential::ToolCredential;
@@ -305,7 +306,8 @@ async fn record_usage<S: Store>(
             transcript: None,
             messages: Vec::new(),
         });
-        call_log::log(store, id, line, &log_id, &event, None).await?;
+        // (No transcript on this path, so no blob is written.)
+        call_log::log(store, &KvBlobs::new(store), id, line, &log_id, &event, None).await?;
     }
     // 4. The call's usage mark, last: once it is there, step 0 short-cuts every retry.
     update_json::<_, CallRecord, _>(store, &call_key, |current| {
