@@ -128,7 +128,7 @@ async fn route<S: Store, H: HttpClient>(
 ) -> Result<Response, ApiError> {
     let m = ROUTER.route(&req.path)?;
     match (m.route, req.method) {
-        (Route::Start, Method::Post) => start(store, now).await,
+        (Route::Start, Method::Post) => start(store, req, now).await,
         (Route::Wizard, Method::Get) => {
             let (w, _) = load(store, m.param("wizard_id")).await?;
             authorize(&w, req, config, now)?;
@@ -179,7 +179,49 @@ fn view(w: &Wizard) -> Value {
     v
 }
 
-async fn start<S: Store>(store: &S, now: jiff::Timestamp) -> Result<Response, ApiError> {
+/// Wizards one client address may start per 15 minutes.
+const STARTS_PER_ADDRESS: u32 = 10;
+/// Codes one client address, and one destination number, may be sent per 15 minutes (a
+/// wizard allows 5; these stop many wizards being used to text or call one number, or to
+/// pump messages from one address).
+const CODES_PER_ADDRESS: u32 = 10;
+const CODES_PER_NUMBER: u32 = 5;
+
+/// Count one use of a rate-limited scope: 429 when it is used up (the `limit`-th use within 15
+/// minutes closes it for 15 minutes).
+async fn rate_limit<S: Store>(
+    store: &S,
+    scope: &str,
+    limit: u32,
+    what: &str,
+    now: jiff::Timestamp,
+) -> Result<(), ApiError> {
+    if let Some(until) = accounts::locked_until(store, scope, now).await? {
+        return Err(ApiError::TooMany {
+            message: format!("too many {what}; try again later"),
+            retry_after: until - now.as_second(),
+        });
+    }
+    accounts::record_failure(store, scope, limit, now).await?;
+    Ok(())
+}
+
+async fn start<S: Store>(
+    store: &S,
+    req: &Request,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    if let Some(ip) = req.client_ip() {
+        let scope = keys::throttle("onboarding-addr", &tokens::digest(&ip));
+        rate_limit(
+            store,
+            &scope,
+            STARTS_PER_ADDRESS,
+            "onboardings from this address",
+            now,
+        )
+        .await?;
+    }
     let id = tokens::new_id("ob_", &mut os_entropy);
     let secret = tokens::mint(TokenKind::Onboarding, &mut os_entropy);
     let w = Wizard::new(id.clone(), tokens::digest(&secret), now.as_second());
@@ -458,6 +500,26 @@ impl<S: Store, H: HttpClient> Steps<'_, S, H> {
                 let code = six_digits();
                 w.code_sent(code_digest(&w.id, &code), self.now())
                     .map_err(wizard_error)?;
+                let to = keys::throttle("code-to", &tokens::digest(confirmed.main_line.as_str()));
+                rate_limit(
+                    self.store,
+                    &to,
+                    CODES_PER_NUMBER,
+                    "codes to this number",
+                    self.now,
+                )
+                .await?;
+                if let Some(ip) = self.req.client_ip() {
+                    let from = keys::throttle("code-addr", &tokens::digest(&ip));
+                    rate_limit(
+                        self.store,
+                        &from,
+                        CODES_PER_ADDRESS,
+                        "codes from this address",
+                        self.now,
+                    )
+                    .await?;
+                }
                 // Stored before it is sent: a lost answer never lets a second code out early.
                 save(self.store, w, version).await?;
                 let channel = b.channel.unwrap_or(Channel::Sms);

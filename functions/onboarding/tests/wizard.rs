@@ -578,3 +578,45 @@ fn without_twilio_the_verify_and_buy_steps_say_what_is_missing() {
     let (st, b) = w.step(&id, "verify", &secret, json!({}));
     assert_eq!(st, 400, "{b}");
 }
+
+#[test]
+fn starts_and_codes_are_rate_limited_per_address_and_per_number() {
+    let mut w = World::new();
+    for _ in 0..10 {
+        w.start();
+    }
+    let (st, b) = w.send(Method::Post, "/api/v1/onboarding", None, Value::Null);
+    assert_eq!(st, 429, "{b}");
+    // Another address is not held up.
+    let req = Request::new(Method::Post, "/api/v1/onboarding")
+        .with_header("spin-client-addr", "10.0.0.2:5000");
+    let r = block_on(handle(&req, &w.store, &w.http, &w.config, w.now));
+    assert_eq!(r.status, 201);
+    // Many wizards cannot be used to text one number more than 5 times in 15 minutes.
+    w.later(16 * 60);
+    let mut sent = 0;
+    for i in 0..7 {
+        let (id, secret) = w.start();
+        w.step(&id, "identify", &secret, json!({"name": "x"}));
+        w.step(
+            &id,
+            "confirm",
+            &secret,
+            confirm_body(&format!("pumped-{i}")),
+        );
+        let (st, _) = w.step(&id, "verify", &secret, json!({"send": true}));
+        if st == 202 {
+            sent += 1;
+        } else {
+            assert_eq!(st, 429);
+        }
+    }
+    assert_eq!(sent, 5);
+    let texts = w
+        .http
+        .seen()
+        .iter()
+        .filter(|r| r.url.ends_with("/Messages.json"))
+        .count();
+    assert_eq!(texts, 5, "no text went out past the limit");
+}

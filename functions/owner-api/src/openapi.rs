@@ -743,7 +743,7 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
                 "id": {"type": "string"}, "step": {"type": "string"}, "secret": {"type": "string"},
                 "steps": {"type": "array"}, "expires_at": {"type": "string"}}),
             ),
-            errors: &[409, 503],
+            errors: &[409, 429, 503],
         },
         Op {
             method: "get",
@@ -853,7 +853,7 @@ fn section_op(
         ok: 200,
         response,
         errors: if method == "get" {
-            &[401, 403, 404, 503]
+            &[400, 401, 403, 404, 503]
         } else {
             &[400, 401, 403, 404, 409, 503]
         },

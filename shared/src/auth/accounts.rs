@@ -842,7 +842,7 @@ impl Attempt {
 }
 
 /// When the lock on a throttle scope ends, if it is locked now.
-pub(super) async fn locked_until<S: Store>(
+pub async fn locked_until<S: Store>(
     store: &S,
     scope: &str,
     now: jiff::Timestamp,
@@ -855,7 +855,7 @@ pub(super) async fn locked_until<S: Store>(
 
 /// Count one failure in a throttle scope; the `limit`-th within the window locks it for
 /// [`LOCKOUT_SECONDS`].
-pub(super) async fn record_failure<S: Store>(
+pub async fn record_failure<S: Store>(
     store: &S,
     scope: &str,
     limit: u32,
