@@ -345,13 +345,44 @@ fn wizard_error(e: WizardError) -> ApiError {
 /// A failed call to another service: a refusal about the input names the field; anything
 /// else is a 502 that says which service failed (its own words, never our credentials).
 fn provider_error(e: ProviderError, field: &str) -> ApiError {
-    eprintln!("onboarding: {e}");
+    eprintln!("onboarding: {}", redact_numbers(&e.to_string()));
     match &e {
         ProviderError::Refused { status, .. } if (400..500).contains(status) && *status != 401 => {
             ApiError::field(422, field, e.to_string())
         }
         _ => ApiError::refused(502, e.to_string()),
     }
+}
+
+/// A service's message with every run of 7 or more digits (a phone number, spaced or not)
+/// masked, so no number reaches the log.
+fn redact_numbers(message: &str) -> String {
+    let chars: Vec<char> = message.chars().collect();
+    let mut out = String::with_capacity(message.len());
+    let mut i = 0;
+    while i < chars.len() {
+        // A run of digits, allowing the separators people and services write numbers with.
+        let mut j = i;
+        let mut digits = 0;
+        while j < chars.len()
+            && (chars[j].is_ascii_digit() || (digits > 0 && " -().".contains(chars[j])))
+        {
+            digits += usize::from(chars[j].is_ascii_digit());
+            j += 1;
+        }
+        if digits >= 7 {
+            out.push_str("[number]");
+            // Keep a separator the run swallowed at its end (", " or " ").
+            while j > i && !chars[j - 1].is_ascii_digit() {
+                j -= 1;
+            }
+            i = j;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// A service the step needs is not set up by the operator (no `Retry-After`: configuration
@@ -424,7 +455,7 @@ impl<S: Store, H: HttpClient> Steps<'_, S, H> {
             match places.search(self.http, &found.name).await {
                 Ok(list) => candidates = list,
                 Err(e) => {
-                    eprintln!("onboarding: {e}");
+                    eprintln!("onboarding: {}", redact_numbers(&e.to_string()));
                     warning = Some("the place search is unavailable; confirm the details by hand");
                 }
             }
@@ -634,6 +665,15 @@ impl<S: Store, H: HttpClient> Steps<'_, S, H> {
         })?;
         w.complete_account(user.id.clone(), self.now());
         save(self.store, w, version).await?;
+        audit(
+            self.store,
+            &confirmed.business_id,
+            &user.id,
+            "business.create",
+            json!({"onboarding": w.id}),
+            self.now,
+        )
+        .await;
         // A token naming the new business (the sign-up one was minted before it existed).
         let access_token = jwt::issue(&user.claims(self.now()), key)
             .map_err(|_| ApiError::from(AuthError::NoKey))?;
@@ -690,6 +730,15 @@ impl<S: Store, H: HttpClient> Steps<'_, S, H> {
         let outcome = import_restaurant(self.store, business, doc, self.now).await?;
         w.complete_review(outcome.record.revision, self.now());
         save(self.store, w, version).await?;
+        audit(
+            self.store,
+            business,
+            w.owner.as_deref().unwrap_or("operator"),
+            "restaurant.import",
+            json!({"revision": outcome.record.revision, "onboarding": w.id}),
+            self.now,
+        )
+        .await;
         Ok(self.answer(
             200,
             w,
@@ -802,6 +851,15 @@ impl<S: Store, H: HttpClient> Steps<'_, S, H> {
 
         w.complete_go_live(provisioned.e164.clone(), self.now());
         save(self.store, w, version).await?;
+        audit(
+            self.store,
+            &business,
+            w.owner.as_deref().unwrap_or("operator"),
+            "business.go_live",
+            json!({"line": provisioned.e164, "source": provisioned.source, "onboarding": w.id}),
+            self.now,
+        )
+        .await;
         Ok(self.answer(
             200,
             w,
@@ -874,6 +932,31 @@ impl<S: Store, H: HttpClient> Steps<'_, S, H> {
     }
 }
 
+/// The audit entry of a wizard step that changed the business (best effort, after the change
+/// committed: the step's own answer does not depend on it).
+async fn audit<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    actor: &str,
+    action: &str,
+    detail: Value,
+    now: jiff::Timestamp,
+) {
+    let nonce: [u8; 4] = tokens::random(&mut os_entropy);
+    let entry = hostline_shared::audit::AuditEntry {
+        at: now,
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        target: None,
+        detail,
+    };
+    if let Err(e) =
+        hostline_shared::audit::record(store, business, &entry, u32::from_le_bytes(nonce)).await
+    {
+        eprintln!("onboarding: could not write the audit entry {action} for {business}: {e}");
+    }
+}
+
 /// A uniformly random 6-digit code.
 fn six_digits() -> String {
     loop {
@@ -913,6 +996,18 @@ mod tests {
             assert!(c.bytes().all(|b| b.is_ascii_digit()));
         }
         assert_ne!(code_digest("ob_a", "123456"), code_digest("ob_b", "123456"));
+    }
+
+    #[test]
+    fn logged_messages_lose_phone_numbers_but_keep_other_numbers() {
+        assert_eq!(
+            redact_numbers("The 'To' number +1 312-555-0100 is not a valid phone number."),
+            "The 'To' number +[number] is not a valid phone number."
+        );
+        assert_eq!(
+            redact_numbers("Twilio refused the request (400): error 21211, see +13125550100"),
+            "Twilio refused the request (400): error 21211, see +[number]"
+        );
     }
 
     #[test]

@@ -283,6 +283,16 @@ fn a_new_owner_reaches_go_live_with_a_bought_line_registered_with_vapi() {
     let mapped = block_on(w.store.get_value("vapi-number/vapi-number-1")).unwrap();
     assert_eq!(mapped.as_deref(), Some(BOUGHT.as_bytes()));
 
+    // Each step that changed the business is in its audit log.
+    let business = hostline_shared::ids::BusinessId::parse("windy-city").unwrap();
+    let (entries, _) =
+        block_on(hostline_shared::audit::list(&w.store, &business, 20, None)).unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["business.go_live", "restaurant.import", "business.create"]
+    );
+
     // Finished: no step runs again.
     let (st, _) = w.step(&id, "go-live", &token, json!({}));
     assert_eq!(st, 409);
