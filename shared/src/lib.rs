@@ -31,6 +31,8 @@
 //!   configuration and the usage report.
 //! - [`line_pool`]: the operator's free numbers, taken one at a time at go-live.
 //! - [`onboarding`]: the owner wizard's steps as a pure state machine; reading Maps links.
+//! - [`orders`]: an order line checked against the menu's rules and priced in integer cents;
+//!   a cart's totals (tax rounded once per order) and limits.
 //! - [`outbound`]: the outbound HTTP port (requests to other services) and a scripted client
 //!   for tests; [`providers`]: one small client each for Twilio REST, Vapi REST and Places.
 //! - [`pii`]: customers' phone numbers as a keyed hash (lookup) and sealed (AES-256-GCM).
@@ -54,6 +56,7 @@ pub mod knowledge;
 pub mod line_pool;
 pub mod money;
 pub mod onboarding;
+pub mod orders;
 pub mod outbound;
 pub mod persona;
 pub mod phone;

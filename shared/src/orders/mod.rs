@@ -1,0 +1,16 @@
+//! Orders: the domain the order tools stand on, as plain functions over the restaurant
+//! document (no storage, no clock reads).
+//!
+//! - [`line`]: one order line checked against the menu's rules — the item exists and is not
+//!   86'd, every option belongs to one of the item's groups, each group's min/max (defaults
+//!   applied when the caller said nothing; a required choice without a default is asked for,
+//!   never guessed), `requires` and `unavailable_with` rules, quantity bounds — each refusal a
+//!   sentence for the voice agent to say; and the line priced in integer cents.
+//! - [`totals`]: a cart's subtotal, tax (basis points, rounded half-up once per order),
+//!   delivery fee and total, and the order-wide limits (`max_items_per_order`).
+
+pub mod line;
+pub mod totals;
+
+pub use line::{CartLine, ChosenOption, LineRefusal, LineRequest, check_line};
+pub use totals::{CartRefusal, Totals, check_cart, totals};
