@@ -226,6 +226,26 @@ pub mod keys {
         format!("biz/{b}/staff-phone/{phone}")
     }
 
+    /// The cart of one call.
+    pub fn cart(b: &BusinessId, call_id: &str) -> String {
+        format!("biz/{b}/carts/{call_id}")
+    }
+
+    /// One order.
+    pub fn order(b: &BusinessId, order_id: &str) -> String {
+        format!("biz/{b}/orders/{order_id}")
+    }
+
+    /// The count of orders placed on one (local) day: the source of order numbers.
+    pub fn order_counter(b: &BusinessId, date: jiff::civil::Date) -> String {
+        format!("biz/{b}/order-counter/{date}")
+    }
+
+    /// The order list, newest first (`rank` from [`crate::tenancy::newest_first`]).
+    pub fn order_index(b: &BusinessId, rank: &str) -> String {
+        format!("biz/{b}/order-index/{rank}")
+    }
+
     /// One onboarding wizard's state.
     pub fn onboarding(id: &str) -> String {
         format!("onboarding/{id}")

@@ -245,3 +245,279 @@ fn max_items_per_order_counts_quantities() {
     );
     assert!(e.sentence().contains("up to 30 items"));
 }
+
+mod carts {
+    use super::*;
+    use futures::executor::block_on;
+    use hostline_shared::ids::BusinessId;
+    use hostline_shared::orders::{Checkout, Fulfillment, checkout, with_cart};
+    use hostline_shared::store::{FaultyStore, MemoryStore, Store};
+
+    /// Friday 2026-12-04, 6 PM in Chicago: the pizzeria is open.
+    fn open_at() -> jiff::Timestamp {
+        "2026-12-05T00:00:00Z".parse().unwrap()
+    }
+
+    fn biz() -> BusinessId {
+        BusinessId::parse("windy").unwrap()
+    }
+
+    /// One tool call: stage a line (checked) or another cart change.
+    fn tool<S: Store>(
+        s: &S,
+        call: &str,
+        tool_call: &str,
+        change: impl FnMut(&mut hostline_shared::orders::Cart) -> String,
+    ) -> String {
+        block_on(with_cart(s, &biz(), call, tool_call, open_at(), change)).unwrap()
+    }
+
+    fn stage(
+        r: &Restaurant,
+        q: LineRequest,
+    ) -> impl FnMut(&mut hostline_shared::orders::Cart) -> String {
+        let r = r.clone();
+        move |c| match check_line(&r, &q) {
+            Ok(line) => c.stage(line),
+            Err(e) => e.sentence(),
+        }
+    }
+
+    fn confirm(r: &Restaurant) -> impl FnMut(&mut hostline_shared::orders::Cart) -> String {
+        let r = r.clone();
+        move |c| c.confirm_pending(&r).unwrap_or_else(|e| e)
+    }
+
+    /// Two large pepperoni with mushrooms and garlic knots, for delivery to 60647.
+    fn fill<S: Store>(s: &S, r: &Restaurant, call: &str) {
+        let said = tool(
+            s,
+            call,
+            "t1",
+            stage(
+                r,
+                req("pepperoni-pizza", 2, &["size-large", "top-mushrooms"]),
+            ),
+        );
+        assert_eq!(
+            said,
+            "That's 2 Pepperoni Pizza, Large (14 inch), Tavern Thin, Mushrooms, $44. Shall I add it to your order?"
+        );
+        let said = tool(s, call, "t2", confirm(r));
+        assert!(said.starts_with("Added 2 Pepperoni Pizza"), "{said}");
+        tool(s, call, "t3", stage(r, req("garlic-knots", 1, &[])));
+        tool(s, call, "t4", confirm(r));
+        let rr = r.clone();
+        let said = tool(s, call, "t5", move |c| {
+            c.set_delivery(&rr, "2400 N Milwaukee Ave, Chicago 60647")
+                .unwrap_or_else(|e| e)
+        });
+        assert_eq!(
+            said,
+            "We deliver there: the delivery fee is $2.99, with a $15 minimum, and it takes about 40 minutes."
+        );
+    }
+
+    #[test]
+    fn a_staged_cart_becomes_one_order_however_often_checkout_is_asked() {
+        let r = menu();
+        let s = MemoryStore::new();
+        fill(&s, &r, "call-1");
+        // A repeated tool call returns its first answer and is not applied again.
+        let again = tool(&s, "call-1", "t4", |_| {
+            panic!("a repeated tool call must not run")
+        });
+        assert!(again.starts_with("Added 1 Garlic Knots"), "{again}");
+        let cart = block_on(hostline_shared::orders::checkout::cart(
+            &s,
+            &biz(),
+            "call-1",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(cart.lines.len(), 2);
+        let view = cart.view(&r);
+        assert_eq!(
+            view,
+            "1: 2 Pepperoni Pizza, Large (14 inch), Tavern Thin, Mushrooms, $44; 2: 1 Garlic Knots, $6.50. That's $50.50 plus $5.43 tax and a $2.99 delivery fee: $58.92 in all."
+        );
+
+        let Checkout::Placed(order) =
+            block_on(checkout(&s, &r, &biz(), "call-1", open_at())).unwrap()
+        else {
+            panic!("not placed");
+        };
+        assert_eq!(order.number, "101");
+        assert_eq!(order.spoken_number(), "1 0 1");
+        assert_eq!(order.totals.total_cents, Cents(5892));
+        assert!(
+            matches!(order.fulfillment, Fulfillment::Delivery { ref zone, .. } if zone == "Logan Square")
+        );
+        for _ in 0..3 {
+            let Checkout::Placed(same) =
+                block_on(checkout(&s, &r, &biz(), "call-1", open_at())).unwrap()
+            else {
+                panic!("not placed");
+            };
+            assert_eq!(same, order);
+        }
+        // The cart takes no more changes.
+        let said = tool(&s, "call-1", "t9", stage(&r, req("cannoli", 1, &[])));
+        assert!(said.contains("already placed"), "{said}");
+        // Another call gets the next number; orders are one per call.
+        fill(&s, &r, "call-2");
+        let Checkout::Placed(second) =
+            block_on(checkout(&s, &r, &biz(), "call-2", open_at())).unwrap()
+        else {
+            panic!("not placed");
+        };
+        assert_eq!(second.number, "102");
+        assert_eq!(block_on(s.list("biz/windy/orders/")).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn checkout_says_what_is_missing_and_refuses_while_closed() {
+        let r = menu();
+        let s = MemoryStore::new();
+        let not_ready =
+            |call: &str, at: jiff::Timestamp| match block_on(checkout(&s, &r, &biz(), call, at))
+                .unwrap()
+            {
+                Checkout::NotReady(why) => why,
+                Checkout::Placed(o) => panic!("placed {o:?}"),
+            };
+        assert_eq!(
+            not_ready("c", open_at()),
+            "The order is empty; what would you like?"
+        );
+        tool(&s, "c", "1", stage(&r, req("garlic-knots", 1, &[])));
+        assert_eq!(
+            not_ready("c", open_at()),
+            "Shall I add the item I read back first?"
+        );
+        tool(&s, "c", "2", confirm(&r));
+        assert_eq!(not_ready("c", open_at()), "Is this for pickup or delivery?");
+        let rr = r.clone();
+        let said = tool(&s, "c", "3", move |c| {
+            c.set_delivery(&rr, "60601").unwrap_or_else(|e| e)
+        });
+        assert_eq!(
+            said,
+            "Sorry, we don't deliver to 6 0 6 0 1; the order can be picked up instead."
+        );
+        let rr = r.clone();
+        tool(&s, "c", "4", move |c| {
+            c.set_delivery(&rr, "60618").unwrap_or_else(|e| e)
+        });
+        assert_eq!(
+            not_ready("c", open_at()),
+            "Delivery there needs at least $25 before tax; the order is $6.50."
+        );
+        let rr = r.clone();
+        tool(&s, "c", "5", move |c| {
+            c.set_pickup(&rr).unwrap_or_else(|e| e)
+        });
+        assert!(matches!(
+            block_on(checkout(&s, &r, &biz(), "c", open_at())).unwrap(),
+            Checkout::Placed(_)
+        ));
+        // Monday (closed all day) at noon in Chicago: a cart made then is refused, with the
+        // next opening.
+        let monday: jiff::Timestamp = "2026-12-07T18:00:00Z".parse().unwrap();
+        let rr = r.clone();
+        for (id, change) in [
+            (
+                "m1",
+                Box::new(stage(&r, req("garlic-knots", 1, &[])))
+                    as Box<dyn FnMut(&mut hostline_shared::orders::Cart) -> String>,
+            ),
+            ("m2", Box::new(confirm(&r))),
+            (
+                "m3",
+                Box::new(move |c: &mut hostline_shared::orders::Cart| {
+                    c.set_pickup(&rr).unwrap_or_else(|e| e)
+                }),
+            ),
+        ] {
+            block_on(with_cart(&s, &biz(), "monday", id, monday, change)).unwrap();
+        }
+        let why = not_ready("monday", monday);
+        assert!(
+            why.starts_with("We're closed right now; we open tomorrow at 11 AM."),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn checkout_cut_short_at_any_write_places_exactly_one_order_and_never_reuses_a_number() {
+        let r = menu();
+        // How many writes a checkout makes.
+        let probe = FaultyStore::new(MemoryStore::new());
+        fill(&probe, &r, "call");
+        let before = probe.writes();
+        block_on(checkout(&probe, &r, &biz(), "call", open_at())).unwrap();
+        let writes = probe.writes() - before;
+        assert!(writes >= 4, "{writes}");
+        for k in 1..=writes {
+            let s = FaultyStore::new(MemoryStore::new());
+            fill(&s, &r, "call");
+            s.fail_from(k);
+            assert!(
+                block_on(checkout(&s, &r, &biz(), "call", open_at())).is_err(),
+                "write {k}"
+            );
+            s.heal();
+            let Checkout::Placed(order) =
+                block_on(checkout(&s, &r, &biz(), "call", open_at())).unwrap()
+            else {
+                panic!("not placed after a failure at write {k}");
+            };
+            let orders = block_on(s.inner().list("biz/windy/orders/")).unwrap();
+            assert_eq!(orders.len(), 1, "write {k}");
+            // A number allocated by the failed try is skipped, not given again.
+            let counter: u32 = serde_json::from_slice(
+                &block_on(
+                    s.inner()
+                        .get_value(&format!("biz/windy/order-counter/{}", order.day)),
+                )
+                .unwrap()
+                .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(order.number, (100 + counter).to_string(), "write {k}");
+            // And the next call's order gets a fresh number.
+            fill(&s, &r, "next");
+            let Checkout::Placed(next) =
+                block_on(checkout(&s, &r, &biz(), "next", open_at())).unwrap()
+            else {
+                panic!("next not placed");
+            };
+            assert_ne!(next.number, order.number);
+        }
+    }
+
+    #[test]
+    fn removing_and_clearing_lines() {
+        let r = menu();
+        let mut c = hostline_shared::orders::Cart::new("c", open_at());
+        c.stage(check_line(&r, &req("cannoli", 2, &[])).unwrap());
+        assert_eq!(c.clear_pending(), "Okay, I won't add the Cannoli.");
+        c.stage(check_line(&r, &req("cannoli", 2, &[])).unwrap());
+        c.confirm_pending(&r).unwrap();
+        c.stage(check_line(&r, &req("tiramisu", 1, &[])).unwrap());
+        c.confirm_pending(&r).unwrap();
+        assert_eq!(
+            c.remove(&r, 3).unwrap_err(),
+            "There's no item 3 in your order; it has 2 items."
+        );
+        assert_eq!(
+            c.remove(&r, 1).unwrap(),
+            "Removed the Cannoli. Your order so far: 1 item, $8.50 before tax."
+        );
+        // The order-wide cap keeps the staged line waiting rather than dropping it.
+        c.stage(check_line(&r, &req("garlic-knots", 30, &[])).unwrap());
+        let e = c.confirm_pending(&r).unwrap_err();
+        assert!(e.contains("up to 30 items"), "{e}");
+        assert!(c.pending.is_some());
+    }
+}

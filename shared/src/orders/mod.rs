@@ -6,11 +6,20 @@
 //!   applied when the caller said nothing; a required choice without a default is asked for,
 //!   never guessed), `requires` and `unavailable_with` rules, quantity bounds — each refusal a
 //!   sentence for the voice agent to say; and the line priced in integer cents.
+//! - [`cart`]: one call's staged cart — a line is read back and enters only on the caller's
+//!   yes; pickup or delivery (zone by zip, its fee and minimum); what still stops checkout.
+//! - [`checkout`]: the cart record (compare-and-swap, a repeated tool call answered with its
+//!   first answer) and checkout, which places one order per call with a short number unique per
+//!   business per day, safe to retry after a crash at any step.
 //! - [`totals`]: a cart's subtotal, tax (basis points, rounded half-up once per order),
 //!   delivery fee and total, and the order-wide limits (`max_items_per_order`).
 
+pub mod cart;
+pub mod checkout;
 pub mod line;
 pub mod totals;
 
+pub use cart::{Cart, Fulfillment};
+pub use checkout::{Checkout, Order, OrderStatus, checkout, with_cart};
 pub use line::{CartLine, ChosenOption, LineRefusal, LineRequest, check_line};
 pub use totals::{CartRefusal, Totals, check_cart, totals};

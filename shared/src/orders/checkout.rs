@@ -1,0 +1,283 @@
+//! The storage side of ordering: one cart record per call, changed with compare-and-swap and
+//! answering a repeated tool call with its first answer; and checkout, which turns a cart into
+//! an order exactly once.
+//!
+//! Keys: the cart at `biz/{b}/carts/{call}`; orders at `biz/{b}/orders/{order}` (the id is
+//! `o-{call}`: one order per call, so a retried checkout finds the order it made); the day's
+//! counter at `biz/{b}/order-counter/{date}` (local date); the list index at
+//! `biz/{b}/order-index/{rank}`, newest first.
+//!
+//! Checkout's steps, each safe to repeat after a crash at any point: the order number is
+//! allocated (a compare-and-swap increment: a number is never given twice, and one allocated
+//! by a checkout that then failed is skipped, never reused); the list index entry; the order,
+//! created only if absent (the commit point: from here the order exists); the cart marked
+//! with it. A retry finds the cart marked, or the order present, and answers the same order.
+
+use super::cart::{Cart, Fulfillment};
+use super::line::CartLine;
+use super::totals::Totals;
+use crate::call_log::Caller;
+use crate::hours::{OpenState, describe_open_state, open_state};
+use crate::ids::BusinessId;
+use crate::restaurant::Restaurant;
+use crate::store::{Store, StoreError, keys};
+use crate::tenancy::{newest_first, read_json, read_json_versioned, to_json, update_json};
+use serde::{Deserialize, Serialize};
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Received,
+    Accepted,
+    Preparing,
+    Ready,
+    Completed,
+    Cancelled,
+}
+
+/// One change of status: what, when, by whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub status: OrderStatus,
+    pub at: jiff::Timestamp,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A placed order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    /// Short, read digit by digit ("1 0 7"); unique per business per local day.
+    pub number: String,
+    pub business_id: BusinessId,
+    pub call_id: String,
+    pub lines: Vec<CartLine>,
+    pub fulfillment: Fulfillment,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wanted_at: Option<jiff::Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Caller>,
+    pub totals: Totals,
+    pub status: OrderStatus,
+    pub history: Vec<StatusChange>,
+    pub placed_at: jiff::Timestamp,
+    /// The local date its number belongs to.
+    pub day: jiff::civil::Date,
+}
+
+impl Order {
+    /// The number as it is said: each digit on its own.
+    pub fn spoken_number(&self) -> String {
+        self.number
+            .chars()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A call id safe in a key: 1 to 64 letters, digits, `-` or `_`.
+pub fn valid_call_id(id: &str) -> bool {
+    crate::call_log::VapiCallId::parse(id).is_some()
+}
+
+/// Run one tool call against the call's cart: `change` edits a copy and returns the answer;
+/// the cart is written with compare-and-swap (retried when another tool call of the same call
+/// won) together with the answer, so the same `tool_call_id` again returns that answer without
+/// applying it twice. An expired cart starts afresh.
+pub async fn with_cart<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    call_id: &str,
+    tool_call_id: &str,
+    now: jiff::Timestamp,
+    mut change: impl FnMut(&mut Cart) -> String,
+) -> Result<String, StoreError> {
+    let key = keys::cart(business, call_id);
+    const ATTEMPTS: usize = 8;
+    for _ in 0..ATTEMPTS {
+        let (current, version) = match read_json_versioned::<_, Cart>(store, &key).await? {
+            Some((c, v)) => (Some(c), Some(v)),
+            None => (None, None),
+        };
+        if let Some(c) = &current
+            && let Some(a) = c.answered(tool_call_id)
+        {
+            return Ok(a.to_owned());
+        }
+        let mut cart = match current {
+            Some(c) if !c.expired(now) => c,
+            _ => Cart::new(call_id, now),
+        };
+        let answer = if cart.order_id.is_some() {
+            "This order is already placed; for changes, please ask for the restaurant.".to_owned()
+        } else {
+            change(&mut cart)
+        };
+        cart.remember(tool_call_id, &answer);
+        cart.updated_at = now;
+        match store
+            .compare_and_swap(&key, version, &to_json(&cart)?)
+            .await
+        {
+            Ok(()) => return Ok(answer),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict)
+}
+
+/// The call's cart as stored (for reading; `None`: none yet).
+pub async fn cart<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    call_id: &str,
+) -> Result<Option<Cart>, StoreError> {
+    read_json(store, &keys::cart(business, call_id)).await
+}
+
+/// What checkout answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checkout {
+    /// The order (placed now, or by an earlier try of this call's checkout).
+    Placed(Box<Order>),
+    /// Not placed; the sentence says what is missing.
+    NotReady(String),
+}
+
+/// Next number of the day: a compare-and-swap increment of the day's counter. Numbers start
+/// at 101 so every one has three digits until the 900th order of a day.
+async fn allocate_number<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    day: jiff::civil::Date,
+) -> Result<String, StoreError> {
+    let counted = update_json::<_, u32, _>(store, &keys::order_counter(business, day), |n| {
+        Some(n.unwrap_or(0).saturating_add(1))
+    })
+    .await?
+    .ok_or_else(|| StoreError::Backend("order counter wrote nothing".into()))?;
+    Ok((100 + u64::from(counted)).to_string())
+}
+
+/// Place the call's order: once, however often it is asked (see the module doc).
+pub async fn checkout<S: Store>(
+    store: &S,
+    r: &Restaurant,
+    business: &BusinessId,
+    call_id: &str,
+    now: jiff::Timestamp,
+) -> Result<Checkout, StoreError> {
+    let order_id = format!("o-{call_id}");
+    let order_key = keys::order(business, &order_id);
+    let cart_key = keys::cart(business, call_id);
+    let Some(c) = read_json::<_, Cart>(store, &cart_key)
+        .await?
+        .filter(|c| !c.expired(now) || c.order_id.is_some())
+    else {
+        return Ok(Checkout::NotReady(
+            "The order is empty; what would you like?".into(),
+        ));
+    };
+    if let Some(existing) = read_json::<_, Order>(store, &order_key).await? {
+        mark_cart(store, business, call_id, &order_id, now).await?;
+        return Ok(Checkout::Placed(Box::new(existing)));
+    }
+    if let Some(why) = c.not_ready(r) {
+        return Ok(Checkout::NotReady(why));
+    }
+    let state = open_state(r, now);
+    if matches!(state, OpenState::Closed { .. }) {
+        return Ok(Checkout::NotReady(format!(
+            "{} I can't place an order while we're closed.",
+            describe_open_state(&state, now)
+        )));
+    }
+    let Some(totals) = c.totals(r) else {
+        return Ok(Checkout::NotReady(
+            "That's more than I can put on one order.".into(),
+        ));
+    };
+    let Some(fulfillment) = c.fulfillment.clone() else {
+        return Ok(Checkout::NotReady("Is this for pickup or delivery?".into()));
+    };
+    let day = now.to_zoned(r.business.timezone.tz().clone()).date();
+    let number = allocate_number(store, business, day).await?;
+    let order = Order {
+        id: order_id.clone(),
+        number,
+        business_id: business.clone(),
+        call_id: call_id.to_owned(),
+        lines: c.lines.clone(),
+        fulfillment,
+        wanted_at: c.wanted_at,
+        phone: c.phone.clone(),
+        totals,
+        status: OrderStatus::Received,
+        history: vec![StatusChange {
+            status: OrderStatus::Received,
+            at: now,
+            by: "phone".into(),
+            reason: None,
+        }],
+        placed_at: now,
+        day,
+    };
+    store
+        .put(
+            &keys::order_index(business, &format!("{}-{order_id}", newest_first(now))),
+            order_id.as_bytes(),
+        )
+        .await?;
+    let placed = match store
+        .compare_and_swap(&order_key, None, &to_json(&order)?)
+        .await
+    {
+        Ok(()) => order,
+        // Another try of this checkout got there first: its order stands (this number is
+        // skipped, never reused).
+        Err(StoreError::Conflict) => read_json::<_, Order>(store, &order_key)
+            .await?
+            .ok_or_else(|| StoreError::Backend("order vanished after a conflict".into()))?,
+        Err(e) => return Err(e),
+    };
+    mark_cart(store, business, call_id, &order_id, now).await?;
+    Ok(Checkout::Placed(Box::new(placed)))
+}
+
+async fn mark_cart<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    call_id: &str,
+    order_id: &str,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    update_json::<_, Cart, _>(store, &keys::cart(business, call_id), |c| {
+        let mut c = c?;
+        if c.order_id.as_deref() == Some(order_id) {
+            return None;
+        }
+        c.order_id = Some(order_id.to_owned());
+        c.pending = None;
+        c.updated_at = now;
+        Some(c)
+    })
+    .await
+    .map(|_| ())
+}
+
+/// One order.
+pub async fn order<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    order_id: &str,
+) -> Result<Option<Order>, StoreError> {
+    if !order_id.strip_prefix("o-").is_some_and(valid_call_id) {
+        return Ok(None);
+    }
+    read_json(store, &keys::order(business, order_id)).await
+}
