@@ -885,5 +885,42 @@ fn the_onboarding_wizard_end_to_end_against_fake_twilio_and_vapi() {
     );
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["balance_seconds"], 600 - 120, "{v}");
+
+    // The new line takes an order through the order tools (at a time the pizzeria is open:
+    // Friday 6 PM in Chicago), with the credential its assistant carries.
+    let order_tool = |id: &str, name: &str, args: Value| {
+        let (st, v) = runner.post(
+            "/vapi/orders",
+            &[("x-hostline-tool-token", &credential)],
+            &json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
+                "phoneNumber": {"number": BOUGHT}, "call": {"id": "wiz-call-2"},
+                "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
+            .to_string(),
+        );
+        assert_eq!(st, 200, "{v}");
+        let r = &v["results"][0];
+        r["result"]
+            .as_str()
+            .or(r["error"].as_str())
+            .unwrap()
+            .to_owned()
+    };
+    let said = order_tool(
+        "o1",
+        "add_to_cart",
+        json!({"item": "margherita pizza", "modifiers": ["large"]}),
+    );
+    assert_eq!(
+        said,
+        "That's 1 Margherita Pizza, Large (14 inch), Tavern Thin, $19. Shall I add it to your order?"
+    );
+    order_tool("o2", "confirm_pending_to_cart", json!({}));
+    order_tool("o3", "set_fulfillment", json!({"type": "pickup"}));
+    let said = order_tool("o4", "checkout_order", json!({}));
+    // 19.00 + 10.75 % tax (2.0425 → 2.04) = 21.04.
+    assert_eq!(
+        said,
+        "Your order is in: order number 1 0 1. The total is $21.04. It'll be ready for pickup in about 20 minutes."
+    );
     runner.stop();
 }

@@ -1,0 +1,466 @@
+//! The order tools. The business and line come from the tool credential (as for the
+//! knowledge tools); the cart is the call's (`message.call.id`). Every tool call is answered
+//! with a sentence to say; a repeated `toolCallId` gets its first answer back, unapplied.
+//!
+//! | tool | arguments | does |
+//! |---|---|---|
+//! | `add_to_cart` | `item`, `quantity?`, `modifiers?` (list or comma-separated), `notes?` | stages one line and reads it back |
+//! | `update_pending_item` | `quantity?`, `modifiers?`, `notes?` | changes the staged line (modifiers given replace the ones said) |
+//! | `confirm_pending_to_cart` | — | the caller said yes: the staged line joins the cart |
+//! | `clear_pending_item` | — | drops the staged line |
+//! | `remove_from_cart` | `item_or_index` | removes a line, by its number in the read-out or by name |
+//! | `view_cart` | — | reads the cart and its totals |
+//! | `set_fulfillment` | `type` (`pickup`/`delivery`), `address?` | delivery checks the zone by zip, its fee and minimum |
+//! | `checkout_order` | — | places the order once; answers its number and total |
+//! | `order_status` | — | the status of this call's order |
+
+use hostline_shared::api::{ApiError, Router, tool_credential};
+use hostline_shared::credential::ToolCredential;
+use hostline_shared::http::{Request, Response};
+use hostline_shared::ids::BusinessId;
+use hostline_shared::knowledge::{Confidence, KindFilter};
+use hostline_shared::orders::checkout::{self, valid_call_id};
+use hostline_shared::orders::{Cart, Checkout, LineRequest, OrderStatus, check_line};
+use hostline_shared::publish::{load_published, load_restaurant};
+use hostline_shared::restaurant::Restaurant;
+use hostline_shared::store::Store;
+use hostline_shared::tenancy::{LineRoute, Published, resolve_line};
+use hostline_shared::vapi::{ToolCall, ToolResult, ToolResults, accept, ignored};
+use serde_json::{Map, Value};
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Verifies the per-business tool credential (`tool_token_key`).
+    pub tool_token_key: String,
+}
+
+const UNKNOWN_LINE: &str = "Sorry, I can't take an order for this phone line.";
+const NOT_TAKING_CALLS: &str = "Sorry, this restaurant isn't taking orders right now.";
+const TROUBLE: &str =
+    "Sorry, I'm having trouble with the order system right now; please try again in a moment.";
+const NO_ORDERING: &str = "Sorry, this restaurant doesn't take orders by phone.";
+
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    ToolCalls,
+}
+
+static ROUTER: LazyLock<Router<Route>> =
+    LazyLock::new(|| Router::new([("/vapi/orders", Route::ToolCalls)]));
+
+pub async fn handle<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Response {
+    let answer = match ROUTER.route(&req.path) {
+        Ok(m) => match m.route {
+            Route::ToolCalls => tool_calls(req, store, config, now).await,
+        },
+        Err(e) => Err(e),
+    };
+    answer.unwrap_or_else(|e| e.into_response("orders", req))
+}
+
+/// What a tool call needs of the business: its search index and its whole document (the
+/// menu's groups and rules).
+struct Menu {
+    business: BusinessId,
+    published: Published,
+    doc: Restaurant,
+}
+
+async fn tool_calls<S: Store>(
+    req: &Request,
+    store: &S,
+    config: &Config,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
+    let Some((credential, msg)) = accept(
+        req,
+        || tool_credential(req, &config.tool_token_key, now),
+        "tool-calls",
+    )?
+    else {
+        return Ok(ignored());
+    };
+    if let Some(named) = &msg.called_number
+        && named != &credential.line
+    {
+        return Err(ApiError::field(
+            403,
+            "message.phoneNumber.number",
+            "names another line than the tool credential was issued for",
+        ));
+    }
+    let Some(call_id) = msg.call_id.as_deref().filter(|c| valid_call_id(c)) else {
+        return Err(ApiError::field(
+            400,
+            "message.call.id",
+            "missing, or not 1-64 letters, digits, '-' or '_'",
+        ));
+    };
+    let now = msg.timestamp.unwrap_or(now);
+    let menu = load(store, &credential).await;
+    let mut results = Vec::new();
+    for call in &msg.tool_calls {
+        let result = match &menu {
+            Ok(m) => match answer(store, m, call_id, call, now).await {
+                Ok(text) => ToolResult::ok(call, text),
+                Err(text) => ToolResult::err(call, text),
+            },
+            Err(spoken) => ToolResult::err(call, *spoken),
+        };
+        results.push(result);
+    }
+    Ok(Response::json(200, &ToolResults { results }))
+}
+
+async fn load<S: Store>(store: &S, credential: &ToolCredential) -> Result<Menu, &'static str> {
+    let trouble = |e: hostline_shared::store::StoreError| {
+        eprintln!(
+            "orders: storage error loading {}: {e}",
+            credential.business_id
+        );
+        TROUBLE
+    };
+    let business = match resolve_line(store, Some(&credential.line), None)
+        .await
+        .map_err(trouble)?
+    {
+        LineRoute::Active { business, .. } if business.id == credential.business_id => business,
+        LineRoute::Inactive { business, .. } if business.id == credential.business_id => {
+            return Err(NOT_TAKING_CALLS);
+        }
+        _ => return Err(UNKNOWN_LINE),
+    };
+    let published = load_published(store, &business)
+        .await
+        .map_err(trouble)?
+        .ok_or(UNKNOWN_LINE)?;
+    let doc = load_restaurant(store, &business)
+        .await
+        .map_err(trouble)?
+        .ok_or(UNKNOWN_LINE)?;
+    if !doc.fulfillment.pickup && !doc.fulfillment.delivery {
+        return Err(NO_ORDERING);
+    }
+    Ok(Menu {
+        business: business.id.clone(),
+        published,
+        doc,
+    })
+}
+
+fn arg_str<'a>(args: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// A quantity as a number or a numeral string; absent → `None`.
+fn arg_quantity(args: &Map<String, Value>) -> Result<Option<u32>, String> {
+    match args.get("quantity") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| "How many would you like?".to_owned()),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| "How many would you like?".to_owned()),
+        Some(_) => Err("How many would you like?".to_owned()),
+    }
+}
+
+/// Modifiers as a list of phrases or one comma-separated phrase.
+fn arg_modifiers(args: &Map<String, Value>) -> Option<Vec<String>> {
+    let phrases: Vec<String> = match args.get("modifiers")? {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Value::String(s) => s.split([',', ';']).map(str::to_owned).collect(),
+        _ => return None,
+    };
+    Some(
+        phrases
+            .into_iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .take(20)
+            .collect(),
+    )
+}
+
+/// The item the caller named, or the sentence to say (with the closest matches).
+fn find_item(m: &Menu, said: &str) -> Result<String, String> {
+    let hits = m.published.index.search(said, KindFilter::ITEMS, 3);
+    if let Some(best) = hits.first()
+        && best.confidence != Confidence::Low
+    {
+        // Two near-equal likely matches: ask rather than pick one silently.
+        if let Some(second) = hits.get(1)
+            && best.confidence == Confidence::Medium
+            && second.confidence != Confidence::Low
+            && best.score - second.score < 0.03
+        {
+            return Err(format!(
+                "Did you mean the {} or the {}?",
+                best.name, second.name
+            ));
+        }
+        return Ok(best.id.clone());
+    }
+    let close = m.published.index.closest(said, KindFilter::ITEMS, 3);
+    let names: Vec<String> = close.into_iter().map(|h| h.name).collect();
+    Err(match names.as_slice() {
+        [] => format!("I couldn't find {said} on the menu."),
+        [one] => format!("I couldn't find {said} on the menu; did you mean the {one}?"),
+        [init @ .., last] => format!(
+            "I couldn't find {said} on the menu; did you mean the {} or the {last}?",
+            init.join(", the ")
+        ),
+    })
+}
+
+/// Option ids for what the caller said about `item_id`: an option of the item's own groups
+/// first; an option of another item is passed on so the menu check says it doesn't go.
+fn find_options(m: &Menu, item_id: &str, phrases: &[String]) -> Result<Vec<String>, String> {
+    let doc = &m.doc;
+    let item = doc.item(item_id);
+    let own: Vec<&str> = item
+        .map(|i| {
+            doc.menu
+                .modifier_groups
+                .iter()
+                .filter(|g| i.modifier_groups.contains(&g.id))
+                .flat_map(|g| g.options.iter().map(|o| o.id.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut ids = Vec::new();
+    for phrase in phrases {
+        let hits = m.published.index.search(phrase, KindFilter::OPTIONS, 10);
+        let likely: Vec<_> = hits
+            .iter()
+            .filter(|h| h.confidence != Confidence::Low)
+            .collect();
+        if let Some(h) = likely.iter().find(|h| own.contains(&h.id.as_str())) {
+            ids.push(h.id.clone());
+        } else if let Some(h) = likely.first() {
+            ids.push(h.id.clone());
+        } else {
+            let name = item.map(|i| i.name.as_str()).unwrap_or("item");
+            return Err(format!(
+                "I couldn't find {phrase} as a choice for the {name}."
+            ));
+        }
+    }
+    Ok(ids)
+}
+
+/// Apply `change` to the call's cart as tool call `tool_call_id` (once, however often sent).
+async fn edit<S: Store>(
+    store: &S,
+    m: &Menu,
+    call_id: &str,
+    tool_call_id: &str,
+    now: jiff::Timestamp,
+    change: impl FnMut(&mut Cart) -> String,
+) -> Result<String, String> {
+    checkout::with_cart(store, &m.business, call_id, tool_call_id, now, change)
+        .await
+        .map_err(|e| {
+            eprintln!("orders: storage error on the cart of {call_id}: {e}");
+            TROUBLE.to_owned()
+        })
+}
+
+/// One tool call's answer (`Err`: said as the tool's error).
+async fn answer<S: Store>(
+    store: &S,
+    m: &Menu,
+    call_id: &str,
+    call: &ToolCall,
+    now: jiff::Timestamp,
+) -> Result<String, String> {
+    let args = call.arguments.clone().map_err(|e| {
+        eprintln!("orders: unreadable arguments for {}: {e}", call.name);
+        "Sorry, I didn't catch that; could you say it again?".to_owned()
+    })?;
+    let doc = &m.doc;
+    match call.name.as_str() {
+        "add_to_cart" => {
+            let Some(said) = arg_str(&args, "item") else {
+                return Err("What would you like to order?".into());
+            };
+            let item_id = find_item(m, said)?;
+            let options = find_options(m, &item_id, &arg_modifiers(&args).unwrap_or_default())?;
+            let req = LineRequest {
+                item_id,
+                quantity: arg_quantity(&args)?.unwrap_or(1),
+                options,
+                notes: arg_str(&args, "notes").map(str::to_owned),
+            };
+            let line = check_line(doc, &req).map_err(|e| e.sentence())?;
+            edit(store, m, call_id, &call.id, now, move |c| {
+                c.stage(line.clone())
+            })
+            .await
+        }
+        "update_pending_item" => {
+            let quantity = arg_quantity(&args)?;
+            let modifiers = arg_modifiers(&args);
+            let notes = arg_str(&args, "notes").map(str::to_owned);
+            let current = checkout::cart(store, &m.business, call_id)
+                .await
+                .map_err(|_| TROUBLE.to_owned())?
+                .and_then(|c| c.pending);
+            let Some(pending) = current else {
+                return Err("There's nothing waiting to be changed; what would you like?".into());
+            };
+            let options = match &modifiers {
+                Some(phrases) => find_options(m, &pending.item_id, phrases)?,
+                None => pending
+                    .options
+                    .iter()
+                    .filter(|o| !o.by_default)
+                    .map(|o| o.id.clone())
+                    .collect(),
+            };
+            let req = LineRequest {
+                item_id: pending.item_id.clone(),
+                quantity: quantity.unwrap_or(pending.quantity),
+                options,
+                notes: notes.or(pending.notes.clone()),
+            };
+            let line = check_line(doc, &req).map_err(|e| e.sentence())?;
+            edit(store, m, call_id, &call.id, now, move |c| {
+                c.stage(line.clone())
+            })
+            .await
+        }
+        "confirm_pending_to_cart" => {
+            edit(store, m, call_id, &call.id, now, |c| {
+                c.confirm_pending(doc).unwrap_or_else(|e| e)
+            })
+            .await
+        }
+        "clear_pending_item" => edit(store, m, call_id, &call.id, now, |c| c.clear_pending()).await,
+        "remove_from_cart" => {
+            let target = match args.get("item_or_index") {
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::String(s)) => s.trim().to_owned(),
+                _ => return Err("Which item should I take off?".into()),
+            };
+            edit(store, m, call_id, &call.id, now, move |c| {
+                let index = match target.parse::<usize>() {
+                    Ok(i) => i,
+                    Err(_) => {
+                        let wanted = find_item(m, &target).ok();
+                        match c
+                            .lines
+                            .iter()
+                            .position(|l| Some(&l.item_id) == wanted.as_ref())
+                        {
+                            Some(i) => i + 1,
+                            None => return format!("I don't see {target} in your order."),
+                        }
+                    }
+                };
+                c.remove(doc, index).unwrap_or_else(|e| e)
+            })
+            .await
+        }
+        "view_cart" => Ok(checkout::cart(store, &m.business, call_id)
+            .await
+            .map_err(|_| TROUBLE.to_owned())?
+            .filter(|c| !c.expired(now))
+            .map(|c| c.view(doc))
+            .unwrap_or_else(|| "Your order is empty so far.".into())),
+        "set_fulfillment" => {
+            let kind = arg_str(&args, "type").map(str::to_ascii_lowercase);
+            let address = arg_str(&args, "address").map(str::to_owned);
+            match kind.as_deref() {
+                Some("pickup") | Some("pick up") | Some("carryout") => {
+                    edit(store, m, call_id, &call.id, now, |c| {
+                        c.set_pickup(doc).unwrap_or_else(|e| e)
+                    })
+                    .await
+                }
+                Some("delivery") => {
+                    let Some(address) = address else {
+                        return Err("What's the delivery address, with the zip code?".into());
+                    };
+                    edit(store, m, call_id, &call.id, now, move |c| {
+                        c.set_delivery(doc, &address).unwrap_or_else(|e| e)
+                    })
+                    .await
+                }
+                _ => Err("Is this for pickup or delivery?".into()),
+            }
+        }
+        "checkout_order" => {
+            let placed = checkout::checkout(store, doc, &m.business, call_id, now)
+                .await
+                .map_err(|e| {
+                    eprintln!("orders: storage error checking out {call_id}: {e}");
+                    TROUBLE.to_owned()
+                })?;
+            match placed {
+                Checkout::Placed(o) => {
+                    let when = match &o.fulfillment {
+                        hostline_shared::orders::Fulfillment::Pickup => format!(
+                            "It'll be ready for pickup in about {} minutes.",
+                            doc.fulfillment.prep_minutes
+                        ),
+                        hostline_shared::orders::Fulfillment::Delivery { .. } => format!(
+                            "It'll be with you in about {} minutes.",
+                            doc.fulfillment
+                                .delivery_minutes
+                                .unwrap_or(doc.fulfillment.prep_minutes)
+                        ),
+                    };
+                    Ok(format!(
+                        "Your order is in: order number {}. The total is {}. {when}",
+                        o.spoken_number(),
+                        o.totals.total_cents.spoken()
+                    ))
+                }
+                Checkout::NotReady(why) => Err(why),
+            }
+        }
+        "order_status" => {
+            let order = checkout::order(store, &m.business, &format!("o-{call_id}"))
+                .await
+                .map_err(|_| TROUBLE.to_owned())?;
+            Ok(match order {
+                None => "There's no order on this call yet.".into(),
+                Some(o) => format!(
+                    "Order number {} is {}.",
+                    o.spoken_number(),
+                    match o.status {
+                        OrderStatus::Received => "in, waiting for the kitchen",
+                        OrderStatus::Accepted => "accepted by the kitchen",
+                        OrderStatus::Preparing => "being prepared",
+                        OrderStatus::Ready => "ready",
+                        OrderStatus::Completed => "complete",
+                        OrderStatus::Cancelled => "cancelled",
+                    }
+                ),
+            })
+        }
+        other => {
+            eprintln!("orders: unknown tool {other:?}");
+            Err("Sorry, I can't do that here.".into())
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The order tools through the handler, natively, over the sample pizzeria: a whole spoken
+//! order from first item to order number, with the menu's refusals on the way, repeated tool
+//! calls, and two calls at once.
+
+use futures::executor::block_on;
+use hostline_orders::handler::{Config, handle};
+use hostline_shared::credential::{TOOL_TOKEN_HEADER, ToolCredential};
+use hostline_shared::http::{Method, Request};
+use hostline_shared::ids::BusinessId;
+use hostline_shared::phone::PhoneE164;
+use hostline_shared::store::{MemoryStore, Store};
+use hostline_test_support::fixtures::{PIZZA, lines_of, seeded};
+use serde_json::{Value, json};
+
+const KEY: &str = "orders-test-tool-key";
+/// Friday 2026-12-04, 6 PM in Chicago: the pizzeria is open.
+const AT: &str = "2026-12-05T00:00:00Z";
+
+fn line() -> String {
+    lines_of(PIZZA)[0].clone()
+}
+
+fn credential() -> String {
+    ToolCredential::issue(
+        BusinessId::parse("pizza").unwrap(),
+        PhoneE164::parse_e164(&line()).unwrap(),
+        AT.parse::<jiff::Timestamp>().unwrap().as_second(),
+    )
+    .sign(KEY.as_bytes())
+    .unwrap()
+}
+
+/// One tool call in call `call`, as Vapi sends it; the spoken result (or error).
+fn tool(s: &MemoryStore, call: &str, id: &str, name: &str, args: Value) -> String {
+    let body = json!({"message": {"type": "tool-calls", "timestamp": AT,
+        "phoneNumber": {"number": line()}, "call": {"id": call},
+        "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}});
+    let req = Request::new(Method::Post, "/vapi/orders")
+        .with_header(TOOL_TOKEN_HEADER, &credential())
+        .with_body(body.to_string());
+    let r = block_on(handle(
+        &req,
+        s,
+        &Config {
+            tool_token_key: KEY.into(),
+        },
+        AT.parse().unwrap(),
+    ));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    let res = &v["results"][0];
+    res["result"]
+        .as_str()
+        .or(res["error"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_spoken_order_from_first_item_to_order_number() {
+    let s = seeded();
+    let said = tool(
+        &s,
+        "call-1",
+        "1",
+        "add_to_cart",
+        json!({"item": "pepperoni pizza", "quantity": 2, "modifiers": ["large", "mushrooms"]}),
+    );
+    assert_eq!(
+        said,
+        "That's 2 Pepperoni Pizza, Large (14 inch), Tavern Thin, Mushrooms, $44. Shall I add it to your order?"
+    );
+    // The caller changes their mind before saying yes: hand-tossed, just one.
+    let said = tool(
+        &s,
+        "call-1",
+        "2",
+        "update_pending_item",
+        json!({"quantity": 1, "modifiers": "large, mushrooms, hand tossed"}),
+    );
+    assert_eq!(
+        said,
+        "That's 1 Pepperoni Pizza, Large (14 inch), Hand-Tossed, Mushrooms, $22. Shall I add it to your order?"
+    );
+    let said = tool(&s, "call-1", "3", "confirm_pending_to_cart", json!({}));
+    assert!(said.starts_with("Added 1 Pepperoni Pizza"), "{said}");
+    tool(
+        &s,
+        "call-1",
+        "4",
+        "add_to_cart",
+        json!({"item": "garlic knots", "quantity": "2"}),
+    );
+    tool(&s, "call-1", "5", "confirm_pending_to_cart", json!({}));
+    // A repeated tool call: the first answer, not a second line.
+    let again = tool(&s, "call-1", "5", "confirm_pending_to_cart", json!({}));
+    assert!(again.starts_with("Added 2 Garlic Knots"), "{again}");
+    let said = tool(
+        &s,
+        "call-1",
+        "6",
+        "set_fulfillment",
+        json!({"type": "delivery", "address": "2400 N Milwaukee Ave, 60647"}),
+    );
+    assert!(
+        said.starts_with("We deliver there: the delivery fee is $2.99"),
+        "{said}"
+    );
+    let said = tool(&s, "call-1", "7", "view_cart", json!({}));
+    // 22.00 + 13.00 = 35.00; tax 10.75 % = 3.7625 → 3.76; fee 2.99: 41.75.
+    assert_eq!(
+        said,
+        "1: 1 Pepperoni Pizza, Large (14 inch), Hand-Tossed, Mushrooms, $22; 2: 2 Garlic Knots, $13. That's $35 plus $3.76 tax and a $2.99 delivery fee: $41.75 in all."
+    );
+    let said = tool(&s, "call-1", "8", "checkout_order", json!({}));
+    assert_eq!(
+        said,
+        "Your order is in: order number 1 0 1. The total is $41.75. It'll be with you in about 40 minutes."
+    );
+    // Asked again (a new tool call id): the same order, no second one.
+    let said = tool(&s, "call-1", "9", "checkout_order", json!({}));
+    assert!(said.contains("order number 1 0 1"), "{said}");
+    assert_eq!(block_on(s.list("biz/pizza/orders/")).unwrap().len(), 1);
+    let said = tool(&s, "call-1", "10", "order_status", json!({}));
+    assert_eq!(said, "Order number 1 0 1 is in, waiting for the kitchen.");
+}
+
+#[test]
+fn the_menu_refuses_in_sentences_and_unknown_items_get_the_closest() {
+    let s = seeded();
+    let said = tool(
+        &s,
+        "c",
+        "1",
+        "add_to_cart",
+        json!({"item": "italian lemon ice"}),
+    );
+    assert_eq!(said, "Sorry, the Italian Lemon Ice is sold out right now.");
+    let said = tool(
+        &s,
+        "c",
+        "2",
+        "add_to_cart",
+        json!({"item": "meat lovers pizza", "modifiers": ["gluten free crust"]}),
+    );
+    assert!(
+        said.starts_with("The gluten-free crust can't hold the heavy meat pies"),
+        "{said}"
+    );
+    let said = tool(
+        &s,
+        "c",
+        "3",
+        "add_to_cart",
+        json!({"item": "garlic knots", "modifiers": ["mushrooms"]}),
+    );
+    assert_eq!(said, "Mushrooms isn't an option for the Garlic Knots.");
+    let said = tool(
+        &s,
+        "c",
+        "4",
+        "add_to_cart",
+        json!({"item": "chicken wings", "modifiers": ["lemon pepper"]}),
+    );
+    assert_eq!(
+        said,
+        "The lemon pepper dry rub wings come with ranch, so please add the ranch dip."
+    );
+    let said = tool(
+        &s,
+        "c",
+        "5",
+        "add_to_cart",
+        json!({"item": "sushi platter"}),
+    );
+    assert!(
+        said.starts_with("I couldn't find sushi platter on the menu"),
+        "{said}"
+    );
+    let said = tool(&s, "c", "6", "checkout_order", json!({}));
+    assert_eq!(said, "The order is empty; what would you like?");
+    let said = tool(
+        &s,
+        "c",
+        "7",
+        "set_fulfillment",
+        json!({"type": "delivery", "address": "60601"}),
+    );
+    assert_eq!(
+        said,
+        "Sorry, we don't deliver to 6 0 6 0 1; the order can be picked up instead."
+    );
+}
+
+#[test]
+fn two_calls_at_once_never_share_a_cart() {
+    let s = seeded();
+    tool(
+        &s,
+        "call-a",
+        "1",
+        "add_to_cart",
+        json!({"item": "cannoli", "quantity": 3}),
+    );
+    tool(
+        &s,
+        "call-b",
+        "1",
+        "add_to_cart",
+        json!({"item": "tiramisu"}),
+    );
+    tool(&s, "call-a", "2", "confirm_pending_to_cart", json!({}));
+    tool(&s, "call-b", "2", "confirm_pending_to_cart", json!({}));
+    let a = tool(&s, "call-a", "3", "view_cart", json!({}));
+    let b = tool(&s, "call-b", "3", "view_cart", json!({}));
+    assert!(a.contains("3 Cannoli") && !a.contains("Tiramisu"), "{a}");
+    assert!(b.contains("1 Tiramisu") && !b.contains("Cannoli"), "{b}");
+}
+
+#[test]
+fn a_request_without_a_credential_or_call_is_refused() {
+    let s = seeded();
+    let body = json!({"message": {"type": "tool-calls", "call": {"id": "c"},
+        "toolCallList": [{"id": "1", "type": "function", "function": {"name": "view_cart", "arguments": {}}}]}});
+    let cfg = Config {
+        tool_token_key: KEY.into(),
+    };
+    let r = block_on(handle(
+        &Request::new(Method::Post, "/vapi/orders").with_body(body.to_string()),
+        &s,
+        &cfg,
+        AT.parse().unwrap(),
+    ));
+    assert_eq!(r.status, 401);
+    let no_call = json!({"message": {"type": "tool-calls",
+        "toolCallList": [{"id": "1", "type": "function", "function": {"name": "view_cart", "arguments": {}}}]}});
+    let r = block_on(handle(
+        &Request::new(Method::Post, "/vapi/orders")
+            .with_header(TOOL_TOKEN_HEADER, &credential())
+            .with_body(no_call.to_string()),
+        &s,
+        &cfg,
+        AT.parse().unwrap(),
+    ));
+    assert_eq!(r.status, 400);
+    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["field"], "message.call.id");
+}
