@@ -16,7 +16,7 @@ pub fn greeting(r: &Restaurant, settings: &AssistantSettings) -> String {
 
 /// The system prompt with the owner's own instructions, if any, after ours.
 pub fn prompt(r: &Restaurant, settings: &AssistantSettings, now: jiff::Timestamp) -> String {
-    let mut p = system_prompt(r, now);
+    let mut p = system_prompt(r, now, settings.ordering_on(r));
     if let Some(extra) = settings.prompt_additions.as_deref().map(str::trim)
         && !extra.is_empty()
     {
@@ -36,7 +36,7 @@ pub fn first_message(r: &Restaurant) -> String {
     }
 }
 
-pub fn system_prompt(r: &Restaurant, now: jiff::Timestamp) -> String {
+pub fn system_prompt(r: &Restaurant, now: jiff::Timestamp, ordering: bool) -> String {
     let b = &r.business;
     let local = now.to_zoned(b.timezone.tz().clone());
     let today = local.strftime("%A, %B %-d, %Y, %-I:%M %p");
@@ -70,8 +70,7 @@ get_modifiers_info, get_hours_info, get_delivery_info, search_faq) and say what 
 Callers' words reach you through speech recognition and may be misheard; pass the caller's words to \
 the tools as said, and when a tool answer asks 'did you mean', ask the caller that question instead of assuming. \
 Say prices the way the tools do, like five dollars fifty. \
-Taking orders by phone is not available on this line yet: if a caller wants to order, tell them so kindly \
-and offer to answer questions about the menu, hours or delivery. \
+{orders} \
 If you can't help, apologize briefly and suggest calling back later.",
         name = b.name,
         address = b.address,
@@ -82,8 +81,22 @@ If you can't help, apologize briefly and suggest calling back later.",
             join_list(&categories, "and")
         },
         hours = weekly_hours(r),
+        orders = if ordering { ORDERING } else { NO_ORDERING },
     )
 }
+
+/// How the host takes an order: stage, read back, confirm, fulfilment, total, checkout.
+const ORDERING: &str = "You take orders by phone. For each item the caller wants, call add_to_cart with the item, \
+quantity and choices in their words, say the read-back it answers and ask them to confirm; call \
+confirm_pending_to_cart only after they say yes, update_pending_item if they change it, clear_pending_item if \
+they drop it. If a tool asks a question (a size, a choice), ask the caller exactly that; never choose for them. \
+Ask whether the order is for pickup or delivery and call set_fulfillment (for delivery, with the address and \
+ZIP code). When they are done, call view_cart and read the order and total back, then call checkout_order and \
+tell them the order number digit by digit.";
+
+/// What the host says when ordering is off.
+const NO_ORDERING: &str = "Taking orders by phone is not available on this line: if a caller wants to order, tell \
+them so kindly and offer to answer questions about the menu, hours or delivery.";
 
 /// "Monday to Friday 10:00-21:00; Saturday and Sunday 11:00-22:30" style, for the prompt.
 fn weekly_hours(r: &Restaurant) -> String {

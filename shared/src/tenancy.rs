@@ -105,11 +105,19 @@ pub struct AssistantSettings {
     /// The knowledge tools the host may use (`None`: all of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled_tools: Option<Vec<String>>,
+    /// Taking orders by phone (`None`: on whenever the document offers pickup or delivery).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<bool>,
 }
 
 impl AssistantSettings {
     pub fn is_default(&self) -> bool {
         *self == AssistantSettings::default()
+    }
+
+    /// Whether the host takes orders for the restaurant `r`.
+    pub fn ordering_on(&self, r: &crate::restaurant::Restaurant) -> bool {
+        self.ordering.unwrap_or(true) && (r.fulfillment.pickup || r.fulfillment.delivery)
     }
 
     /// Whether the host may use tool `name`.

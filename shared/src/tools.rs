@@ -70,6 +70,116 @@ pub struct SearchFaqArgs {
     pub query: Option<Spoken>,
 }
 
+pub const ADD_TO_CART: &str = "add_to_cart";
+pub const UPDATE_PENDING_ITEM: &str = "update_pending_item";
+pub const CONFIRM_PENDING_TO_CART: &str = "confirm_pending_to_cart";
+pub const CLEAR_PENDING_ITEM: &str = "clear_pending_item";
+pub const REMOVE_FROM_CART: &str = "remove_from_cart";
+pub const VIEW_CART: &str = "view_cart";
+pub const SET_FULFILLMENT: &str = "set_fulfillment";
+pub const CHECKOUT_ORDER: &str = "checkout_order";
+pub const ORDER_STATUS: &str = "order_status";
+
+/// `add_to_cart`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct AddToCartArgs {
+    /// The menu item, in the caller's words.
+    #[schemars(required)]
+    pub item: Option<String>,
+    /// How many (default 1).
+    pub quantity: Option<u32>,
+    /// Each choice the caller said (size, crust, toppings, sweetness...), in their words.
+    pub modifiers: Option<Vec<String>>,
+    /// Anything for the kitchen ('well done', 'no onions').
+    pub notes: Option<String>,
+}
+
+/// `update_pending_item`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct UpdatePendingArgs {
+    /// A new quantity.
+    pub quantity: Option<u32>,
+    /// The full list of choices now (replaces what was said before).
+    pub modifiers: Option<Vec<String>>,
+    pub notes: Option<String>,
+}
+
+/// `remove_from_cart`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct RemoveArgs {
+    /// The line's number as read out by view_cart, or the item's name.
+    #[schemars(required)]
+    pub item_or_index: Option<String>,
+}
+
+/// `set_fulfillment`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct FulfillmentArgs {
+    /// 'pickup' or 'delivery'.
+    #[schemars(required)]
+    pub r#type: Option<String>,
+    /// For delivery: the street address with its ZIP code.
+    pub address: Option<String>,
+}
+
+/// Tools that take no arguments.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct NoArgs {}
+
+/// The order tools, answered by `POST /vapi/orders`. Nothing enters the cart until the caller
+/// confirms the line read back to them.
+pub fn order_tools() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: ADD_TO_CART,
+            description: "Stage one item the caller wants to order, with its quantity and choices in the caller's words. \
+                It answers with a read-back (or what is missing, or why it can't be ordered): say it and ask the caller to confirm. \
+                Nothing is in the order until confirm_pending_to_cart.",
+            parameters: parameters::<AddToCartArgs>(),
+        },
+        ToolSpec {
+            name: UPDATE_PENDING_ITEM,
+            description: "Change the staged item before it is confirmed: quantity, choices (give the whole list) or notes.",
+            parameters: parameters::<UpdatePendingArgs>(),
+        },
+        ToolSpec {
+            name: CONFIRM_PENDING_TO_CART,
+            description: "The caller said yes to the read-back: add the staged item to the order.",
+            parameters: parameters::<NoArgs>(),
+        },
+        ToolSpec {
+            name: CLEAR_PENDING_ITEM,
+            description: "The caller does not want the staged item after all.",
+            parameters: parameters::<NoArgs>(),
+        },
+        ToolSpec {
+            name: REMOVE_FROM_CART,
+            description: "Take an item off the order, by its number in view_cart's read-out or by name.",
+            parameters: parameters::<RemoveArgs>(),
+        },
+        ToolSpec {
+            name: VIEW_CART,
+            description: "Read the order so far with its total.",
+            parameters: parameters::<NoArgs>(),
+        },
+        ToolSpec {
+            name: SET_FULFILLMENT,
+            description: "Pickup or delivery. For delivery pass the address with its ZIP code: it checks the delivery area, fee and minimum.",
+            parameters: parameters::<FulfillmentArgs>(),
+        },
+        ToolSpec {
+            name: CHECKOUT_ORDER,
+            description: "Place the order once the caller is done and has heard the total. Answers the order number: say it digit by digit.",
+            parameters: parameters::<NoArgs>(),
+        },
+        ToolSpec {
+            name: ORDER_STATUS,
+            description: "Where this call's order is (received, being prepared, ready).",
+            parameters: parameters::<NoArgs>(),
+        },
+    ]
+}
+
 /// A knowledge tool call with its arguments read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KnowledgeCall {
@@ -158,8 +268,11 @@ fn parameters<T: JsonSchema>() -> Value {
             .or_insert_with(|| Value::Array(Vec::new()));
         if let Some(Value::Object(props)) = obj.get_mut("properties") {
             for prop in props.values_mut() {
-                if prop["type"] == serde_json::json!(["string", "null"]) {
-                    prop["type"] = Value::from("string");
+                // An optional value is the value's own type to a function-calling model.
+                if let Some([t, null]) = prop["type"].as_array().map(Vec::as_slice)
+                    && null == "null"
+                {
+                    prop["type"] = t.clone();
                 }
                 if let Some(p) = prop.as_object_mut() {
                     p.remove("default");
@@ -211,6 +324,37 @@ pub fn knowledge_tools() -> Vec<ToolSpec> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn order_tool_schemas_are_plain_objects_with_their_required_fields() {
+        let tools = order_tools();
+        let add = &tools
+            .iter()
+            .find(|t| t.name == ADD_TO_CART)
+            .unwrap()
+            .parameters;
+        assert_eq!(add["required"], json!(["item"]));
+        assert_eq!(add["properties"]["modifiers"]["type"], "array");
+        assert_eq!(add["properties"]["modifiers"]["items"]["type"], "string");
+        assert_eq!(add["properties"]["quantity"]["type"], "integer");
+        let fulfil = &tools
+            .iter()
+            .find(|t| t.name == SET_FULFILLMENT)
+            .unwrap()
+            .parameters;
+        assert_eq!(fulfil["required"], json!(["type"]));
+        for t in &tools {
+            assert_eq!(t.parameters["type"], "object", "{}", t.name);
+            assert!(
+                t.parameters["properties"].is_object() || t.parameters.get("properties").is_none(),
+                "{}",
+                t.name
+            );
+        }
+        let names: Vec<&str> = tools.iter().map(|t| t.name).collect();
+        assert_eq!(names.len(), 9);
+        assert!(knowledge_tools().iter().all(|k| !names.contains(&k.name)));
+    }
 
     #[test]
     fn schemas_are_derived_from_the_argument_types() {

@@ -1,5 +1,6 @@
 //! The inline assistant returned to Vapi: greeting, a system prompt built from the business
-//! profile, the knowledge tools with their schemas and server URL (carrying the call's tool
+//! profile, the knowledge tools (and, when the business takes orders, the order tools on
+//! `/vapi/orders`) with their schemas and server URL (carrying the call's tool
 //! credential), and metadata naming the business. Pure: the same inputs give the same JSON.
 //!
 //! Call events (`status-update`, `end-of-call-report`, `hang`) go to `/vapi/events` (the calls
@@ -11,7 +12,7 @@ use hostline_shared::persona::{greeting, prompt};
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::tenancy::AssistantSettings;
-use hostline_shared::tools::knowledge_tools;
+use hostline_shared::tools::{knowledge_tools, order_tools};
 use serde_json::{Value, json};
 
 pub struct Inputs<'a> {
@@ -64,6 +65,16 @@ pub fn build(i: &Inputs<'_>) -> Value {
             })
         })
         .collect();
+    if i.settings.ordering_on(r) {
+        tools.extend(order_tools().into_iter().map(|t| {
+            json!({
+                "type": "function",
+                "async": false,
+                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                "server": server("/vapi/orders"),
+            })
+        }));
+    }
     if let Some(line) = i.transfer_to {
         tools.push(json!({
             "type": "transferCall",

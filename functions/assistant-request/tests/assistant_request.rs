@@ -77,8 +77,14 @@ fn every_line_of_every_business_gets_its_own_assistant() {
                 .iter()
                 .map(|t| t["function"]["name"].as_str().unwrap())
                 .collect();
+            // The knowledge tools, then (every sample offers pickup or delivery) the order
+            // tools, each on its own route.
+            let order_names: Vec<&str> = hostline_shared::tools::order_tools()
+                .iter()
+                .map(|t| t.name)
+                .collect();
             assert_eq!(
-                names,
+                names[..5],
                 [
                     "get_menu_info",
                     "get_modifiers_info",
@@ -87,10 +93,17 @@ fn every_line_of_every_business_gets_its_own_assistant() {
                     "search_faq"
                 ]
             );
+            assert_eq!(names[5..], order_names[..]);
+            assert!(prompt.contains("call add_to_cart"), "{prompt}");
             for t in tools {
+                let path = if order_names.contains(&t["function"]["name"].as_str().unwrap()) {
+                    "orders"
+                } else {
+                    "knowledge-base"
+                };
                 assert_eq!(
                     t["server"]["url"],
-                    "https://hostline.example.com/vapi/knowledge-base"
+                    format!("https://hostline.example.com/vapi/{path}")
                 );
                 assert_eq!(t["function"]["parameters"]["type"], "object");
                 // The tool calls carry a credential for this business and this line, and
@@ -245,6 +258,7 @@ fn the_owners_settings_shape_the_assistant() {
             "voice": {"provider": "11labs", "voice_id": "burt"},
             "model": {"provider": "anthropic", "model": "claude-3-5-haiku-20241022"},
             "enabled_tools": ["get_menu_info", "get_hours_info"],
+            "ordering": false,
             "transfer_to": "+14155550100"})
         .to_string(),
     );
@@ -270,7 +284,12 @@ fn the_owners_settings_shape_the_assistant() {
         .iter()
         .filter_map(|t| t["function"]["name"].as_str())
         .collect();
+    // Ordering turned off: no order tools, and the prompt says orders aren't taken.
     assert_eq!(names, ["get_menu_info", "get_hours_info"]);
+    assert!(
+        prompt.contains("Taking orders by phone is not available"),
+        "{prompt}"
+    );
     let transfer = tools.iter().find(|t| t["type"] == "transferCall").unwrap();
     assert_eq!(transfer["destinations"][0]["number"], "+14155550100");
     // Bad settings are refused naming the field; null brings the default back.

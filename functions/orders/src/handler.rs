@@ -25,6 +25,7 @@ use hostline_shared::publish::{load_published, load_restaurant};
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::Store;
 use hostline_shared::tenancy::{LineRoute, Published, resolve_line};
+use hostline_shared::tools;
 use hostline_shared::vapi::{ToolCall, ToolResult, ToolResults, accept, ignored};
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
@@ -298,7 +299,7 @@ async fn answer<S: Store>(
     })?;
     let doc = &m.doc;
     match call.name.as_str() {
-        "add_to_cart" => {
+        tools::ADD_TO_CART => {
             let Some(said) = arg_str(&args, "item") else {
                 return Err("What would you like to order?".into());
             };
@@ -316,7 +317,7 @@ async fn answer<S: Store>(
             })
             .await
         }
-        "update_pending_item" => {
+        tools::UPDATE_PENDING_ITEM => {
             let quantity = arg_quantity(&args)?;
             let modifiers = arg_modifiers(&args);
             let notes = arg_str(&args, "notes").map(str::to_owned);
@@ -348,14 +349,16 @@ async fn answer<S: Store>(
             })
             .await
         }
-        "confirm_pending_to_cart" => {
+        tools::CONFIRM_PENDING_TO_CART => {
             edit(store, m, call_id, &call.id, now, |c| {
                 c.confirm_pending(doc).unwrap_or_else(|e| e)
             })
             .await
         }
-        "clear_pending_item" => edit(store, m, call_id, &call.id, now, |c| c.clear_pending()).await,
-        "remove_from_cart" => {
+        tools::CLEAR_PENDING_ITEM => {
+            edit(store, m, call_id, &call.id, now, |c| c.clear_pending()).await
+        }
+        tools::REMOVE_FROM_CART => {
             let target = match args.get("item_or_index") {
                 Some(Value::Number(n)) => n.to_string(),
                 Some(Value::String(s)) => s.trim().to_owned(),
@@ -380,13 +383,13 @@ async fn answer<S: Store>(
             })
             .await
         }
-        "view_cart" => Ok(checkout::cart(store, &m.business, call_id)
+        tools::VIEW_CART => Ok(checkout::cart(store, &m.business, call_id)
             .await
             .map_err(|_| TROUBLE.to_owned())?
             .filter(|c| !c.expired(now))
             .map(|c| c.view(doc))
             .unwrap_or_else(|| "Your order is empty so far.".into())),
-        "set_fulfillment" => {
+        tools::SET_FULFILLMENT => {
             let kind = arg_str(&args, "type").map(str::to_ascii_lowercase);
             let address = arg_str(&args, "address").map(str::to_owned);
             match kind.as_deref() {
@@ -408,7 +411,7 @@ async fn answer<S: Store>(
                 _ => Err("Is this for pickup or delivery?".into()),
             }
         }
-        "checkout_order" => {
+        tools::CHECKOUT_ORDER => {
             let placed = checkout::checkout(store, doc, &m.business, call_id, now)
                 .await
                 .map_err(|e| {
@@ -438,7 +441,7 @@ async fn answer<S: Store>(
                 Checkout::NotReady(why) => Err(why),
             }
         }
-        "order_status" => {
+        tools::ORDER_STATUS => {
             let order = checkout::order(store, &m.business, &format!("o-{call_id}"))
                 .await
                 .map_err(|_| TROUBLE.to_owned())?;

@@ -246,3 +246,12 @@ fn a_request_without_a_credential_or_call_is_refused() {
     let v: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["field"], "message.call.id");
 }
+
+#[test]
+fn every_advertised_order_tool_is_answered() {
+    let s = seeded();
+    for t in hostline_shared::tools::order_tools() {
+        let said = tool(&s, "every", t.name, t.name, json!({}));
+        assert_ne!(said, "Sorry, I can't do that here.", "{}", t.name);
+    }
+}

@@ -823,6 +823,9 @@ pub(crate) struct BusinessPatch {
     /// The knowledge tools the host may use (`null`: all).
     #[serde(default, deserialize_with = "present")]
     enabled_tools: Option<Option<Vec<String>>>,
+    /// Taking orders by phone (`null`: on whenever the document offers pickup or delivery).
+    #[serde(default, deserialize_with = "present")]
+    ordering: Option<Option<bool>>,
 }
 
 /// Tells "field absent" (outer `None`) from "field set to null" (`Some(None)`).
@@ -911,6 +914,9 @@ async fn patch_business<S: Store>(
         }
         if let Some(t) = &patch.enabled_tools {
             settings.enabled_tools.clone_from(t);
+        }
+        if let Some(o) = patch.ordering {
+            settings.ordering = o;
         }
         record.updated_at = now;
         Some(record)

@@ -29,10 +29,11 @@ use hostline_shared::relay::{
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::{Store, StoreError, keys};
 use hostline_shared::tenancy::{BusinessRecord, read_json, update_json};
-use hostline_shared::tools::knowledge_tools;
+use hostline_shared::tools::{knowledge_tools, order_tools};
 
 /// Where the knowledge tools are answered (the relay joins it to the functions' URL).
 const KNOWLEDGE_PATH: &str = "/vapi/knowledge-base";
+const ORDERS_PATH: &str = "/vapi/orders";
 /// A call longer than this is cut off: nobody orders dinner for half an hour.
 const MAX_CALL_SECONDS: u32 = 30 * 60;
 /// Speech recognition takes a bounded list of words to favour.
@@ -189,6 +190,12 @@ pub fn build_agent_config(
             .iter()
             .filter(|t| record.settings.tool_enabled(t.name))
             .map(|t| AgentFunction::from_spec(t, KNOWLEDGE_PATH))
+            .chain(
+                order_tools()
+                    .iter()
+                    .filter(|_| record.settings.ordering_on(r))
+                    .map(|t| AgentFunction::from_spec(t, ORDERS_PATH)),
+            )
             .collect(),
         transfer_to: record.transfer_to.as_ref().map(ToString::to_string),
         max_call_seconds: record.max_call_seconds(MAX_CALL_SECONDS),

@@ -412,11 +412,20 @@ fn agent_config_for_the_relay() {
     assert!(cfg.keyterms.iter().any(|k| k == "Taro Milk Tea"));
     let names: Vec<&str> = cfg.functions.iter().map(|f| f.name.as_str()).collect();
     assert!(names.contains(&"get_menu_info") && names.contains(&"get_hours_info"));
-    assert!(
-        cfg.functions
-            .iter()
-            .all(|f| f.path == "/vapi/knowledge-base")
-    );
+    // Knowledge tools on their route; the order tools (the sample offers pickup) on theirs.
+    let order_names: Vec<&str> = hostline_shared::tools::order_tools()
+        .iter()
+        .map(|t| t.name)
+        .collect();
+    for f in &cfg.functions {
+        let expected = if order_names.contains(&f.name.as_str()) {
+            "/vapi/orders"
+        } else {
+            "/vapi/knowledge-base"
+        };
+        assert_eq!(f.path, expected, "{}", f.name);
+    }
+    assert!(names.contains(&"add_to_cart") && names.contains(&"checkout_order"));
     assert_eq!(cfg.transfer_to.as_deref(), Some("+14155550999"));
 
     assert_eq!(
