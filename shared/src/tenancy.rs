@@ -357,6 +357,34 @@ pub enum LineRoute {
     Unknown,
 }
 
+/// Why a tool credential's call acts for no business now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRouted {
+    /// The credential's line no longer belongs to its business (or to any).
+    UnknownLine,
+    /// The business is not taking calls.
+    Inactive,
+}
+
+/// The business a tool credential acts for, if its line still routes there: a line moved to
+/// another business since the credential was issued reads nothing of either.
+pub async fn credential_business<S: Store>(
+    store: &S,
+    credential: &crate::credential::ToolCredential,
+) -> Result<Result<BusinessRecord, NotRouted>, StoreError> {
+    Ok(
+        match resolve_line(store, Some(&credential.line), None).await? {
+            LineRoute::Active { business, .. } if business.id == credential.business_id => {
+                Ok(business)
+            }
+            LineRoute::Inactive { business, .. } if business.id == credential.business_id => {
+                Err(NotRouted::Inactive)
+            }
+            _ => Err(NotRouted::UnknownLine),
+        },
+    )
+}
+
 /// A record's stored JSON (serializing our own types does not fail; if it did, it is a
 /// backend fault, not the caller's).
 pub fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, StoreError> {

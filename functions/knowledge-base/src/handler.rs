@@ -8,7 +8,7 @@ use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::publish::load_published;
 use hostline_shared::store::Store;
-use hostline_shared::tenancy::{LineRoute, Published, resolve_line};
+use hostline_shared::tenancy::{NotRouted, Published, credential_business};
 use hostline_shared::vapi::{ToolResult, ToolResults, accept, ignored};
 use std::sync::LazyLock;
 
@@ -93,18 +93,14 @@ async fn tool_calls<S: Store>(
 /// with. The line must still belong to that business: a line moved to another business since
 /// the credential was issued reads nothing of either.
 async fn load<S: Store>(store: &S, credential: &ToolCredential) -> Result<Published, &'static str> {
-    let route = resolve_line(store, Some(&credential.line), None)
-        .await
-        .map_err(|e| {
+    let business = match credential_business(store, credential).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(NotRouted::Inactive)) => return Err(NOT_TAKING_CALLS),
+        Ok(Err(NotRouted::UnknownLine)) => return Err(UNKNOWN_LINE),
+        Err(e) => {
             eprintln!("knowledge-base: storage error routing a call: {e}");
-            TROUBLE
-        })?;
-    let business = match route {
-        LineRoute::Active { business, .. } if business.id == credential.business_id => business,
-        LineRoute::Inactive { business, .. } if business.id == credential.business_id => {
-            return Err(NOT_TAKING_CALLS);
+            return Err(TROUBLE);
         }
-        _ => return Err(UNKNOWN_LINE),
     };
     // (A bundle stored by an older release is rebuilt from the document by load_published.)
     match load_published(store, &business).await {

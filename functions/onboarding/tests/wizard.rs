@@ -34,6 +34,11 @@ fn config() -> Config {
 }
 
 fn services() -> Scripted {
+    services_with_vapi(201, r#"{"id":"vapi-number-1"}"#)
+}
+
+/// The fake services, with Vapi's answer to a number registration as given.
+fn services_with_vapi(status: u16, body: &str) -> Scripted {
     Scripted::new()
         .on(Method::Post, "/Messages.json", 201, r#"{"sid":"SM1"}"#)
         .on(Method::Post, "/Calls.json", 201, r#"{"sid":"CA1"}"#)
@@ -49,7 +54,7 @@ fn services() -> Scripted {
             201,
             &format!(r#"{{"sid":"PN1","phone_number":"{BOUGHT}"}}"#),
         )
-        .on(Method::Post, "/phone-number", 201, r#"{"id":"vapi-number-1"}"#)
+        .on(Method::Post, "/phone-number", status, body)
         .on(
             Method::Post,
             "places:searchText",
@@ -370,26 +375,7 @@ fn go_live_takes_a_pooled_line_before_buying_and_works_without_vapi() {
 fn a_failed_go_live_is_retried_without_buying_a_second_number() {
     let mut w = World::new();
     // Vapi refuses the first registration.
-    w.http = Scripted::new()
-        .on(Method::Post, "/Messages.json", 201, r#"{"sid":"SM1"}"#)
-        .on(
-            Method::Get,
-            "/AvailablePhoneNumbers/US/Local.json",
-            200,
-            &format!(r#"{{"available_phone_numbers":[{{"phone_number":"{BOUGHT}"}}]}}"#),
-        )
-        .on(
-            Method::Post,
-            "/IncomingPhoneNumbers.json",
-            201,
-            &format!(r#"{{"sid":"PN1","phone_number":"{BOUGHT}"}}"#),
-        )
-        .on(
-            Method::Post,
-            "/phone-number",
-            500,
-            r#"{"message":"internal"}"#,
-        );
+    w.http = services_with_vapi(500, r#"{"message":"internal"}"#);
     let (id, secret) = w.through_verify("retry-pizza");
     let (_, acct) = w.step(&id, "account", &secret, account_body("retry@example.com"));
     let token = acct["access_token"].as_str().unwrap().to_owned();

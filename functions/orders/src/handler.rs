@@ -24,7 +24,7 @@ use hostline_shared::orders::{Cart, Checkout, LineRequest, OrderStatus, check_li
 use hostline_shared::publish::{load_published, load_restaurant};
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::Store;
-use hostline_shared::tenancy::{LineRoute, Published, resolve_line};
+use hostline_shared::tenancy::{NotRouted, Published, credential_business};
 use hostline_shared::tools;
 use hostline_shared::vapi::{ToolCall, ToolResult, ToolResults, accept, ignored};
 use serde_json::{Map, Value};
@@ -127,15 +127,13 @@ async fn load<S: Store>(store: &S, credential: &ToolCredential) -> Result<Menu, 
         );
         TROUBLE
     };
-    let business = match resolve_line(store, Some(&credential.line), None)
+    let business = match credential_business(store, credential)
         .await
         .map_err(trouble)?
     {
-        LineRoute::Active { business, .. } if business.id == credential.business_id => business,
-        LineRoute::Inactive { business, .. } if business.id == credential.business_id => {
-            return Err(NOT_TAKING_CALLS);
-        }
-        _ => return Err(UNKNOWN_LINE),
+        Ok(b) => b,
+        Err(NotRouted::Inactive) => return Err(NOT_TAKING_CALLS),
+        Err(NotRouted::UnknownLine) => return Err(UNKNOWN_LINE),
     };
     let published = load_published(store, &business)
         .await
