@@ -342,6 +342,22 @@ impl ApiError {
     }
 }
 
+/// The whole of a function with one route: `path` (a trailing slash is the same route) runs
+/// `f`; any other path is the router's 404; an error is answered, and logged, once.
+pub async fn one_route<F, Fut>(req: &Request, path: &str, function: &str, f: F) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Response, ApiError>>,
+{
+    let trimmed = req.path.trim_end_matches('/');
+    let answer = if trimmed == path {
+        f().await
+    } else {
+        Err(ApiError::no_route())
+    };
+    answer.unwrap_or_else(|e| e.into_response(function, req))
+}
+
 /// Parse a JSON body into `T`, or a 400 naming the field at fault (`{"error", "field"}`; no
 /// field when the body as a whole is wrong: empty, or not JSON).
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -4,7 +4,7 @@
 //! Vapi, the credential says which business its later tool calls act for.
 
 use crate::assistant;
-use hostline_shared::api::{ApiError, Principal, Router};
+use hostline_shared::api::{ApiError, Principal, one_route};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::publish::load_restaurant;
@@ -12,7 +12,6 @@ use hostline_shared::store::{Store, StoreError};
 use hostline_shared::tenancy::{LineRoute, learn_vapi_number, resolve_line, valid_vapi_number_id};
 use hostline_shared::vapi::{Message, accept, ignored};
 use serde_json::json;
-use std::sync::LazyLock;
 
 /// Settings from Spin variables.
 #[derive(Debug, Clone)]
@@ -32,14 +31,6 @@ const TROUBLE: &str =
 pub const UNKNOWN_LINE: &str =
     "Sorry, this number isn't set up to take calls right now. Please try again later.";
 
-#[derive(Debug, Clone, Copy)]
-enum Route {
-    AssistantRequest,
-}
-
-static ROUTER: LazyLock<Router<Route>> =
-    LazyLock::new(|| Router::new([("/vapi/assistant-request", Route::AssistantRequest)]));
-
 /// The shared Vapi secret opens this route (and only this one): it proves the caller is Vapi;
 /// the business comes from the line dialled.
 fn authorize(req: &Request, config: &Config) -> Result<Principal, ApiError> {
@@ -52,13 +43,10 @@ pub async fn handle<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    let answer = match ROUTER.route(&req.path) {
-        Ok(m) => match m.route {
-            Route::AssistantRequest => assistant_request(req, store, config, now).await,
-        },
-        Err(e) => Err(e),
-    };
-    answer.unwrap_or_else(|e| e.into_response("assistant-request", req))
+    one_route(req, "/vapi/assistant-request", "assistant-request", || {
+        assistant_request(req, store, config, now)
+    })
+    .await
 }
 
 async fn assistant_request<S: Store>(

@@ -6,7 +6,7 @@
 //! twice: recording is idempotent and order-free (`hostline_shared::call_log`), and a storage
 //! failure is answered 503 so a configured retry (`backoffPlan`) can succeed.
 
-use hostline_shared::api::{ApiError, Router, tool_credential};
+use hostline_shared::api::{ApiError, one_route, tool_credential};
 use hostline_shared::blob::{Blobs, KvBlobs};
 use hostline_shared::call_log::{self, Caller, VapiCallId};
 use hostline_shared::http::{Method, Request, Response};
@@ -14,7 +14,6 @@ use hostline_shared::phone::PhoneE164;
 use hostline_shared::pii::PiiKeys;
 use hostline_shared::store::Store;
 use hostline_shared::vapi::{ignored, parse_message};
-use std::sync::LazyLock;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -23,14 +22,6 @@ pub struct Config {
     /// Hash and seal the caller's number (`pii_hash_key`, `pii_encryption_key`).
     pub pii: PiiKeys,
 }
-
-#[derive(Debug, Clone, Copy)]
-enum Route {
-    Events,
-}
-
-static ROUTER: LazyLock<Router<Route>> =
-    LazyLock::new(|| Router::new([("/vapi/events", Route::Events)]));
 
 /// [`handle_with`], with blobs kept in the same key-value store (the runner and Spin).
 pub async fn handle<S: Store>(
@@ -50,13 +41,10 @@ pub async fn handle_with<S: Store, B: Blobs>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    let answer = match ROUTER.route(&req.path) {
-        Ok(m) => match m.route {
-            Route::Events => events(req, store, blobs, config, now).await,
-        },
-        Err(e) => Err(e),
-    };
-    answer.unwrap_or_else(|e| e.into_response("calls", req))
+    one_route(req, "/vapi/events", "calls", || {
+        events(req, store, blobs, config, now)
+    })
+    .await
 }
 
 async fn events<S: Store, B: Blobs>(

@@ -3,14 +3,13 @@
 //! one line; never from the body or tool arguments. A body that names another line is refused.
 
 use crate::answers;
-use hostline_shared::api::{ApiError, Router, tool_credential};
+use hostline_shared::api::{ApiError, one_route, tool_credential};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::publish::load_published;
 use hostline_shared::store::Store;
 use hostline_shared::tenancy::{NotRouted, Published, credential_business};
 use hostline_shared::vapi::{ToolResult, ToolResults, accept, ignored};
-use std::sync::LazyLock;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -22,27 +21,16 @@ const UNKNOWN_LINE: &str = "Sorry, I can't look that up for this phone line.";
 const NOT_TAKING_CALLS: &str = "Sorry, this restaurant isn't taking phone calls right now.";
 const TROUBLE: &str = "Sorry, I'm having trouble looking that up right now.";
 
-#[derive(Debug, Clone, Copy)]
-enum Route {
-    ToolCalls,
-}
-
-static ROUTER: LazyLock<Router<Route>> =
-    LazyLock::new(|| Router::new([("/vapi/knowledge-base", Route::ToolCalls)]));
-
 pub async fn handle<S: Store>(
     req: &Request,
     store: &S,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    let answer = match ROUTER.route(&req.path) {
-        Ok(m) => match m.route {
-            Route::ToolCalls => tool_calls(req, store, config, now).await,
-        },
-        Err(e) => Err(e),
-    };
-    answer.unwrap_or_else(|e| e.into_response("knowledge-base", req))
+    one_route(req, "/vapi/knowledge-base", "knowledge-base", || {
+        tool_calls(req, store, config, now)
+    })
+    .await
 }
 
 async fn tool_calls<S: Store>(

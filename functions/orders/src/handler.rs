@@ -14,7 +14,7 @@
 //! | `checkout_order` | — | places the order once; answers its number and total |
 //! | `order_status` | — | the status of this call's order |
 
-use hostline_shared::api::{ApiError, Router, tool_credential};
+use hostline_shared::api::{ApiError, one_route, tool_credential};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
@@ -28,7 +28,6 @@ use hostline_shared::tenancy::{NotRouted, Published, credential_business};
 use hostline_shared::tools;
 use hostline_shared::vapi::{ToolCall, ToolResult, ToolResults, accept, ignored};
 use serde_json::{Map, Value};
-use std::sync::LazyLock;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -42,27 +41,16 @@ const TROUBLE: &str =
     "Sorry, I'm having trouble with the order system right now; please try again in a moment.";
 const NO_ORDERING: &str = "Sorry, this restaurant doesn't take orders by phone.";
 
-#[derive(Debug, Clone, Copy)]
-enum Route {
-    ToolCalls,
-}
-
-static ROUTER: LazyLock<Router<Route>> =
-    LazyLock::new(|| Router::new([("/vapi/orders", Route::ToolCalls)]));
-
 pub async fn handle<S: Store>(
     req: &Request,
     store: &S,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    let answer = match ROUTER.route(&req.path) {
-        Ok(m) => match m.route {
-            Route::ToolCalls => tool_calls(req, store, config, now).await,
-        },
-        Err(e) => Err(e),
-    };
-    answer.unwrap_or_else(|e| e.into_response("orders", req))
+    one_route(req, "/vapi/orders", "orders", || {
+        tool_calls(req, store, config, now)
+    })
+    .await
 }
 
 /// What a tool call needs of the business: its search index and its whole document (the
