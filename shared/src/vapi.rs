@@ -89,6 +89,35 @@ pub fn accept<P>(
     Ok(Some((principal, msg)))
 }
 
+/// [`accept`] for the routes the per-business tool credential opens (tool calls from Vapi or
+/// the relay): the credential decides the business and line, and a body naming another line
+/// than the credential's is refused (403), so a credential cannot be replayed on another line.
+pub fn accept_tool_message(
+    req: &Request,
+    tool_token_key: &str,
+    now: jiff::Timestamp,
+    kind: &str,
+) -> Result<Option<(crate::credential::ToolCredential, Message)>, ApiError> {
+    let Some((credential, msg)) = accept(
+        req,
+        || crate::api::tool_credential(req, tool_token_key, now),
+        kind,
+    )?
+    else {
+        return Ok(None);
+    };
+    if let Some(named) = &msg.called_number
+        && named != &credential.line
+    {
+        return Err(ApiError::field(
+            403,
+            "message.phoneNumber.number",
+            "names another line than the tool credential was issued for",
+        ));
+    }
+    Ok(Some((credential, msg)))
+}
+
 /// The answer to a message [`accept`] set aside.
 pub fn ignored() -> crate::http::Response {
     crate::http::Response::json(200, &serde_json::json!({}))

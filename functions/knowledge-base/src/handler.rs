@@ -3,13 +3,13 @@
 //! one line; never from the body or tool arguments. A body that names another line is refused.
 
 use crate::answers;
-use hostline_shared::api::{ApiError, one_route, tool_credential};
+use hostline_shared::api::{ApiError, one_route};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::publish::load_published;
 use hostline_shared::store::Store;
 use hostline_shared::tenancy::{NotRouted, Published, credential_business};
-use hostline_shared::vapi::{ToolResult, ToolResults, accept, ignored};
+use hostline_shared::vapi::{ToolResult, ToolResults, accept_tool_message, ignored};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -39,23 +39,11 @@ async fn tool_calls<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let Some((credential, msg)) = accept(
-        req,
-        || tool_credential(req, &config.tool_token_key, now),
-        "tool-calls",
-    )?
+    let Some((credential, msg)) =
+        accept_tool_message(req, &config.tool_token_key, now, "tool-calls")?
     else {
         return Ok(ignored());
     };
-    if let Some(named) = &msg.called_number
-        && named != &credential.line
-    {
-        return Err(ApiError::field(
-            403,
-            "message.phoneNumber.number",
-            "names another line than the tool credential was issued for",
-        ));
-    }
     let now = msg.timestamp.unwrap_or(now);
     // What goes wrong from here on is spoken to the caller: Vapi reads a tool's result aloud,
     // and an HTTP error would leave the caller in silence.

@@ -14,7 +14,7 @@
 //! | `checkout_order` | — | places the order once; answers its number and total |
 //! | `order_status` | — | the status of this call's order |
 
-use hostline_shared::api::{ApiError, one_route, tool_credential};
+use hostline_shared::api::{ApiError, one_route};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
@@ -26,7 +26,7 @@ use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::Store;
 use hostline_shared::tenancy::{NotRouted, Published, credential_business};
 use hostline_shared::tools;
-use hostline_shared::vapi::{ToolCall, ToolResult, ToolResults, accept, ignored};
+use hostline_shared::vapi::{ToolCall, ToolResult, ToolResults, accept_tool_message, ignored};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
@@ -67,23 +67,11 @@ async fn tool_calls<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let Some((credential, msg)) = accept(
-        req,
-        || tool_credential(req, &config.tool_token_key, now),
-        "tool-calls",
-    )?
+    let Some((credential, msg)) =
+        accept_tool_message(req, &config.tool_token_key, now, "tool-calls")?
     else {
         return Ok(ignored());
     };
-    if let Some(named) = &msg.called_number
-        && named != &credential.line
-    {
-        return Err(ApiError::field(
-            403,
-            "message.phoneNumber.number",
-            "names another line than the tool credential was issued for",
-        ));
-    }
     let Some(call_id) = msg.call_id.as_deref().filter(|c| valid_call_id(c)) else {
         return Err(ApiError::field(
             400,
