@@ -515,6 +515,23 @@ fn nobody_else_opens_a_wizard() {
         Value::Null,
     );
     assert_eq!(st, 404);
+    // The owner's own token opens it until it expires; then it says so.
+    let (st, _) = w.send(
+        Method::Get,
+        &format!("/api/v1/onboarding/{id}"),
+        Some(&token),
+        Value::Null,
+    );
+    assert_eq!(st, 200);
+    w.later(16 * 60);
+    let (st, b) = w.send(
+        Method::Get,
+        &format!("/api/v1/onboarding/{id}"),
+        Some(&token),
+        Value::Null,
+    );
+    assert_eq!(st, 401, "{b}");
+    assert!(b["error"].as_str().unwrap().contains("expired"), "{b}");
     // The same owner email with a wrong password cannot claim a second wizard's business.
     let (id2, secret2) = w.through_verify("second-private");
     let (st, b) = w.step(
