@@ -14,13 +14,10 @@
 //! ([`crate::pii`]); an owner can export or erase one customer's calls.
 
 use crate::blob::{self, Blobs};
-use crate::calls::DailyUsage;
 use crate::ids::BusinessId;
 use crate::phone::PhoneE164;
 use crate::store::{Store, StoreError, keys};
-use crate::tenancy::{
-    BusinessRecord, newest_first, page_newest_first, read_json, to_json, update_json,
-};
+use crate::tenancy::{newest_first, page_newest_first, read_json, to_json, update_json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -328,22 +325,12 @@ pub async fn record<S: Store, B: Blobs>(
     let entry = log(store, blobs, business, line, call_id, event, caller).await?;
     let at = event_time(event);
     if let (Event::Report(_), Some(seconds)) = (event, entry.duration_seconds) {
-        let charge_key = call_id.charge_key();
-        update_json::<_, BusinessRecord, _>(store, &keys::business(business), |b| {
-            let mut b = b?;
-            b.charge_call(&charge_key, seconds).then_some(b)
-        })
-        .await?;
         let day = entry
             .ended_at
             .unwrap_or(at)
             .to_zoned(jiff::tz::TimeZone::UTC)
             .date();
-        update_json::<_, DailyUsage, _>(store, &keys::daily_usage(business, day), |u| {
-            let mut u = u.unwrap_or_default();
-            u.count(&charge_key, seconds).then_some(u)
-        })
-        .await?;
+        crate::calls::charge_once(store, business, &call_id.charge_key(), seconds, day).await?;
     }
     Ok(entry)
 }

@@ -176,6 +176,37 @@ pub fn remember(recent: &mut Vec<String>, call: &str) {
     }
 }
 
+/// Charge call `charge_key` `seconds` to the business's balance and count it in the usage of
+/// `day` (UTC), each once however often this runs: both marks are written in the same
+/// compare-and-swap that applies them. `Ok(false)` (nothing written) when the business does
+/// not exist. Used by the Vapi call log and the relay's usage report alike.
+pub async fn charge_once<S: crate::store::Store>(
+    store: &S,
+    business: &BusinessId,
+    charge_key: &str,
+    seconds: u32,
+    day: jiff::civil::Date,
+) -> Result<bool, crate::store::StoreError> {
+    use crate::store::keys;
+    use crate::tenancy::{BusinessRecord, update_json};
+    let mut exists = false;
+    update_json::<_, BusinessRecord, _>(store, &keys::business(business), |current| {
+        let mut b = current?;
+        exists = true;
+        b.charge_call(charge_key, seconds).then_some(b)
+    })
+    .await?;
+    if !exists {
+        return Ok(false);
+    }
+    update_json::<_, DailyUsage, _>(store, &keys::daily_usage(business, day), |current| {
+        let mut u = current.unwrap_or_default();
+        u.count(charge_key, seconds).then_some(u)
+    })
+    .await?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

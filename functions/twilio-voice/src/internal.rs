@@ -16,7 +16,7 @@ use crate::handler::Config;
 use hostline_shared::api::{ApiError, During, parse_body};
 use hostline_shared::blob::KvBlobs;
 use hostline_shared::call_log::{self, Event, Report, VapiCallId};
-use hostline_shared::calls::{CallRecord, CallSid, DailyUsage, Disposition};
+use hostline_shared::calls::{CallRecord, CallSid, Disposition, charge_once};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
@@ -278,26 +278,13 @@ async fn record_usage<S: Store>(
     {
         return Ok(true);
     }
-    // 1. Charge, and remember the call charged, in one compare-and-swap: a report retried after
-    //    a failure at any later step finds its call SID here and is not charged again.
-    let mut exists = false;
-    update_json::<_, BusinessRecord, _>(store, &keys::business(id), |current| {
-        let mut b = current?;
-        exists = true;
-        b.charge_call(call_sid.as_str(), report.seconds)
-            .then_some(b)
-    })
-    .await?;
-    if !exists {
+    // 1-2. Charge, and count the day's totals (UTC date the call ended), each marked with the
+    //    call SID in the compare-and-swap that applies it: a report retried after a failure at
+    //    any later step is not charged or counted again.
+    let day = ended.to_zoned(jiff::tz::TimeZone::UTC).date();
+    if !charge_once(store, id, call_sid.as_str(), report.seconds, day).await? {
         return Ok(false);
     }
-    // 2. The day's totals (UTC date the call ended), counted once per call SID the same way.
-    let day = ended.to_zoned(jiff::tz::TimeZone::UTC).date();
-    update_json::<_, DailyUsage, _>(store, &keys::daily_usage(id, day), |current| {
-        let mut u = current.unwrap_or_default();
-        u.count(call_sid.as_str(), report.seconds).then_some(u)
-    })
-    .await?;
     // 3. The owner's call log, the same entry Vapi calls get (charged above, not here).
     if let Some(log_id) = VapiCallId::parse(call_sid.as_str()) {
         let started = report.started_at.parse::<jiff::Timestamp>().ok();
