@@ -376,12 +376,29 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
         } else {
             inner.to_string()
         };
-        if path == "." || path.is_empty() {
-            ApiError::refused(400, msg)
-        } else {
-            ApiError::field(400, path, msg)
+        // A missing or unknown field is reported at its parent's path; name the field itself.
+        let named = serde_field_named(&msg).map(|(_, f)| f.to_owned());
+        let root = path == "." || path.is_empty();
+        match (named, root) {
+            (Some(f), true) => ApiError::field(400, f, msg),
+            (Some(f), false) => ApiError::field(400, format!("{path}.{f}"), msg),
+            (None, true) => ApiError::refused(400, msg),
+            (None, false) => ApiError::field(400, path, msg),
         }
     })
+}
+
+/// The field a serde "unknown / missing / duplicate field `x`" message is about (serde
+/// reports these at the parent's path), with the message's prefix.
+pub fn serde_field_named(message: &str) -> Option<(&'static str, &str)> {
+    ["unknown field `", "missing field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| {
+            let rest = message.strip_prefix(prefix)?;
+            let end = rest.find('`')?;
+            Some((*prefix, &rest[..end]))
+        })
+        .filter(|(_, f)| !f.is_empty())
 }
 
 pub fn method_name(m: Method) -> &'static str {

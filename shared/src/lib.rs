@@ -32,7 +32,10 @@
 //! - [`line_pool`]: the operator's free numbers, taken one at a time at go-live.
 //! - [`onboarding`]: the owner wizard's steps as a pure state machine; reading Maps links.
 //! - [`orders`]: an order line checked against the menu's rules and priced in integer cents;
-//!   a cart's totals (tax rounded once per order) and limits.
+//!   a cart's totals (tax rounded once per order) and limits; checkout; the order's
+//!   lifecycle (received → accepted → preparing → ready → completed, or cancelled).
+//! - [`printing`]: the kitchen's print-job queue (leases, acknowledgements, reprints) and the
+//!   ticket wire types the edge agent renders.
 //! - [`outbound`]: the outbound HTTP port (requests to other services) and a scripted client
 //!   for tests; [`providers`]: one small client each for Twilio REST, Vapi REST and Places.
 //! - [`pii`]: customers' phone numbers as a keyed hash (lookup) and sealed (AES-256-GCM).
@@ -61,6 +64,7 @@ pub mod outbound;
 pub mod persona;
 pub mod phone;
 pub mod pii;
+pub mod printing;
 pub mod providers;
 pub mod publish;
 pub mod relay;

@@ -246,6 +246,12 @@ pub mod keys {
         format!("biz/{b}/order-index/{rank}")
     }
 
+    /// The business's print jobs, one record changed with compare-and-swap
+    /// ([`crate::printing`]).
+    pub fn print_queue(b: &BusinessId) -> String {
+        format!("biz/{b}/print-queue")
+    }
+
     /// One onboarding wizard's state.
     pub fn onboarding(id: &str) -> String {
         format!("onboarding/{id}")

@@ -108,6 +108,13 @@ pub struct AssistantSettings {
     /// Taking orders by phone (`None`: on whenever the document offers pickup or delivery).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ordering: Option<bool>,
+    /// Orders taken by phone go straight to the kitchen, accepted, their tickets printed
+    /// (`None`: yes); `false` holds them as received until staff accept them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_accept_orders: Option<bool>,
+    /// Print a customer receipt beside each kitchen ticket (`None`: no).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub print_receipts: Option<bool>,
 }
 
 impl AssistantSettings {
@@ -118,6 +125,14 @@ impl AssistantSettings {
     /// Whether the host takes orders for the restaurant `r`.
     pub fn ordering_on(&self, r: &crate::restaurant::Restaurant) -> bool {
         self.ordering.unwrap_or(true) && (r.fulfillment.pickup || r.fulfillment.delivery)
+    }
+
+    /// How an order taken by phone starts: accepted at once unless the owner said not to.
+    pub fn placement(&self) -> crate::orders::Placement {
+        crate::orders::Placement {
+            auto_accept: self.auto_accept_orders.unwrap_or(true),
+            receipts: self.print_receipts.unwrap_or(false),
+        }
     }
 
     /// Whether the host may use tool `name`.

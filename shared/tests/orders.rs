@@ -254,11 +254,11 @@ mod carts {
     use hostline_shared::store::{FaultyStore, MemoryStore, Store};
 
     /// Friday 2026-12-04, 6 PM in Chicago: the pizzeria is open.
-    fn open_at() -> jiff::Timestamp {
+    pub(super) fn open_at() -> jiff::Timestamp {
         "2026-12-05T00:00:00Z".parse().unwrap()
     }
 
-    fn biz() -> BusinessId {
+    pub(super) fn biz() -> BusinessId {
         BusinessId::parse("windy").unwrap()
     }
 
@@ -289,7 +289,7 @@ mod carts {
     }
 
     /// Two large pepperoni with mushrooms and garlic knots, for delivery to 60647.
-    fn fill<S: Store>(s: &S, r: &Restaurant, call: &str) {
+    pub(super) fn fill<S: Store>(s: &S, r: &Restaurant, call: &str) {
         let said = tool(
             s,
             call,
@@ -519,5 +519,347 @@ mod carts {
         let e = c.confirm_pending(&r).unwrap_err();
         assert!(e.contains("up to 30 items"), "{e}");
         assert!(c.pending.is_some());
+    }
+}
+
+/// After checkout: accepting (at once, or by staff) queues the kitchen's tickets before the
+/// order commits; staff moves go forward only, against the version they saw; agents lease,
+/// acknowledge and reprint jobs without ever sharing one.
+mod lifecycle {
+    use super::carts::{biz, fill, open_at};
+    use super::*;
+    use futures::executor::block_on;
+    use hostline_shared::orders::checkout::order;
+    use hostline_shared::orders::{
+        Checkout, Move, MoveRefused, OrderStatus, Placement, change_status, checkout, checkout_with,
+    };
+    use hostline_shared::printing::{Ack, AckRefused, JobKind, JobState, LEASE_SECONDS, lease};
+    use hostline_shared::store::{FaultyStore, MemoryStore, Store};
+    use std::sync::Arc;
+
+    const AUTO: Placement = Placement {
+        auto_accept: true,
+        receipts: true,
+    };
+
+    fn later(s: i64) -> jiff::Timestamp {
+        open_at()
+            .checked_add(jiff::SignedDuration::from_secs(s))
+            .unwrap()
+    }
+
+    fn place<S: Store>(
+        s: &S,
+        r: &Restaurant,
+        call: &str,
+        p: Placement,
+    ) -> hostline_shared::orders::Order {
+        fill(s, r, call);
+        match block_on(checkout_with(s, r, &biz(), call, p, open_at())).unwrap() {
+            Checkout::Placed(o) => *o,
+            Checkout::NotReady(why) => panic!("not placed: {why}"),
+        }
+    }
+
+    fn mv(to: OrderStatus, version: u32) -> Move {
+        Move {
+            to,
+            version,
+            by: "staff:ana".into(),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn an_order_accepted_at_checkout_has_its_tickets_leased_to_one_agent() {
+        let r = menu();
+        let s = MemoryStore::new();
+        let o = place(&s, &r, "call-1", AUTO);
+        assert_eq!(o.status, OrderStatus::Accepted);
+        assert_eq!(o.version(), 2);
+        let jobs = block_on(lease(&s, &biz(), "America/Chicago", "dev-a", open_at())).unwrap();
+        let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(ids, ["o-call-1.kitchen", "o-call-1.receipt"]);
+        let kitchen = &jobs[0];
+        assert_eq!(kitchen.ticket.order_number, o.number);
+        assert_eq!(kitchen.ticket.total_cents, Cents(5892));
+        assert_eq!(kitchen.ticket.lines.len(), 2);
+        assert_eq!(kitchen.ticket.lines[0].name, "Pepperoni Pizza");
+        assert_eq!((kitchen.reprint, kitchen.leases), (0, 1));
+        // Another agent gets nothing while the lease runs; the holder gets its jobs again,
+        // the lease renewed and not counted twice.
+        assert!(
+            block_on(lease(&s, &biz(), "UTC", "dev-b", later(10)))
+                .unwrap()
+                .is_empty()
+        );
+        let again = block_on(lease(&s, &biz(), "UTC", "dev-a", later(10))).unwrap();
+        assert_eq!(again.len(), 2);
+        assert_eq!(again[0].leases, 1);
+        // Printed by its holder; a retried ack is answered the same; nobody else may ack it.
+        let ack = |dev: &str, job: &str, a: Ack| {
+            block_on(hostline_shared::printing::acknowledge(
+                &s,
+                &biz(),
+                dev,
+                job,
+                a,
+                later(20),
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            ack("dev-b", "o-call-1.kitchen", Ack::Printed),
+            Err(AckRefused::NotYours)
+        );
+        assert!(matches!(
+            ack("dev-a", "o-call-1.kitchen", Ack::Printed)
+                .unwrap()
+                .state,
+            JobState::Printed { .. }
+        ));
+        assert!(matches!(
+            ack("dev-a", "o-call-1.kitchen", Ack::Printed)
+                .unwrap()
+                .state,
+            JobState::Printed { .. }
+        ));
+        assert_eq!(
+            ack("dev-a", "nope.kitchen", Ack::Printed),
+            Err(AckRefused::NoJob)
+        );
+        // The receipt's holder went quiet: after the lease another agent takes it over, and
+        // the count says it was handed out before.
+        let taken = block_on(lease(&s, &biz(), "UTC", "dev-b", later(30 + LEASE_SECONDS))).unwrap();
+        let ids: Vec<(&str, u32)> = taken.iter().map(|j| (j.id.as_str(), j.leases)).collect();
+        assert_eq!(ids, [("o-call-1.receipt", 2)]);
+        // A reprint asked for by staff is its own job, marked as such.
+        let id = block_on(hostline_shared::printing::reprint(
+            &s,
+            &biz(),
+            "o-call-1",
+            JobKind::Kitchen,
+            later(40),
+        ))
+        .unwrap();
+        assert_eq!(id, "o-call-1.kitchen.r1");
+        let jobs = block_on(lease(&s, &biz(), "UTC", "dev-a", later(41))).unwrap();
+        let ids: Vec<(&str, u32)> = jobs.iter().map(|j| (j.id.as_str(), j.reprint)).collect();
+        assert_eq!(ids, [("o-call-1.kitchen.r1", 1)]);
+    }
+
+    #[test]
+    fn a_held_order_prints_only_once_staff_accept_it_and_moves_go_forward_only() {
+        let r = menu();
+        let s = MemoryStore::new();
+        let o = place(&s, &r, "call-1", Placement::default());
+        assert_eq!((o.status, o.version()), (OrderStatus::Received, 1));
+        assert!(
+            block_on(lease(&s, &biz(), "UTC", "dev", open_at()))
+                .unwrap()
+                .is_empty()
+        );
+        let change = |m: Move, at: i64| {
+            block_on(change_status(&s, &biz(), "o-call-1", &m, false, later(at))).unwrap()
+        };
+        let accepted = change(mv(OrderStatus::Accepted, 1), 1).unwrap();
+        assert_eq!(
+            (accepted.status, accepted.version()),
+            (OrderStatus::Accepted, 2)
+        );
+        assert_eq!(accepted.history[1].by, "staff:ana");
+        let jobs = block_on(lease(&s, &biz(), "UTC", "dev", later(2))).unwrap();
+        let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["o-call-1.kitchen"],
+            "no receipt unless the business prints them"
+        );
+        // A second screen that still shows version 1 is told the order moved.
+        match change(mv(OrderStatus::Preparing, 1), 3) {
+            Err(MoveRefused::Stale { seen: 1, current }) => {
+                assert_eq!(current.status, OrderStatus::Accepted)
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(change(mv(OrderStatus::Ready, 2), 4).is_ok());
+        assert!(matches!(
+            change(mv(OrderStatus::Preparing, 3), 5),
+            Err(MoveRefused::NotAllowed {
+                from: OrderStatus::Ready,
+                to: OrderStatus::Preparing
+            })
+        ));
+        assert_eq!(
+            change(mv(OrderStatus::Cancelled, 3), 6),
+            Err(MoveRefused::NeedsReason)
+        );
+        let done = change(mv(OrderStatus::Completed, 3), 7).unwrap();
+        assert_eq!(done.version(), 4);
+        let statuses: Vec<OrderStatus> = done.history.iter().map(|h| h.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                OrderStatus::Received,
+                OrderStatus::Accepted,
+                OrderStatus::Ready,
+                OrderStatus::Completed
+            ]
+        );
+        let late_cancel = Move {
+            reason: Some("too late".into()),
+            ..mv(OrderStatus::Cancelled, 4)
+        };
+        assert!(matches!(
+            change(late_cancel, 8),
+            Err(MoveRefused::NotAllowed {
+                from: OrderStatus::Completed,
+                ..
+            })
+        ));
+        assert_eq!(
+            block_on(change_status(
+                &s,
+                &biz(),
+                "o-nope",
+                &mv(OrderStatus::Accepted, 1),
+                false,
+                later(9)
+            ))
+            .unwrap(),
+            Err(MoveRefused::NoOrder)
+        );
+    }
+
+    #[test]
+    fn a_job_whose_order_is_cancelled_before_an_agent_takes_it_is_never_printed() {
+        let r = menu();
+        let s = MemoryStore::new();
+        place(&s, &r, "call-1", AUTO);
+        let cancel = Move {
+            reason: Some("customer called back".into()),
+            ..mv(OrderStatus::Cancelled, 2)
+        };
+        let o = block_on(change_status(
+            &s,
+            &biz(),
+            "o-call-1",
+            &cancel,
+            true,
+            later(1),
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(o.history[2].reason.as_deref(), Some("customer called back"));
+        assert!(
+            block_on(lease(&s, &biz(), "UTC", "dev", later(2)))
+                .unwrap()
+                .is_empty()
+        );
+        let q = block_on(hostline_shared::printing::queue(&s, &biz())).unwrap();
+        assert!(
+            q.jobs
+                .iter()
+                .all(|j| matches!(j.state, JobState::Cancelled { .. }))
+        );
+    }
+
+    #[test]
+    fn two_screens_moving_one_order_at_once_make_exactly_one_change() {
+        let r = menu();
+        for round in 0..20 {
+            let s = Arc::new(MemoryStore::new());
+            place(&*s, &r, "call-1", Placement::default());
+            let handles: Vec<_> = [OrderStatus::Accepted, OrderStatus::Cancelled]
+                .into_iter()
+                .map(|to| {
+                    let s = Arc::clone(&s);
+                    std::thread::spawn(move || {
+                        let m = Move {
+                            reason: Some("race".into()),
+                            ..mv(to, 1)
+                        };
+                        block_on(change_status(&*s, &biz(), "o-call-1", &m, false, later(1)))
+                            .unwrap()
+                    })
+                })
+                .collect();
+            let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let won = results.iter().filter(|r| r.is_ok()).count();
+            assert_eq!(won, 1, "round {round}: {results:?}");
+            let o = block_on(order(&*s, &biz(), "o-call-1")).unwrap().unwrap();
+            assert_eq!(o.version(), 2, "round {round}");
+        }
+    }
+
+    #[test]
+    fn two_agents_polling_at_once_never_share_a_job() {
+        let r = menu();
+        for round in 0..20 {
+            let s = Arc::new(MemoryStore::new());
+            for call in ["c1", "c2", "c3"] {
+                place(&*s, &r, call, AUTO);
+            }
+            let handles: Vec<_> = ["dev-a", "dev-b"]
+                .into_iter()
+                .map(|dev| {
+                    let s = Arc::clone(&s);
+                    std::thread::spawn(move || {
+                        block_on(lease(&*s, &biz(), "UTC", dev, open_at())).unwrap()
+                    })
+                })
+                .collect();
+            let mut ids: Vec<String> = handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .map(|j| j.id)
+                .collect();
+            let total = ids.len();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), total, "round {round}: a job went to both agents");
+            assert_eq!(total, 6, "round {round}");
+        }
+    }
+
+    #[test]
+    fn an_accepting_checkout_cut_short_at_any_write_never_commits_an_order_without_its_ticket() {
+        let r = menu();
+        let probe = FaultyStore::new(MemoryStore::new());
+        fill(&probe, &r, "call");
+        let before = probe.writes();
+        block_on(checkout_with(&probe, &r, &biz(), "call", AUTO, open_at())).unwrap();
+        let writes = probe.writes() - before;
+        assert!(writes >= 5, "{writes}");
+        for k in 1..=writes {
+            let s = FaultyStore::new(MemoryStore::new());
+            fill(&s, &r, "call");
+            s.fail_from(k);
+            let _ = block_on(checkout_with(&s, &r, &biz(), "call", AUTO, open_at()));
+            s.heal();
+            // No retry: whatever committed must be whole.
+            let placed = block_on(order(s.inner(), &biz(), "o-call")).unwrap();
+            let jobs = block_on(lease(s.inner(), &biz(), "UTC", "dev", open_at())).unwrap();
+            match placed {
+                Some(o) => {
+                    assert_eq!(o.status, OrderStatus::Accepted, "write {k}");
+                    assert_eq!(
+                        jobs.len(),
+                        2,
+                        "write {k}: a committed order without tickets"
+                    );
+                }
+                None => assert!(jobs.is_empty(), "write {k}: a ticket for no order"),
+            }
+        }
+        // The plain checkout (held for staff) queues nothing.
+        let s = MemoryStore::new();
+        fill(&s, &r, "held");
+        block_on(checkout(&s, &r, &biz(), "held", open_at())).unwrap();
+        assert!(
+            block_on(s.get_value("biz/windy/print-queue"))
+                .unwrap()
+                .is_none()
+        );
     }
 }

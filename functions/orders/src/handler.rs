@@ -20,7 +20,7 @@ use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::knowledge::{Confidence, KindFilter};
 use hostline_shared::orders::checkout::{self, valid_call_id};
-use hostline_shared::orders::{Cart, Checkout, LineRequest, OrderStatus, check_line};
+use hostline_shared::orders::{Cart, Checkout, LineRequest, OrderStatus, Placement, check_line};
 use hostline_shared::publish::{load_published, load_restaurant};
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::Store;
@@ -59,6 +59,9 @@ struct Menu {
     business: BusinessId,
     published: Published,
     doc: Restaurant,
+    /// Whether an order goes straight to the kitchen (and with a receipt): the owner's
+    /// settings.
+    placement: Placement,
 }
 
 async fn tool_calls<S: Store>(
@@ -126,6 +129,7 @@ async fn load<S: Store>(store: &S, credential: &ToolCredential) -> Result<Menu, 
         business: business.id.clone(),
         published,
         doc,
+        placement: business.settings.placement(),
     })
 }
 
@@ -386,12 +390,13 @@ async fn answer<S: Store>(
             }
         }
         tools::CHECKOUT_ORDER => {
-            let placed = checkout::checkout(store, doc, &m.business, call_id, now)
-                .await
-                .map_err(|e| {
-                    eprintln!("orders: storage error checking out {call_id}: {e}");
-                    TROUBLE.to_owned()
-                })?;
+            let placed =
+                checkout::checkout_with(store, doc, &m.business, call_id, m.placement, now)
+                    .await
+                    .map_err(|e| {
+                        eprintln!("orders: storage error checking out {call_id}: {e}");
+                        TROUBLE.to_owned()
+                    })?;
             match placed {
                 Checkout::Placed(o) => {
                     let when = match &o.fulfillment {

@@ -122,7 +122,16 @@ fn a_spoken_order_from_first_item_to_order_number() {
     assert!(said.contains("order number 1 0 1"), "{said}");
     assert_eq!(block_on(s.list("biz/pizza/orders/")).unwrap().len(), 1);
     let said = tool(&s, "call-1", "10", "order_status", json!({}));
-    assert_eq!(said, "Order number 1 0 1 is in, waiting for the kitchen.");
+    assert_eq!(said, "Order number 1 0 1 is accepted by the kitchen.");
+    // Accepted at once (the owner has not asked to accept orders by hand): the kitchen
+    // ticket is queued for the printers.
+    let queue = block_on(hostline_shared::printing::queue(
+        &s,
+        &hostline_shared::ids::BusinessId::parse("pizza").unwrap(),
+    ))
+    .unwrap();
+    let jobs: Vec<&str> = queue.jobs.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(jobs, ["o-call-1.kitchen"]);
 }
 
 #[test]

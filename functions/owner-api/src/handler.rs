@@ -46,6 +46,7 @@ use crate::auth_routes;
 use crate::calls;
 use crate::devices;
 use crate::menu;
+use crate::orders;
 use crate::sections;
 use crate::staff;
 use hostline_shared::api::{ApiError, Principal, Router, parse_body, parse_restaurant};
@@ -117,6 +118,16 @@ enum Route {
     Faq,
     Lines,
     Line,
+    Orders,
+    Order,
+    OrderHistory,
+    OrderStatus,
+    OrderCancel,
+    OrderReprint,
+    OrderTicket,
+    PrintJobs,
+    EdgeJobs,
+    EdgeJobAck,
 }
 
 /// Every route pattern and the route it is.
@@ -168,6 +179,31 @@ const ROUTES: &[(&str, Route)] = &[
     ("/api/v1/businesses/{id}/lines", Route::Lines),
     ("/api/v1/businesses/{id}/lines/{phone}", Route::Line),
     ("/api/v1/line-pool", Route::LinePool),
+    ("/api/v1/businesses/{id}/orders", Route::Orders),
+    ("/api/v1/businesses/{id}/orders/{order_id}", Route::Order),
+    (
+        "/api/v1/businesses/{id}/orders/{order_id}/history",
+        Route::OrderHistory,
+    ),
+    (
+        "/api/v1/businesses/{id}/orders/{order_id}/status",
+        Route::OrderStatus,
+    ),
+    (
+        "/api/v1/businesses/{id}/orders/{order_id}/cancel",
+        Route::OrderCancel,
+    ),
+    (
+        "/api/v1/businesses/{id}/orders/{order_id}/reprint",
+        Route::OrderReprint,
+    ),
+    (
+        "/api/v1/businesses/{id}/orders/{order_id}/ticket",
+        Route::OrderTicket,
+    ),
+    ("/api/v1/businesses/{id}/print-jobs", Route::PrintJobs),
+    ("/api/v1/edge/jobs", Route::EdgeJobs),
+    ("/api/v1/edge/jobs/{job_id}/ack", Route::EdgeJobAck),
     ("/api/v1/line-pool/{phone}", Route::PoolLine),
 ];
 
@@ -293,7 +329,8 @@ async fn route<S: Store, B: Blobs>(
     }
     let who = authorize(req, store, config, now).await?;
     // A device token opens the edge routes only.
-    if matches!(who, Principal::Device(_)) && !matches!(m.route, Route::EdgeMe) {
+    let edge_route = matches!(m.route, Route::EdgeMe | Route::EdgeJobs | Route::EdgeJobAck);
+    if matches!(who, Principal::Device(_)) && !edge_route {
         return Err(ApiError::forbidden("device tokens are for the edge routes"));
     }
     let business = || parse_id(m.param("id"));
@@ -393,6 +430,56 @@ async fn route<S: Store, B: Blobs>(
             devices::revoke_device(store, &id, m.param("device_id")).await
         }
         (Route::EdgeMe, Method::Get) => devices::me(&who),
+        (Route::EdgeJobs, Method::Get) => match &who {
+            Principal::Device(d) => orders::edge_jobs(store, d, now).await,
+            _ => Err(not_a_device()),
+        },
+        (Route::EdgeJobAck, Method::Post) => match &who {
+            Principal::Device(d) => {
+                orders::edge_ack(store, d, m.param("job_id"), &req.body, now).await
+            }
+            _ => Err(not_a_device()),
+        },
+        (Route::Orders, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::OrdersRead)?;
+            orders::list(store, &id, req).await
+        }
+        (Route::Order, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::OrdersRead)?;
+            orders::get(store, &id, m.param("order_id")).await
+        }
+        (Route::OrderHistory, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::OrdersRead)?;
+            orders::history(store, &id, m.param("order_id")).await
+        }
+        (Route::OrderTicket, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::OrdersRead)?;
+            orders::ticket(store, &id, m.param("order_id")).await
+        }
+        (Route::PrintJobs, Method::Get) => {
+            let id = business()?;
+            who.may(&id, Permission::OrdersRead)?;
+            orders::print_jobs(store, &id).await
+        }
+        (Route::OrderStatus, Method::Post) => {
+            let id = business()?;
+            who.may(&id, Permission::OrdersWrite)?;
+            orders::set_status(store, &id, m.param("order_id"), actor(&who), &req.body, now).await
+        }
+        (Route::OrderCancel, Method::Post) => {
+            let id = business()?;
+            who.may(&id, Permission::OrdersWrite)?;
+            orders::cancel(store, &id, m.param("order_id"), actor(&who), &req.body, now).await
+        }
+        (Route::OrderReprint, Method::Post) => {
+            let id = business()?;
+            who.may(&id, Permission::OrdersWrite)?;
+            orders::reprint(store, &id, m.param("order_id"), &req.body, now).await
+        }
         (Route::VapiNumber, Method::Put) => {
             let Principal::Operator = who else {
                 return Err(ApiError::forbidden("only the operator maps Vapi numbers"));
@@ -483,16 +570,19 @@ async fn route<S: Store, B: Blobs>(
             _ => Some(m.param("id").to_owned()),
         };
         // (Never the customer's phone number: customer routes are audited without a target.)
-        let target = ["staff_id", "key_id", "device_id", "item_id"]
+        let target = ["staff_id", "key_id", "device_id", "item_id", "order_id"]
             .iter()
             .map(|p| m.param(p))
             .find(|v| !v.is_empty())
             .map(str::to_owned)
             .or_else(|| answer_field(&answer, &["id"]).filter(|_| *m.route != Route::Businesses));
         let detail = match m.route {
-            Route::Business | Route::Availability | Route::ItemAvailability => {
-                serde_json::from_slice(&req.body).unwrap_or_default()
-            }
+            Route::Business
+            | Route::Availability
+            | Route::ItemAvailability
+            | Route::OrderStatus
+            | Route::OrderCancel
+            | Route::OrderReprint => serde_json::from_slice(&req.body).unwrap_or_default(),
             Route::Restaurant => json!({"revision": answer_field(&answer, &["revision"])}),
             _ => serde_json::Value::Null,
         };
@@ -526,8 +616,15 @@ fn audited(route: Route, method: Method) -> Option<&'static str> {
         (Route::Lines, Method::Post) => "line.add",
         (Route::Line, Method::Patch) => "line.update",
         (Route::Line, Method::Delete) => "line.remove",
+        (Route::OrderStatus, Method::Post) => "order.status",
+        (Route::OrderCancel, Method::Post) => "order.cancel",
+        (Route::OrderReprint, Method::Post) => "order.reprint",
         _ => return None,
     })
+}
+
+fn not_a_device() -> ApiError {
+    ApiError::forbidden("the print-job routes take a paired device's token")
 }
 
 /// Who to name in the audit log.
@@ -826,6 +923,13 @@ pub(crate) struct BusinessPatch {
     /// Taking orders by phone (`null`: on whenever the document offers pickup or delivery).
     #[serde(default, deserialize_with = "present")]
     ordering: Option<Option<bool>>,
+    /// Orders taken by phone go straight to the kitchen, accepted and printed (`null`: yes);
+    /// `false` holds them as received until staff accept them.
+    #[serde(default, deserialize_with = "present")]
+    auto_accept_orders: Option<Option<bool>>,
+    /// Print a customer receipt beside each kitchen ticket (`null`: no).
+    #[serde(default, deserialize_with = "present")]
+    print_receipts: Option<Option<bool>>,
 }
 
 /// Tells "field absent" (outer `None`) from "field set to null" (`Some(None)`).
@@ -917,6 +1021,12 @@ async fn patch_business<S: Store>(
         }
         if let Some(o) = patch.ordering {
             settings.ordering = o;
+        }
+        if let Some(a) = patch.auto_accept_orders {
+            settings.auto_accept_orders = a;
+        }
+        if let Some(r) = patch.print_receipts {
+            settings.print_receipts = r;
         }
         record.updated_at = now;
         Some(record)

@@ -14,6 +14,8 @@
 //! - `devices`: API keys, edge devices and their pairing;
 //! - [`openapi`]: the OpenAPI 3.1 document of every route;
 //! - `calls`: the call log (recorded by the calls function) and daily usage;
+//! - `orders`: the orders the order tools place, moved through their lifecycle by staff,
+//!   and the print-job queue the paired edge agents lease and acknowledge;
 //! - `component` (wasm32 only): the Spin entry point.
 
 mod auth_routes;
@@ -22,6 +24,7 @@ mod devices;
 pub mod handler;
 mod menu;
 pub mod openapi;
+mod orders;
 mod sections;
 mod staff;
 

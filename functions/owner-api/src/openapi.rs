@@ -47,6 +47,10 @@ struct RequestBodies {
     verify: Value,
     account: Value,
     go_live: Value,
+    order_status: Value,
+    order_cancel: Value,
+    reprint: Value,
+    job_ack: Value,
 }
 
 impl RequestBodies {
@@ -75,6 +79,10 @@ impl RequestBodies {
             verify: schema_of::<w::Verify>(),
             account: schema_of::<w::Account>(),
             go_live: schema_of::<w::GoLive>(),
+            order_status: schema_of::<crate::orders::StatusBody>(),
+            order_cancel: schema_of::<crate::orders::CancelBody>(),
+            reprint: schema_of::<crate::orders::ReprintBody>(),
+            job_ack: schema_of::<crate::orders::AckBody>(),
         }
     }
 }
@@ -131,6 +139,23 @@ fn business_view() -> Value {
             "balance_seconds": {"type": "integer"},
             "created_at": {"type": "string"},
             "updated_at": {"type": "string"},
+        }),
+    )
+}
+
+fn order_view() -> Value {
+    obj(
+        &[
+            "id", "number", "status", "version", "lines", "totals", "history",
+        ],
+        json!({
+            "id": {"type": "string"},
+            "number": {"type": "string"},
+            "status": {"enum": ["received", "accepted", "preparing", "ready", "completed", "cancelled"]},
+            "version": {"type": "integer", "minimum": 0},
+            "lines": {"type": "array", "items": {"type": "object"}},
+            "totals": {"type": "object"},
+            "history": {"type": "array", "items": {"type": "object"}},
         }),
     )
 }
@@ -509,6 +534,144 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
             ok: 200,
             response: any_object(),
             errors: &[401, 403, 503],
+        },
+        Op {
+            method: "get",
+            path: "/api/v1/edge/jobs",
+            id: "edgeJobs",
+            summary: "Lease this device's business's print jobs (each with its structured ticket)",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: obj(
+                &["jobs", "poll_after_seconds"],
+                json!({"jobs": {"type": "array", "items": {"type": "object"}},
+                       "poll_after_seconds": {"type": "integer"}}),
+            ),
+            errors: &[401, 403, 503],
+        },
+        Op {
+            method: "post",
+            path: "/api/v1/edge/jobs/{job_id}/ack",
+            id: "edgeJobAck",
+            summary: "Report a leased print job printed or failed",
+            auth: true,
+            body: b(&bodies.job_ack),
+            query: &[],
+            ok: 200,
+            response: any_object(),
+            errors: &[400, 401, 403, 404, 409, 503],
+        },
+        Op {
+            method: "get",
+            path: "/api/v1/businesses/{id}/orders",
+            id: "listOrders",
+            summary: "Orders, newest first, filtered by status, local date and channel",
+            auth: true,
+            body: None,
+            query: &[
+                ("status", "string"),
+                ("date", "string"),
+                ("channel", "string"),
+                ("limit", "integer"),
+                ("cursor", "string"),
+            ],
+            ok: 200,
+            response: obj(
+                &["orders", "next_cursor"],
+                json!({"orders": {"type": "array", "items": {"type": "object"}},
+                       "next_cursor": {"type": ["string", "null"]}}),
+            ),
+            errors: &[400, 401, 403, 404, 503],
+        },
+        Op {
+            method: "get",
+            path: "/api/v1/businesses/{id}/orders/{order_id}",
+            id: "getOrder",
+            summary: "One order, with the version a change must name",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: order_view(),
+            errors: &[400, 401, 403, 404, 503],
+        },
+        Op {
+            method: "get",
+            path: "/api/v1/businesses/{id}/orders/{order_id}/history",
+            id: "orderHistory",
+            summary: "Every status change of one order: what, when, by whom",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: obj(
+                &["order_id", "version", "history"],
+                json!({"order_id": {"type": "string"}, "version": {"type": "integer"},
+                       "history": {"type": "array", "items": {"type": "object"}}}),
+            ),
+            errors: &[400, 401, 403, 404, 503],
+        },
+        Op {
+            method: "get",
+            path: "/api/v1/businesses/{id}/orders/{order_id}/ticket",
+            id: "orderTicket",
+            summary: "The structured kitchen ticket of one order",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: any_object(),
+            errors: &[400, 401, 403, 404, 503],
+        },
+        Op {
+            method: "post",
+            path: "/api/v1/businesses/{id}/orders/{order_id}/status",
+            id: "setOrderStatus",
+            summary: "Move an order forward (or cancel it), naming the version you saw",
+            auth: true,
+            body: b(&bodies.order_status),
+            query: &[],
+            ok: 200,
+            response: order_view(),
+            errors: &[400, 401, 403, 404, 409, 422, 503],
+        },
+        Op {
+            method: "post",
+            path: "/api/v1/businesses/{id}/orders/{order_id}/cancel",
+            id: "cancelOrder",
+            summary: "Cancel an order with a reason, naming the version you saw",
+            auth: true,
+            body: b(&bodies.order_cancel),
+            query: &[],
+            ok: 200,
+            response: order_view(),
+            errors: &[400, 401, 403, 404, 409, 422, 503],
+        },
+        Op {
+            method: "post",
+            path: "/api/v1/businesses/{id}/orders/{order_id}/reprint",
+            id: "reprintOrder",
+            summary: "Queue an accepted order's ticket again, marked as a reprint",
+            auth: true,
+            body: b(&bodies.reprint),
+            query: &[],
+            ok: 201,
+            response: obj(&["job_id"], json!({"job_id": {"type": "string"}})),
+            errors: &[400, 401, 403, 404, 422, 503],
+        },
+        Op {
+            method: "get",
+            path: "/api/v1/businesses/{id}/print-jobs",
+            id: "printJobs",
+            summary: "The print-job queue: pending, leased, printed and failed jobs",
+            auth: true,
+            body: None,
+            query: &[],
+            ok: 200,
+            response: list_of("jobs"),
+            errors: &[400, 401, 403, 404, 503],
         },
         Op {
             method: "put",
@@ -912,6 +1075,10 @@ fn path_param(name: &str) -> Value {
         json!({"type": "string", "pattern": "^ob_[0-9a-f]{16}$"})
     } else if name == "id" {
         json!({"type": "string", "minLength": 3, "maxLength": 64, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"})
+    } else if name == "order_id" {
+        json!({"type": "string", "pattern": "^o-[A-Za-z0-9_-]{1,64}$"})
+    } else if name == "job_id" {
+        json!({"type": "string", "pattern": "^o-[A-Za-z0-9_-]{1,64}\\.(kitchen|receipt)(\\.r[0-9]{1,9})?$"})
     } else if name == "phone" {
         json!({"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"})
     } else {
@@ -926,6 +1093,11 @@ fn query_schema(name: &str, ty: &str) -> Value {
         "limit" => json!({"type": "integer", "minimum": 1, "maximum": 100}),
         "days" => json!({"type": "integer", "minimum": 1, "maximum": 366}),
         "cursor" => json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,100}$"}),
+        "status" => {
+            json!({"type": "string", "pattern": "^(received|accepted|preparing|ready|completed|cancelled)(,(received|accepted|preparing|ready|completed|cancelled))*$"})
+        }
+        "date" => json!({"type": "string", "format": "date"}),
+        "channel" => json!({"enum": ["vapi", "twilio"]}),
         _ => json!({"type": ty}),
     }
 }

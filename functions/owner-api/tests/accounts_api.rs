@@ -248,6 +248,46 @@ fn business_routes(b: &str) -> Vec<(Method, String, String)> {
             format!("/api/v1/businesses/{b}/lines/+12125550990"),
             String::new(),
         ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/orders"),
+            String::new(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/orders/o-call-1"),
+            String::new(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/orders/o-call-1/history"),
+            String::new(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/orders/o-call-1/ticket"),
+            String::new(),
+        ),
+        (
+            Method::Post,
+            format!("/api/v1/businesses/{b}/orders/o-call-1/status"),
+            json!({"status": "accepted", "version": 1}).to_string(),
+        ),
+        (
+            Method::Post,
+            format!("/api/v1/businesses/{b}/orders/o-call-1/cancel"),
+            json!({"version": 1, "reason": "x"}).to_string(),
+        ),
+        (
+            Method::Post,
+            format!("/api/v1/businesses/{b}/orders/o-call-1/reprint"),
+            String::new(),
+        ),
+        (
+            Method::Get,
+            format!("/api/v1/businesses/{b}/print-jobs"),
+            String::new(),
+        ),
     ]
 }
 
@@ -1009,4 +1049,228 @@ fn items_are_86d_without_a_reimport_and_every_change_is_audited() {
         .0,
         403
     );
+}
+
+/// Place an order for `call` in `business` the way the order tools do: two lines, pickup,
+/// checkout held for staff to accept.
+fn place_order(s: &MemoryStore, business: &str, doc: &str, call: &str) -> Value {
+    use hostline_shared::orders::{Checkout, LineRequest, check_line, checkout, with_cart};
+    let r = hostline_shared::restaurant::Restaurant::parse(doc).unwrap();
+    let b = BusinessId::parse(business).unwrap();
+    let mut step = 0;
+    let mut tool = |change: &mut dyn FnMut(&mut hostline_shared::orders::Cart) -> String| {
+        step += 1;
+        block_on(with_cart(s, &b, call, &format!("t{step}"), now(), |c| {
+            change(c)
+        }))
+        .unwrap()
+    };
+    for (item, options) in [
+        ("pepperoni-pizza", vec!["size-large"]),
+        ("garlic-knots", vec![]),
+    ] {
+        let line = check_line(
+            &r,
+            &LineRequest {
+                item_id: item.into(),
+                quantity: 1,
+                options: options.into_iter().map(str::to_owned).collect(),
+                notes: None,
+            },
+        )
+        .unwrap();
+        tool(&mut |c| c.stage(line.clone()));
+        tool(&mut |c| c.confirm_pending(&r).unwrap_or_else(|e| e));
+    }
+    tool(&mut |c| c.set_pickup(&r).unwrap_or_else(|e| e));
+    match block_on(checkout(s, &r, &b, call, now())).unwrap() {
+        Checkout::Placed(o) => serde_json::to_value(&*o).unwrap(),
+        Checkout::NotReady(why) => panic!("not placed: {why}"),
+    }
+}
+
+#[test]
+fn staff_move_orders_through_their_life_and_paired_agents_print_them() {
+    use hostline_test_support::fixtures::PIZZA;
+    let s = MemoryStore::new();
+    let owner = owner_with_business(&s, "ana@example.com", "windy", "Windy City Slice");
+    let (st, body) = send(
+        &s,
+        Method::Put,
+        "/api/v1/businesses/windy/restaurant",
+        PIZZA,
+        Some(&owner),
+    );
+    assert_eq!(st, 200, "{body}");
+    let placed = place_order(&s, "windy", PIZZA, "call-1");
+    assert_eq!(placed["status"], "received");
+    let (st, _) = send(
+        &s,
+        Method::Post,
+        "/api/v1/businesses/windy/staff",
+        &json!({"name": "Kim", "phone": "+14155550177", "pin": "4821"}).to_string(),
+        Some(&owner),
+    );
+    assert_eq!(st, 201);
+    let (_, pair) = send(
+        &s,
+        Method::Post,
+        "/api/v1/auth/staff-login",
+        &json!({"business_id": "windy", "phone": "+14155550177", "pin": "4821"}).to_string(),
+        None,
+    );
+    let staff = pair["access_token"].as_str().unwrap().to_owned();
+    let get = |path: &str, token: &str| send(&s, Method::Get, path, "", Some(token));
+    let post = |path: &str, body: Value, token: &str| {
+        send(&s, Method::Post, path, &body.to_string(), Some(token))
+    };
+
+    // The list, with its filters; each bad filter named.
+    let (st, list) = get("/api/v1/businesses/windy/orders?status=received", &staff);
+    assert_eq!(st, 200, "{list}");
+    let orders = list["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        (&orders[0]["number"], &orders[0]["version"]),
+        (&json!("101"), &json!(1))
+    );
+    assert!(orders[0]["phone"].is_null());
+    for (query, count) in [
+        ("status=accepted,ready", 0),
+        ("date=2026-12-01", 1),
+        ("date=2026-12-02", 0),
+        ("channel=vapi", 1),
+        ("channel=twilio", 0),
+    ] {
+        let (st, l) = get(&format!("/api/v1/businesses/windy/orders?{query}"), &staff);
+        assert_eq!(
+            (st, l["orders"].as_array().unwrap().len()),
+            (200, count),
+            "{query}"
+        );
+    }
+    for (query, field) in [
+        ("status=done", "status"),
+        ("date=12/01", "date"),
+        ("channel=fax", "channel"),
+    ] {
+        let (st, e) = get(&format!("/api/v1/businesses/windy/orders?{query}"), &staff);
+        assert_eq!((st, &e["field"]), (400, &json!(field)), "{query}: {e}");
+    }
+
+    // Nothing prints before the kitchen accepts.
+    let (_, code) = post(
+        "/api/v1/businesses/windy/devices/pairing-codes",
+        json!({}),
+        &owner,
+    );
+    let (st, paired) = send(
+        &s,
+        Method::Post,
+        "/api/v1/edge/pair",
+        &json!({"code": code["code"], "name": "kitchen pi"}).to_string(),
+        None,
+    );
+    assert_eq!(st, 201, "{paired}");
+    let device = paired["device_token"].as_str().unwrap().to_owned();
+    let (st, jobs) = get("/api/v1/edge/jobs", &device);
+    assert_eq!(
+        (st, jobs["jobs"].as_array().unwrap().len()),
+        (200, 0),
+        "{jobs}"
+    );
+    assert_eq!(
+        get("/api/v1/edge/jobs", &owner).0,
+        403,
+        "jobs are for devices"
+    );
+
+    // Staff accept; a second screen still at version 1 is told it moved, with the order.
+    let path = "/api/v1/businesses/windy/orders/o-call-1/status";
+    let (st, accepted) = post(path, json!({"status": "accepted", "version": 1}), &staff);
+    assert_eq!((st, &accepted["version"]), (200, &json!(2)), "{accepted}");
+    let (st, stale) = post(path, json!({"status": "preparing", "version": 1}), &staff);
+    assert_eq!((st, &stale["field"]), (409, &json!("version")), "{stale}");
+    assert_eq!(stale["order"]["status"], "accepted");
+    let (st, back) = post(path, json!({"status": "received", "version": 2}), &staff);
+    assert_eq!((st, &back["field"]), (422, &json!("status")), "{back}");
+    let (st, bad) = post(path, json!({"status": "eaten", "version": 2}), &staff);
+    assert_eq!((st, &bad["field"]), (400, &json!("status")));
+
+    // The agent leases the kitchen ticket and reports it printed.
+    let (_, jobs) = get("/api/v1/edge/jobs", &device);
+    let job = &jobs["jobs"][0];
+    assert_eq!(jobs["jobs"].as_array().unwrap().len(), 1, "{jobs}");
+    assert_eq!(
+        (&job["id"], &job["kind"]),
+        (&json!("o-call-1.kitchen"), &json!("kitchen"))
+    );
+    assert_eq!(job["ticket"]["order_number"], "101");
+    assert_eq!(job["ticket"]["timezone"], "America/Chicago");
+    assert_eq!(job["ticket"]["lines"].as_array().unwrap().len(), 2);
+    let ack = "/api/v1/edge/jobs/o-call-1.kitchen/ack";
+    let (st, done) = post(ack, json!({"status": "printed"}), &device);
+    assert_eq!((st, &done["state"]), (200, &json!("printed")), "{done}");
+    let (st, e) = post(ack, json!({"status": "lost"}), &device);
+    assert_eq!((st, &e["field"]), (400, &json!("status")));
+    let (st, _) = post(
+        "/api/v1/edge/jobs/o-call-9.kitchen/ack",
+        json!({"status": "printed"}),
+        &device,
+    );
+    assert_eq!(st, 404);
+
+    // A reprint by staff is its own job, marked as one.
+    let (st, re) = post(
+        "/api/v1/businesses/windy/orders/o-call-1/reprint",
+        json!({}),
+        &staff,
+    );
+    assert_eq!(
+        (st, &re["job_id"]),
+        (201, &json!("o-call-1.kitchen.r1")),
+        "{re}"
+    );
+    let (_, jobs) = get("/api/v1/edge/jobs", &device);
+    assert_eq!(jobs["jobs"][0]["reprint"], 1, "{jobs}");
+
+    // Ready, then a cancellation needs a reason and the right version.
+    let (st, _) = post(path, json!({"status": "ready", "version": 2}), &staff);
+    assert_eq!(st, 200);
+    let cancel = "/api/v1/businesses/windy/orders/o-call-1/cancel";
+    let (st, e) = post(cancel, json!({"version": 3}), &staff);
+    assert_eq!((st, &e["field"]), (400, &json!("reason")), "{e}");
+    let (st, c) = post(
+        cancel,
+        json!({"version": 3, "reason": "never picked up"}),
+        &staff,
+    );
+    assert_eq!((st, &c["status"]), (200, &json!("cancelled")), "{c}");
+    let (_, h) = get("/api/v1/businesses/windy/orders/o-call-1/history", &staff);
+    let steps: Vec<&str> = h["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["received", "accepted", "ready", "cancelled"]);
+    assert!(
+        h["history"][1]["by"].as_str().unwrap().starts_with("s_"),
+        "{h}"
+    );
+    assert_eq!(h["history"][3]["reason"], "never picked up");
+    let (st, _) = get("/api/v1/businesses/windy/orders/o-nope", &staff);
+    assert_eq!(st, 404);
+
+    // Every move is in the owner's audit log.
+    let (_, audit) = get("/api/v1/businesses/windy/audit", &owner);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("order."))
+        .collect();
+    assert_eq!(actions.len(), 4, "{audit}");
+    assert!(actions.contains(&"order.cancel") && actions.contains(&"order.reprint"));
 }

@@ -12,6 +12,8 @@
 //! by a checkout that then failed is skipped, never reused); the list index entry; the order,
 //! created only if absent (the commit point: from here the order exists); the cart marked
 //! with it. A retry finds the cart marked, or the order present, and answers the same order.
+//! An order accepted at once ([`Placement::auto_accept`]) has its print jobs queued before
+//! the commit point ([`crate::printing`]).
 
 use super::cart::{Cart, Fulfillment};
 use super::line::CartLine;
@@ -66,6 +68,9 @@ pub struct Order {
     pub placed_at: jiff::Timestamp,
     /// The local date its number belongs to.
     pub day: jiff::civil::Date,
+    /// The voice path that took it.
+    #[serde(default)]
+    pub channel: Channel,
 }
 
 impl Order {
@@ -164,12 +169,65 @@ async fn allocate_number<S: Store>(
     Ok((100 + u64::from(counted)).to_string())
 }
 
-/// Place the call's order: once, however often it is asked (see the module doc).
+/// How a placed order starts its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Placement {
+    /// Accept it at once (the kitchen gets its ticket without anyone touching a screen);
+    /// otherwise it waits, received, for staff to accept it.
+    pub auto_accept: bool,
+    /// Print a customer receipt beside the kitchen ticket.
+    pub receipts: bool,
+}
+
+/// Which voice path took the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A Vapi call (`message.call.id`).
+    #[default]
+    Vapi,
+    /// A Twilio call through the media relay (the call SID).
+    Twilio,
+}
+
+impl Channel {
+    /// The channel a cart's call id belongs to: Twilio call SIDs have their own shape.
+    pub fn of_call(call_id: &str) -> Channel {
+        if crate::calls::CallSid::parse(call_id).is_ok() {
+            Channel::Twilio
+        } else {
+            Channel::Vapi
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Vapi => "vapi",
+            Channel::Twilio => "twilio",
+        }
+    }
+}
+
+/// Place the call's order, held as received for staff to accept ([`checkout_with`]).
 pub async fn checkout<S: Store>(
     store: &S,
     r: &Restaurant,
     business: &BusinessId,
     call_id: &str,
+    now: jiff::Timestamp,
+) -> Result<Checkout, StoreError> {
+    checkout_with(store, r, business, call_id, Placement::default(), now).await
+}
+
+/// Place the call's order: once, however often it is asked (see the module doc). With
+/// `placement.auto_accept` the order commits already accepted, its print jobs queued before
+/// the commit point.
+pub async fn checkout_with<S: Store>(
+    store: &S,
+    r: &Restaurant,
+    business: &BusinessId,
+    call_id: &str,
+    placement: Placement,
     now: jiff::Timestamp,
 ) -> Result<Checkout, StoreError> {
     let order_id = format!("o-{call_id}");
@@ -207,7 +265,7 @@ pub async fn checkout<S: Store>(
     };
     let day = now.to_zoned(r.business.timezone.tz().clone()).date();
     let number = allocate_number(store, business, day).await?;
-    let order = Order {
+    let mut order = Order {
         id: order_id.clone(),
         number,
         business_id: business.clone(),
@@ -226,7 +284,25 @@ pub async fn checkout<S: Store>(
         }],
         placed_at: now,
         day,
+        channel: Channel::of_call(call_id),
     };
+    if placement.auto_accept {
+        order.status = OrderStatus::Accepted;
+        order.history.push(StatusChange {
+            status: OrderStatus::Accepted,
+            at: now,
+            by: "auto".into(),
+            reason: None,
+        });
+        crate::printing::enqueue(
+            store,
+            business,
+            &order_id,
+            &super::lifecycle::print_kinds(placement.receipts),
+            now,
+        )
+        .await?;
+    }
     store
         .put(
             &keys::order_index(business, &format!("{}-{order_id}", newest_first(now))),

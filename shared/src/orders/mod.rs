@@ -13,13 +13,20 @@
 //!   business per day, safe to retry after a crash at any step.
 //! - [`totals`]: a cart's subtotal, tax (basis points, rounded half-up once per order),
 //!   delivery fee and total, and the order-wide limits (`max_items_per_order`).
+//! - [`lifecycle`]: received → accepted → preparing → ready → completed (or cancelled), each
+//!   change by compare-and-swap against the version the person saw; accepting queues the
+//!   order's print jobs ([`crate::printing`]).
 
 pub mod cart;
 pub mod checkout;
+pub mod lifecycle;
 pub mod line;
 pub mod totals;
 
 pub use cart::{Cart, Fulfillment};
-pub use checkout::{Checkout, Order, OrderStatus, checkout, with_cart};
+pub use checkout::{
+    Channel, Checkout, Order, OrderStatus, Placement, checkout, checkout_with, with_cart,
+};
+pub use lifecycle::{Move, MoveRefused, change_status};
 pub use line::{CartLine, ChosenOption, LineRefusal, LineRequest, check_line};
 pub use totals::{CartRefusal, Totals, check_cart, totals};

@@ -345,13 +345,7 @@ fn json_path(path: &serde_path_to_error::Path) -> String {
 /// Turns a serde message into one for an owner: the field an "unknown/missing/duplicate field"
 /// error is about goes into the path, Rust type names become words, backticks become quotes.
 fn structural_error(mut path: String, message: &str) -> DocError {
-    let field_named = ["unknown field `", "missing field `", "duplicate field `"]
-        .iter()
-        .find_map(|prefix| {
-            let rest = message.strip_prefix(prefix)?;
-            let end = rest.find('`')?;
-            Some((*prefix, &rest[..end]))
-        });
+    let field_named = crate::api::serde_field_named(message);
     let message = match field_named {
         Some(("missing field `", field)) => {
             push_key(&mut path, field);

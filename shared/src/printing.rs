@@ -1,0 +1,532 @@
+//! Print jobs: the kitchen's queue of tickets, and the wire types the edge agent reads.
+//!
+//! A job carries the structured [`Ticket`] (order number, fulfilment, time, lines with their
+//! options and notes, totals), never printer bytes: the agent renders ESC/POS for its own
+//! printers. Both ends use these types, so they agree by construction.
+//!
+//! One record per business, the [`PrintQueue`] at `biz/{b}/print-queue`, holds every job's
+//! state and is changed only by compare-and-swap, so two agents polling at once can never
+//! lease the same job. The queue is written *before* the order change that calls for the job
+//! (checkout, or a staff member accepting an order) commits; a job is served only once its
+//! order exists in a printable state. A crash between the two leaves a job nobody is served,
+//! which is dropped once it is old ([`ORPHAN_AFTER_SECONDS`]), never a committed order
+//! without its ticket.
+//!
+//! Leases: a poll leases the business's pending jobs to the calling device for
+//! [`LEASE_SECONDS`]; the same device polling again gets its un-acknowledged jobs back with the
+//! lease renewed (it keeps them in its own durable queue and deduplicates by id), another
+//! device only after the lease has run out. An acknowledgement says printed (done) or failed
+//! (kept, with the reason, for the kitchen display and a staff reprint).
+
+use crate::ids::BusinessId;
+use crate::money::Cents;
+use crate::orders::{Fulfillment, Order, OrderStatus};
+use crate::store::{Store, StoreError, keys};
+use crate::tenancy::{read_json, update_json};
+use serde::{Deserialize, Serialize};
+
+/// How long a poll's lease on a job lasts.
+pub const LEASE_SECONDS: i64 = 120;
+/// A queued job whose order never committed is dropped after this long.
+pub const ORPHAN_AFTER_SECONDS: i64 = 15 * 60;
+/// Finished jobs (printed, cancelled) stay listed this long for the display and reprints.
+pub const KEEP_DONE_SECONDS: i64 = 24 * 60 * 60;
+/// Jobs handed out by one poll, at most.
+pub const MAX_LEASED_PER_POLL: usize = 20;
+
+/// What a ticket is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// The kitchen ticket: what to make.
+    Kitchen,
+    /// The customer's receipt: with prices and totals.
+    Receipt,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Kitchen => "kitchen",
+            JobKind::Receipt => "receipt",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobKind> {
+        match s {
+            "kitchen" => Some(JobKind::Kitchen),
+            "receipt" => Some(JobKind::Receipt),
+            _ => None,
+        }
+    }
+}
+
+/// One option on a ticket line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketOption {
+    pub name: String,
+    pub price_cents: Cents,
+}
+
+/// One line of a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketLine {
+    pub quantity: u32,
+    pub name: String,
+    /// Options the caller chose (defaults the caller never mentioned are left off the
+    /// kitchen's reading but kept here, marked, for the receipt's prices).
+    pub options: Vec<TicketOption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    pub line_cents: Cents,
+}
+
+/// Pickup or delivery, as the ticket shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TicketFulfillment {
+    Pickup,
+    Delivery { address: String, zone: String },
+}
+
+/// The structured ticket of one order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub business_id: BusinessId,
+    pub order_id: String,
+    /// The short number, as staff call it out.
+    pub order_number: String,
+    pub fulfillment: TicketFulfillment,
+    pub placed_at: jiff::Timestamp,
+    /// When the customer wants it (`None`: as soon as possible).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wanted_at: Option<jiff::Timestamp>,
+    /// The restaurant's time zone, for printing the times in local time.
+    pub timezone: String,
+    pub lines: Vec<TicketLine>,
+    pub subtotal_cents: Cents,
+    pub tax_cents: Cents,
+    pub delivery_fee_cents: Cents,
+    pub total_cents: Cents,
+}
+
+impl Ticket {
+    /// The ticket of `order`, for a restaurant in `timezone`.
+    pub fn of(order: &Order, timezone: &str) -> Ticket {
+        Ticket {
+            business_id: order.business_id.clone(),
+            order_id: order.id.clone(),
+            order_number: order.number.clone(),
+            fulfillment: match &order.fulfillment {
+                Fulfillment::Pickup => TicketFulfillment::Pickup,
+                Fulfillment::Delivery { address, zone, .. } => TicketFulfillment::Delivery {
+                    address: address.clone(),
+                    zone: zone.clone(),
+                },
+            },
+            placed_at: order.placed_at,
+            wanted_at: order.wanted_at,
+            timezone: timezone.to_owned(),
+            lines: order
+                .lines
+                .iter()
+                .map(|l| TicketLine {
+                    quantity: l.quantity,
+                    name: l.name.clone(),
+                    options: l
+                        .options
+                        .iter()
+                        .map(|o| TicketOption {
+                            name: o.name.clone(),
+                            price_cents: o.price_cents,
+                        })
+                        .collect(),
+                    notes: l.notes.clone(),
+                    line_cents: l.line_cents,
+                })
+                .collect(),
+            subtotal_cents: order.totals.subtotal_cents,
+            tax_cents: order.totals.tax_cents,
+            delivery_fee_cents: order.totals.delivery_fee_cents,
+            total_cents: order.totals.total_cents,
+        }
+    }
+}
+
+/// Where one job stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for an agent.
+    Pending,
+    /// Handed to `device` until `until`.
+    Leased {
+        device: String,
+        until: jiff::Timestamp,
+    },
+    /// The agent reports it printed.
+    Printed { device: String, at: jiff::Timestamp },
+    /// The agent gave up on it; a staff reprint queues it again.
+    Failed {
+        device: String,
+        at: jiff::Timestamp,
+        reason: String,
+    },
+    /// Its order was cancelled before any agent took it.
+    Cancelled { at: jiff::Timestamp },
+}
+
+/// One job in the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedJob {
+    /// `{order_id}.{kind}`, and `.r{n}` for the n-th reprint a person asked for.
+    pub id: String,
+    pub order_id: String,
+    pub kind: JobKind,
+    /// 0 for the first print; n for the n-th reprint asked for by staff.
+    pub reprint: u32,
+    #[serde(flatten)]
+    pub state: JobState,
+    /// How many times it has been leased.
+    pub leases: u32,
+    pub queued_at: jiff::Timestamp,
+}
+
+impl QueuedJob {
+    fn new(order_id: &str, kind: JobKind, reprint: u32, now: jiff::Timestamp) -> QueuedJob {
+        let id = match reprint {
+            0 => format!("{order_id}.{}", kind.as_str()),
+            n => format!("{order_id}.{}.r{n}", kind.as_str()),
+        };
+        QueuedJob {
+            id,
+            order_id: order_id.to_owned(),
+            kind,
+            reprint,
+            state: JobState::Pending,
+            leases: 0,
+            queued_at: now,
+        }
+    }
+
+    fn finished_at(&self) -> Option<jiff::Timestamp> {
+        match &self.state {
+            JobState::Printed { at, .. }
+            | JobState::Failed { at, .. }
+            | JobState::Cancelled { at } => Some(*at),
+            _ => None,
+        }
+    }
+
+    /// Whether `device` may take it now.
+    fn leasable_by(&self, device: &str, now: jiff::Timestamp) -> bool {
+        match &self.state {
+            JobState::Pending => true,
+            JobState::Leased { device: d, until } => d == device || *until <= now,
+            _ => false,
+        }
+    }
+}
+
+/// Every print job of one business.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintQueue {
+    pub jobs: Vec<QueuedJob>,
+}
+
+impl PrintQueue {
+    /// Drop what no one needs any more: finished jobs past [`KEEP_DONE_SECONDS`], and jobs
+    /// whose order is known not to exist and which are past [`ORPHAN_AFTER_SECONDS`].
+    fn prune(&mut self, now: jiff::Timestamp, orphans: &[String]) {
+        self.jobs.retain(|j| {
+            if let Some(at) = j.finished_at() {
+                return now.as_second() - at.as_second() < KEEP_DONE_SECONDS;
+            }
+            !(orphans.contains(&j.order_id)
+                && now.as_second() - j.queued_at.as_second() >= ORPHAN_AFTER_SECONDS)
+        });
+    }
+}
+
+/// What a poll hands an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintJob {
+    pub id: String,
+    pub kind: JobKind,
+    /// 0 for the first print; n when a person asked for the n-th reprint.
+    pub reprint: u32,
+    /// How many times this job has been handed out (more than 1: an agent may have printed
+    /// it before; the agent's own queue decides whether to mark it REPRINT).
+    pub leases: u32,
+    pub lease_until: jiff::Timestamp,
+    pub ticket: Ticket,
+}
+
+/// Queue the jobs an order calls for when it becomes accepted. Idempotent: a job already in
+/// the queue (same id) is left as it is. Call it before the order change commits.
+pub async fn enqueue<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    order_id: &str,
+    kinds: &[JobKind],
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    update_json::<_, PrintQueue, _>(store, &keys::print_queue(business), |q| {
+        let mut q = q.unwrap_or_default();
+        let mut changed = false;
+        for kind in kinds {
+            let job = QueuedJob::new(order_id, *kind, 0, now);
+            if !q.jobs.iter().any(|j| j.id == job.id) {
+                q.jobs.push(job);
+                changed = true;
+            }
+        }
+        changed.then_some(q)
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Queue the next reprint of one kind of ticket for an order, asked for by a person. Returns
+/// the new job's id.
+pub async fn reprint<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    order_id: &str,
+    kind: JobKind,
+    now: jiff::Timestamp,
+) -> Result<String, StoreError> {
+    let mut id = String::new();
+    update_json::<_, PrintQueue, _>(store, &keys::print_queue(business), |q| {
+        let mut q = q.unwrap_or_default();
+        let next = q
+            .jobs
+            .iter()
+            .filter(|j| j.order_id == order_id && j.kind == kind)
+            .map(|j| j.reprint + 1)
+            .max()
+            .unwrap_or(1);
+        let job = QueuedJob::new(order_id, kind, next, now);
+        id = job.id.clone();
+        q.jobs.push(job);
+        Some(q)
+    })
+    .await?;
+    Ok(id)
+}
+
+/// Whether an order in `status` is printed: once the kitchen has it, until it is cancelled.
+pub fn printable(status: OrderStatus) -> bool {
+    !matches!(status, OrderStatus::Received | OrderStatus::Cancelled)
+}
+
+/// Lease the business's printable jobs to `device` (see the module doc) and return them with
+/// their tickets. Jobs of cancelled orders are marked cancelled; jobs of orders that never
+/// committed are skipped (and dropped once old).
+pub async fn lease<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    timezone: &str,
+    device: &str,
+    now: jiff::Timestamp,
+) -> Result<Vec<PrintJob>, StoreError> {
+    let Some(queue) = read_json::<_, PrintQueue>(store, &keys::print_queue(business)).await? else {
+        return Ok(Vec::new());
+    };
+    // The orders behind the jobs this device could take: read before the compare-and-swap,
+    // so the swap itself is one write.
+    let mut orders: Vec<(String, Option<Order>)> = Vec::new();
+    for job in queue.jobs.iter().filter(|j| j.leasable_by(device, now)) {
+        if orders.len() >= MAX_LEASED_PER_POLL * 2 {
+            break;
+        }
+        if !orders.iter().any(|(id, _)| id == &job.order_id) {
+            let order = crate::orders::checkout::order(store, business, &job.order_id).await?;
+            orders.push((job.order_id.clone(), order));
+        }
+    }
+    let orphans: Vec<String> = orders
+        .iter()
+        .filter(|(_, o)| o.is_none())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let until = now
+        .checked_add(jiff::SignedDuration::from_secs(LEASE_SECONDS))
+        .unwrap_or(now);
+    let mut handed: Vec<PrintJob> = Vec::new();
+    update_json::<_, PrintQueue, _>(store, &keys::print_queue(business), |q| {
+        let mut q = q?;
+        handed.clear();
+        let before = q.clone();
+        for job in q.jobs.iter_mut() {
+            if handed.len() >= MAX_LEASED_PER_POLL || !job.leasable_by(device, now) {
+                continue;
+            }
+            let Some((_, Some(order))) = orders.iter().find(|(id, _)| id == &job.order_id) else {
+                continue;
+            };
+            if order.status == OrderStatus::Cancelled {
+                job.state = JobState::Cancelled { at: now };
+                continue;
+            }
+            if !printable(order.status) {
+                continue;
+            }
+            let renewing = matches!(&job.state, JobState::Leased { device: d, until } if d == device && *until > now);
+            if !renewing {
+                job.leases = job.leases.saturating_add(1);
+            }
+            job.state = JobState::Leased {
+                device: device.to_owned(),
+                until,
+            };
+            handed.push(PrintJob {
+                id: job.id.clone(),
+                kind: job.kind,
+                reprint: job.reprint,
+                leases: job.leases,
+                lease_until: until,
+                ticket: Ticket::of(order, timezone),
+            });
+        }
+        q.prune(now, &orphans);
+        (q != before).then_some(q)
+    })
+    .await?;
+    Ok(handed)
+}
+
+/// What an agent reports of one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ack {
+    Printed,
+    Failed(String),
+}
+
+/// Why an acknowledgement was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AckRefused {
+    #[error("no such print job")]
+    NoJob,
+    #[error("this job is leased to another device")]
+    NotYours,
+}
+
+/// Record what `device` says of job `job_id`. Acknowledging a job already acknowledged the
+/// same way is answered as done (the agent may retry after losing our answer); a device that
+/// never held the job, or lost its lease to another device, is refused.
+pub async fn acknowledge<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    device: &str,
+    job_id: &str,
+    ack: Ack,
+    now: jiff::Timestamp,
+) -> Result<Result<QueuedJob, AckRefused>, StoreError> {
+    let mut outcome: Result<QueuedJob, AckRefused> = Err(AckRefused::NoJob);
+    update_json::<_, PrintQueue, _>(store, &keys::print_queue(business), |q| {
+        let mut q = q?;
+        let Some(job) = q.jobs.iter_mut().find(|j| j.id == job_id) else {
+            outcome = Err(AckRefused::NoJob);
+            return None;
+        };
+        let holder = match &job.state {
+            JobState::Leased { device: d, .. }
+            | JobState::Printed { device: d, .. }
+            | JobState::Failed { device: d, .. } => Some(d.as_str()),
+            JobState::Pending | JobState::Cancelled { .. } => None,
+        };
+        if holder != Some(device) {
+            outcome = Err(AckRefused::NotYours);
+            return None;
+        }
+        let next = match &ack {
+            Ack::Printed => JobState::Printed {
+                device: device.to_owned(),
+                at: now,
+            },
+            Ack::Failed(reason) => JobState::Failed {
+                device: device.to_owned(),
+                at: now,
+                reason: reason.clone(),
+            },
+        };
+        let same = matches!(
+            (&job.state, &next),
+            (JobState::Printed { .. }, JobState::Printed { .. })
+                | (JobState::Failed { .. }, JobState::Failed { .. })
+        );
+        if same {
+            outcome = Ok(job.clone());
+            return None;
+        }
+        // A job printed is done: a late "failed" from a retry does not undo it.
+        if matches!(job.state, JobState::Printed { .. }) {
+            outcome = Ok(job.clone());
+            return None;
+        }
+        job.state = next;
+        outcome = Ok(job.clone());
+        Some(q)
+    })
+    .await?;
+    Ok(outcome)
+}
+
+/// The business's queue as stored (the display's view of the printers' work).
+pub async fn queue<S: Store>(store: &S, business: &BusinessId) -> Result<PrintQueue, StoreError> {
+    Ok(read_json(store, &keys::print_queue(business))
+        .await?
+        .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    #[test]
+    fn job_ids_name_order_kind_and_reprint() {
+        assert_eq!(
+            QueuedJob::new("o-c1", JobKind::Kitchen, 0, t(0)).id,
+            "o-c1.kitchen"
+        );
+        assert_eq!(
+            QueuedJob::new("o-c1", JobKind::Receipt, 2, t(0)).id,
+            "o-c1.receipt.r2"
+        );
+    }
+
+    #[test]
+    fn a_lease_is_the_holders_until_it_runs_out() {
+        let mut j = QueuedJob::new("o-c1", JobKind::Kitchen, 0, t(0));
+        assert!(j.leasable_by("a", t(0)));
+        j.state = JobState::Leased {
+            device: "a".into(),
+            until: t(120),
+        };
+        assert!(j.leasable_by("a", t(10)));
+        assert!(!j.leasable_by("b", t(119)));
+        assert!(j.leasable_by("b", t(120)));
+    }
+
+    #[test]
+    fn pruning_keeps_pending_and_recent_jobs() {
+        let mut q = PrintQueue::default();
+        let mut old_done = QueuedJob::new("o-a", JobKind::Kitchen, 0, t(0));
+        old_done.state = JobState::Printed {
+            device: "d".into(),
+            at: t(0),
+        };
+        let pending = QueuedJob::new("o-b", JobKind::Kitchen, 0, t(0));
+        let orphan = QueuedJob::new("o-c", JobKind::Kitchen, 0, t(0));
+        let young_orphan = QueuedJob::new("o-d", JobKind::Kitchen, 0, t(KEEP_DONE_SECONDS));
+        q.jobs = vec![old_done, pending, orphan, young_orphan];
+        q.prune(t(KEEP_DONE_SECONDS + 1), &["o-c".into(), "o-d".into()]);
+        let ids: Vec<&str> = q.jobs.iter().map(|j| j.order_id.as_str()).collect();
+        assert_eq!(ids, ["o-b", "o-d"]);
+    }
+}
