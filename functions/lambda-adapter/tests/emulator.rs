@@ -52,15 +52,25 @@ struct Emulator {
     url: String,
 }
 
-/// Runs moto's server, with a thread that ends it once stdin reaches end of file.
+/// Runs moto's server, with a thread that ends it once stdin reaches end of file, serving one
+/// request at a time. moto checks a write's condition and then writes without a lock, so on its
+/// usual threaded server two racing conditional writes can both pass (seen here: 2 and 3
+/// winners of 12 in a round); DynamoDB and S3 apply each conditional write atomically. Serving
+/// requests one by one gives the emulator that guarantee, so the race tests below check what is
+/// ours: that the conditions sent let exactly one of the racers through, whatever the order.
 const LAUNCH: &str = r#"
 import os, sys, threading
+import moto.server
+from werkzeug.serving import run_simple
 def watch():
     sys.stdin.buffer.read()
     os._exit(0)
+def one_at_a_time(*args, **kwargs):
+    kwargs["threaded"] = False
+    run_simple(*args, **kwargs)
 threading.Thread(target=watch, daemon=True).start()
-from moto.server import main
-main(["-H", "127.0.0.1", "-p", "0"])
+moto.server.run_simple = one_at_a_time
+moto.server.main(["-H", "127.0.0.1", "-p", "0"])
 "#;
 
 impl Emulator {
