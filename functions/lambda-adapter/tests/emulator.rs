@@ -26,22 +26,24 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 /// Where the emulator's python is: `HOSTLINE_MOTO_PYTHON` (scripts/test sets it), else the venv
 /// scripts/aws-emulator makes under this target directory.
 fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("HOSTLINE_MOTO_PYTHON") {
-        return PathBuf::from(p);
-    }
-    // CARGO_TARGET_TMPDIR is `<target>/tmp`.
-    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let venv_python = target
-        .parent()
-        .unwrap_or(&target)
-        .join("aws-emulator-venv/bin/python");
+    let python = match std::env::var_os("HOSTLINE_MOTO_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            // CARGO_TARGET_TMPDIR is `<target>/tmp`.
+            let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+            tmp.parent()
+                .unwrap_or(&tmp)
+                .join("aws-emulator-venv/bin/python")
+        }
+    };
+    // Never a silent skip: without the emulator these tests have nothing to test against.
     assert!(
-        venv_python.exists(),
+        python.exists(),
         "the local AWS emulator (moto) is not installed: run scripts/test, or scripts/aws-emulator \
          once before `cargo test` (looked for {})",
-        venv_python.display()
+        python.display()
     );
-    venv_python
+    python
 }
 
 /// The emulator's process. Dropping it stops the emulator; so does this test process ending any
