@@ -512,3 +512,53 @@ async fn expired_items_read_as_absent() {
         "an item not yet expired is present"
     );
 }
+
+#[tokio::test]
+async fn racing_blob_writes_have_one_winner() {
+    let emulator = Emulator::start();
+    let blobs = emulator.blobs().await;
+    let key = "transcripts/windy-city/2026/03/07/call-9.json";
+    let values: Vec<String> = (0..8).map(|i| format!("writer {i}")).collect();
+    let results = futures::future::join_all(
+        values
+            .iter()
+            .map(|v| blobs.put_if_absent(key, v.as_bytes())),
+    )
+    .await;
+    let winners: Vec<&String> = values
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| **r == Ok(true))
+        .map(|(v, _)| v)
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    assert_eq!(
+        blobs.get(key).await.unwrap().as_deref(),
+        Some(winners[0].as_bytes())
+    );
+}
+
+#[tokio::test]
+async fn a_value_over_the_item_limit_is_an_error_and_writes_nothing() {
+    let emulator = Emulator::start();
+    let store = emulator.store().await;
+    let key = "biz/windy-city/knowledge";
+    store.put(key, b"small").await.unwrap();
+    // DynamoDB items hold at most 400 KB, key and attribute names included.
+    let big = vec![7u8; 500 * 1024];
+    assert!(
+        matches!(store.put(key, &big).await, Err(StoreError::Backend(_))),
+        "put over the limit"
+    );
+    let at = store.get(key).await.unwrap().map(|v| v.version);
+    assert!(matches!(
+        store.compare_and_swap(key, at, &big).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert_eq!(
+        store.get_value(key).await.unwrap().as_deref(),
+        Some(&b"small"[..]),
+        "the old value stays"
+    );
+}
