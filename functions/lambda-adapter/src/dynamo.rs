@@ -94,12 +94,14 @@ fn plan(prefix: &str) -> ListPlan<'_> {
     }
 }
 
+/// Now, in whole epoch seconds: reads and write conditions compare expiries against the same
+/// whole second, so an item a read found live is live to the write that follows in that second.
 fn now_epoch_seconds() -> f64 {
     // A clock before 1970 would be a broken host; treating it as the epoch only keeps items
     // with an expiry from looking expired.
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
+        .map(|d| d.as_secs() as f64)
         .unwrap_or(0.0)
 }
 
@@ -399,7 +401,7 @@ impl Store for DynamoStore {
         value: &[u8],
     ) -> Result<(), StoreError> {
         let (pk, sk) = split_key(key)?;
-        let now = AttributeValue::N(format!("{}", now_epoch_seconds().floor()));
+        let now = AttributeValue::N(format!("{}", now_epoch_seconds()));
         let req = self
             .client
             .put_item()
