@@ -104,6 +104,17 @@ pub struct Caller {
     pub sealed: Option<String>,
 }
 
+impl Caller {
+    /// `number` as kept: its keyed hash and sealed with a fresh `nonce` (random bytes from
+    /// the platform). `None` when the keys are not configured.
+    pub fn of(keys: &crate::pii::PiiKeys, number: &PhoneE164, nonce: [u8; 12]) -> Option<Caller> {
+        Some(Caller {
+            hash: keys.hash(number)?,
+            sealed: keys.seal(number, nonce),
+        })
+    }
+}
+
 /// The transcript of a call, kept apart from the entry (it can be large).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {

@@ -308,6 +308,11 @@ pub fn spoken_time(t: ClockTime) -> String {
     }
 }
 
+/// A local time said aloud ("6:30 PM", "noon").
+pub fn spoken_clock(z: &Zoned) -> String {
+    spoken_time(clock_of(z))
+}
+
 fn clock_of(z: &Zoned) -> ClockTime {
     let minutes = i32::from(z.hour()) * 60 + i32::from(z.minute());
     ClockTime {
@@ -342,7 +347,7 @@ fn weekday_name(w: Weekday) -> &'static str {
 }
 
 /// "December 27".
-fn spoken_date(d: Date) -> String {
+pub fn spoken_date(d: Date) -> String {
     format!("{} {}", month_name(d.month()), d.day())
 }
 

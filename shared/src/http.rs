@@ -190,6 +190,31 @@ impl Response {
         self
     }
 
+    /// This answer, if a 200, with an `ETag` (a digest of its body), or a `304` with no body
+    /// when the request's `If-None-Match` already names that tag: a client polling for
+    /// changes pays for the body only when it changed.
+    pub fn with_etag(self, req: &Request) -> Response {
+        use sha2::{Digest, Sha256};
+        if self.status != 200 {
+            return self;
+        }
+        let digest = Sha256::digest(&self.body);
+        let tag = format!("\"{}\"", crate::auth::tokens::hex(&digest[..12]));
+        let fresh = req
+            .header("if-none-match")
+            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == tag));
+        let resp = if fresh {
+            Response {
+                status: 304,
+                headers: Vec::new(),
+                body: Vec::new(),
+            }
+        } else {
+            self
+        };
+        resp.with_header("etag", &tag)
+    }
+
     pub fn body_str(&self) -> &str {
         std::str::from_utf8(&self.body).unwrap_or("")
     }

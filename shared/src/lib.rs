@@ -34,6 +34,8 @@
 //! - [`orders`]: an order line checked against the menu's rules and priced in integer cents;
 //!   a cart's totals (tax rounded once per order) and limits; checkout; the order's
 //!   lifecycle (received → accepted → preparing → ready → completed, or cancelled).
+//! - [`outbox`]: texts to customers about their orders, each sent once, retried with backoff,
+//!   never on a caller's time.
 //! - [`printing`]: the kitchen's print-job queue (leases, acknowledgements, reprints) and the
 //!   ticket wire types the edge agent renders.
 //! - [`outbound`]: the outbound HTTP port (requests to other services) and a scripted client
@@ -61,6 +63,7 @@ pub mod money;
 pub mod onboarding;
 pub mod orders;
 pub mod outbound;
+pub mod outbox;
 pub mod persona;
 pub mod phone;
 pub mod pii;

@@ -140,6 +140,20 @@ impl HttpClient for Scripted {
     }
 }
 
+/// A client with no way out: every request fails. For a handler run where outbound HTTP is
+/// not wired (tests of routes that send nothing).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoOutbound;
+
+impl HttpClient for NoOutbound {
+    async fn send(&self, req: OutRequest) -> Result<OutResponse, TransportError> {
+        Err(TransportError(format!(
+            "outbound HTTP is not available here ({})",
+            req.url
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -246,6 +246,17 @@ pub mod keys {
         format!("biz/{b}/order-index/{rank}")
     }
 
+    /// A customer's orders, newest first, under their number's keyed hash
+    /// ([`crate::pii::PiiKeys::hash`]); `rank` as in [`order_index`].
+    pub fn customer_order(b: &BusinessId, hash: &str, rank: &str) -> String {
+        format!("biz/{b}/customer-orders/{hash}/{rank}")
+    }
+
+    /// The business's texts to customers ([`crate::outbox`]).
+    pub fn outbox(b: &BusinessId) -> String {
+        format!("biz/{b}/outbox")
+    }
+
     /// The business's print jobs, one record changed with compare-and-swap
     /// ([`crate::printing`]).
     pub fn print_queue(b: &BusinessId) -> String {

@@ -79,6 +79,8 @@ pub const VIEW_CART: &str = "view_cart";
 pub const SET_FULFILLMENT: &str = "set_fulfillment";
 pub const CHECKOUT_ORDER: &str = "checkout_order";
 pub const ORDER_STATUS: &str = "order_status";
+pub const SAVE_PHONE_NUMBER: &str = "save_phone_number";
+pub const LOOKUP_PREVIOUS_ORDERS: &str = "lookup_previous_orders";
 
 /// `add_to_cart`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -120,6 +122,18 @@ pub struct FulfillmentArgs {
     pub r#type: Option<String>,
     /// For delivery: the street address with its ZIP code.
     pub address: Option<String>,
+    /// When the caller wants it, if not as soon as possible: a time today, like '18:30' or
+    /// '6:30 PM'.
+    pub time: Option<String>,
+}
+
+/// `save_phone_number`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+pub struct SavePhoneArgs {
+    /// The number to text about the order, as the caller said it; 'this number' for the one
+    /// they are calling from.
+    #[schemars(required)]
+    pub phone: Option<String>,
 }
 
 /// Tools that take no arguments.
@@ -164,12 +178,24 @@ pub fn order_tools() -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: SET_FULFILLMENT,
-            description: "Pickup or delivery. For delivery pass the address with its ZIP code: it checks the delivery area, fee and minimum.",
+            description: "Pickup or delivery, and when if the caller names a time later today. For delivery pass the address with its ZIP code: it checks the delivery area, fee and minimum.",
             parameters: parameters::<FulfillmentArgs>(),
         },
         ToolSpec {
             name: CHECKOUT_ORDER,
             description: "Place the order once the caller is done and has heard the total. Answers the order number: say it digit by digit.",
+            parameters: parameters::<NoArgs>(),
+        },
+        ToolSpec {
+            name: SAVE_PHONE_NUMBER,
+            description: "The number to text the order confirmation to, if not the one the caller is calling from \
+                ('this number' means that one).",
+            parameters: parameters::<SavePhoneArgs>(),
+        },
+        ToolSpec {
+            name: LOOKUP_PREVIOUS_ORDERS,
+            description: "The caller's earlier orders from this number, for 'the usual' or 'same as last time'. \
+                Add what they want again with add_to_cart.",
             parameters: parameters::<NoArgs>(),
         },
         ToolSpec {
@@ -352,7 +378,7 @@ mod tests {
             );
         }
         let names: Vec<&str> = tools.iter().map(|t| t.name).collect();
-        assert_eq!(names.len(), 9);
+        assert_eq!(names.len(), 11);
         assert!(knowledge_tools().iter().all(|k| !names.contains(&k.name)));
     }
 

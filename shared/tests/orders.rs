@@ -531,8 +531,31 @@ mod lifecycle {
     use futures::executor::block_on;
     use hostline_shared::orders::checkout::order;
     use hostline_shared::orders::{
-        Checkout, Move, MoveRefused, OrderStatus, Placement, change_status, checkout, checkout_with,
+        Checkout, Move, MoveRefused, OrderStatus, Placement, Shop, Via, change_status, checkout,
+        checkout_with,
     };
+
+    fn keys() -> hostline_shared::pii::PiiKeys {
+        hostline_shared::pii::PiiKeys::new("orders-test-hash", "orders-test-seal")
+    }
+
+    /// A call from +1 312 555 9876 to the pizzeria's main line.
+    fn via() -> Via {
+        let caller = PhoneE164::parse_e164("+13125559876").unwrap();
+        Via {
+            caller: Caller::of(&keys(), &caller, [7; 12]),
+            line: Some(PhoneE164::parse_e164("+13125550160").unwrap()),
+        }
+    }
+
+    fn shop(receipts: bool) -> Shop<'static> {
+        Shop {
+            name: "Windy City Slice",
+            receipts,
+        }
+    }
+    use hostline_shared::call_log::Caller;
+    use hostline_shared::phone::PhoneE164;
     use hostline_shared::printing::{Ack, AckRefused, JobKind, JobState, LEASE_SECONDS, lease};
     use hostline_shared::store::{FaultyStore, MemoryStore, Store};
     use std::sync::Arc;
@@ -555,7 +578,17 @@ mod lifecycle {
         p: Placement,
     ) -> hostline_shared::orders::Order {
         fill(s, r, call);
-        match block_on(checkout_with(s, r, &biz(), call, p, open_at())).unwrap() {
+        match block_on(checkout_with(
+            s,
+            r,
+            &biz(),
+            call,
+            p,
+            &Via::default(),
+            open_at(),
+        ))
+        .unwrap()
+        {
             Checkout::Placed(o) => *o,
             Checkout::NotReady(why) => panic!("not placed: {why}"),
         }
@@ -660,7 +693,15 @@ mod lifecycle {
                 .is_empty()
         );
         let change = |m: Move, at: i64| {
-            block_on(change_status(&s, &biz(), "o-call-1", &m, false, later(at))).unwrap()
+            block_on(change_status(
+                &s,
+                &biz(),
+                "o-call-1",
+                &m,
+                shop(false),
+                later(at),
+            ))
+            .unwrap()
         };
         let accepted = change(mv(OrderStatus::Accepted, 1), 1).unwrap();
         assert_eq!(
@@ -723,7 +764,7 @@ mod lifecycle {
                 &biz(),
                 "o-nope",
                 &mv(OrderStatus::Accepted, 1),
-                false,
+                shop(false),
                 later(9)
             ))
             .unwrap(),
@@ -745,7 +786,7 @@ mod lifecycle {
             &biz(),
             "o-call-1",
             &cancel,
-            true,
+            shop(true),
             later(1),
         ))
         .unwrap()
@@ -779,8 +820,15 @@ mod lifecycle {
                             reason: Some("race".into()),
                             ..mv(to, 1)
                         };
-                        block_on(change_status(&*s, &biz(), "o-call-1", &m, false, later(1)))
-                            .unwrap()
+                        block_on(change_status(
+                            &*s,
+                            &biz(),
+                            "o-call-1",
+                            &m,
+                            shop(false),
+                            later(1),
+                        ))
+                        .unwrap()
                     })
                 })
                 .collect();
@@ -828,18 +876,36 @@ mod lifecycle {
         let probe = FaultyStore::new(MemoryStore::new());
         fill(&probe, &r, "call");
         let before = probe.writes();
-        block_on(checkout_with(&probe, &r, &biz(), "call", AUTO, open_at())).unwrap();
+        block_on(checkout_with(
+            &probe,
+            &r,
+            &biz(),
+            "call",
+            AUTO,
+            &via(),
+            open_at(),
+        ))
+        .unwrap();
         let writes = probe.writes() - before;
         assert!(writes >= 5, "{writes}");
         for k in 1..=writes {
             let s = FaultyStore::new(MemoryStore::new());
             fill(&s, &r, "call");
             s.fail_from(k);
-            let _ = block_on(checkout_with(&s, &r, &biz(), "call", AUTO, open_at()));
+            let _ = block_on(checkout_with(
+                &s,
+                &r,
+                &biz(),
+                "call",
+                AUTO,
+                &via(),
+                open_at(),
+            ));
             s.heal();
             // No retry: whatever committed must be whole.
             let placed = block_on(order(s.inner(), &biz(), "o-call")).unwrap();
             let jobs = block_on(lease(s.inner(), &biz(), "UTC", "dev", open_at())).unwrap();
+            let texts = block_on(hostline_shared::outbox::outbox(s.inner(), &biz())).unwrap();
             match placed {
                 Some(o) => {
                     assert_eq!(o.status, OrderStatus::Accepted, "write {k}");
@@ -848,6 +914,8 @@ mod lifecycle {
                         2,
                         "write {k}: a committed order without tickets"
                     );
+                    let ids: Vec<&str> = texts.texts.iter().map(|t| t.id.as_str()).collect();
+                    assert_eq!(ids, ["o-call.received"], "write {k}: no text for the order");
                 }
                 None => assert!(jobs.is_empty(), "write {k}: a ticket for no order"),
             }
@@ -861,5 +929,188 @@ mod lifecycle {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    fn twilio() -> hostline_shared::providers::twilio_api::TwilioApi {
+        hostline_shared::providers::twilio_api::TwilioApi::configured(
+            "http://127.0.0.1:9",
+            "AC0123456789abcdef0123456789abcdef",
+            "test-auth-token",
+        )
+        .unwrap()
+    }
+
+    fn form_of(body: &[u8]) -> std::collections::BTreeMap<String, String> {
+        form_urlencoded::parse(body).into_owned().collect()
+    }
+
+    #[test]
+    fn the_customer_is_texted_once_when_the_order_is_in_and_when_it_is_ready() {
+        use hostline_shared::http::Method;
+        use hostline_shared::outbound::Scripted;
+        use hostline_shared::outbox::{TextState, drain, outbox};
+        let r = menu();
+        let s = MemoryStore::new();
+        fill(&s, &r, "call-1");
+        let Checkout::Placed(o) = block_on(checkout_with(
+            &s,
+            &r,
+            &biz(),
+            "call-1",
+            Placement::default(),
+            &via(),
+            open_at(),
+        ))
+        .unwrap() else {
+            panic!("not placed")
+        };
+        assert!(o.phone.is_some());
+        let http = Scripted::new().on(Method::Post, "/Messages.json", 201, r#"{"sid":"SM1"}"#);
+        let sent = block_on(drain(&s, &http, &twilio(), &keys(), &biz(), later(1))).unwrap();
+        assert_eq!((sent.sent, sent.failed), (1, 0));
+        // Again (another poll, another event): nothing more is sent.
+        block_on(drain(&s, &http, &twilio(), &keys(), &biz(), later(2))).unwrap();
+        let seen = http.seen();
+        assert_eq!(seen.len(), 1);
+        assert!(
+            seen[0]
+                .url
+                .ends_with("/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json")
+        );
+        let form = form_of(&seen[0].body);
+        assert_eq!(form["To"], "+13125559876");
+        assert_eq!(form["From"], "+13125550160");
+        assert_eq!(
+            form["Body"],
+            "Windy City Slice: order 101 is in. 2 Pepperoni Pizza (Large (14 inch), Mushrooms) and 1 Garlic Knots. Total $58.92. Arriving around 6:40 PM."
+        );
+        // Ready: queued with the move, sent by the next drain.
+        for (to, v) in [(OrderStatus::Accepted, 1), (OrderStatus::Ready, 2)] {
+            block_on(change_status(
+                &s,
+                &biz(),
+                "o-call-1",
+                &mv(to, v),
+                shop(false),
+                later(3),
+            ))
+            .unwrap()
+            .unwrap();
+        }
+        block_on(drain(&s, &http, &twilio(), &keys(), &biz(), later(4))).unwrap();
+        let seen = http.seen();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            form_of(&seen[1].body)["Body"],
+            "Windy City Slice: order 101 is ready and on its way."
+        );
+        let states: Vec<bool> = block_on(outbox(&s, &biz()))
+            .unwrap()
+            .texts
+            .iter()
+            .map(|t| matches!(t.state, TextState::Sent { .. }))
+            .collect();
+        assert_eq!(states, [true, true]);
+    }
+
+    #[test]
+    fn a_text_twilio_refuses_is_retried_with_backoff_then_kept_as_failed() {
+        use hostline_shared::http::Method;
+        use hostline_shared::outbound::Scripted;
+        use hostline_shared::outbox::{BACKOFF_SECONDS, TextState, drain, outbox};
+        let r = menu();
+        let s = MemoryStore::new();
+        fill(&s, &r, "call-1");
+        block_on(checkout_with(
+            &s,
+            &r,
+            &biz(),
+            "call-1",
+            AUTO,
+            &via(),
+            open_at(),
+        ))
+        .unwrap();
+        let down = Scripted::new().on(
+            Method::Post,
+            "/Messages.json",
+            500,
+            r#"{"code":20500,"message":"Internal Server Error"}"#,
+        );
+        let mut at = 0;
+        for wait in BACKOFF_SECONDS {
+            let d = block_on(drain(&s, &down, &twilio(), &keys(), &biz(), later(at))).unwrap();
+            assert_eq!(d.failed, 1, "at {at}");
+            // Not before its time.
+            let d = block_on(drain(
+                &s,
+                &down,
+                &twilio(),
+                &keys(),
+                &biz(),
+                later(at + wait - 1),
+            ))
+            .unwrap();
+            assert_eq!(d.failed + d.sent, 0, "at {}", at + wait - 1);
+            at += wait;
+        }
+        block_on(drain(&s, &down, &twilio(), &keys(), &biz(), later(at))).unwrap();
+        assert_eq!(down.seen().len(), BACKOFF_SECONDS.len() + 1);
+        let text = &block_on(outbox(&s, &biz())).unwrap().texts[0];
+        assert!(
+            matches!(&text.state, TextState::Failed { error, .. } if error.contains("Internal Server Error")),
+            "{text:?}"
+        );
+        // Failed is final: no more attempts.
+        block_on(drain(
+            &s,
+            &down,
+            &twilio(),
+            &keys(),
+            &biz(),
+            later(at + 100_000),
+        ))
+        .unwrap();
+        assert_eq!(down.seen().len(), BACKOFF_SECONDS.len() + 1);
+    }
+
+    #[test]
+    fn two_drains_at_once_send_each_text_once() {
+        use hostline_shared::http::Method;
+        use hostline_shared::outbound::Scripted;
+        use hostline_shared::outbox::drain;
+        let r = menu();
+        for round in 0..20 {
+            let s = Arc::new(MemoryStore::new());
+            for call in ["c1", "c2", "c3"] {
+                fill(&*s, &r, call);
+                block_on(checkout_with(
+                    &*s,
+                    &r,
+                    &biz(),
+                    call,
+                    AUTO,
+                    &via(),
+                    open_at(),
+                ))
+                .unwrap();
+            }
+            let http = Arc::new(Scripted::new().on(
+                Method::Post,
+                "/Messages.json",
+                201,
+                r#"{"sid":"SM1"}"#,
+            ));
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (s, http) = (Arc::clone(&s), Arc::clone(&http));
+                    std::thread::spawn(move || {
+                        block_on(drain(&*s, &*http, &twilio(), &keys(), &biz(), later(1))).unwrap()
+                    })
+                })
+                .collect();
+            let sent: usize = handles.into_iter().map(|h| h.join().unwrap().sent).sum();
+            assert_eq!((sent, http.seen().len()), (3, 3), "round {round}");
+        }
     }
 }

@@ -175,6 +175,7 @@ fn inactive_business_gets_a_spoken_error() {
         admin_token: "t".into(),
         jwt_key: String::new(),
         pii_hash_key: "test-pii-hash-key".into(),
+        texts: None,
     };
     let req = Request::new(Method::Patch, "/api/v1/businesses/boba")
         .with_header("authorization", "Bearer t")
@@ -204,6 +205,7 @@ fn a_metered_business_is_refused_when_empty_and_its_calls_never_outlast_the_bala
         admin_token: "t".into(),
         jwt_key: String::new(),
         pii_hash_key: "test-pii-hash-key".into(),
+        texts: None,
     };
     let set_balance = |b: &str| {
         let req = Request::new(Method::Patch, "/api/v1/businesses/boba")
@@ -244,6 +246,7 @@ fn the_owners_settings_shape_the_assistant() {
         admin_token: "t".into(),
         jwt_key: String::new(),
         pii_hash_key: "test-pii-hash-key".into(),
+        texts: None,
     };
     let patch = |b: &str| {
         let req = Request::new(Method::Patch, "/api/v1/businesses/boba")

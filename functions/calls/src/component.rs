@@ -1,19 +1,42 @@
 //! The Spin component: platform in, platform out; the handler does the rest.
 
-use hostline_spin::variable;
+use hostline_shared::blob::KvBlobs;
+use hostline_shared::outbox::Texting;
+use hostline_shared::pii::PiiKeys;
+use hostline_shared::providers::twilio_api::TwilioApi;
+use hostline_spin::{SpinHttp, variable};
 use spin_sdk::http::IntoResponse;
+
+async fn var(name: &str) -> String {
+    variable(name).await.unwrap_or_default()
+}
 
 #[spin_sdk::http_service]
 async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoResponse> {
     Ok(hostline_spin::run("calls", req, |req, store| async move {
+        let pii = PiiKeys::new(&var("pii_hash_key").await, &var("pii_encryption_key").await);
         let config = crate::handler::Config {
-            tool_token_key: variable("tool_token_key").await.unwrap_or_default(),
-            pii: hostline_shared::pii::PiiKeys::new(
-                &variable("pii_hash_key").await.unwrap_or_default(),
-                &variable("pii_encryption_key").await.unwrap_or_default(),
+            tool_token_key: var("tool_token_key").await,
+            texts: Texting::configured(
+                TwilioApi::configured(
+                    &var("twilio_api_base").await,
+                    &var("twilio_account_sid").await,
+                    &var("twilio_auth_token").await,
+                ),
+                pii.clone(),
             ),
+            pii,
         };
-        crate::handler::handle(&req, &store, &config, jiff::Timestamp::now()).await
+        let blobs = KvBlobs::new(&store);
+        crate::handler::handle_with(
+            &req,
+            &store,
+            &blobs,
+            &SpinHttp,
+            &config,
+            jiff::Timestamp::now(),
+        )
+        .await
     })
     .await)
 }

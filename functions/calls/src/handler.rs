@@ -10,6 +10,9 @@ use hostline_shared::api::{ApiError, one_route, tool_credential};
 use hostline_shared::blob::{Blobs, KvBlobs};
 use hostline_shared::call_log::{self, Caller, VapiCallId};
 use hostline_shared::http::{Method, Request, Response};
+use hostline_shared::ids::BusinessId;
+use hostline_shared::outbound::{HttpClient, NoOutbound};
+use hostline_shared::outbox::{self, Texting};
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::pii::PiiKeys;
 use hostline_shared::store::Store;
@@ -21,6 +24,9 @@ pub struct Config {
     pub tool_token_key: String,
     /// Hash and seal the caller's number (`pii_hash_key`, `pii_encryption_key`).
     pub pii: PiiKeys,
+    /// Sends the business's waiting order texts once a call's event is recorded: the call's
+    /// own "order received" text goes out as the call ends (`None`: texts wait).
+    pub texts: Option<Texting>,
 }
 
 /// [`handle_with`], with blobs kept in the same key-value store (the runner and Spin).
@@ -30,21 +36,28 @@ pub async fn handle<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    handle_with(req, store, &KvBlobs::new(store), config, now).await
+    handle_with(req, store, &KvBlobs::new(store), &NoOutbound, config, now).await
 }
 
-/// The handler, with transcripts going to `blobs`.
-pub async fn handle_with<S: Store, B: Blobs>(
+/// The handler, with transcripts going to `blobs` and texts through `http`.
+pub async fn handle_with<S: Store, B: Blobs, H: HttpClient>(
     req: &Request,
     store: &S,
     blobs: &B,
+    http: &H,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    one_route(req, "/vapi/events", "calls", || {
-        events(req, store, blobs, config, now)
+    let mut recorded_for = None;
+    let answer = one_route(req, "/vapi/events", "calls", || {
+        events(req, store, blobs, config, now, &mut recorded_for)
     })
-    .await
+    .await;
+    // Vapi has its answer's content settled; the texts go out after it.
+    if let Some(business) = recorded_for.filter(|_| answer.status < 300) {
+        outbox::drain_after(store, http, config.texts.as_ref(), &business, now).await;
+    }
+    answer
 }
 
 async fn events<S: Store, B: Blobs>(
@@ -53,6 +66,7 @@ async fn events<S: Store, B: Blobs>(
     blobs: &B,
     config: &Config,
     now: jiff::Timestamp,
+    recorded_for: &mut Option<BusinessId>,
 ) -> Result<Response, ApiError> {
     if req.method != Method::Post {
         return Err(ApiError::method_not_allowed());
@@ -90,10 +104,7 @@ async fn events<S: Store, B: Blobs>(
         .and_then(|n| {
             let mut nonce = [0u8; 12];
             getrandom::fill(&mut nonce).ok()?;
-            Some(Caller {
-                hash: config.pii.hash(&n)?,
-                sealed: config.pii.seal(&n, nonce),
-            })
+            Caller::of(&config.pii, &n, nonce)
         });
     call_log::record(
         store,
@@ -105,5 +116,6 @@ async fn events<S: Store, B: Blobs>(
         caller.as_ref(),
     )
     .await?;
+    *recorded_for = Some(credential.business_id.clone());
     Ok(ignored())
 }

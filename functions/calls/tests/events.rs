@@ -40,6 +40,7 @@ fn post(s: &MemoryStore, token: Option<&str>, body: &Value) -> (u16, Value) {
     let cfg = Config {
         tool_token_key: KEY.into(),
         pii: hostline_shared::pii::PiiKeys::new("test-pii-hash-key", "test-pii-seal-key"),
+        texts: None,
     };
     let r = block_on(handle(&req, s, &cfg, now()));
     (
@@ -58,6 +59,7 @@ fn owner_send(s: &MemoryStore, method: Method, path: &str) -> (u16, Value) {
         admin_token: ADMIN.into(),
         jwt_key: String::new(),
         pii_hash_key: "test-pii-hash-key".into(),
+        texts: None,
     };
     let r = block_on(hostline_owner_api::handler::handle(&req, s, &cfg, now()));
     (

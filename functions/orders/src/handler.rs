@@ -10,17 +10,26 @@
 //! | `clear_pending_item` | — | drops the staged line |
 //! | `remove_from_cart` | `item_or_index` | removes a line, by its number in the read-out or by name |
 //! | `view_cart` | — | reads the cart and its totals |
-//! | `set_fulfillment` | `type` (`pickup`/`delivery`), `address?` | delivery checks the zone by zip, its fee and minimum |
+//! | `set_fulfillment` | `type` (`pickup`/`delivery`), `address?`, `time?` | delivery checks the zone by zip, its fee and minimum; a time later today is checked against the lead time and the hours |
+//! | `save_phone_number` | `phone` ("this number": the caller's) | the number the order's texts go to (kept hashed and sealed) |
+//! | `lookup_previous_orders` | — | the caller's last order from this number, for "the usual" |
 //! | `checkout_order` | — | places the order once; answers its number and total |
 //! | `order_status` | — | the status of this call's order |
 
 use hostline_shared::api::{ApiError, one_route};
+use hostline_shared::call_log::Caller;
 use hostline_shared::credential::ToolCredential;
+use hostline_shared::hours::{spoken_clock, spoken_date};
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::knowledge::{Confidence, KindFilter};
 use hostline_shared::orders::checkout::{self, valid_call_id};
-use hostline_shared::orders::{Cart, Checkout, LineRequest, OrderStatus, Placement, check_line};
+use hostline_shared::orders::schedule::wanted_time;
+use hostline_shared::orders::{
+    Cart, Checkout, LineRequest, OrderStatus, Placement, Via, check_line,
+};
+use hostline_shared::phone::{Country, PhoneE164};
+use hostline_shared::pii::PiiKeys;
 use hostline_shared::publish::{load_published, load_restaurant};
 use hostline_shared::restaurant::Restaurant;
 use hostline_shared::store::Store;
@@ -33,6 +42,9 @@ use serde_json::{Map, Value};
 pub struct Config {
     /// Verifies the per-business tool credential (`tool_token_key`).
     pub tool_token_key: String,
+    /// Keeps the customer's number as a keyed hash and sealed (`pii_hash_key`,
+    /// `pii_encryption_key`), never in the clear.
+    pub pii: PiiKeys,
 }
 
 const UNKNOWN_LINE: &str = "Sorry, I can't take an order for this phone line.";
@@ -84,10 +96,21 @@ async fn tool_calls<S: Store>(
     };
     let now = msg.timestamp.unwrap_or(now);
     let menu = load(store, &credential).await;
+    let caller = msg
+        .customer_number
+        .as_deref()
+        .and_then(|n| PhoneE164::parse_e164(n).ok());
+    let ctx = CallContext {
+        call_id,
+        line: &credential.line,
+        caller: caller.as_ref(),
+        pii: &config.pii,
+        now,
+    };
     let mut results = Vec::new();
     for call in &msg.tool_calls {
         let result = match &menu {
-            Ok(m) => match answer(store, m, call_id, call, now).await {
+            Ok(m) => match answer(store, m, &ctx, call).await {
                 Ok(text) => ToolResult::ok(call, text),
                 Err(text) => ToolResult::err(call, text),
             },
@@ -246,6 +269,26 @@ fn find_options(m: &Menu, item_id: &str, phrases: &[String]) -> Result<Vec<Strin
     Ok(ids)
 }
 
+/// What a tool call knows of the call it belongs to.
+struct CallContext<'a> {
+    call_id: &'a str,
+    /// The business line the caller dialled (from the tool credential).
+    line: &'a PhoneE164,
+    /// The number the caller is calling from (caller ID), when the platform gave one.
+    caller: Option<&'a PhoneE164>,
+    pii: &'a PiiKeys,
+    now: jiff::Timestamp,
+}
+
+impl CallContext<'_> {
+    /// A number as kept on an order: keyed hash and sealed.
+    fn kept(&self, number: &PhoneE164) -> Option<Caller> {
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).ok()?;
+        Caller::of(self.pii, number, nonce)
+    }
+}
+
 /// Apply `change` to the call's cart as tool call `tool_call_id` (once, however often sent).
 async fn edit<S: Store>(
     store: &S,
@@ -267,10 +310,10 @@ async fn edit<S: Store>(
 async fn answer<S: Store>(
     store: &S,
     m: &Menu,
-    call_id: &str,
+    ctx: &CallContext<'_>,
     call: &ToolCall,
-    now: jiff::Timestamp,
 ) -> Result<String, String> {
+    let (call_id, now) = (ctx.call_id, ctx.now);
     let args = call.arguments.clone().map_err(|e| {
         eprintln!("orders: unreadable arguments for {}: {e}", call.name);
         "Sorry, I didn't catch that; could you say it again?".to_owned()
@@ -370,28 +413,107 @@ async fn answer<S: Store>(
         tools::SET_FULFILLMENT => {
             let kind = arg_str(&args, "type").map(str::to_ascii_lowercase);
             let address = arg_str(&args, "address").map(str::to_owned);
-            match kind.as_deref() {
-                Some("pickup") | Some("pick up") | Some("carryout") => {
-                    edit(store, m, call_id, &call.id, now, |c| {
-                        c.set_pickup(doc).unwrap_or_else(|e| e)
-                    })
-                    .await
-                }
-                Some("delivery") => {
-                    let Some(address) = address else {
-                        return Err("What's the delivery address, with the zip code?".into());
-                    };
-                    edit(store, m, call_id, &call.id, now, move |c| {
-                        c.set_delivery(doc, &address).unwrap_or_else(|e| e)
-                    })
-                    .await
-                }
-                _ => Err("Is this for pickup or delivery?".into()),
+            let delivery = match kind.as_deref() {
+                Some("pickup") | Some("pick up") | Some("carryout") => false,
+                Some("delivery") => true,
+                _ => return Err("Is this for pickup or delivery?".into()),
+            };
+            if delivery && address.is_none() {
+                return Err("What's the delivery address, with the zip code?".into());
             }
+            let lead = if delivery {
+                doc.fulfillment
+                    .delivery_minutes
+                    .unwrap_or(doc.fulfillment.prep_minutes)
+            } else {
+                doc.fulfillment.prep_minutes
+            };
+            let wanted = match arg_str(&args, "time") {
+                Some(t) => wanted_time(doc, t, lead, now)?,
+                None => None,
+            };
+            let tz = doc.business.timezone.tz().clone();
+            edit(store, m, call_id, &call.id, now, move |c| {
+                let said = match &address {
+                    Some(a) if delivery => c.set_delivery(doc, a),
+                    _ => c.set_pickup(doc),
+                };
+                match (said, wanted) {
+                    (Ok(said), Some(t)) => {
+                        c.wanted_at = Some(t);
+                        format!("{said} I'll have it for {}.", local_time(t, &tz))
+                    }
+                    (Ok(said), None) => {
+                        c.wanted_at = None;
+                        said
+                    }
+                    (Err(e), _) => e,
+                }
+            })
+            .await
+        }
+        tools::SAVE_PHONE_NUMBER => {
+            let said = arg_str(&args, "phone").unwrap_or("this number");
+            let lower = said.to_ascii_lowercase();
+            let digits = said.chars().filter(char::is_ascii_digit).count();
+            let number = if digits < 7
+                && ["this", "same", "my", "calling", "current"]
+                    .iter()
+                    .any(|w| lower.contains(w))
+            {
+                ctx.caller.cloned().ok_or(
+                    "I can't see the number you're calling from; what number should I use?",
+                )?
+            } else {
+                let country = Country::from_currency(&doc.business.currency).unwrap_or(Country::US);
+                PhoneE164::parse(said, country).map_err(
+                    |_| "Sorry, I didn't get that number; could you say it again, digit by digit?",
+                )?
+            };
+            let kept = ctx.kept(&number).ok_or_else(|| {
+                eprintln!("orders: pii keys are not set; cannot keep a phone number");
+                TROUBLE.to_owned()
+            })?;
+            let digits: Vec<char> = number.as_str().chars().collect();
+            let last4 = spaced(&digits[digits.len().saturating_sub(4)..]);
+            edit(store, m, call_id, &call.id, now, move |c| {
+                c.phone = Some(kept.clone());
+                format!("Got it: I'll text about the order to the number ending in {last4}.")
+            })
+            .await
+        }
+        tools::LOOKUP_PREVIOUS_ORDERS => {
+            let saved = checkout::cart(store, &m.business, call_id)
+                .await
+                .map_err(|_| TROUBLE.to_owned())?
+                .and_then(|c| c.phone)
+                .map(|p| p.hash);
+            let Some(hash) = saved.or_else(|| ctx.caller.and_then(|n| ctx.pii.hash(n))) else {
+                return Ok(
+                    "I can't see the number you're calling from, so I can't look up earlier orders."
+                        .into(),
+                );
+            };
+            let own = format!("o-{call_id}");
+            let earlier = checkout::orders_of(store, &m.business, &hash, 3, &own)
+                .await
+                .map_err(|_| TROUBLE.to_owned())?;
+            Ok(match earlier.first() {
+                None => "I don't see any earlier orders from this number.".into(),
+                Some(last) => format!(
+                    "Last time, on {}, you had {}. Would you like the same again?",
+                    spoken_date(last.day),
+                    last.said_lines()
+                ),
+            })
         }
         tools::CHECKOUT_ORDER => {
+            let via = Via {
+                caller: ctx.caller.and_then(|n| ctx.kept(n)),
+                line: Some(ctx.line.clone()),
+            };
             let placed =
-                checkout::checkout_with(store, doc, &m.business, call_id, m.placement, now)
+                checkout::checkout_with(store, doc, &m.business, call_id, m.placement, &via, now)
                     .await
                     .map_err(|e| {
                         eprintln!("orders: storage error checking out {call_id}: {e}");
@@ -445,4 +567,18 @@ async fn answer<S: Store>(
             Err("Sorry, I can't do that here.".into())
         }
     }
+}
+
+/// Digits said one by one: "0 1 2 3".
+fn spaced(digits: &[char]) -> String {
+    digits
+        .iter()
+        .map(char::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An instant as a local clock time said aloud ("6:30 PM").
+fn local_time(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    spoken_clock(&t.to_zoned(tz.clone()))
 }

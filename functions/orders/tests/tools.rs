@@ -30,22 +30,42 @@ fn credential() -> String {
     .unwrap()
 }
 
+/// The caller ID of the calls in these tests, unless one says otherwise.
+const CALLER: &str = "+13125559876";
+
+fn config() -> Config {
+    Config {
+        tool_token_key: KEY.into(),
+        pii: hostline_shared::pii::PiiKeys::new("orders-test-hash-key", "orders-test-seal-key"),
+    }
+}
+
 /// One tool call in call `call`, as Vapi sends it; the spoken result (or error).
 fn tool(s: &MemoryStore, call: &str, id: &str, name: &str, args: Value) -> String {
-    let body = json!({"message": {"type": "tool-calls", "timestamp": AT,
-        "phoneNumber": {"number": line()}, "call": {"id": call},
+    tool_from(s, call, id, name, args, AT, Some(CALLER))
+}
+
+/// [`tool`] at instant `at`, from caller ID `caller`.
+fn tool_from(
+    s: &MemoryStore,
+    call: &str,
+    id: &str,
+    name: &str,
+    args: Value,
+    at: &str,
+    caller: Option<&str>,
+) -> String {
+    let mut call_json = json!({"id": call});
+    if let Some(c) = caller {
+        call_json["customer"] = json!({"number": c});
+    }
+    let body = json!({"message": {"type": "tool-calls", "timestamp": at,
+        "phoneNumber": {"number": line()}, "call": call_json,
         "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}});
     let req = Request::new(Method::Post, "/vapi/orders")
         .with_header(TOOL_TOKEN_HEADER, &credential())
         .with_body(body.to_string());
-    let r = block_on(handle(
-        &req,
-        s,
-        &Config {
-            tool_token_key: KEY.into(),
-        },
-        AT.parse().unwrap(),
-    ));
+    let r = block_on(handle(&req, s, &config(), AT.parse().unwrap()));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let v: Value = serde_json::from_slice(&r.body).unwrap();
     let res = &v["results"][0];
@@ -231,9 +251,7 @@ fn a_request_without_a_credential_or_call_is_refused() {
     let s = seeded();
     let body = json!({"message": {"type": "tool-calls", "call": {"id": "c"},
         "toolCallList": [{"id": "1", "type": "function", "function": {"name": "view_cart", "arguments": {}}}]}});
-    let cfg = Config {
-        tool_token_key: KEY.into(),
-    };
+    let cfg = config();
     let r = block_on(handle(
         &Request::new(Method::Post, "/vapi/orders").with_body(body.to_string()),
         &s,
@@ -263,4 +281,236 @@ fn every_advertised_order_tool_is_answered() {
         let said = tool(&s, "every", t.name, t.name, json!({}));
         assert_ne!(said, "Sorry, I can't do that here.", "{}", t.name);
     }
+}
+
+/// Stage and confirm `item` in `call` (tool call ids from `n`).
+fn add(s: &MemoryStore, call: &str, n: u32, item: Value, at: &str, caller: Option<&str>) {
+    let said = tool_from(s, call, &format!("{n}a"), "add_to_cart", item, at, caller);
+    assert!(said.starts_with("That's"), "{said}");
+    let said = tool_from(
+        s,
+        call,
+        &format!("{n}b"),
+        "confirm_pending_to_cart",
+        json!({}),
+        at,
+        caller,
+    );
+    assert!(said.starts_with("Added"), "{said}");
+}
+
+#[test]
+fn a_time_later_today_is_checked_against_the_lead_time_and_the_hours() {
+    let s = seeded();
+    add(
+        &s,
+        "later",
+        1,
+        json!({"item": "garlic knots"}),
+        AT,
+        Some(CALLER),
+    );
+    let fulfil = |id: &str, time: &str, at: &str| {
+        tool_from(
+            &s,
+            "later",
+            id,
+            "set_fulfillment",
+            json!({"type": "pickup", "time": time}),
+            at,
+            Some(CALLER),
+        )
+    };
+    // Friday 6 PM: pickup takes 20 minutes.
+    assert_eq!(
+        fulfil("f1", "6:05 PM", AT),
+        "The earliest we can have it is about 6:20 PM."
+    );
+    assert_eq!(
+        fulfil("f2", "5 pm", AT),
+        "5 PM has already passed today; what time later today would you like it?"
+    );
+    assert_eq!(
+        fulfil("f3", "tonight", AT),
+        "What time today would you like it? For example, 6:30 PM."
+    );
+    let said = fulfil("f4", "8:30", AT);
+    assert!(said.ends_with("I'll have it for 8:30 PM."), "{said}");
+    // Sunday noon: the pizzeria closes at 9 PM.
+    let sunday = "2026-12-06T18:00:00Z";
+    assert_eq!(
+        fulfil("f5", "10 PM", sunday),
+        "We're not open at 10 PM; what time while we're open would suit you?"
+    );
+}
+
+#[test]
+fn while_closed_an_order_is_taken_only_for_a_time_when_open() {
+    let s = seeded();
+    // Tuesday 10 AM in Chicago: closed until 11.
+    let tuesday = "2026-12-08T16:00:00Z";
+    add(
+        &s,
+        "early",
+        1,
+        json!({"item": "garlic knots"}),
+        tuesday,
+        Some(CALLER),
+    );
+    let said = tool_from(
+        &s,
+        "early",
+        "f1",
+        "set_fulfillment",
+        json!({"type": "pickup"}),
+        tuesday,
+        Some(CALLER),
+    );
+    assert!(said.starts_with("Pickup"), "{said}");
+    let said = tool_from(
+        &s,
+        "early",
+        "c1",
+        "checkout_order",
+        json!({}),
+        tuesday,
+        Some(CALLER),
+    );
+    assert!(
+        said.starts_with("We're closed right now; we open today at 11 AM.")
+            && said.ends_with("I can take the order for a time when we're open."),
+        "{said}"
+    );
+    let said = tool_from(
+        &s,
+        "early",
+        "f2",
+        "set_fulfillment",
+        json!({"type": "pickup", "time": "11:30 am"}),
+        tuesday,
+        Some(CALLER),
+    );
+    assert!(said.ends_with("I'll have it for 11:30 AM."), "{said}");
+    let said = tool_from(
+        &s,
+        "early",
+        "c2",
+        "checkout_order",
+        json!({}),
+        tuesday,
+        Some(CALLER),
+    );
+    assert!(said.starts_with("Your order is in"), "{said}");
+    let order: Value = serde_json::from_slice(
+        &block_on(s.get_value("biz/pizza/orders/o-early"))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(order["wanted_at"], "2026-12-08T17:30:00Z");
+}
+
+#[test]
+fn the_usual_is_found_by_the_callers_number_kept_only_hashed() {
+    let s = seeded();
+    add(
+        &s,
+        "first",
+        1,
+        json!({"item": "pepperoni pizza", "modifiers": ["large", "mushrooms"]}),
+        AT,
+        Some(CALLER),
+    );
+    add(
+        &s,
+        "first",
+        2,
+        json!({"item": "garlic knots", "quantity": 2}),
+        AT,
+        Some(CALLER),
+    );
+    tool(
+        &s,
+        "first",
+        "f",
+        "set_fulfillment",
+        json!({"type": "pickup"}),
+    );
+    let said = tool(&s, "first", "c", "checkout_order", json!({}));
+    assert!(said.starts_with("Your order is in"), "{said}");
+    // The number is on the order only as a keyed hash and sealed.
+    let stored = String::from_utf8(
+        block_on(s.get_value("biz/pizza/orders/o-first"))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!stored.contains("5559876"), "{stored}");
+    assert!(stored.contains("\"hash\""), "{stored}");
+
+    let usual = |call: &str, caller: Option<&str>| {
+        tool_from(
+            &s,
+            call,
+            "u",
+            "lookup_previous_orders",
+            json!({}),
+            AT,
+            caller,
+        )
+    };
+    assert_eq!(
+        usual("second", Some(CALLER)),
+        "Last time, on December 4, you had 1 Pepperoni Pizza (Large (14 inch), Mushrooms) and 2 Garlic Knots. Would you like the same again?"
+    );
+    assert_eq!(
+        usual("third", Some("+13125550000")),
+        "I don't see any earlier orders from this number."
+    );
+    assert_eq!(
+        usual("fourth", None),
+        "I can't see the number you're calling from, so I can't look up earlier orders."
+    );
+    // A call that names another number finds that number's orders.
+    let said = tool_from(
+        &s,
+        "fifth",
+        "p",
+        "save_phone_number",
+        json!({"phone": "(312) 555-9876"}),
+        AT,
+        None,
+    );
+    assert_eq!(
+        said,
+        "Got it: I'll text about the order to the number ending in 9 8 7 6."
+    );
+    assert!(usual("fifth", None).starts_with("Last time, on December 4"));
+    // "This number" is the caller ID; a number that can't be read is asked for again.
+    let said = tool_from(
+        &s,
+        "sixth",
+        "p",
+        "save_phone_number",
+        json!({"phone": "this number"}),
+        AT,
+        Some("+13125550123"),
+    );
+    assert_eq!(
+        said,
+        "Got it: I'll text about the order to the number ending in 0 1 2 3."
+    );
+    let said = tool_from(
+        &s,
+        "sixth",
+        "q",
+        "save_phone_number",
+        json!({"phone": "banana"}),
+        AT,
+        Some("+13125550123"),
+    );
+    assert_eq!(
+        said,
+        "Sorry, I didn't get that number; could you say it again, digit by digit?"
+    );
 }

@@ -1,18 +1,45 @@
 //! The Spin component: platform in, platform out; the handler does the rest.
 
-use hostline_spin::variable;
+use hostline_shared::blob::KvBlobs;
+use hostline_shared::outbox::Texting;
+use hostline_shared::pii::PiiKeys;
+use hostline_shared::providers::twilio_api::TwilioApi;
+use hostline_spin::{SpinHttp, variable};
 use spin_sdk::http::IntoResponse;
+
+async fn var(name: &str) -> String {
+    variable(name).await.unwrap_or_default()
+}
 
 #[spin_sdk::http_service]
 async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoResponse> {
     Ok(
         hostline_spin::run("owner-api", req, |req, store| async move {
+            let pii_hash_key = var("pii_hash_key").await;
+            let pii = PiiKeys::new(&pii_hash_key, &var("pii_encryption_key").await);
             let config = crate::handler::Config {
-                admin_token: variable("admin_token").await.unwrap_or_default(),
-                jwt_key: variable("jwt_key").await.unwrap_or_default(),
-                pii_hash_key: variable("pii_hash_key").await.unwrap_or_default(),
+                admin_token: var("admin_token").await,
+                jwt_key: var("jwt_key").await,
+                pii_hash_key,
+                texts: Texting::configured(
+                    TwilioApi::configured(
+                        &var("twilio_api_base").await,
+                        &var("twilio_account_sid").await,
+                        &var("twilio_auth_token").await,
+                    ),
+                    pii,
+                ),
             };
-            crate::handler::handle(&req, &store, &config, jiff::Timestamp::now()).await
+            let blobs = KvBlobs::new(&store);
+            crate::handler::handle_with(
+                &req,
+                &store,
+                &blobs,
+                &SpinHttp,
+                &config,
+                jiff::Timestamp::now(),
+            )
+            .await
         })
         .await,
     )

@@ -58,6 +58,8 @@ use hostline_shared::blob::{Blobs, KvBlobs};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::knowledge::lint::voice_lint;
+use hostline_shared::outbound::{HttpClient, NoOutbound};
+use hostline_shared::outbox::{self, Texting};
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::publish::{import_restaurant, load_restaurant};
 use hostline_shared::store::{Store, StoreError, keys};
@@ -77,6 +79,9 @@ pub struct Config {
     pub jwt_key: String,
     /// Finds a customer's records by their number's keyed hash (`pii_hash_key`).
     pub pii_hash_key: String,
+    /// Sends the order texts waiting in a business's outbox after a staff member moves an
+    /// order, and on the kitchen's and the edge agent's polls (`None`: texts wait).
+    pub texts: Option<Texting>,
 }
 
 /// The routes, matched by [`Router`].
@@ -251,20 +256,27 @@ pub async fn handle<S: Store>(
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    handle_with(req, store, &KvBlobs::new(store), config, now).await
+    handle_with(req, store, &KvBlobs::new(store), &NoOutbound, config, now).await
 }
 
-/// The handler, reading transcripts from `blobs`.
-pub async fn handle_with<S: Store, B: Blobs>(
+/// The handler, reading transcripts from `blobs` and sending texts through `http`.
+pub async fn handle_with<S: Store, B: Blobs, H: HttpClient>(
     req: &Request,
     store: &S,
     blobs: &B,
+    http: &H,
     config: &Config,
     now: jiff::Timestamp,
 ) -> Response {
-    route(req, store, blobs, config, now)
+    let mut texts_for = None;
+    let answer = route(req, store, blobs, config, now, &mut texts_for)
         .await
-        .unwrap_or_else(|e| e.into_response("owner-api", req))
+        .unwrap_or_else(|e| e.into_response("owner-api", req));
+    // The answer is settled; texts go out after it (a failure is the outbox's to retry).
+    if let Some(business) = texts_for.filter(|_| answer.status < 300) {
+        outbox::drain_after(store, http, config.texts.as_ref(), &business, now).await;
+    }
+    answer
 }
 
 async fn route<S: Store, B: Blobs>(
@@ -273,6 +285,7 @@ async fn route<S: Store, B: Blobs>(
     blobs: &B,
     config: &Config,
     now: jiff::Timestamp,
+    texts_for: &mut Option<BusinessId>,
 ) -> Result<Response, ApiError> {
     let m = ROUTER.route(&req.path)?;
     let key = config.jwt_key.as_bytes();
@@ -334,6 +347,13 @@ async fn route<S: Store, B: Blobs>(
         return Err(ApiError::forbidden("device tokens are for the edge routes"));
     }
     let business = || parse_id(m.param("id"));
+    // Routes after which the business's waiting texts are sent: a move to ready queues one,
+    // and the kitchen display and the edge agent poll often.
+    *texts_for = match (m.route, &who) {
+        (Route::EdgeJobs, Principal::Device(d)) => Some(d.business.clone()),
+        (Route::Orders | Route::OrderStatus | Route::OrderCancel, _) => business().ok(),
+        _ => None,
+    };
     let answer = match (m.route, req.method) {
         (Route::Password, Method::Post) => {
             auth_routes::change_password(store, key, &who, req, now).await
@@ -463,7 +483,7 @@ async fn route<S: Store, B: Blobs>(
         (Route::PrintJobs, Method::Get) => {
             let id = business()?;
             who.may(&id, Permission::OrdersRead)?;
-            orders::print_jobs(store, &id).await
+            orders::print_jobs(store, &id, req).await
         }
         (Route::OrderStatus, Method::Post) => {
             let id = business()?;

@@ -11,7 +11,7 @@ use hostline_shared::auth::keys::Device;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::orders::checkout::{self, Order};
-use hostline_shared::orders::{Channel, Move, MoveRefused, OrderStatus, change_status};
+use hostline_shared::orders::{Channel, Move, MoveRefused, OrderStatus, Shop, change_status};
 use hostline_shared::printing::{self, Ack, AckRefused, JobKind, Ticket};
 use hostline_shared::publish::load_restaurant;
 use hostline_shared::store::{Store, keys};
@@ -95,7 +95,8 @@ impl Filter {
     }
 }
 
-/// `GET …/orders`: newest first, filtered by `?status=a,b`, `?date=YYYY-MM-DD` (the local day
+/// `GET …/orders`: newest first, with an ETag (a display polling it gets a bodiless 304 while
+/// nothing changed), filtered by `?status=a,b`, `?date=YYYY-MM-DD` (the local day
 /// the order's number belongs to) and `?channel=vapi|twilio`, paged by `?limit` and `?cursor`.
 pub async fn list<S: Store>(
     store: &S,
@@ -129,10 +130,7 @@ pub async fn list<S: Store>(
             orders.push(view(&o));
         }
     }
-    Ok(Response::json(
-        200,
-        &json!({"orders": orders, "next_cursor": next}),
-    ))
+    Ok(Response::json(200, &json!({"orders": orders, "next_cursor": next})).with_etag(req))
 }
 
 async fn found<S: Store>(
@@ -204,13 +202,17 @@ pub struct ReprintBody {
     kind: Option<String>,
 }
 
-/// Whether the business prints receipts (read at the moment an order is accepted).
-async fn receipts<S: Store>(store: &S, business: &BusinessId) -> Result<bool, ApiError> {
-    Ok(
-        read_json::<_, BusinessRecord>(store, &keys::business(business))
-            .await?
-            .is_some_and(|b| b.settings.placement().receipts),
-    )
+/// The business's name (texts are signed with it) and whether it prints receipts, read at
+/// the moment an order moves.
+async fn shop_of<S: Store>(store: &S, business: &BusinessId) -> Result<(String, bool), ApiError> {
+    let record = read_json::<_, BusinessRecord>(store, &keys::business(business)).await?;
+    Ok(match record {
+        Some(b) => (
+            b.name.clone().unwrap_or_else(|| business.to_string()),
+            b.settings.placement().receipts,
+        ),
+        None => (business.to_string(), false),
+    })
 }
 
 /// Move an order as asked, answering the order, or why not.
@@ -221,8 +223,12 @@ async fn apply<S: Store>(
     mv: Move,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let receipts = receipts(store, business).await?;
-    match change_status(store, business, order_id, &mv, receipts, now).await? {
+    let (name, receipts) = shop_of(store, business).await?;
+    let shop = Shop {
+        name: &name,
+        receipts,
+    };
+    match change_status(store, business, order_id, &mv, shop, now).await? {
         Ok(o) => Ok(Response::json(200, &view(&o))),
         Err(MoveRefused::NoOrder) => Err(ApiError::not_found(format!(
             "no order {order_id:?} in this business"
@@ -322,9 +328,13 @@ pub async fn reprint<S: Store>(
 }
 
 /// `GET …/print-jobs`: the queue as it stands (pending, leased, printed, failed).
-pub async fn print_jobs<S: Store>(store: &S, business: &BusinessId) -> Result<Response, ApiError> {
+pub async fn print_jobs<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    req: &Request,
+) -> Result<Response, ApiError> {
     let q = printing::queue(store, business).await?;
-    Ok(Response::json(200, &json!({"jobs": q.jobs})))
+    Ok(Response::json(200, &json!({"jobs": q.jobs})).with_etag(req))
 }
 
 /// The restaurant's time zone, for the tickets' local times.

@@ -24,6 +24,7 @@ fn config() -> Config {
         admin_token: ADMIN.into(),
         jwt_key: JWT_KEY.into(),
         pii_hash_key: "test-pii-hash-key".into(),
+        texts: None,
     }
 }
 

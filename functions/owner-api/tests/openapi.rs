@@ -37,6 +37,7 @@ fn send(method: Method, path: &str) -> (u16, Value) {
             admin_token: ADMIN.into(),
             jwt_key: "k".into(),
             pii_hash_key: "test-pii-hash-key".into(),
+            texts: None,
         };
         block_on(handle(&req, &s, &cfg, now))
     };

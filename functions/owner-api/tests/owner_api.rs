@@ -38,6 +38,7 @@ fn call_with(
         admin_token: TOKEN.into(),
         jwt_key: JWT_KEY.into(),
         pii_hash_key: "test-pii-hash-key".into(),
+        texts: None,
     };
     let Response { status, body, .. } = block_on(handle(&req, store, &cfg, now()));
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -372,6 +373,7 @@ fn every_route_needs_the_admin_token() {
             admin_token: String::new(),
             jwt_key: String::new(),
             pii_hash_key: "test-pii-hash-key".into(),
+            texts: None,
         },
         now(),
     ));
@@ -436,6 +438,7 @@ fn routing_and_storage_faults_answer_like_every_other_route() {
             admin_token: TOKEN.into(),
             jwt_key: JWT_KEY.into(),
             pii_hash_key: "test-pii-hash-key".into(),
+            texts: None,
         };
         block_on(handle(&req, &s, &cfg, now()))
     };

@@ -680,7 +680,7 @@ fn an_owner_account_end_to_end_with_restart() {
 fn the_onboarding_wizard_end_to_end_against_fake_twilio_and_vapi() {
     use hostline_test_support::fake_http::FakeRules;
     const AC: &str = "AC0123456789abcdef0123456789abcdef";
-    const BOUGHT: &str = "+13125550142";
+    const BOUGHT: &str = "+13125550160";
     let twilio = FakeRules::new()
         .on("POST", "/Messages.json", 201, r#"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}"#)
         .on(
@@ -922,5 +922,367 @@ fn the_onboarding_wizard_end_to_end_against_fake_twilio_and_vapi() {
         said,
         "Your order is in: order number 1 0 1. The total is $21.04. It'll be ready for pickup in about 20 minutes."
     );
+    runner.stop();
+}
+
+/// chromedriver on a port it picks itself (`--port=0`), killed on drop.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    fn start() -> ChromeDriver {
+        let mut child = Command::new("chromedriver")
+            .arg("--port=0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is missing: scripts/test installs it (scripts/setup-browser)");
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut port = None;
+        let mut rest = lines.map_while(Result::ok);
+        for line in rest.by_ref() {
+            if let Some(p) = line.split("started successfully on port ").nth(1) {
+                port = Some(p.trim_end_matches('.').to_owned());
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in rest {});
+        let port = port.expect("chromedriver did not say its port");
+        ChromeDriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The kitchen display in a real browser (Debian's Chromium, driven over WebDriver by
+/// chromedriver): a staff member signs in with their PIN, an order placed by phone appears in
+/// the New column, a bump moves it to Accepted (as the API then says too), and a ticket the
+/// printer agent reports failed raises the printer warning. The screenshot is kept at
+/// `target/kitchen-display.png`.
+#[test]
+fn the_kitchen_display_in_a_browser_shows_new_orders_bumps_them_and_warns_of_the_printer() {
+    use fantoccini::{ClientBuilder, Locator};
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = support::collection_manifest(dir.path());
+    let runner = Runner::start(&manifest, &dir.path().join("data"));
+    let admin = format!("Bearer {ADMIN_TOKEN}");
+    let as_admin = |method: reqwest::Method, path: &str, body: Value| {
+        let (st, v) = runner.send(
+            method,
+            path,
+            &[
+                ("authorization", &admin),
+                ("content-type", "application/json"),
+            ],
+            &body.to_string(),
+        );
+        assert!(st < 300, "{path}: {st} {v}");
+        v
+    };
+    assert_eq!(runner.import("windy", PIZZA).0, 201);
+    // Orders wait in New until the kitchen accepts them.
+    as_admin(
+        reqwest::Method::PATCH,
+        "/api/v1/businesses/windy",
+        json!({"active": true, "auto_accept_orders": false}),
+    );
+    as_admin(
+        reqwest::Method::POST,
+        "/api/v1/businesses/windy/staff",
+        json!({"name": "Kim", "phone": "+14155550177", "pin": "4821"}),
+    );
+
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": "/usr/bin/chromium", "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--window-size=1600,1000",
+            format!("--user-data-dir={}", profile.path().display())]}),
+    );
+    let browser = rt
+        .block_on(
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps)
+                .connect(&driver.url),
+        )
+        .expect("a Chromium session");
+    let wait = |css: &str| {
+        rt.block_on(
+            browser
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css(css)),
+        )
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+    };
+
+    rt.block_on(browser.goto(&format!("{}/kitchen/windy", runner.url)))
+        .unwrap();
+    rt.block_on(async {
+        browser
+            .find(Locator::Css("#phone"))
+            .await?
+            .send_keys("+1 415 555 0177")
+            .await?;
+        browser
+            .find(Locator::Css("#pin"))
+            .await?
+            .send_keys("4821")
+            .await?;
+        browser.find(Locator::Css("#sign-in")).await?.click().await
+    })
+    .unwrap();
+    wait("#board:not([hidden])");
+    // Signed in, the form is gone from the screen (not merely flagged hidden).
+    let form_shown = rt
+        .block_on(async {
+            browser
+                .find(Locator::Css("#login"))
+                .await?
+                .is_displayed()
+                .await
+        })
+        .unwrap();
+    assert!(
+        !form_shown,
+        "the sign-in form is still on screen after signing in"
+    );
+
+    // An order by phone (Friday 6 PM in Chicago: open), with the line's tool credential.
+    let headers = runner.tool_headers("+13125550160");
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    for (id, name, args) in [
+        (
+            "k1",
+            "add_to_cart",
+            json!({"item": "pepperoni pizza", "modifiers": ["large"]}),
+        ),
+        ("k2", "confirm_pending_to_cart", json!({})),
+        ("k3", "set_fulfillment", json!({"type": "pickup"})),
+        ("k4", "checkout_order", json!({})),
+    ] {
+        let (st, v) = runner.post(
+            "/vapi/orders",
+            &headers,
+            &json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
+                "phoneNumber": {"number": "+13125550160"}, "call": {"id": "kitchen-call-1"},
+                "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
+            .to_string(),
+        );
+        assert_eq!(st, 200, "{v}");
+        assert!(v["results"][0]["result"].is_string(), "{name}: {v}");
+    }
+    let card = wait(r#"section[data-status="received"] .order[data-order="o-kitchen-call-1"]"#);
+    let text = rt.block_on(card.text()).unwrap();
+    assert!(text.contains("#101"), "{text}");
+    assert!(text.contains("Pepperoni Pizza"), "{text}");
+    assert!(text.contains("Large"), "{text}");
+
+    // Bump: New → Accepted, on the screen and in the API.
+    rt.block_on(async { card.find(Locator::Css(".bump")).await?.click().await })
+        .unwrap();
+    wait(r#"section[data-status="accepted"] .order[data-order="o-kitchen-call-1"]"#);
+    let order = as_admin(
+        reqwest::Method::GET,
+        "/api/v1/businesses/windy/orders/o-kitchen-call-1",
+        Value::Null,
+    );
+    assert_eq!(order["status"], "accepted", "{order}");
+    assert!(
+        order["history"][1]["by"]
+            .as_str()
+            .unwrap()
+            .starts_with("s_"),
+        "{order}"
+    );
+
+    // The kitchen printer's agent takes the ticket and reports paper out: the display warns.
+    let code = as_admin(
+        reqwest::Method::POST,
+        "/api/v1/businesses/windy/devices/pairing-codes",
+        json!({}),
+    );
+    let (st, paired) = runner.post(
+        "/api/v1/edge/pair",
+        &[("content-type", "application/json")],
+        &json!({"code": code["code"], "name": "kitchen pi"}).to_string(),
+    );
+    assert_eq!(st, 201, "{paired}");
+    let device = format!("Bearer {}", paired["device_token"].as_str().unwrap());
+    let (st, jobs) = runner.send(
+        reqwest::Method::GET,
+        "/api/v1/edge/jobs",
+        &[("authorization", &device)],
+        "",
+    );
+    assert_eq!(
+        (st, &jobs["jobs"][0]["id"]),
+        (200, &json!("o-kitchen-call-1.kitchen")),
+        "{jobs}"
+    );
+    let (st, v) = runner.post(
+        "/api/v1/edge/jobs/o-kitchen-call-1.kitchen/ack",
+        &[
+            ("authorization", &device),
+            ("content-type", "application/json"),
+        ],
+        &json!({"status": "failed", "reason": "paper out"}).to_string(),
+    );
+    assert_eq!(st, 200, "{v}");
+    let warning = wait("#printer-warning:not([hidden])");
+    let text = rt.block_on(warning.text()).unwrap();
+    assert!(
+        text.contains("#101") && text.contains("paper out"),
+        "{text}"
+    );
+
+    let png = rt.block_on(browser.screenshot()).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    std::fs::write(support::target_dir().join("kitchen-display.png"), png).unwrap();
+    rt.block_on(browser.close()).unwrap();
+    runner.stop();
+}
+
+/// The order texts through the whole collection, against a fake Twilio: a tool answer never
+/// waits for Twilio (nothing is sent during the call), the "order received" text goes out
+/// once when the call's events arrive (however often Vapi repeats them), and the "ready" text
+/// once when staff move the order to ready — to the caller's number, from the line called.
+#[test]
+fn an_order_by_phone_is_texted_once_when_the_call_ends_and_once_when_it_is_ready() {
+    use hostline_test_support::fake_http::FakeRules;
+    const AC: &str = "AC0123456789abcdef0123456789abcdef";
+    const LINE: &str = "+13125550160";
+    const CALLER: &str = "+13125550123";
+    let twilio = FakeRules::new()
+        .on(
+            "POST",
+            "/Messages.json",
+            201,
+            r#"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}"#,
+        )
+        .start();
+    let twilio_url = twilio.url();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = support::collection_manifest(dir.path());
+    let runner = Runner::start_with(
+        &manifest,
+        &dir.path().join("data"),
+        &[
+            ("SPIN_VARIABLE_TWILIO_ACCOUNT_SID", AC),
+            ("SPIN_VARIABLE_TWILIO_API_BASE", twilio_url.as_str()),
+        ],
+    );
+    let admin = format!("Bearer {ADMIN_TOKEN}");
+    let as_admin = |method: reqwest::Method, path: &str, body: Value| {
+        let (st, v) = runner.send(
+            method,
+            path,
+            &[
+                ("authorization", &admin),
+                ("content-type", "application/json"),
+            ],
+            &body.to_string(),
+        );
+        assert!(st < 300, "{path}: {st} {v}");
+        v
+    };
+    assert_eq!(runner.import("windy", PIZZA).0, 201);
+    as_admin(
+        reqwest::Method::PATCH,
+        "/api/v1/businesses/windy",
+        json!({"active": true}),
+    );
+    let headers = runner.tool_headers(LINE);
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let call = json!({"id": "text-call-1", "customer": {"number": CALLER}});
+    for (id, name, args) in [
+        (
+            "x1",
+            "add_to_cart",
+            json!({"item": "pepperoni pizza", "modifiers": ["large"]}),
+        ),
+        ("x2", "confirm_pending_to_cart", json!({})),
+        ("x3", "set_fulfillment", json!({"type": "pickup"})),
+        ("x4", "checkout_order", json!({})),
+    ] {
+        let (st, v) = runner.post(
+            "/vapi/orders",
+            &headers,
+            &json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
+                "phoneNumber": {"number": LINE}, "call": call,
+                "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
+            .to_string(),
+        );
+        assert_eq!(st, 200, "{v}");
+        assert!(v["results"][0]["result"].is_string(), "{name}: {v}");
+    }
+    assert!(
+        twilio.received_at("/Messages.json").is_empty(),
+        "a text was sent while the caller was on the line"
+    );
+
+    // The call ends; Vapi delivers its report twice.
+    let report = json!({"message": {"type": "end-of-call-report", "endedReason": "customer-ended-call",
+        "startedAt": "2026-12-05T00:00:00Z", "endedAt": "2026-12-05T00:02:00Z",
+        "call": call, "customer": {"number": CALLER}, "phoneNumber": {"number": LINE}}});
+    for _ in 0..2 {
+        let (st, v) = runner.post("/vapi/events", &headers, &report.to_string());
+        assert_eq!((st, &v), (200, &json!({})));
+    }
+    let texts = twilio.received_at("/Messages.json");
+    assert_eq!(texts.len(), 1, "one 'received' text");
+    assert_eq!(texts[0].form("To").as_deref(), Some(CALLER));
+    assert_eq!(texts[0].form("From").as_deref(), Some(LINE));
+    let body = texts[0].form("Body").unwrap();
+    assert!(body.contains("101") && body.contains('$'), "{body}");
+    assert_eq!(
+        texts[0].target,
+        format!("/2010-04-01/Accounts/{AC}/Messages.json")
+    );
+
+    // The kitchen moves it along; at ready, the second text.
+    let path = "/api/v1/businesses/windy/orders/o-text-call-1";
+    for status in ["preparing", "ready"] {
+        let order = as_admin(reqwest::Method::GET, path, Value::Null);
+        as_admin(
+            reqwest::Method::POST,
+            &format!("{path}/status"),
+            json!({"status": status, "version": order["version"]}),
+        );
+    }
+    as_admin(
+        reqwest::Method::GET,
+        "/api/v1/businesses/windy/orders",
+        Value::Null,
+    );
+    let texts = twilio.received_at("/Messages.json");
+    assert_eq!(texts.len(), 2, "one 'received' and one 'ready' text");
+    let body = texts[1].form("Body").unwrap();
+    assert!(body.contains("101") && body.contains("ready"), "{body}");
+    assert_eq!(texts[1].form("To").as_deref(), Some(CALLER));
     runner.stop();
 }

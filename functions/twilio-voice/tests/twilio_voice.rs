@@ -47,6 +47,7 @@ fn owner(s: &MemoryStore, method: Method, path: &str, body: &str) -> u16 {
         admin_token: "t".into(),
         jwt_key: String::new(),
         pii_hash_key: "test-pii-hash-key".into(),
+        texts: None,
     };
     block_on(hostline_owner_api::handler::handle(&req, s, &cfg, now())).status
 }

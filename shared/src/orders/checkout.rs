@@ -5,7 +5,8 @@
 //! Keys: the cart at `biz/{b}/carts/{call}`; orders at `biz/{b}/orders/{order}` (the id is
 //! `o-{call}`: one order per call, so a retried checkout finds the order it made); the day's
 //! counter at `biz/{b}/order-counter/{date}` (local date); the list index at
-//! `biz/{b}/order-index/{rank}`, newest first.
+//! `biz/{b}/order-index/{rank}`, newest first, and under the contact number's keyed hash at
+//! `biz/{b}/customer-orders/{hash}/{rank}` (for "the usual").
 //!
 //! Checkout's steps, each safe to repeat after a crash at any point: the order number is
 //! allocated (a compare-and-swap increment: a number is never given twice, and one allocated
@@ -21,6 +22,8 @@ use super::totals::Totals;
 use crate::call_log::Caller;
 use crate::hours::{OpenState, describe_open_state, open_state};
 use crate::ids::BusinessId;
+use crate::outbox::{self, TextEvent};
+use crate::phone::PhoneE164;
 use crate::restaurant::Restaurant;
 use crate::store::{Store, StoreError, keys};
 use crate::tenancy::{newest_first, read_json, read_json_versioned, to_json, update_json};
@@ -71,6 +74,9 @@ pub struct Order {
     /// The voice path that took it.
     #[serde(default)]
     pub channel: Channel,
+    /// The business line the caller dialled (texts about the order come from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<PhoneE164>,
 }
 
 impl Order {
@@ -154,6 +160,28 @@ pub enum Checkout {
     NotReady(String),
 }
 
+/// "Ready for pickup around 6:40 PM" / "Arriving around 7 PM": the order's time, or now plus
+/// the kitchen's lead time, in the restaurant's zone.
+fn ready_by(r: &Restaurant, order: &Order, now: jiff::Timestamp) -> String {
+    let (lead, lead_in) = match order.fulfillment {
+        Fulfillment::Pickup => (r.fulfillment.prep_minutes, "Ready for pickup around"),
+        Fulfillment::Delivery { .. } => (
+            r.fulfillment
+                .delivery_minutes
+                .unwrap_or(r.fulfillment.prep_minutes),
+            "Arriving around",
+        ),
+    };
+    let at = order.wanted_at.unwrap_or_else(|| {
+        now.checked_add(jiff::SignedDuration::from_mins(i64::from(lead)))
+            .unwrap_or(now)
+    });
+    format!(
+        "{lead_in} {}",
+        crate::hours::spoken_clock(&at.to_zoned(r.business.timezone.tz().clone()))
+    )
+}
+
 /// Next number of the day: a compare-and-swap increment of the day's counter. Numbers start
 /// at 101 so every one has three digits until the 900th order of a day.
 async fn allocate_number<S: Store>(
@@ -208,6 +236,16 @@ impl Channel {
     }
 }
 
+/// How the order reached us: the number the caller is calling from and the business line
+/// they dialled (the one texts about the order are sent from).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Via {
+    /// Caller ID, as kept: the order's contact when the caller gave no other
+    /// ([`Cart::phone`]).
+    pub caller: Option<Caller>,
+    pub line: Option<PhoneE164>,
+}
+
 /// Place the call's order, held as received for staff to accept ([`checkout_with`]).
 pub async fn checkout<S: Store>(
     store: &S,
@@ -216,18 +254,29 @@ pub async fn checkout<S: Store>(
     call_id: &str,
     now: jiff::Timestamp,
 ) -> Result<Checkout, StoreError> {
-    checkout_with(store, r, business, call_id, Placement::default(), now).await
+    checkout_with(
+        store,
+        r,
+        business,
+        call_id,
+        Placement::default(),
+        &Via::default(),
+        now,
+    )
+    .await
 }
 
 /// Place the call's order: once, however often it is asked (see the module doc). With
 /// `placement.auto_accept` the order commits already accepted, its print jobs queued before
-/// the commit point.
+/// the commit point. The order is listed under its contact number for "the usual", and the
+/// text telling the customer it is in is queued ([`crate::outbox`]) before the commit point.
 pub async fn checkout_with<S: Store>(
     store: &S,
     r: &Restaurant,
     business: &BusinessId,
     call_id: &str,
     placement: Placement,
+    via: &Via,
     now: jiff::Timestamp,
 ) -> Result<Checkout, StoreError> {
     let order_id = format!("o-{call_id}");
@@ -249,9 +298,13 @@ pub async fn checkout_with<S: Store>(
         return Ok(Checkout::NotReady(why));
     }
     let state = open_state(r, now);
-    if matches!(state, OpenState::Closed { .. }) {
+    // While closed, only an order for a later time when the restaurant is open.
+    let scheduled = c
+        .wanted_at
+        .is_some_and(|t| t > now && open_state(r, t).is_open());
+    if matches!(state, OpenState::Closed { .. }) && !scheduled {
         return Ok(Checkout::NotReady(format!(
-            "{} I can't place an order while we're closed.",
+            "{} I can take the order for a time when we're open.",
             describe_open_state(&state, now)
         )));
     }
@@ -273,7 +326,8 @@ pub async fn checkout_with<S: Store>(
         lines: c.lines.clone(),
         fulfillment,
         wanted_at: c.wanted_at,
-        phone: c.phone.clone(),
+        phone: c.phone.clone().or_else(|| via.caller.clone()),
+        line: via.line.clone(),
         totals,
         status: OrderStatus::Received,
         history: vec![StatusChange {
@@ -303,12 +357,30 @@ pub async fn checkout_with<S: Store>(
         )
         .await?;
     }
-    store
-        .put(
-            &keys::order_index(business, &format!("{}-{order_id}", newest_first(now))),
-            order_id.as_bytes(),
+    if let Some(line) = &order.line
+        && let Some(text) = outbox::compose(
+            &order,
+            TextEvent::Received,
+            &r.business.name,
+            line,
+            Some(&ready_by(r, &order, now)),
+            now,
         )
+    {
+        outbox::enqueue(store, business, text).await?;
+    }
+    let rank = format!("{}-{order_id}", newest_first(now));
+    store
+        .put(&keys::order_index(business, &rank), order_id.as_bytes())
         .await?;
+    if let Some(phone) = &order.phone {
+        store
+            .put(
+                &keys::customer_order(business, &phone.hash, &rank),
+                order_id.as_bytes(),
+            )
+            .await?;
+    }
     let placed = match store
         .compare_and_swap(&order_key, None, &to_json(&order)?)
         .await
@@ -356,4 +428,63 @@ pub async fn order<S: Store>(
         return Ok(None);
     }
     read_json(store, &keys::order(business, order_id)).await
+}
+
+/// The orders placed with contact number `hash` (a keyed hash, [`crate::pii::PiiKeys::hash`]),
+/// newest first, at most `limit`, leaving out `except` (the asking call's own order).
+pub async fn orders_of<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    hash: &str,
+    limit: usize,
+    except: &str,
+) -> Result<Vec<Order>, StoreError> {
+    let prefix = keys::customer_order(business, hash, "");
+    let mut found = Vec::new();
+    for key in store.list(&prefix).await? {
+        if found.len() == limit {
+            break;
+        }
+        let Some(order_id) = store.get_value(&key).await? else {
+            continue;
+        };
+        let order_id = String::from_utf8_lossy(&order_id).into_owned();
+        if order_id == except {
+            continue;
+        }
+        // An entry whose checkout never committed has no order: skipped.
+        if let Some(o) = order(store, business, &order_id).await? {
+            found.push(o);
+        }
+    }
+    Ok(found)
+}
+
+impl Order {
+    /// What was in it, as said: "2 Pepperoni Pizza (Large (14 inch), Mushrooms) and 1 Garlic
+    /// Knots". Options the caller did not choose (defaults) are left out.
+    pub fn said_lines(&self) -> String {
+        let lines: Vec<String> = self
+            .lines
+            .iter()
+            .map(|l| {
+                let chosen: Vec<&str> = l
+                    .options
+                    .iter()
+                    .filter(|o| !o.by_default)
+                    .map(|o| o.name.as_str())
+                    .collect();
+                if chosen.is_empty() {
+                    format!("{} {}", l.quantity, l.name)
+                } else {
+                    format!("{} {} ({})", l.quantity, l.name, chosen.join(", "))
+                }
+            })
+            .collect();
+        match lines.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        }
+    }
 }

@@ -14,6 +14,7 @@
 
 use super::checkout::{Order, OrderStatus, StatusChange, order};
 use crate::ids::BusinessId;
+use crate::outbox::{self, TextEvent};
 use crate::printing::{self, JobKind};
 use crate::store::{Store, StoreError, keys};
 use crate::tenancy::{read_json_versioned, to_json};
@@ -123,14 +124,23 @@ pub fn print_kinds(receipts: bool) -> Vec<JobKind> {
     kinds
 }
 
-/// Move order `order_id` as asked (see the module doc). `receipts`: whether the business
-/// prints a receipt beside the kitchen ticket.
+/// What a move needs to know of the business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shop<'a> {
+    /// The name texts to customers are signed with.
+    pub name: &'a str,
+    /// Whether a receipt is printed beside the kitchen ticket.
+    pub receipts: bool,
+}
+
+/// Move order `order_id` as asked (see the module doc). Becoming ready queues the text that
+/// tells the customer ([`crate::outbox`]), before the move commits.
 pub async fn change_status<S: Store>(
     store: &S,
     business: &BusinessId,
     order_id: &str,
     mv: &Move,
-    receipts: bool,
+    shop: Shop<'_>,
     now: jiff::Timestamp,
 ) -> Result<Result<Order, MoveRefused>, StoreError> {
     let reason = mv
@@ -166,7 +176,13 @@ pub async fn change_status<S: Store>(
             }));
         }
         if o.status == OrderStatus::Received && mv.to != OrderStatus::Cancelled {
-            printing::enqueue(store, business, order_id, &print_kinds(receipts), now).await?;
+            printing::enqueue(store, business, order_id, &print_kinds(shop.receipts), now).await?;
+        }
+        if mv.to == OrderStatus::Ready
+            && let Some(line) = &o.line
+            && let Some(text) = outbox::compose(&o, TextEvent::Ready, shop.name, line, None, now)
+        {
+            outbox::enqueue(store, business, text).await?;
         }
         o.status = mv.to;
         o.history.push(StatusChange {

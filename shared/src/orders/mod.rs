@@ -13,6 +13,8 @@
 //!   business per day, safe to retry after a crash at any step.
 //! - [`totals`]: a cart's subtotal, tax (basis points, rounded half-up once per order),
 //!   delivery fee and total, and the order-wide limits (`max_items_per_order`).
+//! - [`schedule`]: "as soon as possible" or a time later today, checked against the kitchen's
+//!   lead time and the opening hours.
 //! - [`lifecycle`]: received → accepted → preparing → ready → completed (or cancelled), each
 //!   change by compare-and-swap against the version the person saw; accepting queues the
 //!   order's print jobs ([`crate::printing`]).
@@ -21,12 +23,13 @@ pub mod cart;
 pub mod checkout;
 pub mod lifecycle;
 pub mod line;
+pub mod schedule;
 pub mod totals;
 
 pub use cart::{Cart, Fulfillment};
 pub use checkout::{
-    Channel, Checkout, Order, OrderStatus, Placement, checkout, checkout_with, with_cart,
+    Channel, Checkout, Order, OrderStatus, Placement, Via, checkout, checkout_with, with_cart,
 };
-pub use lifecycle::{Move, MoveRefused, change_status};
+pub use lifecycle::{Move, MoveRefused, Shop, change_status};
 pub use line::{CartLine, ChosenOption, LineRefusal, LineRequest, check_line};
 pub use totals::{CartRefusal, Totals, check_cart, totals};
