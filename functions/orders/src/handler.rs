@@ -269,6 +269,81 @@ fn find_options(m: &Menu, item_id: &str, phrases: &[String]) -> Result<Vec<Strin
     Ok(ids)
 }
 
+/// Words a caller wraps an item in that are neither its name nor a choice.
+const FILLER: &[&str] = &[
+    "a", "an", "the", "one", "two", "three", "four", "five", "of", "with", "and", "please", "some",
+    "i", "id", "i'd", "want", "like", "get", "me", "can", "could", "have", "order", "orders",
+    "just", "also", "another", "more", "for", "to", "us", "my", "make", "it", "that", "this",
+];
+
+fn plain_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Choices the caller named inside the item's own phrase ("a large pepperoni", "thin crust
+/// cheese pizza"): runs of words that are neither the item's name, aliases or description
+/// nor filler, each found among the item's own options (as a modifier phrase is). Only for
+/// groups the caller's `modifiers` left open, so a choice said twice counts once.
+fn options_in_item_phrase(m: &Menu, item_id: &str, said: &str, chosen: &[String]) -> Vec<String> {
+    let doc = &m.doc;
+    let Some(item) = doc.item(item_id) else {
+        return Vec::new();
+    };
+    let groups: Vec<_> = doc
+        .menu
+        .modifier_groups
+        .iter()
+        .filter(|g| item.modifier_groups.contains(&g.id))
+        .collect();
+    let group_of = |option: &str| {
+        groups
+            .iter()
+            .find(|g| g.options.iter().any(|o| o.id == option))
+            .map(|g| g.id.clone())
+    };
+    let mut known: Vec<String> = plain_words(&item.name);
+    known.extend(plain_words(&item.description));
+    for a in &item.aliases {
+        known.extend(plain_words(a));
+    }
+    // Runs of leftover words, in order.
+    let mut runs: Vec<Vec<String>> = vec![Vec::new()];
+    for w in plain_words(said) {
+        let leftover = !known.contains(&w)
+            && !FILLER.contains(&w.as_str())
+            && !w.chars().all(|c| c.is_ascii_digit());
+        match (leftover, runs.last_mut()) {
+            (true, Some(run)) => run.push(w),
+            (false, Some(run)) if !run.is_empty() => runs.push(Vec::new()),
+            _ => {}
+        }
+    }
+    let mut taken_groups: Vec<String> = chosen.iter().filter_map(|o| group_of(o)).collect();
+    let mut found = Vec::new();
+    for run in runs.iter().filter(|r| !r.is_empty()) {
+        let phrase = run.join(" ");
+        let hits = m.published.index.search(&phrase, KindFilter::OPTIONS, 10);
+        let Some(h) = hits
+            .iter()
+            .filter(|h| h.confidence != Confidence::Low)
+            .find(|h| group_of(&h.id).is_some())
+        else {
+            continue;
+        };
+        let Some(g) = group_of(&h.id) else { continue };
+        if !taken_groups.contains(&g) || groups.iter().any(|gr| gr.id == g && gr.max > 1) {
+            if !chosen.contains(&h.id) && !found.contains(&h.id) {
+                found.push(h.id.clone());
+            }
+            taken_groups.push(g);
+        }
+    }
+    found
+}
+
 /// What a tool call knows of the call it belongs to.
 struct CallContext<'a> {
     call_id: &'a str,
@@ -325,7 +400,9 @@ async fn answer<S: Store>(
                 return Err("What would you like to order?".into());
             };
             let item_id = find_item(m, said)?;
-            let options = find_options(m, &item_id, &arg_modifiers(&args).unwrap_or_default())?;
+            let mut options = find_options(m, &item_id, &arg_modifiers(&args).unwrap_or_default())?;
+            let named_with_item = options_in_item_phrase(m, &item_id, said, &options);
+            options.extend(named_with_item);
             let req = LineRequest {
                 item_id,
                 quantity: arg_quantity(&args)?.unwrap_or(1),

@@ -514,3 +514,48 @@ fn the_usual_is_found_by_the_callers_number_kept_only_hashed() {
         "Sorry, I didn't get that number; could you say it again, digit by digit?"
     );
 }
+
+/// A choice said together with the item ("a large pepperoni", "hand tossed cheese pizza")
+/// counts as a choice, unless the caller's modifiers already chose in that group; words of
+/// the item's own name and description never do.
+#[test]
+fn a_choice_said_with_the_item_is_taken_as_a_choice() {
+    let s = seeded();
+    let said = tool(
+        &s,
+        "phrase-1",
+        "1",
+        "add_to_cart",
+        json!({"item": "a large pepperoni"}),
+    );
+    assert!(said.contains("Large (14 inch)"), "{said}");
+    let said = tool(
+        &s,
+        "phrase-2",
+        "1",
+        "add_to_cart",
+        json!({"item": "hand tossed pepperoni pizza", "modifiers": ["small"]}),
+    );
+    assert!(said.contains("Hand-Tossed"), "{said}");
+    assert!(said.contains("Small"), "{said}");
+    assert!(!said.contains("Large"), "{said}");
+    // The caller's own modifiers win over the same group named in the item phrase.
+    let said = tool(
+        &s,
+        "phrase-3",
+        "1",
+        "add_to_cart",
+        json!({"item": "large pepperoni pizza", "modifiers": ["medium"]}),
+    );
+    assert!(said.contains("Medium"), "{said}");
+    assert!(!said.contains("Large"), "{said}");
+    // Nothing extra when the phrase is only the item.
+    let plain = tool(
+        &s,
+        "phrase-4",
+        "1",
+        "add_to_cart",
+        json!({"item": "pepperoni pizza"}),
+    );
+    assert!(plain.contains("Medium (12 inch), Tavern Thin,"), "{plain}");
+}

@@ -70,6 +70,12 @@ impl Runner {
         self.interrupt_and_wait();
     }
 
+    /// SIGKILL: no shutdown of any kind (what a power cut or the OOM killer does).
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     fn interrupt_and_wait(&mut self) {
         let _ = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
@@ -1284,5 +1290,189 @@ fn an_order_by_phone_is_texted_once_when_the_call_ends_and_once_when_it_is_ready
     let body = texts[1].form("Body").unwrap();
     assert!(body.contains("101") && body.contains("ready"), "{body}");
     assert_eq!(texts[1].form("To").as_deref(), Some(CALLER));
+    runner.stop();
+}
+
+/// SIGKILL in the middle of a load of checkouts: after a restart on the same data, every
+/// checkout the caller heard an order number for is there exactly once with that number, no
+/// number is given twice, a call whose checkout was cut off checks out once when retried, and
+/// every order placed has its kitchen ticket.
+#[test]
+fn checkouts_survive_sigkill_with_every_acknowledged_order_once_and_no_number_reused() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::{Arc, Mutex};
+    const LINE: &str = "+13125550160";
+    const CARTS: usize = 32;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = support::collection_manifest(dir.path());
+    let data = dir.path().join("data");
+    let runner = Runner::start(&manifest, &data);
+    let admin = format!("Bearer {ADMIN_TOKEN}");
+    assert_eq!(runner.import("windy", PIZZA).0, 201);
+    let (st, v) = runner.send(
+        reqwest::Method::PATCH,
+        "/api/v1/businesses/windy",
+        &[("authorization", &admin)],
+        &json!({"active": true}).to_string(),
+    );
+    assert_eq!(st, 200, "{v}");
+    let headers = runner.tool_headers(LINE);
+    let body = |call: &str, id: &str, name: &str, args: Value| {
+        json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
+            "phoneNumber": {"number": LINE}, "call": {"id": call},
+            "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
+        .to_string()
+    };
+    let tool = |runner: &Runner, call: &str, id: &str, name: &str, args: Value| {
+        let h: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let (st, v) = runner.post("/vapi/orders", &h, &body(call, id, name, args));
+        assert_eq!(st, 200, "{v}");
+        v["results"][0]["result"].as_str().unwrap().to_owned()
+    };
+    let calls: Vec<String> = (0..CARTS).map(|i| format!("crash-{i}")).collect();
+    for call in &calls {
+        tool(
+            &runner,
+            call,
+            "a",
+            "add_to_cart",
+            json!({"item": "cheese pizza", "modifiers": ["medium"]}),
+        );
+        tool(&runner, call, "b", "confirm_pending_to_cart", json!({}));
+        tool(
+            &runner,
+            call,
+            "c",
+            "set_fulfillment",
+            json!({"type": "pickup"}),
+        );
+    }
+
+    // Four clients check out all the carts; the runner is killed once a third have answered.
+    let number_in = |said: &str| -> Option<String> {
+        let rest = &said[said.find("order number ")? + "order number ".len()..];
+        let digits: String = rest
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != ',')
+            .take_while(char::is_ascii_digit)
+            .collect();
+        (!digits.is_empty()).then_some(digits)
+    };
+    let heard: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
+    let url = runner.url.clone();
+    let tool_headers = headers.clone();
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let (heard, url, headers) = (Arc::clone(&heard), url.clone(), tool_headers.clone());
+            let mine: Vec<String> = calls.iter().skip(c).step_by(4).cloned().collect();
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap();
+                for call in mine {
+                    let mut req = client.post(format!("{url}/vapi/orders")).body(body(
+                        &call,
+                        "d",
+                        "checkout_order",
+                        json!({}),
+                    ));
+                    for (n, v) in &headers {
+                        req = req.header(n, v);
+                    }
+                    // A cut connection is a checkout the caller never heard: fine.
+                    let Ok(resp) = req.send() else { continue };
+                    let Ok(v) = resp.json::<Value>() else {
+                        continue;
+                    };
+                    let said = v["results"][0]["result"].as_str().unwrap_or_default();
+                    if let Some(n) = number_in(said) {
+                        heard.lock().unwrap().insert(call, n);
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while heard.lock().unwrap().len() < CARTS / 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    runner.kill();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let heard = heard.lock().unwrap().clone();
+    assert!(
+        heard.len() >= CARTS / 3,
+        "only {} checkouts answered",
+        heard.len()
+    );
+    assert!(
+        heard.len() < CARTS,
+        "every checkout finished before the kill; the test proved nothing"
+    );
+
+    // Restart on the same data. Every order the caller heard is there, with its number.
+    let runner = Runner::start(&manifest, &data);
+    let order_of = |runner: &Runner, call: &str| {
+        runner.send(
+            reqwest::Method::GET,
+            &format!("/api/v1/businesses/windy/orders/o-{call}"),
+            &[("authorization", &admin)],
+            "",
+        )
+    };
+    for (call, number) in &heard {
+        let (st, o) = order_of(&runner, call);
+        assert_eq!(st, 200, "{call} was heard as #{number} but is gone: {o}");
+        assert_eq!(o["number"], json!(number), "{call}: {o}");
+    }
+    // The caller (or Vapi) retries every checkout: each call ends with exactly one order.
+    let tool_after = |call: &str| tool(&runner, call, "d2", "checkout_order", json!({}));
+    let mut numbers = BTreeSet::new();
+    for call in &calls {
+        let said = tool_after(call);
+        let n = number_in(&said).unwrap_or_else(|| panic!("{call}: {said}"));
+        if let Some(first) = heard.get(call) {
+            assert_eq!(&n, first, "{call}: a second number after the restart");
+        }
+        let (st, o) = order_of(&runner, call);
+        assert_eq!((st, &o["number"]), (200, &json!(n)), "{call}: {o}");
+        assert!(numbers.insert(n.clone()), "order number {n} given twice");
+    }
+    // The whole list: one order per call, and each accepted order's ticket queued.
+    let (st, list) = runner.send(
+        reqwest::Method::GET,
+        "/api/v1/businesses/windy/orders?limit=100",
+        &[("authorization", &admin)],
+        "",
+    );
+    assert_eq!(st, 200, "{list}");
+    let listed: Vec<&str> = list["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.len(), CARTS, "{list}");
+    assert_eq!(listed.iter().collect::<BTreeSet<_>>().len(), CARTS);
+    let (st, jobs) = runner.send(
+        reqwest::Method::GET,
+        "/api/v1/businesses/windy/print-jobs",
+        &[("authorization", &admin)],
+        "",
+    );
+    assert_eq!(st, 200, "{jobs}");
+    let text = jobs.to_string();
+    for call in &calls {
+        assert!(
+            text.contains(&format!("o-{call}.kitchen")),
+            "no kitchen ticket for {call}: {jobs}"
+        );
+    }
     runner.stop();
 }
