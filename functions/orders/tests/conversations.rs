@@ -431,6 +431,9 @@ fn play(script: &Script, s: &MemoryStore, call: &str) -> (Vec<String>, Vec<Strin
     for i in 0..script.steps.len() {
         match script.send(s, call, i) {
             Ok(said) => {
+                if std::env::var_os("CONVERSATIONS_SHOW").is_some() {
+                    eprintln!("{} {} {}: {said}", script.file, i + 1, script.steps[i].tool);
+                }
                 wrong.extend(script.judge(i, &said));
                 answers.push(said);
             }
