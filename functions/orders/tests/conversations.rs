@@ -318,12 +318,8 @@ impl Script {
 
     /// The order of call `call` as stored.
     fn stored_order(&self, s: &MemoryStore, call: &str) -> Option<Order> {
-        block_on(checkout::order(
-            s,
-            &self.business(),
-            &format!("o-{call}"),
-        ))
-        .unwrap_or_else(|e| panic!("{}: reading the order: {e}", self.file))
+        block_on(checkout::order(s, &self.business(), &format!("o-{call}")))
+            .unwrap_or_else(|e| panic!("{}: reading the order: {e}", self.file))
     }
 
     /// How many orders the business has.
@@ -503,7 +499,7 @@ fn every_tool_call_delivered_twice_in_a_row_is_answered_the_same_and_applied_onc
         let once_order = script.stored_order(&once, &call);
 
         let s = script.store();
-        for i in 0..script.steps.len() {
+        for (i, once_said) in first_answers.iter().enumerate() {
             let a = script.send(&s, &call, i);
             let b = script.send(&s, &call, i);
             if a != b {
@@ -514,13 +510,12 @@ fn every_tool_call_delivered_twice_in_a_row_is_answered_the_same_and_applied_onc
                 ));
             }
             if let Ok(said) = &a
-                && said != &first_answers[i]
+                && said != once_said
             {
                 failures.push(format!(
-                    "{} step {}: delivered twice it answered {said:?}, played once {:?}",
+                    "{} step {}: delivered twice it answered {said:?}, played once {once_said:?}",
                     script.file,
                     i + 1,
-                    first_answers[i]
                 ));
             }
         }
@@ -622,6 +617,12 @@ fn every_tool_call_delivered_twice_at_once_is_answered_the_same_and_applied_once
     report(failures, all.len());
 }
 
+/// Whether failure `w` is only the order number a script expects when it is the business's
+/// first order of the day: with two calls in one store, one of them gets the next number.
+fn only_the_number(w: &str) -> bool {
+    w.contains("expected \"order number") || w.contains("expected \"Order number")
+}
+
 /// Scripts that end in an order, paired up by restaurant (two calls to the same business).
 fn pairs(all: &[Script]) -> Vec<(&Script, &Script)> {
     let mut out = Vec::new();
@@ -652,7 +653,10 @@ fn pairs(all: &[Script]) -> Vec<(&Script, &Script)> {
 fn two_calls_interleaved_never_see_each_others_cart() {
     let all = scripts();
     let pairs = pairs(&all);
-    assert!(!pairs.is_empty(), "no two scripts share a restaurant and instant");
+    assert!(
+        !pairs.is_empty(),
+        "no two scripts share a restaurant and instant"
+    );
     let mut failures = Vec::new();
     for (a, b) in &pairs {
         let s = a.store();
@@ -661,13 +665,21 @@ fn two_calls_interleaved_never_see_each_others_cart() {
         for i in 0..n {
             if i < a.steps.len() {
                 match a.send(&s, &ca, i) {
-                    Ok(said) => failures.extend(a.judge(i, &said)),
+                    Ok(said) => failures.extend(
+                        a.judge(i, &said)
+                            .into_iter()
+                            .filter(|w| !only_the_number(w)),
+                    ),
                     Err(e) => failures.push(format!("{} step {}: {e}", a.file, i + 1)),
                 }
             }
             if i < b.steps.len() {
                 match b.send(&s, &cb, i) {
-                    Ok(said) => failures.extend(b.judge(i, &said)),
+                    Ok(said) => failures.extend(
+                        b.judge(i, &said)
+                            .into_iter()
+                            .filter(|w| !only_the_number(w)),
+                    ),
                     Err(e) => failures.push(format!("{} step {}: {e}", b.file, i + 1)),
                 }
             }
@@ -716,7 +728,7 @@ fn two_calls_at_once_never_see_each_others_cart() {
             (ta.join().unwrap(), tb.join().unwrap())
         });
         for w in wa.into_iter().chain(wb) {
-            if !w.contains("the store has 2") {
+            if !w.contains("the store has 2") && !only_the_number(&w) {
                 failures.push(w);
             }
         }
