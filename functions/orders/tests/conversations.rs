@@ -744,3 +744,159 @@ fn two_calls_at_once_never_see_each_others_cart() {
     }
     report(failures, pairs.len() * 2);
 }
+
+/// Where a [`Paced`] store stops its call's checkout until the test lets it go on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PauseAt {
+    /// Before queueing the order's text (the order number is already allocated).
+    Outbox,
+    /// Before the order's commit point (its text already queued).
+    OrderCommit,
+}
+
+/// A store that pauses one copy of a checkout at a chosen point, so two copies of the same
+/// tool call interleave in a known order.
+struct Paced<'a> {
+    inner: &'a MemoryStore,
+    at: PauseAt,
+    outbox_key: String,
+    order_key: String,
+    paused: std::sync::mpsc::SyncSender<()>,
+    go: std::sync::mpsc::Receiver<()>,
+    done: std::cell::Cell<bool>,
+}
+
+impl Paced<'_> {
+    fn pause(&self, here: PauseAt, key: &str) {
+        let key_matches = match here {
+            PauseAt::Outbox => key == self.outbox_key,
+            PauseAt::OrderCommit => key == self.order_key,
+        };
+        if self.at == here && key_matches && !self.done.get() {
+            self.done.set(true);
+            self.paused.send(()).unwrap();
+            self.go.recv().unwrap();
+        }
+    }
+}
+
+impl Store for Paced<'_> {
+    async fn get(
+        &self,
+        key: &str,
+    ) -> Result<Option<hostline_shared::store::Versioned>, hostline_shared::store::StoreError> {
+        self.pause(PauseAt::Outbox, key);
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &str, value: &[u8]) -> Result<(), hostline_shared::store::StoreError> {
+        self.inner.put(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), hostline_shared::store::StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, hostline_shared::store::StoreError> {
+        self.inner.list(prefix).await
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<hostline_shared::store::Version>,
+        value: &[u8],
+    ) -> Result<(), hostline_shared::store::StoreError> {
+        if expected.is_none() {
+            self.pause(PauseAt::OrderCommit, key);
+        }
+        self.inner.compare_and_swap(key, expected, value).await
+    }
+}
+
+/// A checkout delivered twice at once (the platform retrying while the first is still
+/// running), interleaved the worst way the store allows: copy A allocates its number and
+/// pauses; copy B allocates the next, queues the customer's text and pauses before its commit;
+/// A commits. There is one order, and the text telling the customer it is in must carry that
+/// order's number.
+#[test]
+fn a_checkout_delivered_twice_at_once_texts_the_number_of_the_one_order() {
+    let all = scripts();
+    let script = all
+        .iter()
+        .find(|s| s.caller.is_some() && s.order.is_some() && s.known_bug.is_none())
+        .expect("a script with a caller that ends in an order");
+    let first_checkout = script
+        .steps
+        .iter()
+        .position(|s| s.tool == "checkout_order")
+        .expect("a checkout step");
+    let s = script.store();
+    let call = script.call_id("race");
+    for i in 0..first_checkout {
+        script.send(&s, &call, i).unwrap();
+    }
+    let business = script.business();
+    let outbox_key = hostline_shared::store::keys::outbox(&business);
+    let order_key = hostline_shared::store::keys::order(&business, &format!("o-{call}"));
+    let copy = |at: PauseAt,
+                paused: std::sync::mpsc::SyncSender<()>,
+                go: std::sync::mpsc::Receiver<()>| {
+        let paced = Paced {
+            inner: &s,
+            at,
+            outbox_key: outbox_key.clone(),
+            order_key: order_key.clone(),
+            paused,
+            go,
+            done: std::cell::Cell::new(false),
+        };
+        let r = block_on(handle(
+            &script.request(&call, first_checkout),
+            &paced,
+            &config(),
+            script.instant(),
+        ));
+        String::from_utf8_lossy(&r.body).into_owned()
+    };
+    let (said_a, said_b) = std::thread::scope(|scope| {
+        let (a_paused_tx, a_paused) = std::sync::mpsc::sync_channel(1);
+        let (a_go, a_go_rx) = std::sync::mpsc::sync_channel(1);
+        let (b_paused_tx, b_paused) = std::sync::mpsc::sync_channel(1);
+        let (b_go, b_go_rx) = std::sync::mpsc::sync_channel(1);
+        let a = scope.spawn(|| copy(PauseAt::Outbox, a_paused_tx, a_go_rx));
+        a_paused.recv().unwrap();
+        let b = scope.spawn(|| copy(PauseAt::OrderCommit, b_paused_tx, b_go_rx));
+        b_paused.recv().unwrap();
+        a_go.send(()).unwrap();
+        let said_a = a.join().unwrap();
+        b_go.send(()).unwrap();
+        (said_a, b.join().unwrap())
+    });
+    assert_eq!(
+        said_a, said_b,
+        "{}: the two copies answered differently",
+        script.file
+    );
+    let order = script
+        .stored_order(&s, &call)
+        .unwrap_or_else(|| panic!("{}: no order", script.file));
+    assert_eq!(script.order_count(&s), 1, "{}", script.file);
+    let outbox: Value = serde_json::from_slice(
+        &block_on(s.get_value(&outbox_key))
+            .unwrap()
+            .unwrap_or_else(|| panic!("{}: no text queued", script.file)),
+    )
+    .unwrap();
+    let texts: Vec<&str> = outbox["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["order_id"] == json!(order.id))
+        .filter_map(|t| t["body"].as_str())
+        .collect();
+    assert_eq!(texts.len(), 1, "{}: texts {texts:?}", script.file);
+    assert!(
+        texts[0].contains(&format!("order {} is in", order.number)),
+        "{}: the order is number {}, but the customer is texted {:?}",
+        script.file,
+        order.number,
+        texts[0]
+    );
+}
