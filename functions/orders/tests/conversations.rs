@@ -10,7 +10,8 @@
 //! one store: none of that may change an answer or the order.
 //!
 //! The files are read from the directory at run time, so a new script is picked up without
-//! touching this file. The schema is kept plain so another test can replay the same files
+//! touching this file. `CONVERSATIONS_SHOW=1` prints every answer as it is played. A script
+//! marked `known_bug` is played like any other and fails the run while the bug stands. The schema is kept plain so another test can replay the same files
 //! through the HTTP server.
 
 use futures::executor::block_on;
