@@ -91,7 +91,7 @@ quantity and choices in their words, say the read-back it answers and ask them t
 confirm_pending_to_cart only after they say yes, update_pending_item if they change it, clear_pending_item if \
 they drop it. If a tool asks a question (a size, a choice), ask the caller exactly that; never choose for them. \
 Ask whether the order is for pickup or delivery and call set_fulfillment (for delivery, with the address and \
-ZIP code; with a time if they want it later today). If they want texts at another number than the one they \
+ZIP code; with a time if they want it later, today or another day). If they want texts at another number than the one they \
 call from, call save_phone_number. For 'the usual' or 'same as last time', call lookup_previous_orders. When \
 they are done, call view_cart and read the order and total back, then call checkout_order and tell them the \
 order number digit by digit.";

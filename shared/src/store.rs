@@ -236,6 +236,12 @@ pub mod keys {
         format!("biz/{b}/orders/{order_id}")
     }
 
+    /// The number an order was given, claimed before the order commits: every try of one
+    /// call's checkout says (and texts) the same number.
+    pub fn order_number(b: &BusinessId, order_id: &str) -> String {
+        format!("biz/{b}/order-number/{order_id}")
+    }
+
     /// The count of orders placed on one (local) day: the source of order numbers.
     pub fn order_counter(b: &BusinessId, date: jiff::civil::Date) -> String {
         format!("biz/{b}/order-counter/{date}")

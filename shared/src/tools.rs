@@ -122,8 +122,8 @@ pub struct FulfillmentArgs {
     pub r#type: Option<String>,
     /// For delivery: the street address with its ZIP code.
     pub address: Option<String>,
-    /// When the caller wants it, if not as soon as possible: a time today, like '18:30' or
-    /// '6:30 PM'.
+    /// When the caller wants it, if not as soon as possible: a time, like '18:30' or
+    /// '6:30 PM', with a day when not today ('tomorrow at noon', 'Saturday 6 PM').
     pub time: Option<String>,
 }
 
@@ -178,7 +178,7 @@ pub fn order_tools() -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: SET_FULFILLMENT,
-            description: "Pickup or delivery, and when if the caller names a time later today. For delivery pass the address with its ZIP code: it checks the delivery area, fee and minimum.",
+            description: "Pickup or delivery, and when if the caller names a later time (today, tomorrow or a weekday). For delivery pass the address with its ZIP code: it checks the delivery area, fee and minimum.",
             parameters: parameters::<FulfillmentArgs>(),
         },
         ToolSpec {

@@ -22,7 +22,7 @@ use hostline_shared::credential::ToolCredential;
 use hostline_shared::hours::{spoken_clock, spoken_date};
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
-use hostline_shared::knowledge::{Confidence, KindFilter};
+use hostline_shared::knowledge::{Confidence, KindFilter, content_stems, sounds_like_word};
 use hostline_shared::orders::checkout::{self, valid_call_id};
 use hostline_shared::orders::schedule::wanted_time;
 use hostline_shared::orders::{
@@ -269,24 +269,12 @@ fn find_options(m: &Menu, item_id: &str, phrases: &[String]) -> Result<Vec<Strin
     Ok(ids)
 }
 
-/// Words a caller wraps an item in that are neither its name nor a choice.
-const FILLER: &[&str] = &[
-    "a", "an", "the", "one", "two", "three", "four", "five", "of", "with", "and", "please", "some",
-    "i", "id", "i'd", "want", "like", "get", "me", "can", "could", "have", "order", "orders",
-    "just", "also", "another", "more", "for", "to", "us", "my", "make", "it", "that", "this",
-];
-
-fn plain_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// Choices the caller named inside the item's own phrase ("a large pepperoni", "thin crust
-/// cheese pizza"): runs of words that are neither the item's name, aliases or description
-/// nor filler, each found among the item's own options (as a modifier phrase is). Only for
-/// groups the caller's `modifiers` left open, so a choice said twice counts once.
+/// Choices the caller named inside the item's own phrase ("a large pepperoni", "hand tossed
+/// cheese pizza"): runs of words that are not the item's name, aliases or description (nor a
+/// misheard spelling of one of their words), each matched to the one option of the item's own
+/// groups whose name holds all of the run's words with the fewest others ("large" is Large
+/// (14 inch), not Extra Large (16 inch)); a tie is left for the caller to say. Only groups
+/// the caller's `modifiers` left open, unless the group takes several.
 fn options_in_item_phrase(m: &Menu, item_id: &str, said: &str, chosen: &[String]) -> Vec<String> {
     let doc = &m.doc;
     let Some(item) = doc.item(item_id) else {
@@ -302,43 +290,61 @@ fn options_in_item_phrase(m: &Menu, item_id: &str, said: &str, chosen: &[String]
         groups
             .iter()
             .find(|g| g.options.iter().any(|o| o.id == option))
-            .map(|g| g.id.clone())
+            .copied()
     };
-    let mut known: Vec<String> = plain_words(&item.name);
-    known.extend(plain_words(&item.description));
+    let mut known = content_stems(&item.name);
+    known.extend(content_stems(&item.description));
     for a in &item.aliases {
-        known.extend(plain_words(a));
+        known.extend(content_stems(a));
     }
+    let is_number = |w: &str| w.chars().all(|c| c.is_ascii_digit());
     // Runs of leftover words, in order.
     let mut runs: Vec<Vec<String>> = vec![Vec::new()];
-    for w in plain_words(said) {
-        let leftover = !known.contains(&w)
-            && !FILLER.contains(&w.as_str())
-            && !w.chars().all(|c| c.is_ascii_digit());
+    for w in content_stems(said) {
+        let leftover = !is_number(&w) && !known.iter().any(|k| sounds_like_word(k, &w));
         match (leftover, runs.last_mut()) {
             (true, Some(run)) => run.push(w),
             (false, Some(run)) if !run.is_empty() => runs.push(Vec::new()),
             _ => {}
         }
     }
-    let mut taken_groups: Vec<String> = chosen.iter().filter_map(|o| group_of(o)).collect();
+    let mut taken: Vec<&str> = chosen
+        .iter()
+        .filter_map(|o| group_of(o))
+        .map(|g| g.id.as_str())
+        .collect();
     let mut found = Vec::new();
     for run in runs.iter().filter(|r| !r.is_empty()) {
-        let phrase = run.join(" ");
-        let hits = m.published.index.search(&phrase, KindFilter::OPTIONS, 10);
-        let Some(h) = hits
-            .iter()
-            .filter(|h| h.confidence != Confidence::Low)
-            .find(|h| group_of(&h.id).is_some())
-        else {
-            continue;
-        };
-        let Some(g) = group_of(&h.id) else { continue };
-        if !taken_groups.contains(&g) || groups.iter().any(|gr| gr.id == g && gr.max > 1) {
-            if !chosen.contains(&h.id) && !found.contains(&h.id) {
-                found.push(h.id.clone());
+        // (extra words, option id, group)
+        let mut fits: Vec<(usize, &str, &str, u32)> = Vec::new();
+        for g in &groups {
+            for o in &g.options {
+                let mut words = content_stems(&o.name);
+                for a in &o.aliases {
+                    words.extend(content_stems(a));
+                }
+                if run.iter().all(|w| words.contains(w)) {
+                    let extra = words
+                        .iter()
+                        .filter(|w| !is_number(w) && !run.contains(w))
+                        .count();
+                    fits.push((extra, o.id.as_str(), g.id.as_str(), g.max));
+                }
             }
-            taken_groups.push(g);
+        }
+        fits.sort_unstable();
+        let best = match fits.as_slice() {
+            [one] => one,
+            [a, b, ..] if a.0 < b.0 => a,
+            _ => continue,
+        };
+        let (_, option, group, max) = *best;
+        if (max > 1 || !taken.contains(&group))
+            && !chosen.iter().any(|c| c == option)
+            && !found.iter().any(|f| f == option)
+        {
+            found.push(option.to_owned());
+            taken.push(group);
         }
     }
     found

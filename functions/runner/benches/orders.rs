@@ -139,15 +139,17 @@ async fn closed_loop(
                 .build()
                 .unwrap();
             let mut lat = Vec::with_capacity(per_client);
-            for i in 0..per_client {
+            let mut carts = mine.into_iter();
+            for _ in 0..per_client {
                 lat.push(match tool {
                     "add" => {
                         let call = target.fresh("add");
                         target.call(&client, &call, "add_to_cart", add_args()).await
                     }
                     "checkout" => {
+                        let call = carts.next().expect("a cart per checkout");
                         target
-                            .call(&client, &mine[i], "checkout_order", json!({}))
+                            .call(&client, &call, "checkout_order", json!({}))
                             .await
                     }
                     _ => {

@@ -1368,7 +1368,6 @@ fn checkouts_survive_sigkill_with_every_acknowledged_order_once_and_no_number_re
         .map(|c| {
             let (heard, url, headers) = (Arc::clone(&heard), url.clone(), tool_headers.clone());
             let mine: Vec<String> = calls.iter().skip(c).step_by(4).cloned().collect();
-            let body = body;
             std::thread::spawn(move || {
                 let client = reqwest::blocking::Client::builder()
                     .timeout(Duration::from_secs(10))

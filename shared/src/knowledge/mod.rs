@@ -29,6 +29,26 @@ pub mod lint;
 mod packed;
 mod search;
 pub use search::Stages;
+
+/// The words of `text` as the search compares them (lower case, accents folded, stemmed),
+/// without filler words: for a caller's phrase to be set against a menu entry's.
+pub fn content_stems(text: &str) -> Vec<String> {
+    text::words(text)
+        .into_iter()
+        .filter(|w| !w.stop)
+        .map(|w| w.stem)
+        .collect()
+}
+
+/// Whether `a` and `b` are the same word as a recognizer might write it ("peperoni",
+/// "pepperoni"; "nan", "naan"): equal, or close in spelling for their length.
+pub fn sounds_like_word(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let longest = a.chars().count().max(b.chars().count());
+    longest >= 3 && strsim::damerau_levenshtein(a, b) <= (longest / 4).max(1)
+}
 mod spans;
 mod text;
 

@@ -197,6 +197,29 @@ async fn allocate_number<S: Store>(
     Ok((100 + u64::from(counted)).to_string())
 }
 
+/// The order's number: the one an earlier try of this checkout claimed, or a new one of the
+/// day, claimed by put-if-absent. Two tries racing both say (and text) the winner's number;
+/// the loser's counter step is skipped, never reused.
+async fn number_for<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    order_id: &str,
+    day: jiff::civil::Date,
+) -> Result<String, StoreError> {
+    let key = keys::order_number(business, order_id);
+    if let Some(n) = read_json::<_, String>(store, &key).await? {
+        return Ok(n);
+    }
+    let n = allocate_number(store, business, day).await?;
+    match store.compare_and_swap(&key, None, &to_json(&n)?).await {
+        Ok(()) => Ok(n),
+        Err(StoreError::Conflict) => read_json::<_, String>(store, &key)
+            .await?
+            .ok_or_else(|| StoreError::Backend("order number claim vanished".into())),
+        Err(e) => Err(e),
+    }
+}
+
 /// How a placed order starts its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Placement {
@@ -317,7 +340,7 @@ pub async fn checkout_with<S: Store>(
         return Ok(Checkout::NotReady("Is this for pickup or delivery?".into()));
     };
     let day = now.to_zoned(r.business.timezone.tz().clone()).date();
-    let number = allocate_number(store, business, day).await?;
+    let number = number_for(store, business, &order_id, day).await?;
     let mut order = Order {
         id: order_id.clone(),
         number,

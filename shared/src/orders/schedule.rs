@@ -1,8 +1,11 @@
-//! When the caller wants the order: as soon as possible, or a time later today, said as a
-//! person says it ("6:30 PM", "18:30", "at 7", "noon"), in the restaurant's time zone.
+//! When the caller wants the order: as soon as possible, or a time later today or on one of
+//! the next days, said as a person says it ("6:30 PM", "18:30", "at 7", "noon", "tomorrow at
+//! noon", "Saturday 6 pm", "tonight at 8"), in the restaurant's time zone. A day is today,
+//! tonight, tomorrow, or a weekday name (the next one to come, today included), at most
+//! [`MAX_DAYS_AHEAD`] days ahead.
 //!
-//! A time without AM or PM is the next one of the two still to come today ("6:30" at 2 PM is
-//! 6:30 PM). A time is refused, in a sentence, when it has passed, when it is sooner than the
+//! A time without AM or PM is the next one of the two still to come that day ("6:30" at 2 PM is
+//! 6:30 PM; "tonight at 7" is 7 PM; another day, the afternoon one from 1 to 11). A time is refused, in a sentence, when it has passed, when it is sooner than the
 //! kitchen can have the order ready (`lead_minutes`: prep, or delivery time), or when the
 //! restaurant is not open then. Wall-clock times become instants as in [`crate::hours`]
 //! (jiff's compatible disambiguation across DST changes).
@@ -11,8 +14,53 @@ use crate::hours::{OpenState, open_state, spoken_clock, spoken_time};
 use crate::restaurant::{ClockTime, Restaurant};
 use jiff::Timestamp;
 
+/// How far ahead an order may be scheduled, in days.
+pub const MAX_DAYS_AHEAD: i8 = 6;
+
+/// Which day the caller named, and whether they said "tonight".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Day {
+    Today { tonight: bool },
+    Weekday(jiff::civil::Weekday),
+    Tomorrow,
+}
+
+/// The day words taken out of `said`; what is left is the clock time.
+fn day_of(said: &str) -> (Option<Day>, String) {
+    use jiff::civil::Weekday::*;
+    let mut day = None;
+    let mut rest = Vec::new();
+    for w in said.split_whitespace() {
+        let named = match w.trim_end_matches(',') {
+            "today" | "this" | "afternoon" | "evening" | "morning" => Some(Day::Today {
+                tonight: matches!(day, Some(Day::Today { tonight: true })),
+            }),
+            "tonight" => Some(Day::Today { tonight: true }),
+            "tomorrow" | "tmrw" => Some(Day::Tomorrow),
+            "monday" => Some(Day::Weekday(Monday)),
+            "tuesday" => Some(Day::Weekday(Tuesday)),
+            "wednesday" => Some(Day::Weekday(Wednesday)),
+            "thursday" => Some(Day::Weekday(Thursday)),
+            "friday" => Some(Day::Weekday(Friday)),
+            "saturday" => Some(Day::Weekday(Saturday)),
+            "sunday" => Some(Day::Weekday(Sunday)),
+            "on" | "at" | "for" | "by" | "around" | "about" => {
+                continue;
+            }
+            _ => None,
+        };
+        match named {
+            // "tomorrow evening", "this afternoon": the day word wins over the part of the day.
+            Some(Day::Today { .. }) if matches!(day, Some(Day::Tomorrow | Day::Weekday(_))) => {}
+            Some(d) => day = Some(d),
+            None => rest.push(w),
+        }
+    }
+    (day, rest.join(" "))
+}
+
 /// What the caller asked for: `Ok(None)` as soon as possible, `Ok(Some(t))` that time
-/// today, or the sentence to say.
+/// (today unless they named a day), or the sentence to say.
 pub fn wanted_time(
     r: &Restaurant,
     said: &str,
@@ -26,24 +74,45 @@ pub fn wanted_time(
     {
         return Ok(None);
     }
-    let Some((minutes, meridiem_given)) = clock_minutes(said) else {
-        return Err("What time today would you like it? For example, 6:30 PM.".into());
+    let (day, clock) = day_of(said);
+    let Some((minutes, meridiem_given)) = clock_minutes(&clock) else {
+        return Err(
+            "What time would you like it? For example, 6:30 PM, or tomorrow at noon.".into(),
+        );
     };
     let tz = r.business.timezone.tz();
     let today = now.to_zoned(tz.clone()).date();
+    let ahead: i8 = match day {
+        None | Some(Day::Today { .. }) => 0,
+        Some(Day::Tomorrow) => 1,
+        Some(Day::Weekday(w)) => {
+            (w.to_monday_zero_offset() - today.weekday().to_monday_zero_offset()).rem_euclid(7)
+        }
+    };
+    if ahead > MAX_DAYS_AHEAD {
+        return Err("I can only take orders for the next few days.".into());
+    }
+    let Ok(date) = today.checked_add(jiff::Span::new().days(ahead)) else {
+        return Err("What day would you like it?".into());
+    };
     let at = |m: u16| -> Option<Timestamp> {
         let t =
             jiff::civil::Time::new(i8::try_from(m / 60).ok()?, i8::try_from(m % 60).ok()?, 0, 0)
                 .ok()?;
-        today
-            .to_datetime(t)
+        date.to_datetime(t)
             .to_zoned(tz.clone())
             .ok()
             .map(|z| z.timestamp())
     };
-    // Without AM/PM, 1:00 to 11:59 may be either half of the day: the next one to come.
+    // Without AM/PM, 1:00 to 11:59 may be either half of the day: the next one to come
+    // today, the evening one tonight, and the afternoon one on another day.
+    let tonight = matches!(day, Some(Day::Today { tonight: true }));
     let candidates: Vec<u16> = if !meridiem_given && (60..720).contains(&minutes) {
-        vec![minutes, minutes + 720]
+        if ahead == 0 && !tonight {
+            vec![minutes, minutes + 720]
+        } else {
+            vec![minutes + 720]
+        }
     } else {
         vec![minutes]
     };
@@ -67,8 +136,13 @@ pub fn wanted_time(
         ));
     }
     if !matches!(open_state(r, when), OpenState::Open { .. }) {
+        let on = if ahead == 0 {
+            String::new()
+        } else {
+            format!(" on {}", crate::hours::spoken_date(date))
+        };
         return Err(format!(
-            "We're not open at {}; what time while we're open would suit you?",
+            "We're not open at {}{on}; what time while we're open would suit you?",
             spoken_time(ClockTime { minutes })
         ));
     }
@@ -132,5 +206,31 @@ mod tests {
         for bad in ["25:00", "6:75", "13 pm", "tonight", "", "1234567"] {
             assert_eq!(clock_minutes(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn days_as_people_say_them() {
+        use jiff::civil::Weekday;
+        assert_eq!(
+            day_of("tomorrow at noon"),
+            (Some(Day::Tomorrow), "noon".into())
+        );
+        assert_eq!(
+            day_of("noon tomorrow"),
+            (Some(Day::Tomorrow), "noon".into())
+        );
+        assert_eq!(
+            day_of("tomorrow evening at 6"),
+            (Some(Day::Tomorrow), "6".into())
+        );
+        assert_eq!(
+            day_of("tonight at 7"),
+            (Some(Day::Today { tonight: true }), "7".into())
+        );
+        assert_eq!(
+            day_of("on saturday, 6:30 pm"),
+            (Some(Day::Weekday(Weekday::Saturday)), "6:30 pm".into())
+        );
+        assert_eq!(day_of("6:30 pm"), (None, "6:30 pm".into()));
     }
 }
