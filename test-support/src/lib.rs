@@ -11,6 +11,7 @@
 //! the `component` profile for `wasm32-wasip2` that `scripts/build-components` and `spin.toml`
 //! use; when `scripts/test` has built them already, cargo finds nothing to do.
 
+pub mod conversations;
 pub mod fake_http;
 pub mod fixtures;
 

@@ -18,15 +18,14 @@ use futures::executor::block_on;
 use hostline_orders::handler::{Config, handle};
 use hostline_shared::credential::{TOOL_TOKEN_HEADER, ToolCredential};
 use hostline_shared::http::{Method, Request};
-use hostline_shared::ids::BusinessId;
 use hostline_shared::orders::checkout;
 use hostline_shared::orders::{Fulfillment, Order};
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::store::{MemoryStore, Store};
-use hostline_test_support::fixtures::{import, lines_of};
+use hostline_test_support::conversations::{Script, all as scripts, lines_of_order};
+use hostline_test_support::fixtures::import;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 const KEY: &str = "conversations-test-tool-key";
 
@@ -37,207 +36,19 @@ fn config() -> Config {
     }
 }
 
-/// One step of a script: a tool call and what its spoken answer must (not) contain.
-#[derive(Debug, Clone)]
-struct Step {
-    tool: String,
-    args: Value,
-    expect: Vec<String>,
-    reject: Vec<String>,
+/// Playing a script natively: its restaurant in a memory store, its steps through the
+/// handler.
+trait Native {
+    fn store(&self) -> MemoryStore;
+    fn import_into(&self, s: &MemoryStore);
+    fn request(&self, call: &str, i: usize) -> Request;
+    fn send(&self, s: &MemoryStore, call: &str, i: usize) -> Result<String, String>;
+    fn stored_order(&self, s: &MemoryStore, call: &str) -> Option<Order>;
+    fn order_count(&self, s: &MemoryStore) -> usize;
+    fn judge_stored(&self, s: &MemoryStore, call: &str) -> Vec<String>;
 }
 
-/// One line of the expected order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ExpectedLine {
-    item: String,
-    quantity: u32,
-    options: BTreeSet<String>,
-}
-
-/// The order a script must end with.
-#[derive(Debug, Clone)]
-struct ExpectedOrder {
-    lines: Vec<ExpectedLine>,
-    fulfillment: String,
-    subtotal_cents: i64,
-    tax_cents: i64,
-    delivery_fee_cents: i64,
-    total_cents: i64,
-}
-
-#[derive(Debug, Clone)]
-struct Script {
-    /// The file name, for failure messages.
-    file: String,
-    name: String,
-    restaurant: String,
-    at: String,
-    caller: Option<String>,
-    steps: Vec<Step>,
-    order: Option<ExpectedOrder>,
-    known_bug: Option<String>,
-    /// The restaurant document's text.
-    doc: String,
-}
-
-fn conversations_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/conversations")
-}
-
-fn restaurants_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/restaurants")
-}
-
-fn strings(v: &Value, file: &str, what: &str) -> Vec<String> {
-    match v {
-        Value::Null => Vec::new(),
-        Value::Array(a) => a
-            .iter()
-            .map(|s| {
-                s.as_str()
-                    .unwrap_or_else(|| panic!("{file}: {what} must be a list of strings"))
-                    .to_owned()
-            })
-            .collect(),
-        _ => panic!("{file}: {what} must be a list of strings"),
-    }
-}
-
-fn cents(v: &Value, file: &str, what: &str) -> i64 {
-    v.as_i64()
-        .unwrap_or_else(|| panic!("{file}: order.{what} must be an integer number of cents"))
-}
-
-fn parse_script(file: &str, text: &str) -> Script {
-    let v: Value =
-        serde_json::from_str(text).unwrap_or_else(|e| panic!("{file}: not valid JSON: {e}"));
-    let field = |name: &str| -> String {
-        v[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("{file}: `{name}` must be a string"))
-            .to_owned()
-    };
-    let restaurant = field("restaurant");
-    let doc = std::fs::read_to_string(restaurants_dir().join(format!("{restaurant}.json")))
-        .unwrap_or_else(|e| panic!("{file}: restaurant {restaurant}: {e}"));
-    let steps = v["steps"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{file}: `steps` must be a list"))
-        .iter()
-        .enumerate()
-        .map(|(i, s)| Step {
-            tool: s["tool"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{file}: step {}: `tool` must be a string", i + 1))
-                .to_owned(),
-            args: match &s["args"] {
-                Value::Null => json!({}),
-                a => a.clone(),
-            },
-            expect: strings(&s["expect"], file, &format!("step {} expect", i + 1)),
-            reject: strings(&s["reject"], file, &format!("step {} reject", i + 1)),
-        })
-        .collect();
-    let order = match &v["order"] {
-        Value::Null => None,
-        o => Some(ExpectedOrder {
-            lines: o["lines"]
-                .as_array()
-                .unwrap_or_else(|| panic!("{file}: order.lines must be a list"))
-                .iter()
-                .map(|l| ExpectedLine {
-                    item: l["item"]
-                        .as_str()
-                        .unwrap_or_else(|| panic!("{file}: order line without item"))
-                        .to_owned(),
-                    quantity: l["quantity"]
-                        .as_u64()
-                        .and_then(|q| u32::try_from(q).ok())
-                        .unwrap_or_else(|| panic!("{file}: order line without quantity")),
-                    options: strings(&l["options"], file, "order line options")
-                        .into_iter()
-                        .collect(),
-                })
-                .collect(),
-            fulfillment: o["fulfillment"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{file}: order.fulfillment must be a string"))
-                .to_owned(),
-            subtotal_cents: cents(&o["subtotal_cents"], file, "subtotal_cents"),
-            tax_cents: cents(&o["tax_cents"], file, "tax_cents"),
-            delivery_fee_cents: cents(&o["delivery_fee_cents"], file, "delivery_fee_cents"),
-            total_cents: cents(&o["total_cents"], file, "total_cents"),
-        }),
-    };
-    let caller = v["caller"].as_str().map(str::to_owned);
-    Script {
-        file: file.to_owned(),
-        name: field("name"),
-        at: field("at"),
-        restaurant,
-        caller,
-        steps,
-        order,
-        known_bug: v["known_bug"].as_str().map(str::to_owned),
-        doc,
-    }
-}
-
-/// Every script, in file-name order.
-fn scripts() -> Vec<Script> {
-    let dir = conversations_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| {
-            let file = p.file_name().unwrap().to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{file}: {e}"));
-            parse_script(&file, &text)
-        })
-        .collect()
-}
-
-impl Script {
-    fn business(&self) -> BusinessId {
-        BusinessId::parse(&self.restaurant)
-            .unwrap_or_else(|_| panic!("{}: {} is not a business id", self.file, self.restaurant))
-    }
-
-    fn line(&self) -> String {
-        lines_of(&self.doc)
-            .first()
-            .cloned()
-            .unwrap_or_else(|| panic!("{}: {} has no phone line", self.file, self.restaurant))
-    }
-
-    fn instant(&self) -> jiff::Timestamp {
-        self.at
-            .parse()
-            .unwrap_or_else(|e| panic!("{}: `at` {}: {e}", self.file, self.at))
-    }
-
-    /// The per-script call id (letters, digits and '-', at most 64).
-    fn call_id(&self, tag: &str) -> String {
-        let stem = self.file.trim_end_matches(".json");
-        let mut id: String = format!("{tag}-{stem}")
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        id.truncate(64);
-        id
-    }
-
+impl Native for Script {
     /// A store holding this script's restaurant.
     fn store(&self) -> MemoryStore {
         let s = MemoryStore::new();
@@ -249,28 +60,18 @@ impl Script {
         import(s, &self.restaurant, &self.doc);
     }
 
-    /// The tool call of step `i` (0-based), as Vapi sends it.
+    /// The tool call of step `i` (0-based), as Vapi sends it, with the line's credential.
     fn request(&self, call: &str, i: usize) -> Request {
-        let step = &self.steps[i];
-        let line = self.line();
-        let mut call_json = json!({"id": call});
-        if let Some(c) = &self.caller {
-            call_json["customer"] = json!({"number": c});
-        }
-        let body = json!({"message": {"type": "tool-calls", "timestamp": self.at,
-            "phoneNumber": {"number": line}, "call": call_json,
-            "toolCallList": [{"id": format!("t{}", i + 1), "type": "function",
-                "function": {"name": step.tool, "arguments": step.args}}]}});
         let credential = ToolCredential::issue(
             self.business(),
-            PhoneE164::parse_e164(&line).unwrap(),
+            PhoneE164::parse_e164(&self.line()).unwrap(),
             self.instant().as_second(),
         )
         .sign(KEY.as_bytes())
         .unwrap();
         Request::new(Method::Post, "/vapi/orders")
             .with_header(TOOL_TOKEN_HEADER, &credential)
-            .with_body(body.to_string())
+            .with_body(self.body(call, i).to_string())
     }
 
     /// Send step `i` in call `call`; the spoken answer (result or error), or why there is none.
@@ -289,34 +90,6 @@ impl Script {
             .ok_or_else(|| format!("no result in {body}"))
     }
 
-    /// What is wrong with step `i`'s answer (empty: nothing).
-    fn judge(&self, i: usize, said: &str) -> Vec<String> {
-        let step = &self.steps[i];
-        let lower = said.to_lowercase();
-        let mut wrong = Vec::new();
-        for e in &step.expect {
-            if !lower.contains(&e.to_lowercase()) {
-                wrong.push(format!(
-                    "{} step {} ({}): expected {e:?} in {said:?}",
-                    self.file,
-                    i + 1,
-                    step.tool
-                ));
-            }
-        }
-        for r in &step.reject {
-            if lower.contains(&r.to_lowercase()) {
-                wrong.push(format!(
-                    "{} step {} ({}): must not say {r:?}, said {said:?}",
-                    self.file,
-                    i + 1,
-                    step.tool
-                ));
-            }
-        }
-        wrong
-    }
-
     /// The order of call `call` as stored.
     fn stored_order(&self, s: &MemoryStore, call: &str) -> Option<Order> {
         block_on(checkout::order(s, &self.business(), &format!("o-{call}")))
@@ -330,89 +103,20 @@ impl Script {
             .len()
     }
 
-    /// What is wrong with the order of call `call` (empty: nothing).
-    fn judge_order(&self, s: &MemoryStore, call: &str) -> Vec<String> {
-        let f = &self.file;
-        let stored = self.stored_order(s, call);
-        let count = self.order_count(s);
-        let Some(want) = &self.order else {
-            let mut wrong = Vec::new();
-            if let Some(o) = stored {
-                wrong.push(format!(
-                    "{f}: expected no order, found order {} with {:?}",
-                    o.number,
-                    got_lines(&o)
-                ));
-            }
-            if count != 0 {
-                wrong.push(format!("{f}: expected no order, the store has {count}"));
-            }
-            return wrong;
-        };
-        let Some(o) = stored else {
-            return vec![format!("{f}: expected an order, none was placed")];
-        };
-        let mut wrong = Vec::new();
-        if count != 1 {
-            wrong.push(format!("{f}: expected one order, the store has {count}"));
-        }
-        let got = got_lines(&o);
-        if got != want.lines {
-            wrong.push(format!(
-                "{f}: order lines\n   expected {:?}\n   got      {got:?}",
-                want.lines
-            ));
-        }
-        let kind = match o.fulfillment {
-            Fulfillment::Pickup => "pickup",
-            Fulfillment::Delivery { .. } => "delivery",
-        };
-        if kind != want.fulfillment {
-            wrong.push(format!(
-                "{f}: fulfillment: expected {}, got {kind}",
-                want.fulfillment
-            ));
-        }
-        let t = &o.totals;
-        for (what, expected, actual) in [
-            ("subtotal_cents", want.subtotal_cents, t.subtotal_cents),
-            ("tax_cents", want.tax_cents, t.tax_cents),
-            (
-                "delivery_fee_cents",
-                want.delivery_fee_cents,
-                t.delivery_fee_cents,
-            ),
-            ("total_cents", want.total_cents, t.total_cents),
-        ] {
-            let actual = cents_of(actual);
-            if actual != expected {
-                wrong.push(format!("{f}: {what}: expected {expected}, got {actual}"));
-            }
-        }
-        wrong
+    /// What is wrong with the order call `call` ended with.
+    fn judge_stored(&self, s: &MemoryStore, call: &str) -> Vec<String> {
+        let order = self
+            .stored_order(s, call)
+            .map(|o| serde_json::to_value(&o).expect("an order serializes"));
+        self.judge_order(order.as_ref(), self.order_count(s))
     }
-}
-
-fn cents_of(c: hostline_shared::money::Cents) -> i64 {
-    c.0
-}
-
-fn got_lines(o: &Order) -> Vec<ExpectedLine> {
-    o.lines
-        .iter()
-        .map(|l| ExpectedLine {
-            item: l.name.clone(),
-            quantity: l.quantity,
-            options: l.options.iter().map(|o| o.name.clone()).collect(),
-        })
-        .collect()
 }
 
 /// What identifies an order's content: lines, fulfilment, totals.
 fn content(o: &Order) -> String {
     format!(
         "{:?} {:?} {:?}",
-        got_lines(o),
+        lines_of_order(&serde_json::to_value(o).expect("an order serializes")),
         match &o.fulfillment {
             Fulfillment::Pickup => "pickup".to_owned(),
             Fulfillment::Delivery { zip, .. } => format!("delivery to {zip}"),
@@ -440,7 +144,7 @@ fn play(script: &Script, s: &MemoryStore, call: &str) -> (Vec<String>, Vec<Strin
             }
         }
     }
-    wrong.extend(script.judge_order(s, call));
+    wrong.extend(script.judge_stored(s, call));
     (answers, wrong)
 }
 
@@ -688,10 +392,10 @@ fn two_calls_interleaved_never_see_each_others_cart() {
         for (script, call) in [(a, &ca), (b, &cb)] {
             failures.extend(
                 script
-                    .judge_order(&s, call)
+                    .judge_stored(&s, call)
                     .into_iter()
                     // Two calls make two orders in the one store.
-                    .filter(|w| !w.contains("the store has 2")),
+                    .filter(|w| !w.contains("the business has 2")),
             );
         }
         let (oa, ob) = (a.stored_order(&s, &ca), b.stored_order(&s, &cb));
@@ -729,7 +433,7 @@ fn two_calls_at_once_never_see_each_others_cart() {
             (ta.join().unwrap(), tb.join().unwrap())
         });
         for w in wa.into_iter().chain(wb) {
-            if !w.contains("the store has 2") && !only_the_number(&w) {
+            if !w.contains("the business has 2") && !only_the_number(&w) {
                 failures.push(w);
             }
         }
