@@ -124,32 +124,54 @@ fn connect(address: &str, t: &Timeouts) -> Result<TcpStream, String> {
     Err(last)
 }
 
-/// Read exactly `buf.len()` bytes before `deadline`.
-fn read_exact_by(s: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> Result<(), String> {
+/// A real-time status reply (`DLE EOT`): `0xx1xx10`.
+fn is_status_reply(b: u8) -> bool {
+    b & 0x93 == 0x12
+}
+
+/// A `GS r` reply: `0xx0xxxx`.
+fn is_gs_r_reply(b: u8) -> bool {
+    b & 0x90 == 0
+}
+
+/// Read `buf.len()` bytes that `wanted` accepts before `deadline`, one at a time (printers
+/// may send each in its own packet) and skipping bytes that are something else (automatic
+/// status back, XON/XOFF).
+fn read_replies(
+    s: &mut TcpStream,
+    buf: &mut [u8],
+    wanted: fn(u8) -> bool,
+    deadline: Instant,
+) -> Result<(), String> {
     let mut got = 0;
+    let mut byte = [0u8; 1];
     while got < buf.len() {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(format!(
+        let timed_out = || {
+            format!(
                 "no answer within the time limit ({got}/{} bytes)",
                 buf.len()
-            ));
+            )
+        };
+        if left.is_zero() {
+            return Err(timed_out());
         }
         s.set_read_timeout(Some(left))
             .map_err(|e| format!("socket: {e}"))?;
-        match s.read(&mut buf[got..]) {
+        match s.read(&mut byte) {
             Ok(0) => return Err("the printer closed the connection".to_owned()),
-            Ok(n) => got += n,
+            Ok(_) if wanted(byte[0]) => {
+                buf[got] = byte[0];
+                got += 1;
+            }
+            Ok(_) => {}
             Err(e)
                 if matches!(
                     e.kind(),
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(format!(
-                    "no answer within the time limit ({got}/{} bytes)",
-                    buf.len()
-                ));
+                return Err(timed_out());
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(format!("connection lost: {e}")),
@@ -163,7 +185,7 @@ fn query_status(s: &mut TcpStream, t: &Timeouts) -> Health {
         return Health::Unreachable(format!("cannot send the status request: {e}"));
     }
     let mut status = [0u8; 3];
-    match read_exact_by(s, &mut status, Instant::now() + t.status) {
+    match read_replies(s, &mut status, is_status_reply, Instant::now() + t.status) {
         Ok(()) => Health::from_status(status[0], status[1], status[2]),
         Err(e) => Health::Unreachable(format!("status: {e}")),
     }
@@ -206,7 +228,7 @@ pub fn deliver<E>(
     }
     let mut answer = [0u8; 1];
     Ok(
-        match read_exact_by(&mut s, &mut answer, Instant::now() + t.print) {
+        match read_replies(&mut s, &mut answer, is_gs_r_reply, Instant::now() + t.print) {
             Ok(()) => Delivery::Printed,
             Err(e) => Delivery::Unknown(format!("no confirmation after printing: {e}")),
         },

@@ -159,7 +159,9 @@ fn serve(mut s: TcpStream, state: Arc<Mutex<Printer>>) {
                 return;
             }
             std::thread::sleep(delay);
-            if s.write_all(&[0x12]).is_err() {
+            // GS r 1: paper sensor status, `0xx0xxxx` (here: paper present). An automatic
+            // status byte first, as printers with ASB enabled send: the agent must skip it.
+            if s.write_all(&[0x10, 0x00]).is_err() {
                 return;
             }
         }
