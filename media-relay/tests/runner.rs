@@ -95,6 +95,33 @@ async fn function_call_round_trips_through_the_real_tool_endpoint() {
         .await
         .expect("relay starts");
 
+    // The demo restaurant open at every hour (the relay's tool calls carry no timestamp, so
+    // the order is placed at the real time), for the scripted order below.
+    let http = reqwest::Client::new();
+    let script = hostline_test_support::conversations::all()
+        .into_iter()
+        .find(|s| s.restaurant == "demo-boba" && s.order.is_some())
+        .expect("a scripted order at the demo restaurant");
+    let mut doc: serde_json::Value = serde_json::from_str(&script.doc).unwrap();
+    let week = json!(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
+    doc["hours"] = json!([{"days": week, "open": "00:00", "close": "23:59"},
+        {"days": week, "open": "23:59", "close": "00:00"}]);
+    let imported = http
+        .put(format!(
+            "{}/api/v1/businesses/demo-boba/restaurant",
+            runner.url()
+        ))
+        .bearer_auth("relay-test-admin-token")
+        .body(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        imported.status().is_success(),
+        "{}",
+        imported.text().await.unwrap()
+    );
+
     // Twilio's voice webhook for the demo line: the TwiML's stream token.
     let token = voice_webhook(&runner.url()).await;
     let mut twilio = Twilio::connect(relay.addr()).await;
@@ -135,6 +162,58 @@ async fn function_call_round_trips_through_the_real_tool_endpoint() {
     assert_eq!(answer["name"], "get_menu_info");
     let content = answer["content"].as_str().unwrap();
     assert!(content.contains("Taro Milk Tea"), "content: {content}");
+    assert!(
+        functions.iter().any(|f| f["name"] == "checkout_order"),
+        "the demo takes orders: {settings}"
+    );
+
+    // A whole scripted order through the relay: each step a function call of the agent's,
+    // answered by the real orders endpoint; the order ends in the owner API, to the cent.
+    let mut wrong = Vec::new();
+    for (i, step) in script.steps.iter().enumerate() {
+        let id = format!("fc_s{i}");
+        conn.send_json(json!({"type": "FunctionCallRequest", "functions": [
+            {"id": id, "name": step.tool, "arguments": step.args.to_string(), "client_side": true}]}))
+            .await;
+        let answer = loop {
+            let v = tokio::time::timeout(Duration::from_secs(60), conn.json())
+                .await
+                .expect("an answer");
+            if v["type"] == "FunctionCallResponse" {
+                break v;
+            }
+        };
+        assert_eq!(answer["id"], json!(id));
+        wrong.extend(script.judge(i, answer["content"].as_str().unwrap_or_default()));
+    }
+    let list: serde_json::Value = http
+        .get(format!(
+            "{}/api/v1/businesses/demo-boba/orders",
+            runner.url()
+        ))
+        .bearer_auth("relay-test-admin-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let orders = list["orders"].as_array().cloned().unwrap_or_default();
+    let ours = orders
+        .iter()
+        .find(|o| o["id"] == json!(format!("o-{CALL_SID}")));
+    assert_eq!(
+        ours.map(|o| o["channel"].clone()),
+        Some(json!("twilio")),
+        "{list}"
+    );
+    wrong.extend(script.judge_order(ours, orders.len()));
+    assert!(
+        wrong.is_empty(),
+        "{}:\n - {}",
+        script.file,
+        wrong.join("\n - ")
+    );
 
     twilio.stop().await;
     assert_eq!(conn.closed().await.map(|f| f.code), Some(CloseCode::Normal));

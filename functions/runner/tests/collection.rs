@@ -1475,3 +1475,66 @@ fn checkouts_survive_sigkill_with_every_acknowledged_order_once_and_no_number_re
     }
     runner.stop();
 }
+
+/// Every scripted conversation (`fixtures/conversations/`, the same files the orders
+/// function's native tests play) through `hostline up` over HTTP: each script's restaurant
+/// imported through the owner API as a business of its own (on a line of its own, so each
+/// starts the day at order 101), the assistant's tool credential taken from
+/// `/vapi/assistant-request`, every step posted to `/vapi/orders` and its spoken answer
+/// checked, and the order read back from the owner API: lines, fulfilment and money to the
+/// cent, and exactly one order (or none) in the business.
+#[test]
+fn every_scripted_conversation_through_the_runner() {
+    use hostline_test_support::conversations;
+    use hostline_test_support::fixtures::with_lines;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = support::collection_manifest(dir.path());
+    let runner = Runner::start(&manifest, &dir.path().join("data"));
+    let admin = format!("Bearer {ADMIN_TOKEN}");
+    let all = conversations::all();
+    assert!(all.len() >= 25, "only {} scripts", all.len());
+    let mut failures = Vec::new();
+    for (k, mut script) in all.into_iter().enumerate() {
+        let business = format!("conv-{k}");
+        let line = format!("+1415555{:04}", 3000 + k);
+        script.doc = with_lines(&script.doc, &[&line]);
+        assert_eq!(script.line(), line);
+        let (st, v) = runner.import(&business, &script.doc);
+        assert_eq!(st, 201, "{}: import: {v}", script.file);
+        let headers = runner.tool_headers(&line);
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let call = script.call_id("http");
+        for i in 0..script.steps.len() {
+            let (st, v) = runner.post("/vapi/orders", &headers, &script.body(&call, i).to_string());
+            let said = v["results"][0]["result"]
+                .as_str()
+                .or(v["results"][0]["error"].as_str());
+            match (st, said) {
+                (200, Some(said)) => failures.extend(script.judge(i, said)),
+                _ => failures.push(format!("{} step {}: {st} {v}", script.file, i + 1)),
+            }
+        }
+        let (st, list) = runner.send(
+            reqwest::Method::GET,
+            &format!("/api/v1/businesses/{business}/orders?limit=100"),
+            &[("authorization", &admin)],
+            "",
+        );
+        assert_eq!(st, 200, "{list}");
+        let orders = list["orders"].as_array().cloned().unwrap_or_default();
+        let ours = orders
+            .iter()
+            .find(|o| o["id"] == json!(format!("o-{call}")));
+        failures.extend(script.judge_order(ours, orders.len()));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n - {}",
+        failures.len(),
+        failures.join("\n - ")
+    );
+    runner.stop();
+}
