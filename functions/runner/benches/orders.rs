@@ -54,7 +54,23 @@ impl Target {
         .to_string()
     }
 
-    /// One tool call; its latency. Panics on anything but a spoken result.
+    /// One tool call; its latency, or `None` when it was not answered with a spoken result
+    /// (a storage error the caller hears as "having trouble", or a failed request).
+    async fn try_call(
+        &self,
+        client: &reqwest::Client,
+        call: &str,
+        name: &str,
+        args: Value,
+    ) -> Option<Duration> {
+        let body = self.body(call, name, args);
+        let t = Instant::now();
+        let v = self.send(client, body).await.ok()?;
+        let lat = t.elapsed();
+        v["results"][0]["result"].is_string().then_some(lat)
+    }
+
+    /// [`Target::try_call`] where anything but a spoken result is a setup failure.
     async fn call(
         &self,
         client: &reqwest::Client,
@@ -62,15 +78,9 @@ impl Target {
         name: &str,
         args: Value,
     ) -> Duration {
-        let body = self.body(call, name, args);
-        let t = Instant::now();
-        let v = self.send(client, body).await.expect("tool call");
-        let lat = t.elapsed();
-        assert!(
-            v["results"][0]["result"].is_string(),
-            "{name} in {call}: {v}"
-        );
-        lat
+        self.try_call(client, call, name, args)
+            .await
+            .unwrap_or_else(|| panic!("{name} in {call} was not answered"))
     }
 
     async fn send(&self, client: &reqwest::Client, body: String) -> Result<Value, String> {
@@ -104,17 +114,21 @@ async fn prepared_cart(target: &Target, client: &reqwest::Client) -> String {
 }
 
 fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
     sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
 /// `total` requests from `clients` concurrent clients (one keep-alive connection each);
-/// `tool` is "add", "checkout" or "healthz". Sorted latencies and the wall time.
+/// `tool` is "add", "checkout" or "healthz". Sorted latencies of the answered ones, how many
+/// were not answered, and the wall time.
 async fn closed_loop(
     target: &Arc<Target>,
     tool: &'static str,
     clients: usize,
     total: usize,
-) -> (Vec<Duration>, Duration) {
+) -> (Vec<Duration>, usize, Duration) {
     let per_client = total.div_ceil(clients);
     // Checkouts need their carts first (untimed).
     let mut carts: Vec<Vec<String>> = Vec::new();
@@ -144,12 +158,14 @@ async fn closed_loop(
                 lat.push(match tool {
                     "add" => {
                         let call = target.fresh("add");
-                        target.call(&client, &call, "add_to_cart", add_args()).await
+                        target
+                            .try_call(&client, &call, "add_to_cart", add_args())
+                            .await
                     }
                     "checkout" => {
                         let call = carts.next().expect("a cart per checkout");
                         target
-                            .call(&client, &call, "checkout_order", json!({}))
+                            .try_call(&client, &call, "checkout_order", json!({}))
                             .await
                     }
                     _ => {
@@ -161,7 +177,7 @@ async fn closed_loop(
                             .unwrap();
                         assert!(r.status().is_success());
                         let _ = r.bytes().await;
-                        t.elapsed()
+                        Some(t.elapsed())
                     }
                 });
             }
@@ -169,12 +185,18 @@ async fn closed_loop(
         }));
     }
     let mut all = Vec::with_capacity(total);
+    let mut failed = 0;
     for t in tasks {
-        all.extend(t.await.unwrap());
+        for l in t.await.unwrap() {
+            match l {
+                Some(l) => all.push(l),
+                None => failed += 1,
+            }
+        }
     }
     let wall = started.elapsed();
     all.sort_unstable();
-    (all, wall)
+    (all, failed, wall)
 }
 
 /// Checkouts at `rate` per second for `seconds`, each latency from its scheduled time.
@@ -300,8 +322,8 @@ fn main() {
     });
 
     println!(
-        "{:<34} {:>7} {:>10} {:>10} {:>10} {:>9} {:>9}",
-        "route", "clients", "p50", "p99", "max", "req/s", "p50/base"
+        "{:<34} {:>7} {:>10} {:>10} {:>10} {:>9} {:>9} {:>7}",
+        "route", "clients", "p50", "p99", "max", "req/s", "p50/base", "failed"
     );
     for clients in [1usize, 16, 64] {
         let mut base = Duration::ZERO;
@@ -312,13 +334,13 @@ fn main() {
         ] {
             // Warm-up, then the timed run.
             rt.block_on(closed_loop(&target, tool, clients, REQUESTS / 10));
-            let (lat, wall) = rt.block_on(closed_loop(&target, tool, clients, REQUESTS));
+            let (lat, failed, wall) = rt.block_on(closed_loop(&target, tool, clients, REQUESTS));
             let p50 = percentile(&lat, 0.5);
             if tool == "healthz" {
                 base = p50;
             }
             println!(
-                "{:<34} {:>7} {:>10.3?} {:>10.3?} {:>10.3?} {:>9.0} {:>8.1}x",
+                "{:<34} {:>7} {:>10.3?} {:>10.3?} {:>10.3?} {:>9.0} {:>8.1}x {:>7}",
                 name,
                 clients,
                 p50,
@@ -326,6 +348,7 @@ fn main() {
                 lat.last().copied().unwrap_or_default(),
                 lat.len() as f64 / wall.as_secs_f64(),
                 p50.as_secs_f64() / base.as_secs_f64().max(1e-9),
+                failed,
             );
         }
     }
