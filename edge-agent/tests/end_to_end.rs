@@ -296,8 +296,16 @@ impl Drop for Agent {
     }
 }
 
-/// Wait for ticket number `n` (0-based) at the printer: its bytes and when it was complete.
-fn ticket(printer: &FakePrinter, n: usize, agent: &Agent) -> (Vec<u8>, Instant) {
+/// Wait for ticket number `n` (0-based) at the printer, the cloud's job `job`: its bytes and
+/// when it was complete. On a timeout, says where the job stands in the cloud and what the
+/// agent logged.
+fn ticket(
+    printer: &FakePrinter,
+    n: usize,
+    agent: &Agent,
+    cloud: &Cloud,
+    job: &str,
+) -> (Vec<u8>, Instant) {
     let start = Instant::now();
     loop {
         if let Some(t) =
@@ -307,7 +315,8 @@ fn ticket(printer: &FakePrinter, n: usize, agent: &Agent) -> (Vec<u8>, Instant) 
         }
         assert!(
             start.elapsed() < TICKET_LIMIT,
-            "ticket {n} never reached the printer; agent log:\n{}",
+            "ticket {n} ({job}) never reached the printer; the cloud's job: {:?}; agent log:\n{}",
+            cloud.job(job),
             agent.log()
         );
         std::thread::sleep(Duration::from_millis(2));
@@ -368,7 +377,7 @@ fn the_agent_prints_orders_from_the_real_cloud_and_acknowledges_them() {
         &["--poll-ms", "200", "--printer-retry-ms", "200"],
     );
     cloud.order("e2e-1");
-    let (bytes, _) = ticket(&printer, 0, &run);
+    let (bytes, _) = ticket(&printer, 0, &run, &cloud, "o-e2e-1.kitchen");
     let text = escpos::texts(&bytes).join("\n");
     assert!(text.contains("#101"), "{text}");
     assert!(text.contains("Pepperoni Pizza"), "{text}");
@@ -388,7 +397,7 @@ fn the_agent_prints_orders_from_the_real_cloud_and_acknowledges_them() {
     );
     assert_eq!(st, 201, "{v}");
     let reprint_job = v["job_id"].as_str().expect("job_id").to_owned();
-    let (bytes, _) = ticket(&printer, 1, &run);
+    let (bytes, _) = ticket(&printer, 1, &run, &cloud, &reprint_job);
     let text = escpos::texts(&bytes).join("\n");
     assert!(escpos::reprint_banner(&bytes).is_some(), "{text}");
     assert!(
@@ -406,7 +415,7 @@ fn the_agent_prints_orders_from_the_real_cloud_and_acknowledges_them() {
         std::thread::sleep(Duration::from_millis(fastrand::u64(0..2000)));
         let call = format!("e2e-t{i}");
         let accepted = cloud.order(&call);
-        let (bytes, at) = ticket(&printer, 2 + i, &run);
+        let (bytes, at) = ticket(&printer, 2 + i, &run, &cloud, &format!("o-{call}.kitchen"));
         let latency = at.saturating_duration_since(accepted);
         assert!(latency < TICKET_LIMIT, "{latency:?}");
         let text = escpos::texts(&bytes).join("\n");
