@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -28,6 +28,8 @@ pub struct Printer {
     pub paper_out_after: Option<u32>,
     /// Every ticket that reached paper, in order.
     pub printed: Vec<Vec<u8>>,
+    /// When each ticket in `printed` was complete (its closing `GS r 1` read).
+    pub printed_at: Vec<Instant>,
     pub connections: usize,
     open: usize,
     pub max_open: usize,
@@ -142,6 +144,7 @@ fn serve(mut s: TcpStream, state: Arc<Mutex<Printer>>) {
             let (delay, drop_it) = {
                 let mut p = state.lock().unwrap();
                 p.printed.push(ticket);
+                p.printed_at.push(Instant::now());
                 if let Some(n) = p.paper_out_after.as_mut() {
                     *n = n.saturating_sub(1);
                     if *n == 0 {
