@@ -313,6 +313,23 @@ pub fn spoken_clock(z: &Zoned) -> String {
     spoken_time(clock_of(z))
 }
 
+/// An instant as said to a caller who is speaking at `now`: "6:30 PM" today, "12 PM
+/// tomorrow", "6 PM on Saturday, December 12" further out, in time zone `tz`.
+pub fn spoken_when(at: jiff::Timestamp, now: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    let z = at.to_zoned(tz.clone());
+    let today = now.to_zoned(tz.clone()).date();
+    let clock = spoken_clock(&z);
+    match today.until(z.date()).map(|s| s.get_days()).unwrap_or(-1) {
+        0 => clock,
+        1 => format!("{clock} tomorrow"),
+        _ => format!(
+            "{clock} on {}, {}",
+            weekday_name(z.date().weekday()),
+            spoken_date(z.date())
+        ),
+    }
+}
+
 fn clock_of(z: &Zoned) -> ClockTime {
     let minutes = i32::from(z.hour()) * 60 + i32::from(z.minute());
     ClockTime {

@@ -19,7 +19,7 @@
 use hostline_shared::api::{ApiError, one_route};
 use hostline_shared::call_log::Caller;
 use hostline_shared::credential::ToolCredential;
-use hostline_shared::hours::{spoken_clock, spoken_date};
+use hostline_shared::hours::{spoken_date, spoken_when};
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
 use hostline_shared::knowledge::{Confidence, KindFilter, content_stems, sounds_like_word};
@@ -524,7 +524,7 @@ async fn answer<S: Store>(
                 match (said, wanted) {
                     (Ok(said), Some(t)) => {
                         c.wanted_at = Some(t);
-                        format!("{said} I'll have it for {}.", local_time(t, &tz))
+                        format!("{said} I'll have it for {}.", spoken_when(t, now, &tz))
                     }
                     (Ok(said), None) => {
                         c.wanted_at = None;
@@ -604,17 +604,26 @@ async fn answer<S: Store>(
                     })?;
             match placed {
                 Checkout::Placed(o) => {
-                    let when = match &o.fulfillment {
-                        hostline_shared::orders::Fulfillment::Pickup => format!(
-                            "It'll be ready for pickup in about {} minutes.",
-                            doc.fulfillment.prep_minutes
-                        ),
-                        hostline_shared::orders::Fulfillment::Delivery { .. } => format!(
-                            "It'll be with you in about {} minutes.",
-                            doc.fulfillment
-                                .delivery_minutes
-                                .unwrap_or(doc.fulfillment.prep_minutes)
-                        ),
+                    let tz = doc.business.timezone.tz();
+                    let when = match (&o.fulfillment, o.wanted_at) {
+                        (hostline_shared::orders::Fulfillment::Pickup, Some(t)) => {
+                            format!("It'll be ready for pickup at {}.", spoken_when(t, now, tz))
+                        }
+                        (hostline_shared::orders::Fulfillment::Delivery { .. }, Some(t)) => {
+                            format!("It'll be with you around {}.", spoken_when(t, now, tz))
+                        }
+                        _ => match &o.fulfillment {
+                            hostline_shared::orders::Fulfillment::Pickup => format!(
+                                "It'll be ready for pickup in about {} minutes.",
+                                doc.fulfillment.prep_minutes
+                            ),
+                            hostline_shared::orders::Fulfillment::Delivery { .. } => format!(
+                                "It'll be with you in about {} minutes.",
+                                doc.fulfillment
+                                    .delivery_minutes
+                                    .unwrap_or(doc.fulfillment.prep_minutes)
+                            ),
+                        },
                     };
                     Ok(format!(
                         "Your order is in: order number {}. The total is {}. {when}",
@@ -659,9 +668,4 @@ fn spaced(digits: &[char]) -> String {
         .map(char::to_string)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// An instant as a local clock time said aloud ("6:30 PM").
-fn local_time(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
-    spoken_clock(&t.to_zoned(tz.clone()))
 }

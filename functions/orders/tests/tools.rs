@@ -332,10 +332,31 @@ fn a_time_later_today_is_checked_against_the_lead_time_and_the_hours() {
     );
     assert_eq!(
         fulfil("f3", "tonight", AT),
-        "What time today would you like it? For example, 6:30 PM."
+        "What time would you like it? For example, 6:30 PM, or tomorrow at noon."
     );
     let said = fulfil("f4", "8:30", AT);
     assert!(said.ends_with("I'll have it for 8:30 PM."), "{said}");
+    // Another day: said with its day, and the checkout tells the time, not "in 20 minutes".
+    let said = fulfil("f6", "tomorrow at 1", AT);
+    assert!(said.ends_with("I'll have it for 1 PM tomorrow."), "{said}");
+    let said = fulfil("f7", "sunday 6:30 pm", AT);
+    assert!(
+        said.ends_with("I'll have it for 6:30 PM on Sunday, December 6."),
+        "{said}"
+    );
+    let said = tool_from(
+        &s,
+        "later",
+        "c1",
+        "checkout_order",
+        json!({}),
+        AT,
+        Some(CALLER),
+    );
+    assert!(
+        said.ends_with("It'll be ready for pickup at 6:30 PM on Sunday, December 6."),
+        "{said}"
+    );
     // Sunday noon: the pizzeria closes at 9 PM.
     let sunday = "2026-12-06T18:00:00Z";
     assert_eq!(

@@ -178,7 +178,7 @@ fn ready_by(r: &Restaurant, order: &Order, now: jiff::Timestamp) -> String {
     });
     format!(
         "{lead_in} {}",
-        crate::hours::spoken_clock(&at.to_zoned(r.business.timezone.tz().clone()))
+        crate::hours::spoken_when(at, now, r.business.timezone.tz())
     )
 }
 
