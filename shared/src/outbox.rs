@@ -35,7 +35,11 @@ pub const CLAIM_SECONDS: i64 = 60;
 pub const MAX_PER_DRAIN: usize = 5;
 /// Sent and failed texts stay listed this long; a text whose order never committed is
 /// dropped after [`crate::printing::ORPHAN_AFTER_SECONDS`].
-pub const KEEP_DONE_SECONDS: i64 = 7 * 24 * 60 * 60;
+pub const KEEP_DONE_SECONDS: i64 = 2 * 24 * 60 * 60;
+/// A text still unsent this long after it was queued is marked failed ("not sent in time"):
+/// an "order received" text hours late is noise, and the outbox of a business without Twilio
+/// configured (whose texts no drain sends) stays bounded.
+pub const STALE_AFTER_SECONDS: i64 = 6 * 60 * 60;
 
 /// What a text is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,6 +195,21 @@ pub async fn enqueue<S: Store>(
         if o.texts.iter().any(|t| t.id == text.id) {
             return None;
         }
+        let now = text.queued_at;
+        for t in &mut o.texts {
+            if t.done_at().is_none()
+                && now.as_second() - t.queued_at.as_second() >= STALE_AFTER_SECONDS
+            {
+                t.state = TextState::Failed {
+                    at: now,
+                    error: "not sent within 6 hours".into(),
+                };
+            }
+        }
+        o.texts.retain(|t| {
+            t.done_at()
+                .is_none_or(|at| now.as_second() - at.as_second() < KEEP_DONE_SECONDS)
+        });
         o.texts.push(text.clone());
         Some(o)
     })

@@ -31,6 +31,10 @@ pub const LEASE_SECONDS: i64 = 120;
 pub const ORPHAN_AFTER_SECONDS: i64 = 15 * 60;
 /// Finished jobs (printed, cancelled) stay listed this long for the display and reprints.
 pub const KEEP_DONE_SECONDS: i64 = 24 * 60 * 60;
+/// A job no agent printed within this long is marked failed ("not printed in time"): a
+/// kitchen ticket half a day late helps no one, the owner sees it among the print jobs, and
+/// the queue of a business with no printer (or one long offline) stays bounded.
+pub const STALE_AFTER_SECONDS: i64 = 12 * 60 * 60;
 /// Jobs handed out by one poll, at most.
 pub const MAX_LEASED_PER_POLL: usize = 20;
 
@@ -238,6 +242,17 @@ impl PrintQueue {
     /// Drop what no one needs any more: finished jobs past [`KEEP_DONE_SECONDS`], and jobs
     /// whose order is known not to exist and which are past [`ORPHAN_AFTER_SECONDS`].
     fn prune(&mut self, now: jiff::Timestamp, orphans: &[String]) {
+        for j in &mut self.jobs {
+            if j.finished_at().is_none()
+                && now.as_second() - j.queued_at.as_second() >= STALE_AFTER_SECONDS
+            {
+                j.state = JobState::Failed {
+                    device: String::new(),
+                    at: now,
+                    reason: "not printed within 12 hours".into(),
+                };
+            }
+        }
         self.jobs.retain(|j| {
             if let Some(at) = j.finished_at() {
                 return now.as_second() - at.as_second() < KEEP_DONE_SECONDS;
@@ -273,7 +288,9 @@ pub async fn enqueue<S: Store>(
 ) -> Result<(), StoreError> {
     update_json::<_, PrintQueue, _>(store, &keys::print_queue(business), |q| {
         let mut q = q.unwrap_or_default();
-        let mut changed = false;
+        let before = q.jobs.len();
+        q.prune(now, &[]);
+        let mut changed = q.jobs.len() != before;
         for kind in kinds {
             let job = QueuedJob::new(order_id, *kind, 0, now);
             if !q.jobs.iter().any(|j| j.id == job.id) {

@@ -603,6 +603,98 @@ mod lifecycle {
         }
     }
 
+    /// A ticket no agent printed within 12 hours (a business with no printer, or one offline
+    /// all day) is marked failed for the owner to see, and gone a day later: the queue stays
+    /// bounded. The same for texts no drain sends (no Twilio configured): failed after 6
+    /// hours, gone 2 days later.
+    #[test]
+    fn undeliverable_tickets_and_texts_fail_in_time_and_are_dropped_later() {
+        use hostline_shared::outbox::{self, Text, TextEvent, TextState};
+        use hostline_shared::printing::{self, STALE_AFTER_SECONDS};
+        let s = MemoryStore::new();
+        let kitchen = [JobKind::Kitchen];
+        let t0 = open_at();
+        block_on(printing::enqueue(&s, &biz(), "o-a", &kitchen, t0)).unwrap();
+        block_on(printing::enqueue(&s, &biz(), "o-b", &kitchen, later(60))).unwrap();
+        let q = block_on(printing::queue(&s, &biz())).unwrap();
+        assert!(q.jobs.iter().all(|j| j.state == JobState::Pending), "{q:?}");
+        block_on(printing::enqueue(
+            &s,
+            &biz(),
+            "o-c",
+            &kitchen,
+            later(STALE_AFTER_SECONDS),
+        ))
+        .unwrap();
+        let q = block_on(printing::queue(&s, &biz())).unwrap();
+        let state = |id: &str| q.jobs.iter().find(|j| j.id == id).map(|j| j.state.clone());
+        assert!(
+            matches!(state("o-a.kitchen"), Some(JobState::Failed { reason, .. }) if reason.contains("12 hours")),
+            "{q:?}"
+        );
+        assert_eq!(state("o-b.kitchen"), Some(JobState::Pending), "{q:?}");
+        block_on(printing::enqueue(
+            &s,
+            &biz(),
+            "o-d",
+            &kitchen,
+            later(STALE_AFTER_SECONDS + 24 * 60 * 60 + 60),
+        ))
+        .unwrap();
+        let q = block_on(printing::queue(&s, &biz())).unwrap();
+        // o-a (failed a day and more ago) is gone; o-b and o-c went stale since.
+        let ids: Vec<&str> = q.jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(ids, ["o-b.kitchen", "o-c.kitchen", "o-d.kitchen"], "{q:?}");
+        assert!(
+            q.jobs[..2]
+                .iter()
+                .all(|j| matches!(j.state, JobState::Failed { .. })),
+            "{q:?}"
+        );
+
+        let text = |order: &str, at: jiff::Timestamp| Text {
+            id: format!("{order}.received"),
+            order_id: order.to_owned(),
+            event: TextEvent::Received,
+            from: PhoneE164::parse_e164("+13125550160").unwrap(),
+            to_sealed: "sealed".into(),
+            body: "Windy City Slice: order 101 is in.".into(),
+            state: TextState::Pending { due: at },
+            attempts: 0,
+            last_error: None,
+            queued_at: at,
+        };
+        block_on(outbox::enqueue(&s, &biz(), text("o-a", t0))).unwrap();
+        block_on(outbox::enqueue(
+            &s,
+            &biz(),
+            text("o-b", later(outbox::STALE_AFTER_SECONDS)),
+        ))
+        .unwrap();
+        let o = block_on(outbox::outbox(&s, &biz())).unwrap();
+        assert!(
+            matches!(&o.texts[0].state, TextState::Failed { error, .. } if error.contains("6 hours")),
+            "{o:?}"
+        );
+        assert!(
+            matches!(o.texts[1].state, TextState::Pending { .. }),
+            "{o:?}"
+        );
+        block_on(outbox::enqueue(
+            &s,
+            &biz(),
+            text(
+                "o-c",
+                later(outbox::STALE_AFTER_SECONDS + outbox::KEEP_DONE_SECONDS + 60),
+            ),
+        ))
+        .unwrap();
+        let o = block_on(outbox::outbox(&s, &biz())).unwrap();
+        let ids: Vec<&str> = o.texts.iter().map(|t| t.order_id.as_str()).collect();
+        // o-b went stale and was marked failed at that last enqueue; o-a is long gone.
+        assert_eq!(ids, ["o-b", "o-c"], "{o:?}");
+    }
+
     #[test]
     fn an_order_accepted_at_checkout_has_its_tickets_leased_to_one_agent() {
         let r = menu();

@@ -139,7 +139,11 @@
     };
     const now = Date.now();
     const problems = [];
+    const live = new Set(["received", "accepted", "preparing", "ready"]);
     for (const j of jobs) {
+      // Only tickets of orders still on the board: yesterday's unprinted tickets are history.
+      const o = orders.find((x) => x.id === j.order_id);
+      if (!o || !live.has(o.status)) continue;
       if (j.state === "failed") {
         problems.push(`Ticket ${number(j.order_id)} did not print: ${j.reason}`);
       } else if ((j.state === "pending" || (j.state === "leased" && Date.parse(j.until) < now))
