@@ -241,7 +241,9 @@ pub struct PrintQueue {
 impl PrintQueue {
     /// Drop what no one needs any more: finished jobs past [`KEEP_DONE_SECONDS`], and jobs
     /// whose order is known not to exist and which are past [`ORPHAN_AFTER_SECONDS`].
-    fn prune(&mut self, now: jiff::Timestamp, orphans: &[String]) {
+    /// Mark failed the jobs no agent printed within [`STALE_AFTER_SECONDS`] of `now`, the
+    /// time a new job is queued (the same clock as every job's `queued_at`).
+    fn expire_stale(&mut self, now: jiff::Timestamp) {
         for j in &mut self.jobs {
             if j.finished_at().is_none()
                 && now.as_second() - j.queued_at.as_second() >= STALE_AFTER_SECONDS
@@ -253,6 +255,9 @@ impl PrintQueue {
                 };
             }
         }
+    }
+
+    fn prune(&mut self, now: jiff::Timestamp, orphans: &[String]) {
         self.jobs.retain(|j| {
             if let Some(at) = j.finished_at() {
                 return now.as_second() - at.as_second() < KEEP_DONE_SECONDS;
@@ -288,9 +293,10 @@ pub async fn enqueue<S: Store>(
 ) -> Result<(), StoreError> {
     update_json::<_, PrintQueue, _>(store, &keys::print_queue(business), |q| {
         let mut q = q.unwrap_or_default();
-        let before = q.jobs.len();
+        let before = q.clone();
+        q.expire_stale(now);
         q.prune(now, &[]);
-        let mut changed = q.jobs.len() != before;
+        let mut changed = q != before;
         for kind in kinds {
             let job = QueuedJob::new(order_id, *kind, 0, now);
             if !q.jobs.iter().any(|j| j.id == job.id) {
