@@ -3,8 +3,7 @@
 use hostline_shared::blob::KvBlobs;
 use hostline_shared::outbox::Texting;
 use hostline_shared::pii::PiiKeys;
-use hostline_shared::providers::twilio_api::TwilioApi;
-use hostline_spin::{SpinHttp, variable};
+use hostline_spin::{SpinHttp, twilio_api, variable};
 use spin_sdk::http::IntoResponse;
 
 async fn var(name: &str) -> String {
@@ -17,14 +16,7 @@ async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoRespons
         let pii = PiiKeys::new(&var("pii_hash_key").await, &var("pii_encryption_key").await);
         let config = crate::handler::Config {
             tool_token_key: var("tool_token_key").await,
-            texts: Texting::configured(
-                TwilioApi::configured(
-                    &var("twilio_api_base").await,
-                    &var("twilio_account_sid").await,
-                    &var("twilio_auth_token").await,
-                ),
-                pii.clone(),
-            ),
+            texts: Texting::configured(twilio_api().await, pii.clone()),
             pii,
         };
         let blobs = KvBlobs::new(&store);

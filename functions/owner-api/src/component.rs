@@ -3,8 +3,7 @@
 use hostline_shared::blob::KvBlobs;
 use hostline_shared::outbox::Texting;
 use hostline_shared::pii::PiiKeys;
-use hostline_shared::providers::twilio_api::TwilioApi;
-use hostline_spin::{SpinHttp, variable};
+use hostline_spin::{SpinHttp, twilio_api, variable};
 use spin_sdk::http::IntoResponse;
 
 async fn var(name: &str) -> String {
@@ -21,14 +20,7 @@ async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoRespons
                 admin_token: var("admin_token").await,
                 jwt_key: var("jwt_key").await,
                 pii_hash_key,
-                texts: Texting::configured(
-                    TwilioApi::configured(
-                        &var("twilio_api_base").await,
-                        &var("twilio_account_sid").await,
-                        &var("twilio_auth_token").await,
-                    ),
-                    pii,
-                ),
+                texts: Texting::configured(twilio_api().await, pii),
             };
             let blobs = KvBlobs::new(&store);
             crate::handler::handle_with(

@@ -119,6 +119,22 @@ impl Runner {
         )
     }
 
+    /// A request with the operator's admin token that must succeed (any 2xx); its answer.
+    fn as_admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let admin = format!("Bearer {ADMIN_TOKEN}");
+        let (st, v) = self.send(
+            method,
+            path,
+            &[
+                ("authorization", &admin),
+                ("content-type", "application/json"),
+            ],
+            &body.to_string(),
+        );
+        assert!(st < 300, "{path}: {st} {v}");
+        v
+    }
+
     fn vapi(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post(path, &[("x-vapi-secret", VAPI_SECRET)], &body.to_string())
     }
@@ -981,20 +997,7 @@ fn the_kitchen_display_in_a_browser_shows_new_orders_bumps_them_and_warns_of_the
     let dir = tempfile::tempdir().unwrap();
     let manifest = support::collection_manifest(dir.path());
     let runner = Runner::start(&manifest, &dir.path().join("data"));
-    let admin = format!("Bearer {ADMIN_TOKEN}");
-    let as_admin = |method: reqwest::Method, path: &str, body: Value| {
-        let (st, v) = runner.send(
-            method,
-            path,
-            &[
-                ("authorization", &admin),
-                ("content-type", "application/json"),
-            ],
-            &body.to_string(),
-        );
-        assert!(st < 300, "{path}: {st} {v}");
-        v
-    };
+    let as_admin = |method, path: &str, body| runner.as_admin(method, path, body);
     assert_eq!(runner.import("windy", PIZZA).0, 201);
     // Orders wait in New until the kitchen accepts them.
     as_admin(
@@ -1199,20 +1202,7 @@ fn an_order_by_phone_is_texted_once_when_the_call_ends_and_once_when_it_is_ready
             ("SPIN_VARIABLE_TWILIO_API_BASE", twilio_url.as_str()),
         ],
     );
-    let admin = format!("Bearer {ADMIN_TOKEN}");
-    let as_admin = |method: reqwest::Method, path: &str, body: Value| {
-        let (st, v) = runner.send(
-            method,
-            path,
-            &[
-                ("authorization", &admin),
-                ("content-type", "application/json"),
-            ],
-            &body.to_string(),
-        );
-        assert!(st < 300, "{path}: {st} {v}");
-        v
-    };
+    let as_admin = |method, path: &str, body| runner.as_admin(method, path, body);
     assert_eq!(runner.import("windy", PIZZA).0, 201);
     as_admin(
         reqwest::Method::PATCH,

@@ -43,6 +43,17 @@ pub async fn variable(name: &str) -> Option<String> {
     }
 }
 
+/// Twilio's REST API as the component's variables configure it (`twilio_api_base`,
+/// `twilio_account_sid`, `twilio_auth_token`); `None` until an account is set.
+pub async fn twilio_api() -> Option<hostline_shared::providers::twilio_api::TwilioApi> {
+    let var = async |name: &str| variable(name).await.unwrap_or_default();
+    hostline_shared::providers::twilio_api::TwilioApi::configured(
+        &var("twilio_api_base").await,
+        &var("twilio_account_sid").await,
+        &var("twilio_auth_token").await,
+    )
+}
+
 /// The whole life of a request in a component: read it (bounded), open the store, run the
 /// handler, write its response. `component` names the function in logs.
 pub async fn run<F, Fut>(
