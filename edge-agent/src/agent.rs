@@ -51,8 +51,8 @@ impl Default for Settings {
     }
 }
 
-/// What `status` shows while the agent runs (written to `status.json` after every poll).
-/// The cloud has no route for it yet, so it stays local.
+/// What `status` shows while the agent runs (written to `status.json` after every poll);
+/// the cloud gets its printers and queue ([`Snapshot::report`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
     pub agent_version: String,
@@ -63,6 +63,39 @@ pub struct Snapshot {
     pub printers: BTreeMap<String, PrinterState>,
     pub queue: Counts,
     pub last_job: Option<LastJob>,
+}
+
+/// How often an unchanged status report is sent again.
+const REPORT_EVERY: Duration = Duration::from_secs(60);
+
+impl Snapshot {
+    /// The report for `POST /api/v1/edge/status`: each checked printer's state, by the names
+    /// in `book`.
+    pub fn report(&self, book: &PrinterBook) -> serde_json::Value {
+        let printers: Vec<serde_json::Value> = self
+            .printers
+            .iter()
+            .filter_map(|(id, p)| {
+                let state = match p.health.as_ref()? {
+                    Health::Ready { .. } => "online",
+                    Health::PaperOut => "paper_out",
+                    Health::CoverOpen => "cover_open",
+                    Health::Error => "error",
+                    Health::Offline | Health::Unreachable(_) => "offline",
+                };
+                let name = book.get(id).map_or(id.as_str(), |p| p.name.as_str());
+                Some(serde_json::json!({"id": id, "name": name, "state": state}))
+            })
+            .take(20)
+            .collect();
+        let waiting = self.queue.waiting + self.queue.unknown + self.queue.sent;
+        serde_json::json!({
+            "printers": printers,
+            "queue_length": waiting,
+            "agent_version": self.agent_version,
+            "last_job": self.last_job.as_ref().map(|j| j.id.clone()),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -238,6 +271,7 @@ impl Poller {
     fn run(&self) -> Result<()> {
         let mut failures: u32 = 0;
         let mut last_prune = Instant::now();
+        let mut reported: Option<(serde_json::Value, Instant)> = None;
         while !self.stop.load(Ordering::SeqCst) {
             let acks_ok = self.send_acks()?;
             let delay = match self.cloud.poll() {
@@ -304,6 +338,9 @@ impl Poller {
                 last_prune = Instant::now();
             }
             self.write_snapshot();
+            if failures == 0 {
+                self.report(&mut reported);
+            }
             self.wait(delay)?;
         }
         self.write_snapshot();
@@ -370,6 +407,29 @@ impl Poller {
             }
         }
         Ok(true)
+    }
+
+    /// Send the status report when it changed, or [`REPORT_EVERY`]. A failure is only
+    /// logged: the next poll tries again.
+    fn report(&self, last: &mut Option<(serde_json::Value, Instant)>) {
+        let Some(report) = self.snapshot.lock().ok().map(|s| s.report(&self.book)) else {
+            return;
+        };
+        if last
+            .as_ref()
+            .is_some_and(|(sent, at)| *sent == report && at.elapsed() < REPORT_EVERY)
+        {
+            return;
+        }
+        match self.cloud.report(&report) {
+            Ok(()) => *last = Some((report, Instant::now())),
+            Err(e) => {
+                if last.is_some() {
+                    log(format!("status report not sent: {e:#}"));
+                }
+                *last = None;
+            }
+        }
     }
 
     fn write_snapshot(&self) {

@@ -177,6 +177,23 @@ impl Cloud {
         })
     }
 
+    /// `POST /api/v1/edge/status`: the printers and the queue, for the owner's device list.
+    pub fn report(&self, status: &serde_json::Value) -> Result<()> {
+        let u = endpoint(&self.base, &["api", "v1", "edge", "status"])?;
+        let res = self
+            .http
+            .post(u.clone())
+            .bearer_auth(&self.token)
+            .json(status)
+            .send()
+            .with_context(|| format!("cannot reach {u}"))?;
+        let code = res.status();
+        if !code.is_success() {
+            bail!("{u}: {code}: {}", excerpt(&res.text().unwrap_or_default()));
+        }
+        Ok(())
+    }
+
     /// `POST /api/v1/edge/jobs/{id}/ack`.
     pub fn ack(&self, job_id: &str, ack: &Ack) -> Result<AckAnswer> {
         let u = endpoint(&self.base, &["api", "v1", "edge", "jobs", job_id, "ack"])?;

@@ -387,6 +387,27 @@ fn the_agent_prints_orders_from_the_real_cloud_and_acknowledges_them() {
     assert_eq!(escpos::reprint_banner(&bytes), None, "{text}");
     let job = cloud.wait_printed("o-e2e-1.kitchen");
     assert_eq!(job["order_id"], "o-e2e-1", "{job}");
+    // The agent reports its printer to the cloud; the owner's device list shows it.
+    let start = Instant::now();
+    loop {
+        let devices = cloud.admin(
+            reqwest::Method::GET,
+            "/api/v1/businesses/windy/devices",
+            Value::Null,
+        );
+        let status = &devices["devices"][0]["status"];
+        if status["printers"][0]["state"] == "online" {
+            assert_eq!(status["ok"], true, "{devices}");
+            assert_eq!(status["printers"][0]["id"], "kitchen", "{devices}");
+            break;
+        }
+        assert!(
+            start.elapsed() < TICKET_LIMIT,
+            "the agent's status never reached the cloud: {devices}\n{}",
+            run.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // A staff reprint comes out again, marked as such, and is acknowledged too.
     let (st, v) = cloud.send(
@@ -443,4 +464,196 @@ fn the_agent_prints_orders_from_the_real_cloud_and_acknowledges_them() {
             .map(|d| ms(*d).round() as u64)
             .collect::<Vec<_>>()
     );
+}
+
+/// A Star CloudPRNT printer, as test code speaking the protocol (Star's CloudPRNT protocol
+/// reference): it polls with a POST, fetches with a GET, confirms with a DELETE.
+struct StarPrinter<'c> {
+    cloud: &'c Cloud,
+    /// The path of the URL the owner typed into it (`/cloudprnt/{token}`).
+    path: String,
+    mac: &'static str,
+}
+
+impl StarPrinter<'_> {
+    fn raw(
+        &self,
+        method: reqwest::Method,
+        query: &str,
+        body: Option<Value>,
+    ) -> (u16, String, String) {
+        let mut req = self
+            .cloud
+            .http
+            .request(method, format!("{}{}{query}", self.cloud.url, self.path));
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let resp = req.send().expect("request to the runner");
+        let status = resp.status().as_u16();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, ctype, resp.text().unwrap())
+    }
+
+    /// A poll reporting `status`; the server's JSON answer.
+    fn poll(&self, status: &str, job: Option<&str>) -> Value {
+        let mut body = json!({"statusCode": status, "printerMAC": self.mac,
+            "status": "23 6 0 0 0 0 0 0 0", "uniqueID": "kitchen-star",
+            "printingInProgress": job.is_some()});
+        if let Some(j) = job {
+            body["jobToken"] = json!(j);
+        }
+        let (st, _, text) = self.raw(reqwest::Method::POST, "", Some(body));
+        assert_eq!(st, 200, "poll: {text}");
+        serde_json::from_str(&text).expect("a JSON poll answer")
+    }
+
+    fn fetch(&self, token: &str, media: &str) -> (u16, String, String) {
+        let q = format!(
+            "?uid=kitchen-star&mac={}&type={}&token={token}",
+            self.mac.replace(':', "%3A"),
+            media.replace('/', "%2F")
+        );
+        self.raw(reqwest::Method::GET, &q, None)
+    }
+
+    fn confirm(&self, token: &str, code: &str) -> (u16, String) {
+        let q = format!(
+            "?uid=kitchen-star&mac={}&code={}&token={token}",
+            self.mac.replace(':', "%3A"),
+            code.replace(' ', "%20")
+        );
+        let (st, _, text) = self.raw(reqwest::Method::DELETE, &q, None);
+        (st, text)
+    }
+}
+
+#[test]
+fn a_cloudprnt_printer_prints_orders_without_an_agent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cloud = Cloud::start(tmp.path());
+    let mac = "00:11:62:0c:e5:c8";
+
+    // The owner registers the printer by its MAC; the answer is the URL to type into it.
+    let created = cloud.admin(
+        reqwest::Method::POST,
+        "/api/v1/businesses/windy/cloudprnt-printers",
+        json!({"name": "Kitchen Star", "mac": "00-11-62-0C-E5-C8"}),
+    );
+    assert_eq!(created["mac"], mac, "{created}");
+    assert_eq!(created["kind"], "cloudprnt", "{created}");
+    let url = created["url"].as_str().expect("url");
+    let path = url
+        .strip_prefix("https://hostline.test")
+        .unwrap_or_else(|| panic!("the URL is on public_base_url: {url}"));
+    assert!(path.starts_with("/cloudprnt/hld_"), "{url}");
+    let star = StarPrinter {
+        cloud: &cloud,
+        path: path.to_owned(),
+        mac,
+    };
+    let stranger = StarPrinter {
+        cloud: &cloud,
+        path: "/cloudprnt/hld_not-a-real-token".into(),
+        mac,
+    };
+    let (st, _, _) = stranger.raw(
+        reqwest::Method::POST,
+        "",
+        Some(json!({"statusCode": "200 OK"})),
+    );
+    assert_eq!(st, 401, "an unknown token is refused");
+
+    // Idle: nothing to print.
+    assert_eq!(star.poll("200 OK", None), json!({"jobReady": false}));
+
+    // An order placed by tool calls is ready at the next poll.
+    cloud.order("cp-1");
+    let ready = star.poll("200 OK", None);
+    assert_eq!(ready["jobReady"], true, "{ready}");
+    assert_eq!(ready["jobToken"], "o-cp-1.kitchen", "{ready}");
+    assert!(
+        ready["mediaTypes"]
+            .as_array()
+            .is_some_and(|m| m.contains(&json!("text/plain"))),
+        "{ready}"
+    );
+    let token = "o-cp-1.kitchen";
+
+    // GET has no side effects: the same job, byte for byte, however often it is asked.
+    let (st, ctype, first) = star.fetch(token, "text/plain");
+    assert_eq!(st, 200, "{first}");
+    assert!(ctype.starts_with("text/plain"), "{ctype}");
+    assert!(first.contains("#101"), "{first}");
+    assert!(first.contains("Pepperoni Pizza"), "{first}");
+    for option in ["+ Large (14 inch)", "+ Hand-Tossed", "+ Mushrooms"] {
+        assert!(first.contains(option), "{option}: {first}");
+    }
+    assert!(!first.contains("REPRINT"), "{first}");
+    let (_, _, again) = star.fetch(token, "text/plain");
+    assert_eq!(again, first, "a GET again returns the same job");
+    let (st, _, _) = star.fetch(token, "image/png");
+    assert_eq!(st, 415, "a media type we did not offer");
+    let wrong_mac = StarPrinter {
+        cloud: &cloud,
+        path: path.to_owned(),
+        mac: "00:11:62:00:00:01",
+    };
+    let (st, _, _) = wrong_mac.fetch(token, "text/plain");
+    assert_eq!(st, 403, "the URL typed into another printer prints nothing");
+
+    // Paper runs out mid-ticket: the printer reports it (and gets nothing new meanwhile);
+    // back in order, it fetches the job again, which now says REPRINT.
+    let troubled = star.poll("410 Paper Empty", Some(token));
+    assert_eq!(troubled["jobReady"], false, "{troubled}");
+    let devices = cloud.admin(
+        reqwest::Method::GET,
+        "/api/v1/businesses/windy/devices",
+        Value::Null,
+    );
+    let status = &devices["devices"][0]["status"];
+    assert_eq!(status["ok"], false, "{devices}");
+    assert_eq!(status["status"], "410 Paper Empty", "{devices}");
+    let back = star.poll("200 OK", None);
+    assert_eq!(back["jobToken"], token, "the same job again: {back}");
+    let (_, _, reprinted) = star.fetch(token, "text/plain");
+    assert!(reprinted.contains("REPRINT"), "{reprinted}");
+    assert!(reprinted.contains("#101"), "{reprinted}");
+
+    // Printed: confirmed with the printer's status code, acknowledged in the cloud.
+    let (st, text) = star.confirm(token, "200 OK");
+    assert_eq!(st, 200, "{text}");
+    let job = cloud.wait_printed(token);
+    assert_eq!(job["order_id"], "o-cp-1", "{job}");
+    assert_eq!(star.poll("200 OK", None), json!({"jobReady": false}));
+    let devices = cloud.admin(
+        reqwest::Method::GET,
+        "/api/v1/businesses/windy/devices",
+        Value::Null,
+    );
+    assert_eq!(devices["devices"][0]["status"]["ok"], true, "{devices}");
+
+    // A print that fails for the printer's own reason is recorded failed, for a reprint.
+    cloud.order("cp-2");
+    let ready = star.poll("200 OK", None);
+    assert_eq!(ready["jobToken"], "o-cp-2.kitchen", "{ready}");
+    let (st, _, text) = star.fetch("o-cp-2.kitchen", "text/plain");
+    assert_eq!(st, 200, "{text}");
+    assert!(text.contains("#102") && !text.contains("REPRINT"), "{text}");
+    let (st, text) = star.confirm("o-cp-2.kitchen", "520 Print Failure");
+    assert_eq!(st, 200, "{text}");
+    let job = cloud.job("o-cp-2.kitchen").expect("the job stays listed");
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["reason"].as_str().is_some_and(|r| r.contains("520")),
+        "{job}"
+    );
+    assert_eq!(star.poll("200 OK", None), json!({"jobReady": false}));
 }

@@ -68,6 +68,13 @@ impl Request {
     }
 
     /// First value of a header, by lower-case name.
+    /// A query parameter, percent-decoded (the first, when repeated).
+    pub fn query_param(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        form_urlencoded::parse(self.query.as_deref()?.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

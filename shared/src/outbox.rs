@@ -40,6 +40,11 @@ pub const KEEP_DONE_SECONDS: i64 = 2 * 24 * 60 * 60;
 /// an "order received" text hours late is noise, and the outbox of a business without Twilio
 /// configured (whose texts no drain sends) stays bounded.
 pub const STALE_AFTER_SECONDS: i64 = 6 * 60 * 60;
+/// Texts waiting at most: beyond this the oldest waiting ones are marked failed. The outbox is
+/// one record rewritten by every checkout, so its size is every order's cost.
+pub const MAX_OPEN: usize = 100;
+/// Sent and failed texts kept in the record (the newest), within [`KEEP_DONE_SECONDS`].
+pub const KEEP_FINISHED: usize = 50;
 
 /// What a text is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +139,29 @@ pub struct Outbox {
     pub texts: Vec<Text>,
 }
 
+impl Outbox {
+    /// Keep the record small ([`crate::bounded`]): at most [`MAX_OPEN`] texts waiting or
+    /// being sent and the newest [`KEEP_FINISHED`] sent or failed ones.
+    fn bound(&mut self, now: jiff::Timestamp) {
+        crate::bounded::bound(&mut self.texts, now, MAX_OPEN, KEEP_FINISHED, "texts");
+    }
+}
+
+impl crate::bounded::Entry for Text {
+    fn finished_at(&self) -> Option<jiff::Timestamp> {
+        self.done_at()
+    }
+    fn waiting_since(&self) -> Option<jiff::Timestamp> {
+        matches!(self.state, TextState::Pending { .. }).then_some(self.queued_at)
+    }
+    fn give_up(&mut self, now: jiff::Timestamp, reason: String) {
+        self.state = TextState::Failed {
+            at: now,
+            error: reason,
+        };
+    }
+}
+
 fn plus(t: jiff::Timestamp, seconds: i64) -> jiff::Timestamp {
     t.checked_add(jiff::SignedDuration::from_secs(seconds))
         .unwrap_or(t)
@@ -211,6 +239,7 @@ pub async fn enqueue<S: Store>(
                 .is_none_or(|at| now.as_second() - at.as_second() < KEEP_DONE_SECONDS)
         });
         o.texts.push(text.clone());
+        o.bound(now);
         Some(o)
     })
     .await
@@ -335,6 +364,7 @@ async fn settle<S: Store>(
                 };
             }
         }
+        o.bound(now);
         Some(o)
     })
     .await

@@ -37,6 +37,14 @@ pub const KEEP_DONE_SECONDS: i64 = 24 * 60 * 60;
 pub const STALE_AFTER_SECONDS: i64 = 12 * 60 * 60;
 /// Jobs handed out by one poll, at most.
 pub const MAX_LEASED_PER_POLL: usize = 20;
+/// Jobs waiting at most: beyond this the oldest waiting ones are marked failed ("too many
+/// tickets waiting"), kept for a staff reprint. The queue is one record rewritten by every
+/// checkout, so its size is every order's cost; a hundred tickets no printer has taken means
+/// the kitchen is working from the display anyway.
+pub const MAX_OPEN: usize = 100;
+/// Finished jobs kept in the record (the newest; for the display, acknowledgements retried
+/// late and reprints), within [`KEEP_DONE_SECONDS`].
+pub const KEEP_FINISHED: usize = 50;
 
 /// What a ticket is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -193,7 +201,15 @@ pub struct QueuedJob {
     pub state: JobState,
     /// How many times it has been leased.
     pub leases: u32,
+    /// How many times the printer holding it reported trouble (paper out, cover open, offline)
+    /// while it was out: printed again, it says REPRINT.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub interrupted: u32,
     pub queued_at: jiff::Timestamp,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl QueuedJob {
@@ -209,6 +225,7 @@ impl QueuedJob {
             reprint,
             state: JobState::Pending,
             leases: 0,
+            interrupted: 0,
             queued_at: now,
         }
     }
@@ -265,6 +282,35 @@ impl PrintQueue {
             !(orphans.contains(&j.order_id)
                 && now.as_second() - j.queued_at.as_second() >= ORPHAN_AFTER_SECONDS)
         });
+        self.bound(now);
+    }
+
+    /// Keep the record small ([`crate::bounded`]): at most [`MAX_OPEN`] jobs waiting or
+    /// leased and the newest [`KEEP_FINISHED`] finished ones.
+    fn bound(&mut self, now: jiff::Timestamp) {
+        crate::bounded::bound(
+            &mut self.jobs,
+            now,
+            MAX_OPEN,
+            KEEP_FINISHED,
+            "tickets for a printer",
+        );
+    }
+}
+
+impl crate::bounded::Entry for QueuedJob {
+    fn finished_at(&self) -> Option<jiff::Timestamp> {
+        QueuedJob::finished_at(self)
+    }
+    fn waiting_since(&self) -> Option<jiff::Timestamp> {
+        (self.state == JobState::Pending).then_some(self.queued_at)
+    }
+    fn give_up(&mut self, now: jiff::Timestamp, reason: String) {
+        self.state = JobState::Failed {
+            device: String::new(),
+            at: now,
+            reason,
+        };
     }
 }
 
@@ -282,6 +328,15 @@ pub struct PrintJob {
     pub ticket: Ticket,
 }
 
+impl PrintJob {
+    /// Whether the paper should say REPRINT when a server renders it (a Star CloudPRNT
+    /// printer keeps no memory of its own): a person asked for it again, it was handed out
+    /// before, or its printer reported trouble while holding it.
+    pub fn said_again(&self, interrupted: u32) -> bool {
+        self.reprint > 0 || self.leases > 1 || interrupted > 0
+    }
+}
+
 /// Queue the jobs an order calls for when it becomes accepted. Idempotent: a job already in
 /// the queue (same id) is left as it is. Call it before the order change commits.
 pub async fn enqueue<S: Store>(
@@ -295,23 +350,23 @@ pub async fn enqueue<S: Store>(
         let mut q = q.unwrap_or_default();
         let before = q.clone();
         q.expire_stale(now);
-        q.prune(now, &[]);
-        let mut changed = q != before;
         for kind in kinds {
             let job = QueuedJob::new(order_id, *kind, 0, now);
             if !q.jobs.iter().any(|j| j.id == job.id) {
                 q.jobs.push(job);
-                changed = true;
             }
         }
-        changed.then_some(q)
+        q.prune(now, &[]);
+        (q != before).then_some(q)
     })
     .await
     .map(|_| ())
 }
 
 /// Queue the next reprint of one kind of ticket for an order, asked for by a person. Returns
-/// the new job's id.
+/// the new job's id. Reprints are counted per order and kind by an atomic counter, so a
+/// number (and the job id made of it) is never given twice, even after older jobs have left
+/// the record; an agent that remembers an id would otherwise take a new reprint for an old one.
 pub async fn reprint<S: Store>(
     store: &S,
     business: &BusinessId,
@@ -319,19 +374,23 @@ pub async fn reprint<S: Store>(
     kind: JobKind,
     now: jiff::Timestamp,
 ) -> Result<String, StoreError> {
-    let mut id = String::new();
+    let counted = store
+        .increment(&keys::reprints(business, order_id, kind.as_str()), 1)
+        .await?;
+    let job = QueuedJob::new(
+        order_id,
+        kind,
+        u32::try_from(counted).unwrap_or(u32::MAX),
+        now,
+    );
+    let id = job.id.clone();
     update_json::<_, PrintQueue, _>(store, &keys::print_queue(business), |q| {
         let mut q = q.unwrap_or_default();
-        let next = q
-            .jobs
-            .iter()
-            .filter(|j| j.order_id == order_id && j.kind == kind)
-            .map(|j| j.reprint + 1)
-            .max()
-            .unwrap_or(1);
-        let job = QueuedJob::new(order_id, kind, next, now);
-        id = job.id.clone();
-        q.jobs.push(job);
+        if q.jobs.iter().any(|j| j.id == job.id) {
+            return None;
+        }
+        q.jobs.push(job.clone());
+        q.bound(now);
         Some(q)
     })
     .await?;
@@ -344,8 +403,7 @@ pub fn printable(status: OrderStatus) -> bool {
 }
 
 /// Lease the business's printable jobs to `device` (see the module doc) and return them with
-/// their tickets. Jobs of cancelled orders are marked cancelled; jobs of orders that never
-/// committed are skipped (and dropped once old).
+/// their tickets: at most [`MAX_LEASED_PER_POLL`].
 pub async fn lease<S: Store>(
     store: &S,
     business: &BusinessId,
@@ -353,6 +411,21 @@ pub async fn lease<S: Store>(
     device: &str,
     now: jiff::Timestamp,
 ) -> Result<Vec<PrintJob>, StoreError> {
+    lease_up_to(store, business, timezone, device, now, MAX_LEASED_PER_POLL).await
+}
+
+/// [`lease`], at most `max` jobs (a CloudPRNT printer takes one at a time). Jobs of cancelled
+/// orders are marked cancelled; jobs of orders that never committed are skipped (and dropped
+/// once old).
+pub async fn lease_up_to<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    timezone: &str,
+    device: &str,
+    now: jiff::Timestamp,
+    max: usize,
+) -> Result<Vec<PrintJob>, StoreError> {
+    let max = max.clamp(1, MAX_LEASED_PER_POLL);
     let Some(queue) = read_json::<_, PrintQueue>(store, &keys::print_queue(business)).await? else {
         return Ok(Vec::new());
     };
@@ -382,7 +455,7 @@ pub async fn lease<S: Store>(
         handed.clear();
         let before = q.clone();
         for job in q.jobs.iter_mut() {
-            if handed.len() >= MAX_LEASED_PER_POLL || !job.leasable_by(device, now) {
+            if handed.len() >= max || !job.leasable_by(device, now) {
                 continue;
             }
             let Some((_, Some(order))) = orders.iter().find(|(id, _)| id == &job.order_id) else {
@@ -417,6 +490,134 @@ pub async fn lease<S: Store>(
     })
     .await?;
     Ok(handed)
+}
+
+/// The job `device` holds under a live lease (by id, or its first), with its ticket and its
+/// count of interruptions; read only, so asking again gets the same job until the lease runs
+/// out (a CloudPRNT printer's GET).
+pub async fn held_by<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    timezone: &str,
+    device: &str,
+    job_id: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<Option<(PrintJob, u32)>, StoreError> {
+    let q = queue(store, business).await?;
+    let Some(job) = q.jobs.iter().find(|j| {
+        matches!(&j.state, JobState::Leased { device: d, until } if d == device && *until > now)
+            && job_id.is_none_or(|id| id == j.id)
+    }) else {
+        return Ok(None);
+    };
+    let JobState::Leased { until, .. } = &job.state else {
+        return Ok(None);
+    };
+    let Some(order) = crate::orders::checkout::order(store, business, &job.order_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        PrintJob {
+            id: job.id.clone(),
+            kind: job.kind,
+            reprint: job.reprint,
+            leases: job.leases,
+            lease_until: *until,
+            ticket: Ticket::of(&order, timezone),
+        },
+        job.interrupted,
+    )))
+}
+
+/// `device` reports trouble (paper out, cover open…): every job it holds is counted as
+/// interrupted, so that printed again it says REPRINT. Call it when the trouble starts, not
+/// on every report while it lasts.
+pub async fn interrupt<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    device: &str,
+) -> Result<usize, StoreError> {
+    let mut marked = 0;
+    update_json::<_, PrintQueue, _>(store, &keys::print_queue(business), |q| {
+        let mut q = q?;
+        marked = 0;
+        for j in q.jobs.iter_mut() {
+            if matches!(&j.state, JobState::Leased { device: d, .. } if d == device) {
+                j.interrupted = j.interrupted.saturating_add(1);
+                marked += 1;
+            }
+        }
+        (marked > 0).then_some(q)
+    })
+    .await?;
+    Ok(marked)
+}
+
+/// How often an unchanged status is written again (so "last seen" stays fresh without a
+/// write on every poll).
+pub const STATUS_REFRESH_SECONDS: i64 = 60;
+
+/// What a device last said of itself and its printers, for the owner's device list and the
+/// kitchen display.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    pub seen_at: jiff::Timestamp,
+    /// Everything prints (no printer offline, out of paper or open).
+    pub ok: bool,
+    /// The device's own words: a CloudPRNT status code, or the agent's summary.
+    pub status: String,
+    /// The agent's printers as it reports them (CloudPRNT: none; the device is the printer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub printers: Vec<PrinterStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_job: Option<String>,
+}
+
+/// One printer behind an edge agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrinterStatus {
+    pub id: String,
+    pub name: String,
+    /// `online`, `offline`, `paper_out`, `cover_open`, `error`.
+    pub state: String,
+}
+
+/// Record what `device` says of itself; written when it changed or every
+/// [`STATUS_REFRESH_SECONDS`]. Returns whether trouble began with this report (it was fine,
+/// or never reported, and now is not).
+pub async fn report_status<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    device: &str,
+    status: DeviceStatus,
+) -> Result<bool, StoreError> {
+    let key = keys::device_status(business, device);
+    let before = read_json::<_, DeviceStatus>(store, &key).await?;
+    let began = !status.ok && before.as_ref().is_none_or(|b| b.ok);
+    let fresh = before.as_ref().is_some_and(|b| {
+        let same = DeviceStatus {
+            seen_at: b.seen_at,
+            ..status.clone()
+        } == *b;
+        same && status.seen_at.as_second() - b.seen_at.as_second() < STATUS_REFRESH_SECONDS
+    });
+    if !fresh {
+        store.put(&key, &crate::tenancy::to_json(&status)?).await?;
+    }
+    Ok(began)
+}
+
+/// What `device` last reported, if anything.
+pub async fn device_status<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    device: &str,
+) -> Result<Option<DeviceStatus>, StoreError> {
+    read_json(store, &keys::device_status(business, device)).await
 }
 
 /// What an agent reports of one job.
@@ -490,6 +691,7 @@ pub async fn acknowledge<S: Store>(
         }
         job.state = next;
         outcome = Ok(job.clone());
+        q.bound(now);
         Some(q)
     })
     .await?;
@@ -534,6 +736,52 @@ mod tests {
         assert!(j.leasable_by("a", t(10)));
         assert!(!j.leasable_by("b", t(119)));
         assert!(j.leasable_by("b", t(120)));
+    }
+
+    #[test]
+    fn the_record_stays_bounded() {
+        let mut q = PrintQueue::default();
+        for i in 0..(MAX_OPEN as i64 + 30) {
+            q.jobs.push(QueuedJob::new(
+                &format!("o-w{i}"),
+                JobKind::Kitchen,
+                0,
+                t(i),
+            ));
+        }
+        for i in 0..(KEEP_FINISHED as i64 + 20) {
+            let mut j = QueuedJob::new(&format!("o-p{i}"), JobKind::Kitchen, 0, t(0));
+            j.state = JobState::Printed {
+                device: "d".into(),
+                at: t(1000 + i),
+            };
+            q.jobs.push(j);
+        }
+        q.bound(t(5000));
+        let open: Vec<&str> = q
+            .jobs
+            .iter()
+            .filter(|j| j.finished_at().is_none())
+            .map(|j| j.order_id.as_str())
+            .collect();
+        assert_eq!(open.len(), MAX_OPEN);
+        // The 30 oldest waiting jobs failed just now, so they are the newest finished ones
+        // and stay listed (for a reprint); of the printed ones only the newest remain.
+        assert_eq!(open[0], "o-w30");
+        let failed = q
+            .jobs
+            .iter()
+            .filter(|j| matches!(j.state, JobState::Failed { .. }))
+            .count();
+        assert_eq!(failed, 30);
+        let printed: Vec<usize> = q
+            .jobs
+            .iter()
+            .filter(|j| matches!(j.state, JobState::Printed { .. }))
+            .map(|j| j.order_id.trim_start_matches("o-p").parse().unwrap())
+            .collect();
+        assert_eq!(printed.len(), KEEP_FINISHED - 30);
+        assert!(printed.iter().all(|&i| i >= 50), "{printed:?}");
     }
 
     #[test]

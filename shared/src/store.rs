@@ -85,6 +85,45 @@ pub trait Store {
         expected: Option<Version>,
         value: &[u8],
     ) -> impl Future<Output = Result<(), StoreError>>;
+    /// Add `delta` to the counter at `key` (absent = 0) and return the new value. Counters are
+    /// 8-byte little-endian i64, as Spin's and the runner's stores keep them; read them only
+    /// through this. Backends with an atomic increment use it (no retries under contention);
+    /// the default is a compare-and-swap loop.
+    fn increment(&self, key: &str, delta: i64) -> impl Future<Output = Result<i64, StoreError>> {
+        async move {
+            for _ in 0..INCREMENT_ATTEMPTS {
+                let current = self.get(key).await?;
+                let n = match &current {
+                    None => 0,
+                    Some(v) => counter_value(&v.value)?,
+                };
+                let next = n.checked_add(delta).ok_or_else(|| {
+                    StoreError::Backend(format!("counter {key:?} would overflow"))
+                })?;
+                match self
+                    .compare_and_swap(key, current.map(|v| v.version), &next.to_le_bytes())
+                    .await
+                {
+                    Ok(()) => return Ok(next),
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(StoreError::Conflict)
+        }
+    }
+}
+
+/// Tries of the default [`Store::increment`] before it gives up on a contended counter.
+const INCREMENT_ATTEMPTS: usize = 64;
+
+/// A stored counter ([`Store::increment`]).
+pub fn counter_value(bytes: &[u8]) -> Result<i64, StoreError> {
+    <[u8; 8]>::try_from(bytes)
+        .map(i64::from_le_bytes)
+        .map_err(|_| {
+            StoreError::Backend("value is not a counter (8-byte little-endian i64)".into())
+        })
 }
 
 /// Key layout. Every key begins with a global index name or `biz/{business_id}`.
@@ -211,6 +250,11 @@ pub mod keys {
         format!("biz/{b}/devices/{id}")
     }
 
+    /// What a device last reported of itself and its printers ([`crate::printing`]).
+    pub fn device_status(b: &BusinessId, id: &str) -> String {
+        format!("biz/{b}/device-status/{id}")
+    }
+
     /// A one-time device pairing code.
     pub fn pairing(code: &str) -> String {
         format!("pairing/{code}")
@@ -244,7 +288,7 @@ pub mod keys {
 
     /// The count of orders placed on one (local) day: the source of order numbers.
     pub fn order_counter(b: &BusinessId, date: jiff::civil::Date) -> String {
-        format!("biz/{b}/order-counter/{date}")
+        format!("biz/{b}/order-count/{date}")
     }
 
     /// The order list, newest first (`rank` from [`crate::tenancy::newest_first`]).
@@ -267,6 +311,11 @@ pub mod keys {
     /// ([`crate::printing`]).
     pub fn print_queue(b: &BusinessId) -> String {
         format!("biz/{b}/print-queue")
+    }
+
+    /// How many reprints of one kind of ticket an order has had (a counter).
+    pub fn reprints(b: &BusinessId, order_id: &str, kind: &str) -> String {
+        format!("biz/{b}/reprints/{order_id}.{kind}")
     }
 
     /// One onboarding wizard's state.
@@ -369,6 +418,9 @@ impl<S: Store> Store for &S {
     ) -> impl Future<Output = Result<(), StoreError>> {
         (**self).compare_and_swap(key, expected, value)
     }
+    fn increment(&self, key: &str, delta: i64) -> impl Future<Output = Result<i64, StoreError>> {
+        (**self).increment(key, delta)
+    }
 }
 
 /// A [`Store`] wrapper for fault-injection tests: it counts writes (`put`, `delete`,
@@ -453,6 +505,10 @@ impl<S: Store> Store for FaultyStore<S> {
         self.admit()?;
         self.inner.compare_and_swap(key, expected, value).await
     }
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.admit()?;
+        self.inner.increment(key, delta).await
+    }
 }
 
 /// The contract every [`Store`] implementation must pass. Call [`contract::run`] from the
@@ -471,6 +527,40 @@ pub mod contract {
         cas_after_delete(s).await;
         empty_and_binary_values(s).await;
         get_value_reads_what_get_reads(s).await;
+        increment_counts_from_zero(s).await;
+    }
+
+    async fn increment_counts_from_zero<S: Store>(s: &S) {
+        assert_eq!(
+            s.increment("c/counter", 1).await.unwrap(),
+            1,
+            "increment of a missing key"
+        );
+        assert_eq!(
+            s.increment("c/counter", 5).await.unwrap(),
+            6,
+            "increment adds"
+        );
+        assert_eq!(
+            s.increment("c/counter", -6).await.unwrap(),
+            0,
+            "increment subtracts"
+        );
+        assert_eq!(
+            s.get_value("c/counter").await.unwrap().as_deref(),
+            Some(&0i64.to_le_bytes()[..]),
+            "a counter is stored as 8-byte little-endian i64"
+        );
+        s.put("c/not-a-counter", b"seven").await.unwrap();
+        assert!(
+            s.increment("c/not-a-counter", 1).await.is_err(),
+            "increment of a value that is not a counter fails, never resets it"
+        );
+        assert_eq!(
+            s.get_value("c/not-a-counter").await.unwrap().as_deref(),
+            Some(&b"seven"[..]),
+            "a failed increment leaves the value"
+        );
     }
 
     async fn get_value_reads_what_get_reads<S: Store>(s: &S) {

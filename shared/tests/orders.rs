@@ -475,10 +475,10 @@ mod carts {
             let orders = block_on(s.inner().list("biz/windy/orders/")).unwrap();
             assert_eq!(orders.len(), 1, "write {k}");
             // A number allocated by the failed try is skipped, not given again.
-            let counter: u32 = serde_json::from_slice(
+            let counter = hostline_shared::store::counter_value(
                 &block_on(
                     s.inner()
-                        .get_value(&format!("biz/windy/order-counter/{}", order.day)),
+                        .get_value(&format!("biz/windy/order-count/{}", order.day)),
                 )
                 .unwrap()
                 .unwrap(),

@@ -176,6 +176,7 @@ fn inactive_business_gets_a_spoken_error() {
         jwt_key: String::new(),
         pii_hash_key: "test-pii-hash-key".into(),
         texts: None,
+        public_base_url: String::new(),
     };
     let req = Request::new(Method::Patch, "/api/v1/businesses/boba")
         .with_header("authorization", "Bearer t")
@@ -206,6 +207,7 @@ fn a_metered_business_is_refused_when_empty_and_its_calls_never_outlast_the_bala
         jwt_key: String::new(),
         pii_hash_key: "test-pii-hash-key".into(),
         texts: None,
+        public_base_url: String::new(),
     };
     let set_balance = |b: &str| {
         let req = Request::new(Method::Patch, "/api/v1/businesses/boba")
@@ -247,6 +249,7 @@ fn the_owners_settings_shape_the_assistant() {
         jwt_key: String::new(),
         pii_hash_key: "test-pii-hash-key".into(),
         texts: None,
+        public_base_url: String::new(),
     };
     let patch = |b: &str| {
         let req = Request::new(Method::Patch, "/api/v1/businesses/boba")

@@ -60,6 +60,7 @@ fn owner_send(s: &MemoryStore, method: Method, path: &str) -> (u16, Value) {
         jwt_key: String::new(),
         pii_hash_key: "test-pii-hash-key".into(),
         texts: None,
+        public_base_url: String::new(),
     };
     let r = block_on(hostline_owner_api::handler::handle(&req, s, &cfg, now()));
     (

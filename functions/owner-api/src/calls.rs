@@ -16,16 +16,10 @@ use serde_json::json;
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
 
-fn query<'r>(req: &'r Request, name: &str) -> Option<std::borrow::Cow<'r, str>> {
-    form_urlencoded::parse(req.query.as_deref()?.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
 /// `?limit=1..100` (default 20) and `?cursor=` (the `next_cursor` of the page before): the
 /// paging of every log.
 pub(crate) fn page(req: &Request) -> Result<(usize, Option<String>), ApiError> {
-    let limit = match query(req, "limit") {
+    let limit = match req.query_param("limit") {
         None => DEFAULT_LIMIT,
         Some(v) => v
             .parse::<usize>()
@@ -39,7 +33,7 @@ pub(crate) fn page(req: &Request) -> Result<(usize, Option<String>), ApiError> {
                 )
             })?,
     };
-    let cursor = query(req, "cursor").map(|c| c.into_owned());
+    let cursor = req.query_param("cursor").map(|c| c.into_owned());
     if let Some(c) = &cursor
         && (c.is_empty()
             || c.len() > 100
@@ -97,7 +91,7 @@ pub async fn usage<S: Store>(
     req: &Request,
     now: jiff::Timestamp,
 ) -> Result<Response, ApiError> {
-    let days = match query(req, "days") {
+    let days = match req.query_param("days") {
         None => 30,
         Some(v) => v
             .parse::<i32>()

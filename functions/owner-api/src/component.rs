@@ -21,6 +21,7 @@ async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoRespons
                 jwt_key: var("jwt_key").await,
                 pii_hash_key,
                 texts: Texting::configured(twilio_api().await, pii),
+                public_base_url: var("public_base_url").await,
             };
             let blobs = KvBlobs::new(&store);
             crate::handler::handle_with(

@@ -9,6 +9,7 @@ use hostline_shared::auth::jwt::Permission;
 use hostline_shared::auth::keys::{self, KeyError};
 use hostline_shared::http::{Request, Response};
 use hostline_shared::ids::BusinessId;
+use hostline_shared::printing;
 use hostline_shared::store::Store;
 use serde::Deserialize;
 use serde_json::json;
@@ -93,8 +94,13 @@ pub async fn list_devices<S: Store>(
     store: &S,
     business: &BusinessId,
 ) -> Result<Response, ApiError> {
-    let list = keys::list_devices(store, business).await?;
-    let list: Vec<_> = list.iter().map(keys::Device::public).collect();
+    let mut list = Vec::new();
+    for d in keys::list_devices(store, business).await? {
+        let mut v = d.public();
+        // What it last said of itself and its printers (none yet: never reported).
+        v["status"] = json!(printing::device_status(store, business, &d.id).await?);
+        list.push(v);
+    }
     Ok(Response::json(200, &json!({ "devices": list })))
 }
 

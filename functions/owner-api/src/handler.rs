@@ -23,6 +23,9 @@
 //! | POST | `/api/v1/businesses/{id}/devices/pairing-codes` | staff:manage | a one-time 6-digit code, valid 10 minutes |
 //! | GET | `/api/v1/businesses/{id}/devices` | staff:manage | paired devices |
 //! | DELETE | `/api/v1/businesses/{id}/devices/{device_id}` | staff:manage | unpair |
+//! | POST | `/api/v1/businesses/{id}/cloudprnt-printers` | staff:manage | `{name, mac}`: a Star CloudPRNT printer; answers the URL to type into it |
+//! | POST | `/api/v1/edge/status` | device | the agent's printers and queue, for the device list |
+//! | POST, GET, DELETE | `/cloudprnt/{token}` | the printer (token in the URL) | Star CloudPRNT: poll, fetch the job, confirm it |
 //! | POST | `/api/v1/edge/pair` | anyone (the code) | `{code, name}` → a device token bound to the code's business |
 //! | GET | `/api/v1/edge/me` | device | the device a token belongs to |
 //! | PUT | `/api/v1/businesses/{id}/menu/items/{item_id}/availability` | menu:availability | `{available}`: 86 an item or bring it back |
@@ -82,6 +85,9 @@ pub struct Config {
     /// Sends the order texts waiting in a business's outbox after a staff member moves an
     /// order, and on the kitchen's and the edge agent's polls (`None`: texts wait).
     pub texts: Option<Texting>,
+    /// Where this deployment is reached (`public_base_url`): the CloudPRNT URL a printer is
+    /// given starts with it.
+    pub public_base_url: String,
 }
 
 /// The routes, matched by [`Router`].
@@ -108,6 +114,8 @@ enum Route {
     PairingCodes,
     Devices,
     Device,
+    CloudPrntPrinters,
+    EdgeStatus,
     EdgePair,
     EdgeMe,
     VapiNumber,
@@ -164,6 +172,11 @@ const ROUTES: &[(&str, Route)] = &[
     ),
     ("/api/v1/businesses/{id}/devices", Route::Devices),
     ("/api/v1/businesses/{id}/devices/{device_id}", Route::Device),
+    (
+        "/api/v1/businesses/{id}/cloudprnt-printers",
+        Route::CloudPrntPrinters,
+    ),
+    ("/api/v1/edge/status", Route::EdgeStatus),
     ("/api/v1/edge/pair", Route::EdgePair),
     ("/api/v1/edge/me", Route::EdgeMe),
     ("/api/v1/vapi-numbers/{id}", Route::VapiNumber),
@@ -269,9 +282,11 @@ pub async fn handle_with<S: Store, B: Blobs, H: HttpClient>(
     now: jiff::Timestamp,
 ) -> Response {
     let mut texts_for = None;
-    let answer = route(req, store, blobs, config, now, &mut texts_for)
-        .await
-        .unwrap_or_else(|e| e.into_response("owner-api", req));
+    let answer = match crate::cloudprnt::serve(req, store, now, &mut texts_for).await {
+        Some(answer) => answer,
+        None => route(req, store, blobs, config, now, &mut texts_for).await,
+    }
+    .unwrap_or_else(|e| e.into_response("owner-api", req));
     // The answer is settled; texts go out after it (a failure is the outbox's to retry).
     if let Some(business) = texts_for.filter(|_| answer.status < 300) {
         outbox::drain_after(store, http, config.texts.as_ref(), &business, now).await;
@@ -342,7 +357,10 @@ async fn route<S: Store, B: Blobs>(
     }
     let who = authorize(req, store, config, now).await?;
     // A device token opens the edge routes only.
-    let edge_route = matches!(m.route, Route::EdgeMe | Route::EdgeJobs | Route::EdgeJobAck);
+    let edge_route = matches!(
+        m.route,
+        Route::EdgeMe | Route::EdgeJobs | Route::EdgeJobAck | Route::EdgeStatus
+    );
     if matches!(who, Principal::Device(_)) && !edge_route {
         return Err(ApiError::forbidden("device tokens are for the edge routes"));
     }
@@ -449,6 +467,16 @@ async fn route<S: Store, B: Blobs>(
             auth_routes::still_current(store, &who).await?;
             devices::revoke_device(store, &id, m.param("device_id")).await
         }
+        (Route::CloudPrntPrinters, Method::Post) => {
+            let id = business()?;
+            who.may(&id, Permission::StaffManage)?;
+            crate::cloudprnt::create_printer(store, &id, &req.body, &config.public_base_url, now)
+                .await
+        }
+        (Route::EdgeStatus, Method::Post) => match &who {
+            Principal::Device(d) => crate::cloudprnt::edge_status(store, d, &req.body, now).await,
+            _ => Err(not_a_device()),
+        },
         (Route::EdgeMe, Method::Get) => devices::me(&who),
         (Route::EdgeJobs, Method::Get) => match &who {
             Principal::Device(d) => orders::edge_jobs(store, d, now).await,
@@ -624,6 +652,7 @@ fn audited(route: Route, method: Method) -> Option<&'static str> {
         (Route::ApiKeys, Method::Post) => "api_key.create",
         (Route::ApiKey, Method::Delete) => "api_key.revoke",
         (Route::PairingCodes, Method::Post) => "device.pairing_code",
+        (Route::CloudPrntPrinters, Method::Post) => "device.cloudprnt",
         (Route::Device, Method::Delete) => "device.revoke",
         (Route::ItemAvailability, Method::Put) | (Route::Availability, Method::Post) => {
             "menu.availability"

@@ -12,6 +12,8 @@
 //! - `sections`: hours and closures, fulfillment and delivery zones, FAQ and phone lines, each
 //!   changed on its own route and published through the import's commit point;
 //! - `devices`: API keys, edge devices and their pairing;
+//! - `cloudprnt`: Star CloudPRNT printers (registered, and their protocol on
+//!   `/cloudprnt/{token}`) and the edge agent's status reports;
 //! - [`openapi`]: the OpenAPI 3.1 document of every route;
 //! - `calls`: the call log (recorded by the calls function) and daily usage;
 //! - `orders`: the orders the order tools place, moved through their lifecycle by staff,
@@ -20,6 +22,7 @@
 
 mod auth_routes;
 mod calls;
+mod cloudprnt;
 mod devices;
 pub mod handler;
 mod menu;

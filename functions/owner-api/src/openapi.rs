@@ -51,6 +51,8 @@ struct RequestBodies {
     order_cancel: Value,
     reprint: Value,
     job_ack: Value,
+    new_printer: Value,
+    edge_status: Value,
 }
 
 impl RequestBodies {
@@ -83,6 +85,8 @@ impl RequestBodies {
             order_cancel: schema_of::<crate::orders::CancelBody>(),
             reprint: schema_of::<crate::orders::ReprintBody>(),
             job_ack: schema_of::<crate::orders::AckBody>(),
+            new_printer: schema_of::<crate::cloudprnt::NewPrinter>(),
+            edge_status: schema_of::<crate::cloudprnt::EdgeStatus>(),
         }
     }
 }
@@ -507,6 +511,34 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
             ok: 204,
             response: Value::Null,
             errors: &[400, 401, 403, 404, 503],
+        },
+        Op {
+            method: "post",
+            path: "/api/v1/businesses/{id}/cloudprnt-printers",
+            id: "createCloudPrntPrinter",
+            summary: "Register a Star CloudPRNT printer; the answer's url (shown once) goes into the printer",
+            auth: true,
+            body: b(&bodies.new_printer),
+            query: &[],
+            ok: 201,
+            response: obj(
+                &["id", "name", "mac", "url"],
+                json!({"id": {"type": "string"}, "name": {"type": "string"},
+                       "mac": {"type": "string"}, "url": {"type": "string"}}),
+            ),
+            errors: &[400, 401, 403, 404, 503],
+        },
+        Op {
+            method: "post",
+            path: "/api/v1/edge/status",
+            id: "edgeStatus",
+            summary: "The edge agent's report of its printers and queue",
+            auth: true,
+            body: b(&bodies.edge_status),
+            query: &[],
+            ok: 204,
+            response: Value::Null,
+            errors: &[400, 401, 403, 503],
         },
         Op {
             method: "post",

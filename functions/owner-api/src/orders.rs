@@ -35,12 +35,6 @@ pub(crate) fn view(o: &Order) -> Value {
     v
 }
 
-fn query<'r>(req: &'r Request, name: &str) -> Option<std::borrow::Cow<'r, str>> {
-    form_urlencoded::parse(req.query.as_deref()?.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
 /// What `GET …/orders` filters on.
 struct Filter {
     statuses: Option<Vec<OrderStatus>>,
@@ -50,7 +44,7 @@ struct Filter {
 
 impl Filter {
     fn of(req: &Request) -> Result<Filter, ApiError> {
-        let statuses = match query(req, "status") {
+        let statuses = match req.query_param("status") {
             None => None,
             Some(raw) => Some(
                 raw.split(',')
@@ -67,13 +61,13 @@ impl Filter {
                     })?,
             ),
         };
-        let day = match query(req, "date") {
+        let day = match req.query_param("date") {
             None => None,
             Some(raw) => Some(raw.parse::<jiff::civil::Date>().map_err(|_| {
                 ApiError::field(400, "date", "must be a date like 2026-12-07 (local day)")
             })?),
         };
-        let channel = match query(req, "channel").as_deref() {
+        let channel = match req.query_param("channel").as_deref() {
             None => None,
             Some("vapi") => Some(Channel::Vapi),
             Some("twilio") => Some(Channel::Twilio),
@@ -338,7 +332,10 @@ pub async fn print_jobs<S: Store>(
 }
 
 /// The restaurant's time zone, for the tickets' local times.
-async fn timezone<S: Store>(store: &S, business: &BusinessId) -> Result<String, ApiError> {
+pub(crate) async fn timezone<S: Store>(
+    store: &S,
+    business: &BusinessId,
+) -> Result<String, ApiError> {
     let Some(record) = read_json::<_, BusinessRecord>(store, &keys::business(business)).await?
     else {
         return Ok("UTC".to_owned());

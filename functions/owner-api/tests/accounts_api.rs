@@ -8,7 +8,7 @@ use hostline_owner_api::handler::{Config, handle};
 use hostline_shared::auth::jwt::{self, Claims, Permission, Role};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
-use hostline_shared::store::MemoryStore;
+use hostline_shared::store::{MemoryStore, Store};
 use hostline_test_support::fixtures::{BOBA, THAI};
 use serde_json::{Value, json};
 
@@ -25,6 +25,7 @@ fn config() -> Config {
         jwt_key: JWT_KEY.into(),
         pii_hash_key: "test-pii-hash-key".into(),
         texts: None,
+        public_base_url: "https://hostline.test".into(),
     }
 }
 
@@ -168,6 +169,11 @@ fn business_routes(b: &str) -> Vec<(Method, String, String)> {
             Method::Get,
             format!("/api/v1/businesses/{b}/devices"),
             String::new(),
+        ),
+        (
+            Method::Post,
+            format!("/api/v1/businesses/{b}/cloudprnt-printers"),
+            json!({"name": "Kitchen Star", "mac": "00:11:62:0c:e5:c8"}).to_string(),
         ),
         (
             Method::Delete,
@@ -781,6 +787,25 @@ fn api_keys_act_for_one_business_with_their_permissions_until_revoked() {
     );
 }
 
+/// The id of boba's device of `kind` (edge_agent or cloudprnt).
+fn device_of_kind(s: &MemoryStore, owner: &str, kind: &str) -> String {
+    let (_, list) = send(
+        s,
+        Method::Get,
+        "/api/v1/businesses/boba/devices",
+        "",
+        Some(owner),
+    );
+    list["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == kind)
+        .and_then(|d| d["id"].as_str())
+        .unwrap_or_else(|| panic!("no {kind} device: {list}"))
+        .to_owned()
+}
+
 #[test]
 fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
     let s = MemoryStore::new();
@@ -845,6 +870,90 @@ fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
     }
     let (st, _) = pair("000001");
     assert_eq!(st, 429);
+    // The agent reports its printers; the owner's device list shows it.
+    let report = json!({"printers": [
+            {"id": "kitchen", "name": "Kitchen", "state": "online"},
+            {"id": "bar", "name": "Bar", "state": "paper_out"}],
+        "queue_length": 2, "agent_version": "0.1.0", "last_job": "o-c1.kitchen"});
+    let (st, body) = send(
+        &s,
+        Method::Post,
+        "/api/v1/edge/status",
+        &report.to_string(),
+        Some(&token),
+    );
+    assert_eq!(st, 204, "{body}");
+    let mut bad = report.clone();
+    bad["printers"][1]["state"] = json!("on fire");
+    let (st, body) = send(
+        &s,
+        Method::Post,
+        "/api/v1/edge/status",
+        &bad.to_string(),
+        Some(&token),
+    );
+    assert_eq!(
+        (st, &body["field"]),
+        (400, &json!("printers[1].state")),
+        "{body}"
+    );
+    assert_eq!(
+        send(
+            &s,
+            Method::Post,
+            "/api/v1/edge/status",
+            &report.to_string(),
+            Some(&owner)
+        )
+        .0,
+        403,
+        "only a device reports a device's status"
+    );
+    let (_, list) = send(
+        &s,
+        Method::Get,
+        "/api/v1/businesses/boba/devices",
+        "",
+        Some(&owner),
+    );
+    let status = &list["devices"][0]["status"];
+    assert_eq!(status["ok"], false, "{list}");
+    assert_eq!(status["status"], "not printing: Bar", "{list}");
+    assert_eq!(status["queue_length"], 2, "{list}");
+    assert_eq!(status["printers"][1]["state"], "paper_out", "{list}");
+    assert_eq!(list["devices"][0]["kind"], "edge_agent", "{list}");
+    // A CloudPRNT printer is registered by its MAC, once.
+    let printer = |mac: &str| {
+        send(
+            &s,
+            Method::Post,
+            "/api/v1/businesses/boba/cloudprnt-printers",
+            &json!({"name": "Kitchen Star", "mac": mac}).to_string(),
+            Some(&owner),
+        )
+    };
+    let (st, body) = printer("00:11:62:zz:e5:c8");
+    assert_eq!((st, &body["field"]), (400, &json!("mac")), "{body}");
+    let (st, body) = printer("0011620CE5C8");
+    assert_eq!(st, 201, "{body}");
+    assert_eq!(body["mac"], "00:11:62:0c:e5:c8", "{body}");
+    assert!(
+        body["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://hostline.test/cloudprnt/hld_")),
+        "{body}"
+    );
+    let (st, body) = printer("00-11-62-0c-e5-c8");
+    assert_eq!((st, &body["field"]), (400, &json!("mac")), "{body}");
+    let printer_id = device_of_kind(&s, &owner, "cloudprnt");
+    let (st, _) = send(
+        &s,
+        Method::Delete,
+        &format!("/api/v1/businesses/boba/devices/{printer_id}"),
+        "",
+        Some(&owner),
+    );
+    assert_eq!(st, 204);
     // Unpaired: the token stops working.
     let (_, list) = send(
         &s,
@@ -865,6 +974,12 @@ fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
     assert_eq!(
         send(&s, Method::Get, "/api/v1/edge/me", "", Some(&token)).0,
         401
+    );
+    assert!(
+        block_on(s.get_value(&format!("biz/boba/device-status/{id}")))
+            .unwrap()
+            .is_none(),
+        "an unpaired device's status goes with it"
     );
 }
 

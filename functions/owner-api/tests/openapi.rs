@@ -38,6 +38,7 @@ fn send(method: Method, path: &str) -> (u16, Value) {
             jwt_key: "k".into(),
             pii_hash_key: "test-pii-hash-key".into(),
             texts: None,
+            public_base_url: "https://hostline.test".into(),
         };
         block_on(handle(&req, &s, &cfg, now))
     };

@@ -39,6 +39,7 @@ fn call_with(
         jwt_key: JWT_KEY.into(),
         pii_hash_key: "test-pii-hash-key".into(),
         texts: None,
+        public_base_url: "https://hostline.test".into(),
     };
     let Response { status, body, .. } = block_on(handle(&req, store, &cfg, now()));
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -374,6 +375,7 @@ fn every_route_needs_the_admin_token() {
             jwt_key: String::new(),
             pii_hash_key: "test-pii-hash-key".into(),
             texts: None,
+            public_base_url: "https://hostline.test".into(),
         },
         now(),
     ));
@@ -439,6 +441,7 @@ fn routing_and_storage_faults_answer_like_every_other_route() {
             jwt_key: JWT_KEY.into(),
             pii_hash_key: "test-pii-hash-key".into(),
             texts: None,
+            public_base_url: "https://hostline.test".into(),
         };
         block_on(handle(&req, &s, &cfg, now()))
     };

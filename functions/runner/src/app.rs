@@ -47,6 +47,8 @@ pub struct App {
     router: Router,
     components: HashMap<String, Arc<LoadedComponent>>,
     runtime: Arc<Runtime>,
+    /// The database, flushed before each response leaves ([`App::dispatch`]).
+    kv: KvStore,
 }
 
 impl std::fmt::Debug for App {
@@ -135,6 +137,7 @@ impl App {
             variables,
             components,
             runtime,
+            kv,
         })
     }
 
@@ -154,7 +157,28 @@ impl App {
     }
 
     /// Serves one request. `host` is what the client called us (for URLs given to guests).
+    /// The answer leaves only once every write made so far is on disk ([`KvStore::flush`]):
+    /// what a client was told is never lost in a crash.
     pub async fn dispatch(
+        &self,
+        request: Request<Full<Bytes>>,
+        client: SocketAddr,
+        default_host: &str,
+    ) -> Response<Full<Bytes>> {
+        let response = self.serve(request, client, default_host).await;
+        match self.kv.flush().await {
+            Ok(()) => response,
+            Err(e) => {
+                tracing::error!(error = %e, "store flush failed; answering 503");
+                json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage is unavailable; try again",
+                )
+            }
+        }
+    }
+
+    async fn serve(
         &self,
         request: Request<Full<Bytes>>,
         client: SocketAddr,

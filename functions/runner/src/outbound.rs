@@ -211,6 +211,9 @@ pub struct OutboundHooks {
     pub component: Arc<str>,
     /// The allow-list.
     pub policy: OutboundPolicy,
+    /// The database: flushed before a request leaves, so no service outside is told of a
+    /// write a crash could still undo ([`crate::store`]).
+    pub kv: crate::store::KvStore,
 }
 
 type SendResult = Result<
@@ -237,8 +240,13 @@ impl WasiHttpHooks for OutboundHooks {
             );
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
+        let kv = self.kv.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
+            kv.flush().await.map_err(|e| {
+                tracing::error!(error = %e, "store flush before an outbound request failed");
+                HttpError::InternalError(Some(format!("store flush failed: {e}")))
+            })?;
             let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
             Ok((
                 res.map(BodyExt::boxed_unsync),

@@ -408,6 +408,7 @@ impl Runtime {
             hooks: OutboundHooks {
                 component: Arc::clone(&component.id),
                 policy: component.policy.clone(),
+                kv: component.env.kv.clone(),
             },
             limits: RequestLimits {
                 inner: StoreLimitsBuilder::new()

@@ -83,4 +83,8 @@ impl Store for SpinStore {
             Err(atomics::CasError::StoreError(e)) => Err(backend(e)),
         }
     }
+
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        atomics::increment(self.bucket()?, key, delta).map_err(backend)
+    }
 }

@@ -48,6 +48,7 @@ fn owner(s: &MemoryStore, method: Method, path: &str, body: &str) -> u16 {
         jwt_key: String::new(),
         pii_hash_key: "test-pii-hash-key".into(),
         texts: None,
+        public_base_url: String::new(),
     };
     block_on(hostline_owner_api::handler::handle(&req, s, &cfg, now())).status
 }

@@ -53,6 +53,10 @@ pub struct Device {
     pub name: String,
     pub digest: String,
     pub created_at: jiff::Timestamp,
+    /// A Star CloudPRNT printer's MAC address (`00:11:62:0c:e5:c8`): the printer polls our
+    /// `/cloudprnt/{token}` itself. `None`: an edge agent, paired with a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudprnt_mac: Option<String>,
 }
 
 impl ApiKey {
@@ -66,11 +70,85 @@ impl ApiKey {
 
 impl Device {
     pub fn public(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "id": self.id, "business_id": self.business, "name": self.name,
             "created_at": self.created_at,
-        })
+            "kind": if self.cloudprnt_mac.is_some() { "cloudprnt" } else { "edge_agent" },
+        });
+        if let Some(mac) = &self.cloudprnt_mac {
+            v["mac"] = serde_json::json!(mac);
+        }
+        v
     }
+}
+
+/// A MAC address as `00:11:62:0c:e5:c8` (12 hex digits; `:`, `-`, `.` or nothing between).
+pub fn normalize_mac(raw: &str) -> Option<String> {
+    let hex: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | '.'))
+        .collect();
+    if hex.len() != 12 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let hex = hex.to_ascii_lowercase();
+    Some(
+        hex.as_bytes()
+            .chunks(2)
+            .map(|p| std::str::from_utf8(p).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(":"),
+    )
+}
+
+/// Register a Star CloudPRNT printer for `business`: a device whose token goes in the URL
+/// typed into the printer. Returns the record and the token (shown once).
+pub async fn create_cloudprnt_printer<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    name: &str,
+    mac: &str,
+    now: jiff::Timestamp,
+    entropy: &mut impl Entropy,
+) -> Result<(Device, String), KeyError> {
+    let name = check_name(name)?;
+    let mac = normalize_mac(mac).ok_or_else(|| KeyError::Invalid {
+        field: "mac",
+        message: "must be a MAC address, 12 hex digits such as 00:11:62:0c:e5:c8".into(),
+    })?;
+    let existing = list_devices(store, business).await?;
+    if existing.len() >= MAX_PER_BUSINESS {
+        return Err(KeyError::Invalid {
+            field: "name",
+            message: format!("a business may have at most {MAX_PER_BUSINESS} devices"),
+        });
+    }
+    if existing
+        .iter()
+        .any(|d| d.cloudprnt_mac.as_deref() == Some(mac.as_str()))
+    {
+        return Err(KeyError::Invalid {
+            field: "mac",
+            message: "a printer with this MAC is already registered (remove it first)".into(),
+        });
+    }
+    let token = tokens::mint(TokenKind::Device, entropy);
+    let device = Device {
+        id: tokens::new_id("d_", entropy),
+        business: business.clone(),
+        name,
+        digest: tokens::digest(&token),
+        created_at: now,
+        cloudprnt_mac: Some(mac),
+    };
+    let bytes = to_json(&device)?;
+    // Listed first, then usable (as API keys are).
+    store
+        .put(&keys::device_of(business, &device.id), &bytes)
+        .await?;
+    store.put(&keys::device(&device.digest), &bytes).await?;
+    Ok((device, token))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -262,6 +340,7 @@ pub async fn redeem_pairing_code<S: Store>(
         name,
         digest: tokens::digest(&token),
         created_at: now,
+        cloudprnt_mac: None,
     };
     let bytes = to_json(&device)?;
     let listed = keys::device_of(&device.business, &device.id);
@@ -320,5 +399,6 @@ pub async fn revoke_device<S: Store>(
     };
     store.delete(&keys::device(&device.digest)).await?;
     store.delete(&listed).await?;
+    store.delete(&keys::device_status(business, id)).await?;
     Ok(true)
 }

@@ -4,12 +4,12 @@
 //!
 //! Keys: the cart at `biz/{b}/carts/{call}`; orders at `biz/{b}/orders/{order}` (the id is
 //! `o-{call}`: one order per call, so a retried checkout finds the order it made); the day's
-//! counter at `biz/{b}/order-counter/{date}` (local date); the list index at
+//! counter at `biz/{b}/order-count/{date}` (local date); the list index at
 //! `biz/{b}/order-index/{rank}`, newest first, and under the contact number's keyed hash at
 //! `biz/{b}/customer-orders/{hash}/{rank}` (for "the usual").
 //!
 //! Checkout's steps, each safe to repeat after a crash at any point: the order number is
-//! allocated (a compare-and-swap increment: a number is never given twice, and one allocated
+//! allocated (an atomic increment: a number is never given twice, and one allocated
 //! by a checkout that then failed is skipped, never reused); the list index entry; the order,
 //! created only if absent (the commit point: from here the order exists); the cart marked
 //! with it. A retry finds the cart marked, or the order present, and answers the same order.
@@ -182,19 +182,17 @@ fn ready_by(r: &Restaurant, order: &Order, now: jiff::Timestamp) -> String {
     )
 }
 
-/// Next number of the day: a compare-and-swap increment of the day's counter. Numbers start
-/// at 101 so every one has three digits until the 900th order of a day.
+/// Next number of the day: an atomic increment of the day's counter. Numbers start at 101
+/// so every one has three digits until the 900th order of a day.
 async fn allocate_number<S: Store>(
     store: &S,
     business: &BusinessId,
     day: jiff::civil::Date,
 ) -> Result<String, StoreError> {
-    let counted = update_json::<_, u32, _>(store, &keys::order_counter(business, day), |n| {
-        Some(n.unwrap_or(0).saturating_add(1))
-    })
-    .await?
-    .ok_or_else(|| StoreError::Backend("order counter wrote nothing".into()))?;
-    Ok((100 + u64::from(counted)).to_string())
+    let counted = store
+        .increment(&keys::order_counter(business, day), 1)
+        .await?;
+    Ok((100 + counted).to_string())
 }
 
 /// The order's number: the one an earlier try of this checkout claimed, or a new one of the
