@@ -246,8 +246,16 @@ pub fn run(data: &DataDir, settings: Settings, stop: Arc<AtomicBool>) -> Result<
     };
     let outcome = poller.run();
     stop.store(true, Ordering::SeqCst);
+    // Each worker finishes the ticket it is printing (and records it) before it stops.
     for w in workers {
         let _ = w.join();
+    }
+    if outcome.is_ok() {
+        // A clean stop (SIGTERM, Ctrl-C): tell the cloud what was finished meanwhile, if it
+        // answers; what it does not hear of now goes out on the next start.
+        let _ = poller.send_acks();
+        poller.write_snapshot();
+        log("stopped");
     }
     outcome
 }

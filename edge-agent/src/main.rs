@@ -226,7 +226,14 @@ fn run(cli: Cli) -> Result<()> {
                 idle_check: Duration::from_millis(args.idle_check_ms.max(10)),
                 timeouts: args.timeouts.timeouts(),
             };
-            agent::run(&data, settings, Arc::new(AtomicBool::new(false)))?;
+            // SIGTERM (systemd's stop) and Ctrl-C ask the loops to finish: the ticket being
+            // printed is completed and recorded, acknowledgements go out, then exit 0.
+            let stop = Arc::new(AtomicBool::new(false));
+            for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+                signal_hook::flag::register(signal, Arc::clone(&stop))
+                    .context("cannot register the stop signals")?;
+            }
+            agent::run(&data, settings, stop)?;
         }
         Command::Status(t) => {
             print!("{}", edge_agent::commands::status(&data, &t.timeouts())?);

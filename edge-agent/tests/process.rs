@@ -296,3 +296,48 @@ fn killed_after_the_print_before_the_ack_acks_without_printing_again() {
     );
     assert_eq!(cloud.with(|c| c.acks.len()), 1);
 }
+
+#[test]
+fn sigterm_finishes_the_ticket_being_printed_acknowledges_it_and_exits_cleanly() {
+    let cloud = FakeCloud::start();
+    let printer = FakePrinter::start();
+    let dir = tempfile::tempdir().unwrap();
+    set_up(dir.path(), &cloud, printer.port());
+    cloud.add_job(job("903", "kitchen"));
+    // The printer is slow to confirm: the stop comes while the ticket is in it.
+    printer.with(|p| p.confirm_delay = Duration::from_secs(2));
+    let mut run = start_run(dir.path());
+    wait_until(LIMIT, "the ticket at the printer", || {
+        printer.printed().len() == 1
+    });
+    let sent = Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(sent.success());
+    let start = std::time::Instant::now();
+    let exit = loop {
+        if let Some(s) = run.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < LIMIT, "the agent did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "a clean stop exits 0: {exit:?}");
+    // The ticket was finished and acknowledged before the agent went.
+    let acks = cloud.acks_of("o-903.kitchen");
+    assert_eq!(acks.len(), 1, "{acks:?}");
+    assert_eq!(acks[0]["status"], "printed");
+
+    // Started again: nothing prints twice, nothing is acknowledged twice.
+    printer.with(|p| p.confirm_delay = Duration::ZERO);
+    let run = start_run(dir.path());
+    let polls = cloud.with(|c| c.polls);
+    wait_until(LIMIT, "more polls", || cloud.with(|c| c.polls) >= polls + 3);
+    kill(run);
+    assert_eq!(
+        printed_orders(&printer.printed()),
+        vec![("#903".into(), None)]
+    );
+    assert_eq!(cloud.with(|c| c.acks.len()), 1);
+}
