@@ -8,6 +8,9 @@
   const POLL_MS = 2000;
   // A ticket nobody has printed for this long means the print agent or printer is down.
   const STUCK_MS = 60000;
+  // A printing device reports at least every minute (its status is stored at most once a
+  // minute when nothing changes): silent for three, it is probably off or offline.
+  const SILENT_MS = 180000;
   const LIVE = ["received", "accepted", "preparing", "ready"];
   const NEXT = { received: "accepted", accepted: "preparing", preparing: "ready", ready: "completed" };
   const BUMP = { received: "Accept", accepted: "Start", preparing: "Ready", ready: "Picked up" };
@@ -22,6 +25,7 @@
   let jobsTag = null;
   let orders = [];
   let jobs = [];
+  let printers = [];
   let timer = null;
 
   function readSession() {
@@ -151,6 +155,16 @@
         problems.push(`Ticket ${number(j.order_id)} is waiting to print: is the printer on?`);
       }
     }
+    // What the printing devices (edge agents, CloudPRNT printers) last said of themselves.
+    for (const p of printers) {
+      const s = p.status;
+      if (!s.ok) {
+        problems.push(`${p.name}: ${s.status}`);
+      } else if (now - Date.parse(s.seen_at) > SILENT_MS) {
+        const since = new Date(s.seen_at).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+        problems.push(`${p.name} has not checked in since ${since}: is it on?`);
+      }
+    }
     const box = $("printer-warning");
     box.replaceChildren(...problems.map((p) => el("p", null, p)));
     box.hidden = problems.length === 0;
@@ -189,7 +203,7 @@
         ordersTag, (t) => { ordersTag = t; });
       if (o) { orders = o.orders; render(); }
       const j = await fetchIfChanged(`${base}/print-jobs`, jobsTag, (t) => { jobsTag = t; });
-      if (j) jobs = j.jobs;
+      if (j) { jobs = j.jobs; printers = j.printers || []; }
       renderWarning();
       $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
       if (!o) for (const m of document.querySelectorAll(".order")) {

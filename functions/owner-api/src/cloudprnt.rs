@@ -118,10 +118,10 @@ pub async fn edge_status<S: Store>(
             state: p.state.clone(),
         });
     }
-    let troubled: Vec<&str> = printers
+    let troubled: Vec<String> = printers
         .iter()
         .filter(|p| p.state != "online")
-        .map(|p| p.name.as_str())
+        .map(|p| format!("{} ({})", p.name, p.state.replace('_', " ")))
         .collect();
     let status = DeviceStatus {
         seen_at: now,

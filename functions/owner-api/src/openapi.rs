@@ -697,12 +697,16 @@ fn ops(bodies: &RequestBodies) -> Vec<Op> {
             method: "get",
             path: "/api/v1/businesses/{id}/print-jobs",
             id: "printJobs",
-            summary: "The print-job queue: pending, leased, printed and failed jobs",
+            summary: "The print-job queue (pending, leased, printed, failed) and each printing device's last status",
             auth: true,
             body: None,
             query: &[],
             ok: 200,
-            response: list_of("jobs"),
+            response: obj(
+                &["jobs", "printers"],
+                json!({"jobs": {"type": "array", "items": {"type": "object"}},
+                       "printers": {"type": "array", "items": {"type": "object"}}}),
+            ),
             errors: &[400, 401, 403, 404, 503],
         },
         Op {

@@ -321,14 +321,22 @@ pub async fn reprint<S: Store>(
     Ok(Response::json(201, &json!({"job_id": job})))
 }
 
-/// `GET …/print-jobs`: the queue as it stands (pending, leased, printed, failed).
+/// `GET …/print-jobs`: the queue as it stands (pending, leased, printed, failed), and what
+/// each printing device last said of itself (`printers`), so the kitchen display can say
+/// which printer is down.
 pub async fn print_jobs<S: Store>(
     store: &S,
     business: &BusinessId,
     req: &Request,
 ) -> Result<Response, ApiError> {
     let q = printing::queue(store, business).await?;
-    Ok(Response::json(200, &json!({"jobs": q.jobs})).with_etag(req))
+    let mut printers = Vec::new();
+    for d in hostline_shared::auth::keys::list_devices(store, business).await? {
+        if let Some(status) = printing::device_status(store, business, &d.id).await? {
+            printers.push(json!({"device_id": d.id, "name": d.name, "status": status}));
+        }
+    }
+    Ok(Response::json(200, &json!({"jobs": q.jobs, "printers": printers})).with_etag(req))
 }
 
 /// The restaurant's time zone, for the tickets' local times.

@@ -918,7 +918,7 @@ fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
     );
     let status = &list["devices"][0]["status"];
     assert_eq!(status["ok"], false, "{list}");
-    assert_eq!(status["status"], "not printing: Bar", "{list}");
+    assert_eq!(status["status"], "not printing: Bar (paper out)", "{list}");
     assert_eq!(status["queue_length"], 2, "{list}");
     assert_eq!(status["printers"][1]["state"], "paper_out", "{list}");
     assert_eq!(list["devices"][0]["kind"], "edge_agent", "{list}");

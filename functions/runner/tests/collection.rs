@@ -1165,6 +1165,32 @@ fn the_kitchen_display_in_a_browser_shows_new_orders_bumps_them_and_warns_of_the
         text.contains("#101") && text.contains("paper out"),
         "{text}"
     );
+    // The agent's own report names the printer that is down.
+    let (st, v) = runner.post(
+        "/api/v1/edge/status",
+        &[
+            ("authorization", &device),
+            ("content-type", "application/json"),
+        ],
+        &json!({"printers": [{"id": "bar", "name": "Bar printer", "state": "cover_open"}],
+            "queue_length": 1, "agent_version": "0.1.0"})
+        .to_string(),
+    );
+    assert_eq!(st, 204, "{v}");
+    let start = Instant::now();
+    loop {
+        let text = rt
+            .block_on(wait("#printer-warning:not([hidden])").text())
+            .unwrap();
+        if text.contains("kitchen pi: not printing: Bar printer (cover open)") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the display never named the printer: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     let png = rt.block_on(browser.screenshot()).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
