@@ -108,6 +108,20 @@ impl PhoneE164 {
         if s.is_empty() || s.chars().count() > MAX_INPUT_CHARS || !human_phone_chars(s) {
             return Err(bad());
         }
+        if let Some(p) = nanp_fast_path(s, default_country) {
+            return Ok(p);
+        }
+        Self::parse_with_libphonenumber(s, default_country).map_err(|_| bad())
+    }
+
+    /// Rules 2 and 3 through libphonenumber. Its metadata loads on first use (about 0.14 s
+    /// natively, more in a component, where every request is a fresh instance): the
+    /// [`nanp_fast_path`] spares the common case.
+    fn parse_with_libphonenumber(s: &str, default_country: Country) -> Result<Self, BadPhone> {
+        let bad = || BadPhone {
+            input: s.to_owned(),
+            default_country: default_country.alpha2(),
+        };
         let n = phonenumber::parse(Some(default_country.0), s).map_err(|_| bad())?;
         if n.extension().is_some() {
             return Err(bad());
@@ -150,6 +164,33 @@ impl PhoneE164 {
 
 /// Rule 1 of the module doc: digits and the punctuation people put between them, a `+` only in
 /// front, and at least one digit.
+/// The answer [`PhoneE164::parse_with_libphonenumber`] gives for the everyday North American
+/// forms, without loading its metadata: ten digits, or eleven starting with the trunk `1`,
+/// read with a US or Canadian default (or after `+1`), whose national number starts 2–9, the
+/// +1 plan's general pattern (`[2-9]\d{9}`) and length. Anything else goes to libphonenumber;
+/// a property test holds the two to the same answers.
+fn nanp_fast_path(s: &str, default_country: Country) -> Option<PhoneE164> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let national = if s.starts_with('+') {
+        digits.strip_prefix('1').filter(|n| n.len() == 10)?
+    } else if matches!(
+        default_country.0,
+        phonenumber::country::Id::US | phonenumber::country::Id::CA
+    ) {
+        match digits.len() {
+            10 => digits.as_str(),
+            11 => digits.strip_prefix('1')?,
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    if !national.starts_with(|c: char| ('2'..='9').contains(&c)) {
+        return None;
+    }
+    Some(PhoneE164(format!("+1{national}")))
+}
+
 fn human_phone_chars(s: &str) -> bool {
     let body = s.strip_prefix('+').unwrap_or(s);
     body.chars().any(|c| c.is_ascii_digit())
@@ -354,6 +395,42 @@ mod tests {
             let expected = format!("+1{area}{exchange}{line:04}");
             for form in nanp_forms(area, exchange, line) {
                 prop_assert_eq!(us(&form), Ok(expected.clone()), "{}", form);
+            }
+        }
+
+        #[test]
+        fn the_nanp_fast_path_answers_as_libphonenumber_does(
+            s in "[+]?[0-9 ().-]{0,20}",
+            canada in proptest::bool::ANY,
+        ) {
+            let country = if canada { Country::from_alpha2("CA").unwrap() } else { Country::US };
+            if human_phone_chars(s.trim()) && let Some(fast) = nanp_fast_path(s.trim(), country) {
+                let slow = PhoneE164::parse_with_libphonenumber(s.trim(), country);
+                prop_assert_eq!(slow.as_ref(), Ok(&fast), "{}", s);
+            }
+        }
+
+        #[test]
+        fn the_fast_path_and_libphonenumber_agree_on_ten_digit_forms(
+            area in 0u32..1000,
+            exchange in 0u32..1000,
+            line in 0u32..10_000,
+            canada in proptest::bool::ANY,
+        ) {
+            let country = if canada { Country::from_alpha2("CA").unwrap() } else { Country::US };
+            for form in [
+                format!("{area:03}{exchange:03}{line:04}"),
+                format!("1 ({area:03}) {exchange:03}-{line:04}"),
+                format!("+1 {area:03} {exchange:03} {line:04}"),
+                format!("{area:03}.{exchange:03}.{line:04}"),
+            ] {
+                let slow = PhoneE164::parse_with_libphonenumber(&form, country).ok();
+                let fast = nanp_fast_path(&form, country);
+                if fast.is_some() {
+                    prop_assert_eq!(&slow, &fast, "{}", form);
+                }
+                // The fast path declines only what it cannot answer; it never accepts more.
+                prop_assert!(fast.is_none() || slow.is_some(), "{}", form);
             }
         }
 
