@@ -69,22 +69,26 @@ pub struct Snapshot {
 const REPORT_EVERY: Duration = Duration::from_secs(60);
 
 impl Snapshot {
-    /// The report for `POST /api/v1/edge/status`: each checked printer's state, by the names
-    /// in `book`.
+    /// The report for `POST /api/v1/edge/status`: every printer of `book`, its profile and
+    /// its state as last checked (`unknown` before the first check).
     pub fn report(&self, book: &PrinterBook) -> serde_json::Value {
-        let printers: Vec<serde_json::Value> = self
+        let printers: Vec<serde_json::Value> = book
             .printers
             .iter()
-            .filter_map(|(id, p)| {
-                let state = match p.health.as_ref()? {
-                    Health::Ready { .. } => "online",
-                    Health::PaperOut => "paper_out",
-                    Health::CoverOpen => "cover_open",
-                    Health::Error => "error",
-                    Health::Offline | Health::Unreachable(_) => "offline",
+            .map(|p| {
+                let state = match self.printers.get(&p.id).and_then(|s| s.health.as_ref()) {
+                    None => "unknown",
+                    Some(Health::Ready { .. }) => "online",
+                    Some(Health::PaperOut) => "paper_out",
+                    Some(Health::CoverOpen) => "cover_open",
+                    Some(Health::Error) => "error",
+                    Some(Health::Offline | Health::Unreachable(_)) => "offline",
                 };
-                let name = book.get(id).map_or(id.as_str(), |p| p.name.as_str());
-                Some(serde_json::json!({"id": id, "name": name, "state": state}))
+                serde_json::json!({"id": p.id, "name": p.name, "state": state,
+                    "profile": {"version": book.version, "role": p.role, "host": p.host,
+                        "port": p.port, "paper_width_mm": p.paper_width_mm,
+                        "code_page": p.code_page, "cutter": p.cutter, "drawer": p.drawer,
+                        "qr": p.qr, "backup": p.backup}})
             })
             .take(20)
             .collect();

@@ -399,6 +399,11 @@ fn the_agent_prints_orders_from_the_real_cloud_and_acknowledges_them() {
         if status["printers"][0]["state"] == "online" {
             assert_eq!(status["ok"], true, "{devices}");
             assert_eq!(status["printers"][0]["id"], "kitchen", "{devices}");
+            // The printer's profile as the restaurant set it up on the agent.
+            let profile = &status["printers"][0]["profile"];
+            assert_eq!(profile["host"], "127.0.0.1", "{devices}");
+            assert_eq!(profile["port"], printer.port(), "{devices}");
+            assert_eq!(profile["version"], 1, "{devices}");
             break;
         }
         assert!(
@@ -656,4 +661,83 @@ fn a_cloudprnt_printer_prints_orders_without_an_agent() {
         "{job}"
     );
     assert_eq!(star.poll("200 OK", None), json!({"jobReady": false}));
+}
+
+/// Pair an agent in `dir` with a new code and give it the kitchen printer `printer`.
+fn paired_agent(cloud: &Cloud, dir: &Path, name: &str, printer: &FakePrinter) {
+    let code = cloud.admin(
+        reqwest::Method::POST,
+        "/api/v1/businesses/windy/devices/pairing-codes",
+        json!({}),
+    );
+    let code = code["code"].as_str().expect("a pairing code").to_owned();
+    ok(&agent(
+        dir,
+        &["pair", "--url", &cloud.url, "--code", &code, "--name", name],
+    ));
+    let port = printer.port().to_string();
+    ok(&agent(
+        dir,
+        &[
+            "printers",
+            "add",
+            "--id",
+            "kitchen",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+        ],
+    ));
+}
+
+#[test]
+fn two_agents_of_one_restaurant_print_every_ticket_once_between_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cloud = Cloud::start(tmp.path());
+    let (printer_a, printer_b) = (FakePrinter::start(), FakePrinter::start());
+    let (dir_a, dir_b) = (tmp.path().join("agent-a"), tmp.path().join("agent-b"));
+    paired_agent(&cloud, &dir_a, "front pi", &printer_a);
+    paired_agent(&cloud, &dir_b, "back pi", &printer_b);
+    let fast = ["--poll-ms", "100", "--printer-retry-ms", "200"];
+    let run_a = Agent::run(&dir_a, tmp.path().join("a.log"), &fast);
+    let run_b = Agent::run(&dir_b, tmp.path().join("b.log"), &fast);
+
+    // Orders placed while both poll: each ticket comes out of exactly one printer.
+    const ORDERS: usize = 6;
+    for i in 0..ORDERS {
+        cloud.order(&format!("two-{i}"));
+    }
+    for i in 0..ORDERS {
+        cloud.wait_printed(&format!("o-two-{i}.kitchen"));
+    }
+    // A few more polls from both: nothing prints again.
+    std::thread::sleep(Duration::from_millis(600));
+    let numbers = |p: &FakePrinter| -> Vec<String> {
+        p.with(|p| p.printed.clone())
+            .iter()
+            .map(|bytes| {
+                let text = escpos::texts(bytes).join("\n");
+                assert_eq!(escpos::reprint_banner(bytes), None, "{text}");
+                text.lines()
+                    .find(|l| l.trim_start().starts_with('#'))
+                    .unwrap_or_else(|| panic!("no order number: {text}"))
+                    .trim()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let mut all = numbers(&printer_a);
+    all.extend(numbers(&printer_b));
+    all.sort();
+    let expected: Vec<String> = (0..ORDERS).map(|i| format!("#{}", 101 + i)).collect();
+    assert_eq!(
+        all,
+        expected,
+        "every ticket printed once, on one printer or the other\nagent a:\n{}\nagent b:\n{}",
+        run_a.log(),
+        run_b.log()
+    );
+    run_a.kill();
+    run_b.kill();
 }

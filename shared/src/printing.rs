@@ -582,8 +582,60 @@ pub struct DeviceStatus {
 pub struct PrinterStatus {
     pub id: String,
     pub name: String,
-    /// `online`, `offline`, `paper_out`, `cover_open`, `error`.
+    /// `online`, `offline`, `paper_out`, `cover_open`, `error`, or `unknown` (not checked yet).
     pub state: String,
+    /// How the restaurant set the printer up on the agent, so the owner sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<PrinterProfile>,
+}
+
+/// A printer's profile as the agent keeps it (printer profiles, version 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterProfile {
+    /// The profile format's version (1).
+    pub version: u32,
+    /// kitchen, receipt or both.
+    #[schemars(regex(pattern = r"^(kitchen|receipt|both)$"))]
+    pub role: String,
+    #[schemars(length(min = 1, max = 253))]
+    pub host: String,
+    pub port: u16,
+    /// 58 (32 columns) or 80 (48 columns).
+    pub paper_width_mm: u16,
+    #[schemars(length(min = 1, max = 16))]
+    pub code_page: String,
+    pub cutter: bool,
+    pub drawer: bool,
+    #[serde(default)]
+    pub qr: bool,
+    /// The printer that takes this one's tickets while it is down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub backup: Option<String>,
+}
+
+impl PrinterProfile {
+    /// What is wrong with it, as `(field, message)` (the field relative to the profile).
+    pub fn problem(&self) -> Option<(&'static str, &'static str)> {
+        if !matches!(self.role.as_str(), "kitchen" | "receipt" | "both") {
+            return Some(("role", "must be kitchen, receipt or both"));
+        }
+        if self.host.trim().is_empty() || self.host.len() > 253 {
+            return Some(("host", "must be 1 to 253 characters"));
+        }
+        if self.code_page.is_empty() || self.code_page.len() > 16 {
+            return Some(("code_page", "must be 1 to 16 characters"));
+        }
+        if self
+            .backup
+            .as_ref()
+            .is_some_and(|b| b.is_empty() || b.len() > 64)
+        {
+            return Some(("backup", "must be 1 to 64 characters"));
+        }
+        None
+    }
 }
 
 /// Record what `device` says of itself; written when it changed or every

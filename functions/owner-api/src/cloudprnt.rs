@@ -13,7 +13,9 @@ use hostline_shared::auth::keys::{self as credentials, Device, KeyError};
 use hostline_shared::cloudprnt::{self, Poll};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::ids::BusinessId;
-use hostline_shared::printing::{self, Ack, AckRefused, DeviceStatus, PrinterStatus};
+use hostline_shared::printing::{
+    self, Ack, AckRefused, DeviceStatus, PrinterProfile, PrinterStatus,
+};
 use hostline_shared::store::Store;
 use serde::Deserialize;
 use serde_json::json;
@@ -83,12 +85,21 @@ pub(crate) struct EdgePrinter {
     id: String,
     #[schemars(length(min = 1, max = 100))]
     name: String,
-    /// online, offline, paper_out, cover_open or error.
-    #[schemars(regex(pattern = r"^(online|offline|paper_out|cover_open|error)$"))]
+    /// online, offline, paper_out, cover_open, error, or unknown (not checked yet).
+    #[schemars(regex(pattern = r"^(online|offline|paper_out|cover_open|error|unknown)$"))]
     state: String,
+    /// How it is set up on the agent.
+    profile: Option<PrinterProfile>,
 }
 
-const PRINTER_STATES: &[&str] = &["online", "offline", "paper_out", "cover_open", "error"];
+const PRINTER_STATES: &[&str] = &[
+    "online",
+    "offline",
+    "paper_out",
+    "cover_open",
+    "error",
+    "unknown",
+];
 
 /// `POST /api/v1/edge/status`: what the agent says of its printers, kept for the owner's
 /// device list and the kitchen display.
@@ -109,18 +120,26 @@ pub async fn edge_status<S: Store>(
             return Err(ApiError::field(
                 400,
                 format!("printers[{i}].state"),
-                "must be online, offline, paper_out, cover_open or error",
+                "must be online, offline, paper_out, cover_open, error or unknown",
+            ));
+        }
+        if let Some((field, message)) = p.profile.as_ref().and_then(PrinterProfile::problem) {
+            return Err(ApiError::field(
+                400,
+                format!("printers[{i}].profile.{field}"),
+                message,
             ));
         }
         printers.push(PrinterStatus {
             id: clip(&p.id, 64),
             name: clip(&p.name, 100),
             state: p.state.clone(),
+            profile: p.profile.clone(),
         });
     }
     let troubled: Vec<String> = printers
         .iter()
-        .filter(|p| p.state != "online")
+        .filter(|p| !matches!(p.state.as_str(), "online" | "unknown"))
         .map(|p| format!("{} ({})", p.name, p.state.replace('_', " ")))
         .collect();
     let status = DeviceStatus {

@@ -883,6 +883,21 @@ fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
         Some(&token),
     );
     assert_eq!(st, 204, "{body}");
+    let mut wrong_role = report.clone();
+    wrong_role["printers"][0]["profile"] = json!({"version": 1, "role": "bar", "host": "10.0.0.5",
+        "port": 9100, "paper_width_mm": 80, "code_page": "cp437", "cutter": true, "drawer": false});
+    let (st, body) = send(
+        &s,
+        Method::Post,
+        "/api/v1/edge/status",
+        &wrong_role.to_string(),
+        Some(&token),
+    );
+    assert_eq!(
+        (st, &body["field"]),
+        (400, &json!("printers[0].profile.role")),
+        "{body}"
+    );
     let mut bad = report.clone();
     bad["printers"][1]["state"] = json!("on fire");
     let (st, body) = send(
