@@ -85,6 +85,17 @@ pub trait Store {
         expected: Option<Version>,
         value: &[u8],
     ) -> impl Future<Output = Result<(), StoreError>>;
+    /// Write several keys. A backend that can write them together does (the runner: one
+    /// transaction, one commit); the default writes them in order. Not atomic in general: a
+    /// failure may leave a prefix written, so callers order them so that any prefix is safe.
+    fn put_many(&self, items: &[(&str, &[u8])]) -> impl Future<Output = Result<(), StoreError>> {
+        async move {
+            for (key, value) in items {
+                self.put(key, value).await?;
+            }
+            Ok(())
+        }
+    }
     /// Add `delta` to the counter at `key` (absent = 0) and return the new value. Counters are
     /// 8-byte little-endian i64, as Spin's and the runner's stores keep them; read them only
     /// through this. Backends with an atomic increment use it (no retries under contention);
@@ -421,6 +432,9 @@ impl<S: Store> Store for &S {
     fn increment(&self, key: &str, delta: i64) -> impl Future<Output = Result<i64, StoreError>> {
         (**self).increment(key, delta)
     }
+    fn put_many(&self, items: &[(&str, &[u8])]) -> impl Future<Output = Result<(), StoreError>> {
+        (**self).put_many(items)
+    }
 }
 
 /// A [`Store`] wrapper for fault-injection tests: it counts writes (`put`, `delete`,
@@ -528,6 +542,24 @@ pub mod contract {
         empty_and_binary_values(s).await;
         get_value_reads_what_get_reads(s).await;
         increment_counts_from_zero(s).await;
+        put_many_writes_every_key(s).await;
+    }
+
+    async fn put_many_writes_every_key<S: Store>(s: &S) {
+        s.put_many(&[("c/many/a", b"1"), ("c/many/b", b""), ("c/many/a", b"2")])
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get_value("c/many/a").await.unwrap().as_deref(),
+            Some(&b"2"[..]),
+            "put_many: a key given twice holds the last value"
+        );
+        assert_eq!(
+            s.get_value("c/many/b").await.unwrap().as_deref(),
+            Some(&b""[..]),
+            "put_many writes every key"
+        );
+        s.put_many(&[]).await.unwrap();
     }
 
     async fn increment_counts_from_zero<S: Store>(s: &S) {

@@ -1,7 +1,7 @@
 //! The Store port over Spin key-value. Versions are digests of the stored bytes
 //! ([`Version::of`]), because `wasi:keyvalue/atomics` compares values, not version counters.
 
-use crate::bindings::wasi::keyvalue::{atomics, store as wkv};
+use crate::bindings::wasi::keyvalue::{atomics, batch, store as wkv};
 use hostline_shared::store::{Store, StoreError, Version, Versioned};
 use std::cell::OnceCell;
 
@@ -82,6 +82,15 @@ impl Store for SpinStore {
             Err(atomics::CasError::CasFailed(_)) => Err(StoreError::Conflict),
             Err(atomics::CasError::StoreError(e)) => Err(backend(e)),
         }
+    }
+
+    async fn put_many(&self, items: &[(&str, &[u8])]) -> Result<(), StoreError> {
+        // wasi:keyvalue batch: the runner commits it as one transaction.
+        let owned: Vec<(String, Vec<u8>)> = items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.to_vec()))
+            .collect();
+        batch::set_many(self.bucket()?, &owned).map_err(backend)
     }
 
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {

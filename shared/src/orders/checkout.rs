@@ -391,17 +391,16 @@ pub async fn checkout_with<S: Store>(
         outbox::enqueue(store, business, text).await?;
     }
     let rank = format!("{}-{order_id}", newest_first(now));
-    store
-        .put(&keys::order_index(business, &rank), order_id.as_bytes())
-        .await?;
-    if let Some(phone) = &order.phone {
-        store
-            .put(
-                &keys::customer_order(business, &phone.hash, &rank),
-                order_id.as_bytes(),
-            )
-            .await?;
+    let listed = keys::order_index(business, &rank);
+    let by_customer = order
+        .phone
+        .as_ref()
+        .map(|phone| keys::customer_order(business, &phone.hash, &rank));
+    let mut entries: Vec<(&str, &[u8])> = vec![(listed.as_str(), order_id.as_bytes())];
+    if let Some(k) = &by_customer {
+        entries.push((k.as_str(), order_id.as_bytes()));
     }
+    store.put_many(&entries).await?;
     let placed = match store
         .compare_and_swap(&order_key, None, &to_json(&order)?)
         .await
