@@ -561,6 +561,9 @@ pub const STATUS_REFRESH_SECONDS: i64 = 60;
 /// kitchen display.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceStatus {
+    /// The device's name when it reported (what the kitchen display calls it).
+    #[serde(default)]
+    pub name: String,
     pub seen_at: jiff::Timestamp,
     /// Everything prints (no printer offline, out of paper or open).
     pub ok: bool,
@@ -638,6 +641,10 @@ impl PrinterProfile {
     }
 }
 
+/// Every device's last report, one record per business (`device_id` → status): the kitchen
+/// display reads it on every poll, so it is one read, not a listing of the devices.
+pub type DeviceStatuses = std::collections::BTreeMap<String, DeviceStatus>;
+
 /// Record what `device` says of itself; written when it changed or every
 /// [`STATUS_REFRESH_SECONDS`]. Returns whether trouble began with this report (it was fine,
 /// or never reported, and now is not).
@@ -647,10 +654,13 @@ pub async fn report_status<S: Store>(
     device: &str,
     status: DeviceStatus,
 ) -> Result<bool, StoreError> {
-    let key = keys::device_status(business, device);
-    let before = read_json::<_, DeviceStatus>(store, &key).await?;
-    let began = !status.ok && before.as_ref().is_none_or(|b| b.ok);
-    let fresh = before.as_ref().is_some_and(|b| {
+    let key = keys::device_statuses(business);
+    let all = read_json::<_, DeviceStatuses>(store, &key)
+        .await?
+        .unwrap_or_default();
+    let before = all.get(device);
+    let began = !status.ok && before.is_none_or(|b| b.ok);
+    let fresh = before.is_some_and(|b| {
         let same = DeviceStatus {
             seen_at: b.seen_at,
             ..status.clone()
@@ -658,18 +668,39 @@ pub async fn report_status<S: Store>(
         same && status.seen_at.as_second() - b.seen_at.as_second() < STATUS_REFRESH_SECONDS
     });
     if !fresh {
-        store.put(&key, &crate::tenancy::to_json(&status)?).await?;
+        update_json::<_, DeviceStatuses, _>(store, &key, |all| {
+            let mut all = all.unwrap_or_default();
+            all.insert(device.to_owned(), status.clone());
+            Some(all)
+        })
+        .await?;
     }
     Ok(began)
 }
 
-/// What `device` last reported, if anything.
-pub async fn device_status<S: Store>(
+/// Every device's last report.
+pub async fn device_statuses<S: Store>(
+    store: &S,
+    business: &BusinessId,
+) -> Result<DeviceStatuses, StoreError> {
+    Ok(read_json(store, &keys::device_statuses(business))
+        .await?
+        .unwrap_or_default())
+}
+
+/// Forget a device's reports (it was unpaired).
+pub async fn forget_device<S: Store>(
     store: &S,
     business: &BusinessId,
     device: &str,
-) -> Result<Option<DeviceStatus>, StoreError> {
-    read_json(store, &keys::device_status(business, device)).await
+) -> Result<(), StoreError> {
+    update_json::<_, DeviceStatuses, _>(store, &keys::device_statuses(business), |all| {
+        let mut all = all?;
+        all.remove(device)?;
+        Some(all)
+    })
+    .await
+    .map(|_| ())
 }
 
 /// What an agent reports of one job.

@@ -261,9 +261,10 @@ pub mod keys {
         format!("biz/{b}/devices/{id}")
     }
 
-    /// What a device last reported of itself and its printers ([`crate::printing`]).
-    pub fn device_status(b: &BusinessId, id: &str) -> String {
-        format!("biz/{b}/device-status/{id}")
+    /// What each device of a business last reported of itself and its printers, one record
+    /// ([`crate::printing::DeviceStatuses`]).
+    pub fn device_statuses(b: &BusinessId) -> String {
+        format!("biz/{b}/device-statuses")
     }
 
     /// A one-time device pairing code.

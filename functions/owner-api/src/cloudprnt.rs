@@ -143,6 +143,7 @@ pub async fn edge_status<S: Store>(
         .map(|p| format!("{} ({})", p.name, p.state.replace('_', " ")))
         .collect();
     let status = DeviceStatus {
+        name: device.name.clone(),
         seen_at: now,
         ok: troubled.is_empty(),
         status: if troubled.is_empty() {
@@ -237,6 +238,7 @@ async fn poll<S: Store>(
     let code: String = p.status_code.trim().chars().take(100).collect();
     let ok = cloudprnt::ok(&code);
     let status = DeviceStatus {
+        name: device.name.clone(),
         seen_at: now,
         ok,
         status: code,

@@ -94,11 +94,12 @@ pub async fn list_devices<S: Store>(
     store: &S,
     business: &BusinessId,
 ) -> Result<Response, ApiError> {
+    let statuses = printing::device_statuses(store, business).await?;
     let mut list = Vec::new();
     for d in keys::list_devices(store, business).await? {
         let mut v = d.public();
         // What it last said of itself and its printers (none yet: never reported).
-        v["status"] = json!(printing::device_status(store, business, &d.id).await?);
+        v["status"] = json!(statuses.get(&d.id));
         list.push(v);
     }
     Ok(Response::json(200, &json!({ "devices": list })))

@@ -330,12 +330,11 @@ pub async fn print_jobs<S: Store>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     let q = printing::queue(store, business).await?;
-    let mut printers = Vec::new();
-    for d in hostline_shared::auth::keys::list_devices(store, business).await? {
-        if let Some(status) = printing::device_status(store, business, &d.id).await? {
-            printers.push(json!({"device_id": d.id, "name": d.name, "status": status}));
-        }
-    }
+    let printers: Vec<_> = printing::device_statuses(store, business)
+        .await?
+        .into_iter()
+        .map(|(id, status)| json!({"device_id": id, "name": status.name, "status": status}))
+        .collect();
     Ok(Response::json(200, &json!({"jobs": q.jobs, "printers": printers})).with_etag(req))
 }
 

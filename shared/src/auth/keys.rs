@@ -399,6 +399,6 @@ pub async fn revoke_device<S: Store>(
     };
     store.delete(&keys::device(&device.digest)).await?;
     store.delete(&listed).await?;
-    store.delete(&keys::device_status(business, id)).await?;
+    crate::printing::forget_device(store, business, id).await?;
     Ok(true)
 }
