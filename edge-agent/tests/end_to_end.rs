@@ -12,17 +12,16 @@
 
 mod common;
 
-use common::escpos;
 use common::fake_printer::FakePrinter;
+use common::{BIN, agent, escpos, ok};
 use hostline_runner::{EngineOptions, RunnerConfig};
 use hostline_test_support::{collection_manifest, target_dir};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_edge-agent");
 const ADMIN_TOKEN: &str = "e2e-admin-token";
 const VAPI_SECRET: &str = "e2e-vapi-secret";
 const PIZZA: &str = include_str!("../../fixtures/restaurants/windy-city-slice.json");
@@ -107,14 +106,9 @@ impl Cloud {
         );
         assert_eq!(st, 200, "{assistant}");
         cloud.tool_headers = vec![("x-vapi-secret".into(), VAPI_SECRET.into())];
-        if let Some(h) =
-            assistant["assistant"]["model"]["tools"][0]["server"]["headers"].as_object()
-        {
-            for (name, value) in h {
-                let value = value.as_str().unwrap_or_default().to_owned();
-                cloud.tool_headers.push((name.clone(), value));
-            }
-        }
+        cloud
+            .tool_headers
+            .extend(hostline_test_support::tool_server_headers(&assistant));
         cloud
     }
 
@@ -232,27 +226,6 @@ impl Drop for Cloud {
     }
 }
 
-fn agent(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("EDGE_AGENT_DATA_DIR")
-        .output()
-        .expect("run edge-agent")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// `edge-agent run`, its log in `log`; killed (SIGKILL) when dropped.
 struct Agent {
     child: Child,
@@ -337,38 +310,7 @@ fn the_agent_prints_orders_from_the_real_cloud_and_acknowledges_them() {
     let data = tmp.path().join("agent");
 
     // Pair with a code the admin made, and add the kitchen printer, with the real binary.
-    let code = cloud.admin(
-        reqwest::Method::POST,
-        "/api/v1/businesses/windy/devices/pairing-codes",
-        json!({}),
-    );
-    let code = code["code"].as_str().expect("a pairing code").to_owned();
-    ok(&agent(
-        &data,
-        &[
-            "pair",
-            "--url",
-            &cloud.url,
-            "--code",
-            &code,
-            "--name",
-            "kitchen pi",
-        ],
-    ));
-    let port = printer.port().to_string();
-    ok(&agent(
-        &data,
-        &[
-            "printers",
-            "add",
-            "--id",
-            "kitchen",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-        ],
-    ));
+    paired_agent(&cloud, &data, "kitchen pi", &printer);
 
     // A short poll interval (the cloud's `poll_after_seconds` may still lengthen it).
     let run = Agent::run(

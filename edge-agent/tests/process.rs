@@ -4,34 +4,12 @@ mod common;
 
 use common::fake_cloud::{self, FakeCloud};
 use common::fake_printer::FakePrinter;
-use common::{job, printed_orders, wait_until};
+use common::{BIN, agent, job, ok, printed_orders, wait_until};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(20);
-const BIN: &str = env!("CARGO_BIN_EXE_edge-agent");
-
-fn agent(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("EDGE_AGENT_DATA_DIR")
-        .output()
-        .expect("run edge-agent")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A refusal: exit 1 for a refused command, 2 for a usage error (clap), message on stderr.
 fn failed(out: &Output) -> String {

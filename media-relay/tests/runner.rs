@@ -150,14 +150,7 @@ async fn function_call_round_trips_through_the_real_tool_endpoint() {
     conn.send_json(json!({"type": "FunctionCallRequest", "functions": [
         {"id": "fc_taro", "name": "get_menu_info", "arguments": "{\"query\": \"taro milk tea\"}", "client_side": true}]}))
         .await;
-    let answer = loop {
-        let v = tokio::time::timeout(Duration::from_secs(60), conn.json())
-            .await
-            .expect("an answer");
-        if v["type"] == "FunctionCallResponse" {
-            break v;
-        }
-    };
+    let answer = function_response(&mut conn).await;
     assert_eq!(answer["id"], "fc_taro");
     assert_eq!(answer["name"], "get_menu_info");
     let content = answer["content"].as_str().unwrap();
@@ -175,14 +168,7 @@ async fn function_call_round_trips_through_the_real_tool_endpoint() {
         conn.send_json(json!({"type": "FunctionCallRequest", "functions": [
             {"id": id, "name": step.tool, "arguments": step.args.to_string(), "client_side": true}]}))
             .await;
-        let answer = loop {
-            let v = tokio::time::timeout(Duration::from_secs(60), conn.json())
-                .await
-                .expect("an answer");
-            if v["type"] == "FunctionCallResponse" {
-                break v;
-            }
-        };
+        let answer = function_response(&mut conn).await;
         assert_eq!(answer["id"], json!(id));
         wrong.extend(script.judge(i, answer["content"].as_str().unwrap_or_default()));
     }
@@ -301,4 +287,17 @@ async fn voice_webhook(runner: &str) -> String {
         .unwrap_or_else(|| panic!("no token in {twiml}"))
         + marker.len();
     twiml[start..][..twiml[start..].find('"').unwrap()].to_owned()
+}
+
+/// The relay's answer to the agent's function call: the next `FunctionCallResponse`, whatever
+/// comes before it, each message within 60 s.
+async fn function_response(conn: &mut AgentConn) -> serde_json::Value {
+    loop {
+        let v = tokio::time::timeout(Duration::from_secs(60), conn.json())
+            .await
+            .expect("an answer");
+        if v["type"] == "FunctionCallResponse" {
+            return v;
+        }
+    }
 }

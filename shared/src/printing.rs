@@ -239,6 +239,18 @@ impl QueuedJob {
         }
     }
 
+    /// What an agent or printer is handed for it, under a lease until `until`.
+    fn handed(&self, until: jiff::Timestamp, order: &Order, timezone: &str) -> PrintJob {
+        PrintJob {
+            id: self.id.clone(),
+            kind: self.kind,
+            reprint: self.reprint,
+            leases: self.leases,
+            lease_until: until,
+            ticket: Ticket::of(order, timezone),
+        }
+    }
+
     /// Whether `device` may take it now.
     fn leasable_by(&self, device: &str, now: jiff::Timestamp) -> bool {
         match &self.state {
@@ -476,14 +488,7 @@ pub async fn lease_up_to<S: Store>(
                 device: device.to_owned(),
                 until,
             };
-            handed.push(PrintJob {
-                id: job.id.clone(),
-                kind: job.kind,
-                reprint: job.reprint,
-                leases: job.leases,
-                lease_until: until,
-                ticket: Ticket::of(order, timezone),
-            });
+            handed.push(job.handed(until, order, timezone));
         }
         q.prune(now, &orphans);
         (q != before).then_some(q)
@@ -504,29 +509,20 @@ pub async fn held_by<S: Store>(
     now: jiff::Timestamp,
 ) -> Result<Option<(PrintJob, u32)>, StoreError> {
     let q = queue(store, business).await?;
-    let Some(job) = q.jobs.iter().find(|j| {
-        matches!(&j.state, JobState::Leased { device: d, until } if d == device && *until > now)
-            && job_id.is_none_or(|id| id == j.id)
+    let Some((job, until)) = q.jobs.iter().find_map(|j| match &j.state {
+        JobState::Leased { device: d, until }
+            if d == device && *until > now && job_id.is_none_or(|id| id == j.id) =>
+        {
+            Some((j, *until))
+        }
+        _ => None,
     }) else {
-        return Ok(None);
-    };
-    let JobState::Leased { until, .. } = &job.state else {
         return Ok(None);
     };
     let Some(order) = crate::orders::checkout::order(store, business, &job.order_id).await? else {
         return Ok(None);
     };
-    Ok(Some((
-        PrintJob {
-            id: job.id.clone(),
-            kind: job.kind,
-            reprint: job.reprint,
-            leases: job.leases,
-            lease_until: *until,
-            ticket: Ticket::of(&order, timezone),
-        },
-        job.interrupted,
-    )))
+    Ok(Some((job.handed(until, &order, timezone), job.interrupted)))
 }
 
 /// `device` reports trouble (paper out, cover open…): every job it holds is counted as
@@ -654,27 +650,25 @@ pub async fn report_status<S: Store>(
     device: &str,
     status: DeviceStatus,
 ) -> Result<bool, StoreError> {
-    let key = keys::device_statuses(business);
-    let all = read_json::<_, DeviceStatuses>(store, &key)
-        .await?
-        .unwrap_or_default();
-    let before = all.get(device);
-    let began = !status.ok && before.is_none_or(|b| b.ok);
-    let fresh = before.is_some_and(|b| {
-        let same = DeviceStatus {
-            seen_at: b.seen_at,
-            ..status.clone()
-        } == *b;
-        same && status.seen_at.as_second() - b.seen_at.as_second() < STATUS_REFRESH_SECONDS
-    });
-    if !fresh {
-        update_json::<_, DeviceStatuses, _>(store, &key, |all| {
-            let mut all = all.unwrap_or_default();
-            all.insert(device.to_owned(), status.clone());
-            Some(all)
-        })
-        .await?;
-    }
+    let mut began = false;
+    update_json::<_, DeviceStatuses, _>(store, &keys::device_statuses(business), |all| {
+        let mut all = all.unwrap_or_default();
+        let before = all.get(device);
+        began = !status.ok && before.is_none_or(|b| b.ok);
+        let fresh = before.is_some_and(|b| {
+            let same = DeviceStatus {
+                seen_at: b.seen_at,
+                ..status.clone()
+            } == *b;
+            same && status.seen_at.as_second() - b.seen_at.as_second() < STATUS_REFRESH_SECONDS
+        });
+        if fresh {
+            return None;
+        }
+        all.insert(device.to_owned(), status.clone());
+        Some(all)
+    })
+    .await?;
     Ok(began)
 }
 

@@ -19,6 +19,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// The headers an assistant-request answer tells Vapi to send on its tool calls (the
+/// per-business tool credential), as `(name, value)` pairs: the first tool server's.
+pub fn tool_server_headers(assistant_answer: &serde_json::Value) -> Vec<(String, String)> {
+    assistant_answer["assistant"]["model"]["tools"][0]["server"]["headers"]
+        .as_object()
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

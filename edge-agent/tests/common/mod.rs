@@ -157,3 +157,29 @@ pub fn printed_orders(tickets: &[Vec<u8>]) -> Vec<(String, Option<String>)> {
         })
         .collect()
 }
+
+/// The agent binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_edge-agent");
+
+/// One `edge-agent` command with its data in `dir`.
+pub fn agent(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("EDGE_AGENT_DATA_DIR")
+        .output()
+        .expect("run edge-agent")
+}
+
+/// The command succeeded: its stdout (its whole output in the panic message otherwise).
+pub fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

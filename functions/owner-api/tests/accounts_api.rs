@@ -875,24 +875,21 @@ fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
             {"id": "kitchen", "name": "Kitchen", "state": "online"},
             {"id": "bar", "name": "Bar", "state": "paper_out"}],
         "queue_length": 2, "agent_version": "0.1.0", "last_job": "o-c1.kitchen"});
-    let (st, body) = send(
-        &s,
-        Method::Post,
-        "/api/v1/edge/status",
-        &report.to_string(),
-        Some(&token),
-    );
+    let status_report = |body: &Value, who: &str| {
+        send(
+            &s,
+            Method::Post,
+            "/api/v1/edge/status",
+            &body.to_string(),
+            Some(who),
+        )
+    };
+    let (st, body) = status_report(&report, &token);
     assert_eq!(st, 204, "{body}");
     let mut wrong_role = report.clone();
     wrong_role["printers"][0]["profile"] = json!({"version": 1, "role": "bar", "host": "10.0.0.5",
         "port": 9100, "paper_width_mm": 80, "code_page": "cp437", "cutter": true, "drawer": false});
-    let (st, body) = send(
-        &s,
-        Method::Post,
-        "/api/v1/edge/status",
-        &wrong_role.to_string(),
-        Some(&token),
-    );
+    let (st, body) = status_report(&wrong_role, &token);
     assert_eq!(
         (st, &body["field"]),
         (400, &json!("printers[0].profile.role")),
@@ -900,27 +897,14 @@ fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
     );
     let mut bad = report.clone();
     bad["printers"][1]["state"] = json!("on fire");
-    let (st, body) = send(
-        &s,
-        Method::Post,
-        "/api/v1/edge/status",
-        &bad.to_string(),
-        Some(&token),
-    );
+    let (st, body) = status_report(&bad, &token);
     assert_eq!(
         (st, &body["field"]),
         (400, &json!("printers[1].state")),
         "{body}"
     );
     assert_eq!(
-        send(
-            &s,
-            Method::Post,
-            "/api/v1/edge/status",
-            &report.to_string(),
-            Some(&owner)
-        )
-        .0,
+        status_report(&report, &owner).0,
         403,
         "only a device reports a device's status"
     );

@@ -293,10 +293,7 @@ fn main() {
             .json()
             .await
             .unwrap();
-        let tool_headers: Vec<(String, String)> = assistant["assistant"]["model"]["tools"][0]["server"]["headers"]
-            .as_object()
-            .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned())).collect())
-            .unwrap_or_default();
+        let tool_headers = hostline_test_support::tool_server_headers(&assistant);
         let vapi = vec![("x-vapi-secret".to_owned(), VAPI_SECRET.to_owned())];
         // An owner with a business, for the owner API row (authorised from the token's claims).
         let signup: serde_json::Value = reqwest::Client::new()

@@ -303,15 +303,7 @@ fn main() {
             .json()
             .await
             .unwrap();
-        let headers: Vec<(String, String)> = assistant["assistant"]["model"]["tools"][0]["server"]
-            ["headers"]
-            .as_object()
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = hostline_test_support::tool_server_headers(&assistant);
         assert!(!headers.is_empty(), "no tool credential: {assistant}");
         let target = Arc::new(Target {
             url,

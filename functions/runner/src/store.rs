@@ -53,8 +53,7 @@ pub enum CasOutcome {
 /// A cheaply clonable handle on the database.
 #[derive(Clone)]
 pub struct KvStore {
-    db: Arc<Database>,
-    sync: Arc<SyncState>,
+    db: Db,
 }
 
 /// Which commits are durable.
@@ -97,8 +96,10 @@ impl KvStore {
         let db = Database::create(path)
             .map_err(|e| StoreError(format!("cannot open database {}: {e}", path.display())))?;
         Ok(Self {
-            db: Arc::new(db),
-            sync: Arc::default(),
+            db: Db {
+                db: Arc::new(db),
+                sync: Arc::default(),
+            },
         })
     }
 
@@ -108,10 +109,7 @@ impl KvStore {
         &self,
         f: impl FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let db = Db {
-            db: Arc::clone(&self.db),
-            sync: Arc::clone(&self.sync),
-        };
+        let db = self.db.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => handle
                 .spawn_blocking(move || f(&db))
@@ -123,7 +121,8 @@ impl KvStore {
 
     /// Whether some commit is not yet known to be on disk.
     pub fn dirty(&self) -> bool {
-        self.sync.durable.load(Ordering::SeqCst) < self.sync.commits.load(Ordering::SeqCst)
+        let sync = &self.db.sync;
+        sync.durable.load(Ordering::SeqCst) < sync.commits.load(Ordering::SeqCst)
     }
 
     /// Makes every commit made before this call durable (one fsync shared by every caller
@@ -312,11 +311,7 @@ impl KvStore {
 
     /// Flushes what is not yet durable and drops this handle (the file closes with the last).
     pub fn close(self) {
-        let db = Db {
-            db: Arc::clone(&self.db),
-            sync: Arc::clone(&self.sync),
-        };
-        if let Err(e) = db.flush() {
+        if let Err(e) = self.db.flush() {
             tracing::error!(error = %e, "flushing the store on close failed");
         }
         drop(self);
@@ -345,7 +340,8 @@ fn get_sync(db: &Database, label: &str, key: &str) -> Result<Option<Vec<u8>>, St
         .map(|v| v.value().to_vec()))
 }
 
-/// The database and its durability state, as the blocking closures see them.
+/// The database and its durability state (what the blocking closures are given).
+#[derive(Clone)]
 struct Db {
     db: Arc<Database>,
     sync: Arc<SyncState>,

@@ -166,11 +166,7 @@ impl Runner {
     fn tool_headers(&self, line: &str) -> Vec<(String, String)> {
         let v = self.assistant_for(line);
         let mut headers = vec![("x-vapi-secret".to_owned(), VAPI_SECRET.to_owned())];
-        if let Some(h) = v["assistant"]["model"]["tools"][0]["server"]["headers"].as_object() {
-            for (name, value) in h {
-                headers.push((name.clone(), value.as_str().unwrap_or_default().to_owned()));
-            }
-        }
+        headers.extend(hostline_test_support::tool_server_headers(&v));
         headers
     }
 

@@ -133,6 +133,19 @@ pub async fn create_cloudprnt_printer<S: Store>(
             message: "a printer with this MAC is already registered (remove it first)".into(),
         });
     }
+    Ok(save_new_device(store, business, name, Some(mac), now, entropy).await?)
+}
+
+/// A new device of `business` and its token: listed first, then usable (as API keys are), so
+/// a failure in between leaves a listed, unusable device the owner can remove.
+async fn save_new_device<S: Store>(
+    store: &S,
+    business: &BusinessId,
+    name: String,
+    cloudprnt_mac: Option<String>,
+    now: jiff::Timestamp,
+    entropy: &mut impl Entropy,
+) -> Result<(Device, String), StoreError> {
     let token = tokens::mint(TokenKind::Device, entropy);
     let device = Device {
         id: tokens::new_id("d_", entropy),
@@ -140,10 +153,9 @@ pub async fn create_cloudprnt_printer<S: Store>(
         name,
         digest: tokens::digest(&token),
         created_at: now,
-        cloudprnt_mac: Some(mac),
+        cloudprnt_mac,
     };
     let bytes = to_json(&device)?;
-    // Listed first, then usable (as API keys are).
     store
         .put(&keys::device_of(business, &device.id), &bytes)
         .await?;
@@ -333,19 +345,9 @@ pub async fn redeem_pairing_code<S: Store>(
         }
         return Err(KeyError::BadCode);
     };
-    let token = tokens::mint(TokenKind::Device, entropy);
-    let device = Device {
-        id: tokens::new_id("d_", entropy),
-        business: pairing.business.clone(),
-        name,
-        digest: tokens::digest(&token),
-        created_at: now,
-        cloudprnt_mac: None,
-    };
-    let bytes = to_json(&device)?;
+    let (device, token) =
+        save_new_device(store, &pairing.business, name, None, now, entropy).await?;
     let listed = keys::device_of(&device.business, &device.id);
-    store.put(&listed, &bytes).await?;
-    store.put(&keys::device(&device.digest), &bytes).await?;
     let used = to_json(&Pairing {
         used: true,
         ..pairing
