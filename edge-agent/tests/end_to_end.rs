@@ -13,7 +13,7 @@
 mod common;
 
 use common::fake_printer::FakePrinter;
-use common::{BIN, agent, escpos, ok};
+use common::{BIN, escpos};
 use hostline_runner::{EngineOptions, RunnerConfig};
 use hostline_test_support::{collection_manifest, target_dir};
 use serde_json::{Value, json};
@@ -38,10 +38,17 @@ struct Cloud {
     tool_headers: Vec<(String, String)>,
     server: Option<hostline_runner::RunningServer>,
     rt: tokio::runtime::Runtime,
+    /// One cloud at a time in this binary: each starts a runner that compiles every component,
+    /// and three at once on a small machine starve one another's tickets past the limit.
+    _alone: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_CLOUD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Cloud {
     fn start(dir: &Path) -> Cloud {
+        // A test that panicked released it poisoned; the next one may still run.
+        let alone = ONE_CLOUD.lock().unwrap_or_else(|p| p.into_inner());
         let manifest = collection_manifest(dir);
         let mut config = RunnerConfig::new(&manifest);
         config.listen = "127.0.0.1:0".parse().unwrap();
@@ -84,6 +91,7 @@ impl Cloud {
             tool_headers: Vec::new(),
             server: Some(server),
             rt,
+            _alone: alone,
         };
         cloud.admin(
             reqwest::Method::PUT,
@@ -613,24 +621,11 @@ fn paired_agent(cloud: &Cloud, dir: &Path, name: &str, printer: &FakePrinter) {
         json!({}),
     );
     let code = code["code"].as_str().expect("a pairing code").to_owned();
-    ok(&agent(
+    common::pair_with_kitchen_printer(
         dir,
-        &["pair", "--url", &cloud.url, "--code", &code, "--name", name],
-    ));
-    let port = printer.port().to_string();
-    ok(&agent(
-        dir,
-        &[
-            "printers",
-            "add",
-            "--id",
-            "kitchen",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-        ],
-    ));
+        &["--url", &cloud.url, "--code", &code, "--name", name],
+        printer.port(),
+    );
 }
 
 #[test]

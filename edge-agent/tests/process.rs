@@ -19,24 +19,11 @@ fn failed(out: &Output) -> String {
 
 /// Pair with `cloud` and add one kitchen printer on `port`.
 fn set_up(dir: &Path, cloud: &FakeCloud, port: u16) {
-    ok(&agent(
+    common::pair_with_kitchen_printer(
         dir,
-        &["pair", "--url", &cloud.url(), "--code", fake_cloud::CODE],
-    ));
-    let port = port.to_string();
-    ok(&agent(
-        dir,
-        &[
-            "printers",
-            "add",
-            "--id",
-            "kitchen",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-        ],
-    ));
+        &["--url", &cloud.url(), "--code", fake_cloud::CODE],
+        port,
+    );
 }
 
 fn start_run(dir: &Path) -> Child {

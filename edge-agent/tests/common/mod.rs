@@ -183,3 +183,25 @@ pub fn ok(out: &std::process::Output) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `edge-agent pair` with `pair_args` (`--url`, `--code`, …), then a kitchen printer on
+/// 127.0.0.1:`port`, both with the real binary.
+pub fn pair_with_kitchen_printer(dir: &std::path::Path, pair_args: &[&str], port: u16) {
+    let mut args = vec!["pair"];
+    args.extend_from_slice(pair_args);
+    ok(&agent(dir, &args));
+    let port = port.to_string();
+    ok(&agent(
+        dir,
+        &[
+            "printers",
+            "add",
+            "--id",
+            "kitchen",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+        ],
+    ));
+}

@@ -787,15 +787,22 @@ fn api_keys_act_for_one_business_with_their_permissions_until_revoked() {
     );
 }
 
-/// The id of boba's device of `kind` (edge_agent or cloudprnt).
-fn device_of_kind(s: &MemoryStore, owner: &str, kind: &str) -> String {
-    let (_, list) = send(
+/// Boba's devices, as its owner lists them.
+fn boba_devices(s: &MemoryStore, owner: &str) -> Value {
+    let (st, list) = send(
         s,
         Method::Get,
         "/api/v1/businesses/boba/devices",
         "",
         Some(owner),
     );
+    assert_eq!(st, 200, "{list}");
+    list
+}
+
+/// The id of boba's device of `kind` (edge_agent or cloudprnt).
+fn device_of_kind(s: &MemoryStore, owner: &str, kind: &str) -> String {
+    let list = boba_devices(s, owner);
     list["devices"]
         .as_array()
         .unwrap()
@@ -908,13 +915,7 @@ fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
         403,
         "only a device reports a device's status"
     );
-    let (_, list) = send(
-        &s,
-        Method::Get,
-        "/api/v1/businesses/boba/devices",
-        "",
-        Some(&owner),
-    );
+    let list = boba_devices(&s, &owner);
     let status = &list["devices"][0]["status"];
     assert_eq!(status["ok"], false, "{list}");
     assert_eq!(status["status"], "not printing: Bar (paper out)", "{list}");
@@ -954,13 +955,7 @@ fn an_edge_device_pairs_once_with_a_code_and_reaches_only_the_edge_routes() {
     );
     assert_eq!(st, 204);
     // Unpaired: the token stops working.
-    let (_, list) = send(
-        &s,
-        Method::Get,
-        "/api/v1/businesses/boba/devices",
-        "",
-        Some(&owner),
-    );
+    let list = boba_devices(&s, &owner);
     let id = list["devices"][0]["id"].as_str().unwrap();
     let (st, _) = send(
         &s,
