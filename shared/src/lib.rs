@@ -45,6 +45,7 @@
 //!   compare-and-swap the business record), pending line claims, and the committed readers.
 //! - [`call_log`]: Vapi call events merged into one log entry per call (idempotent, order-free).
 //! - [`calls`]: Twilio call and account SIDs (one validation rule) and the per-call record.
+//! - [`settings`]: the settings port (secrets, service URLs) every platform implements.
 //! - [`speech`]: turning values into single-line speakable text ("$5.50", "10:30 PM").
 
 pub mod api;
@@ -74,6 +75,7 @@ pub mod providers;
 pub mod publish;
 pub mod relay;
 pub mod restaurant;
+pub mod settings;
 pub mod signed;
 pub mod speech;
 pub mod store;

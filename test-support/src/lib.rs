@@ -12,6 +12,7 @@
 //! use; when `scripts/test` has built them already, cargo finds nothing to do.
 
 pub mod conversations;
+pub mod deployment;
 pub mod fake_http;
 pub mod fixtures;
 

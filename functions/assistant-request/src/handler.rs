@@ -8,12 +8,13 @@ use hostline_shared::api::{ApiError, Principal, one_route};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::publish::load_restaurant;
+use hostline_shared::settings::Settings;
 use hostline_shared::store::{Store, StoreError};
 use hostline_shared::tenancy::{LineRoute, learn_vapi_number, resolve_line, valid_vapi_number_id};
 use hostline_shared::vapi::{Message, accept, ignored};
 use serde_json::json;
 
-/// Settings from Spin variables.
+/// The function's settings ([`config`] reads them).
 #[derive(Debug, Clone)]
 pub struct Config {
     pub vapi_secret: String,
@@ -21,6 +22,15 @@ pub struct Config {
     pub tool_token_key: String,
     /// Where Vapi reaches us: tool and event URLs are built from it.
     pub public_base_url: String,
+}
+
+/// The configuration from the platform's settings (Spin variables, or Lambda's environment).
+pub async fn config(settings: &impl Settings) -> Config {
+    Config {
+        vapi_secret: settings.get("vapi_secret").await,
+        tool_token_key: settings.get("tool_token_key").await,
+        public_base_url: settings.get("public_base_url").await,
+    }
 }
 
 /// Spoken when we cannot answer for a reason that is ours (storage, configuration).

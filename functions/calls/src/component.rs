@@ -1,24 +1,13 @@
 //! The Spin component: platform in, platform out; the handler does the rest.
 
 use hostline_shared::blob::KvBlobs;
-use hostline_shared::outbox::Texting;
-use hostline_shared::pii::PiiKeys;
-use hostline_spin::{SpinHttp, twilio_api, variable};
+use hostline_spin::{SpinHttp, SpinSettings};
 use spin_sdk::http::IntoResponse;
-
-async fn var(name: &str) -> String {
-    variable(name).await.unwrap_or_default()
-}
 
 #[spin_sdk::http_service]
 async fn handle(req: spin_sdk::http::Request) -> anyhow::Result<impl IntoResponse> {
     Ok(hostline_spin::run("calls", req, |req, store| async move {
-        let pii = PiiKeys::new(&var("pii_hash_key").await, &var("pii_encryption_key").await);
-        let config = crate::handler::Config {
-            tool_token_key: var("tool_token_key").await,
-            texts: Texting::configured(twilio_api().await, pii.clone()),
-            pii,
-        };
+        let config = crate::handler::config(&SpinSettings).await;
         let blobs = KvBlobs::new(&store);
         crate::handler::handle_with(
             &req,

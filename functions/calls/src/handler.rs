@@ -15,6 +15,7 @@ use hostline_shared::outbound::{HttpClient, NoOutbound};
 use hostline_shared::outbox::{self, Texting};
 use hostline_shared::phone::PhoneE164;
 use hostline_shared::pii::PiiKeys;
+use hostline_shared::settings::{Settings, twilio_api};
 use hostline_shared::store::Store;
 use hostline_shared::vapi::{ignored, parse_message};
 
@@ -27,6 +28,19 @@ pub struct Config {
     /// Sends the business's waiting order texts once a call's event is recorded: the call's
     /// own "order received" text goes out as the call ends (`None`: texts wait).
     pub texts: Option<Texting>,
+}
+
+/// The configuration from the platform's settings (Spin variables, or Lambda's environment).
+pub async fn config(settings: &impl Settings) -> Config {
+    let pii = PiiKeys::new(
+        &settings.get("pii_hash_key").await,
+        &settings.get("pii_encryption_key").await,
+    );
+    Config {
+        tool_token_key: settings.get("tool_token_key").await,
+        texts: Texting::configured(twilio_api(settings).await, pii.clone()),
+        pii,
+    }
 }
 
 /// [`handle_with`], with blobs kept in the same key-value store (the runner and Spin).

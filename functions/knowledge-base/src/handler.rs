@@ -7,6 +7,7 @@ use hostline_shared::api::{ApiError, one_route};
 use hostline_shared::credential::ToolCredential;
 use hostline_shared::http::{Request, Response};
 use hostline_shared::publish::load_published;
+use hostline_shared::settings::Settings;
 use hostline_shared::store::Store;
 use hostline_shared::tenancy::{NotRouted, Published, credential_business};
 use hostline_shared::vapi::{ToolResult, ToolResults, accept_tool_message, ignored};
@@ -15,6 +16,13 @@ use hostline_shared::vapi::{ToolResult, ToolResults, accept_tool_message, ignore
 pub struct Config {
     /// Verifies the per-business tool credential (`tool_token_key`).
     pub tool_token_key: String,
+}
+
+/// The configuration from the platform's settings (Spin variables, or Lambda's environment).
+pub async fn config(settings: &impl Settings) -> Config {
+    Config {
+        tool_token_key: settings.get("tool_token_key").await,
+    }
 }
 
 const UNKNOWN_LINE: &str = "Sorry, I can't look that up for this phone line.";

@@ -43,6 +43,7 @@ use hostline_shared::providers::twilio_api::TwilioApi;
 use hostline_shared::providers::vapi_api::{TwilioNumber, VapiApi};
 use hostline_shared::publish::{import_at, import_restaurant, load_restaurant};
 use hostline_shared::restaurant::PhoneLine;
+use hostline_shared::settings::{Settings, twilio_api};
 use hostline_shared::store::{Store, StoreError, Version, keys};
 use hostline_shared::tenancy::{
     BusinessRecord, learn_vapi_number, read_json, read_json_versioned, to_json, update_json,
@@ -71,6 +72,28 @@ pub struct Config {
     pub places: Option<Places>,
     /// Seconds of calls a business gets when it goes live without a balance set.
     pub trial_seconds: i64,
+}
+
+/// The configuration from the platform's settings (Spin variables, or Lambda's environment).
+pub async fn config(settings: &impl Settings) -> Config {
+    Config {
+        admin_token: settings.get("admin_token").await,
+        jwt_key: settings.get("jwt_key").await,
+        public_base_url: settings.get("public_base_url").await,
+        vapi_secret: settings.get("vapi_secret").await,
+        twilio: twilio_api(settings).await,
+        twilio_auth_token: settings.get("twilio_auth_token").await,
+        verify_from: settings.get("twilio_verify_from").await,
+        vapi: VapiApi::configured(
+            &settings.get("vapi_api_base").await,
+            &settings.get("vapi_api_key").await,
+        ),
+        places: Places::configured(
+            &settings.get("places_api_base").await,
+            &settings.get("places_api_key").await,
+        ),
+        trial_seconds: settings.get("trial_seconds").await.parse().unwrap_or(0),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

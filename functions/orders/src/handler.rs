@@ -32,6 +32,7 @@ use hostline_shared::phone::{Country, PhoneE164};
 use hostline_shared::pii::PiiKeys;
 use hostline_shared::publish::{load_published, load_restaurant};
 use hostline_shared::restaurant::Restaurant;
+use hostline_shared::settings::Settings;
 use hostline_shared::store::Store;
 use hostline_shared::tenancy::{NotRouted, Published, credential_business};
 use hostline_shared::tools;
@@ -45,6 +46,17 @@ pub struct Config {
     /// Keeps the customer's number as a keyed hash and sealed (`pii_hash_key`,
     /// `pii_encryption_key`), never in the clear.
     pub pii: PiiKeys,
+}
+
+/// The configuration from the platform's settings (Spin variables, or Lambda's environment).
+pub async fn config(settings: &impl Settings) -> Config {
+    Config {
+        tool_token_key: settings.get("tool_token_key").await,
+        pii: PiiKeys::new(
+            &settings.get("pii_hash_key").await,
+            &settings.get("pii_encryption_key").await,
+        ),
+    }
 }
 
 const UNKNOWN_LINE: &str = "Sorry, I can't take an order for this phone line.";

@@ -64,7 +64,9 @@ use hostline_shared::knowledge::lint::voice_lint;
 use hostline_shared::outbound::{HttpClient, NoOutbound};
 use hostline_shared::outbox::{self, Texting};
 use hostline_shared::phone::PhoneE164;
+use hostline_shared::pii::PiiKeys;
 use hostline_shared::publish::{import_restaurant, load_restaurant};
+use hostline_shared::settings::{Settings, twilio_api};
 use hostline_shared::store::{Store, StoreError, keys};
 use hostline_shared::tenancy::{
     AssistantSettings, BusinessRecord, MAX_BALANCE_SECONDS, ModelChoice, VoiceChoice, read_json,
@@ -88,6 +90,19 @@ pub struct Config {
     /// Where this deployment is reached (`public_base_url`): the CloudPRNT URL a printer is
     /// given starts with it.
     pub public_base_url: String,
+}
+
+/// The configuration from the platform's settings (Spin variables, or Lambda's environment).
+pub async fn config(settings: &impl Settings) -> Config {
+    let pii_hash_key = settings.get("pii_hash_key").await;
+    let pii = PiiKeys::new(&pii_hash_key, &settings.get("pii_encryption_key").await);
+    Config {
+        admin_token: settings.get("admin_token").await,
+        jwt_key: settings.get("jwt_key").await,
+        pii_hash_key,
+        texts: Texting::configured(twilio_api(settings).await, pii),
+        public_base_url: settings.get("public_base_url").await,
+    }
 }
 
 /// The routes, matched by [`Router`].

@@ -5,25 +5,71 @@
 
 mod support;
 
+use hostline_test_support::deployment::{self, Client, Deployment, lines, secrets::*};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const VAPI_SECRET: &str = "collection-test-vapi-secret";
-const ADMIN_TOKEN: &str = "collection-test-admin-token";
-const TWILIO_TOKEN: &str = "collection-test-twilio-token";
-const RELAY_KEY: &str = "collection-test-relay-key";
-const SERVICE_TOKEN: &str = "collection-test-service-token";
-const DEMO: &str = include_str!("../../../fixtures/restaurants/demo-boba.json");
-const THAI: &str = include_str!("../../../fixtures/restaurants/golden-lotus-thai.json");
 const PIZZA: &str = include_str!("../../../fixtures/restaurants/windy-city-slice.json");
 
 /// A `hostline up` child process; stopped with SIGINT on drop.
 struct Runner {
     child: Child,
-    url: String,
+    client: Client,
+}
+
+/// The shared requests (`post`, `tool`, `as_admin` …) go to this runner.
+impl std::ops::Deref for Runner {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// `hostline up` as a [`Deployment`] for the shared scenarios: a restart stops it with Ctrl-C
+/// and starts it again on the same data directory, with the same settings.
+struct Local {
+    runner: Option<Runner>,
+    manifest: PathBuf,
+    data: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Local {
+    fn start(manifest: &Path, data: &Path, env: Vec<(String, String)>) -> Local {
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Local {
+            runner: Some(Runner::start_with(manifest, data, &pairs)),
+            manifest: manifest.to_owned(),
+            data: data.to_owned(),
+            env,
+        }
+    }
+
+    fn stop(mut self) {
+        if let Some(r) = self.runner.take() {
+            r.stop();
+        }
+    }
+}
+
+impl Deployment for Local {
+    fn client(&self) -> &Client {
+        self.runner.as_ref().expect("running")
+    }
+
+    fn restart(&mut self) {
+        if let Some(r) = self.runner.take() {
+            r.stop();
+        }
+        *self = Local::start(&self.manifest, &self.data, std::mem::take(&mut self.env));
+    }
+
+    fn seeds_demo(&self) -> bool {
+        true
+    }
 }
 
 impl Runner {
@@ -42,14 +88,11 @@ impl Runner {
             .arg(manifest)
             .env("SPIN_VARIABLE_VAPI_SECRET", VAPI_SECRET)
             .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("SPIN_VARIABLE_PUBLIC_BASE_URL", "https://hostline.test")
+            .env("SPIN_VARIABLE_PUBLIC_BASE_URL", PUBLIC_BASE_URL)
             .env("SPIN_VARIABLE_TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
             .env("SPIN_VARIABLE_RELAY_TOKEN_KEY", RELAY_KEY)
             .env("SPIN_VARIABLE_SERVICE_TOKEN", SERVICE_TOKEN)
-            .env(
-                "SPIN_VARIABLE_RELAY_URL",
-                "wss://relay.hostline.test/twilio/media",
-            )
+            .env("SPIN_VARIABLE_RELAY_URL", RELAY_URL)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -63,7 +106,10 @@ impl Runner {
             .to_owned();
         // Keep draining stdout so the banner can never block the server on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Runner { child, url }
+        Runner {
+            child,
+            client: Client::new(url),
+        }
     }
 
     fn stop(mut self) {
@@ -91,110 +137,6 @@ impl Runner {
         let _ = self.child.kill();
         panic!("hostline did not stop within 20 s of Ctrl-C");
     }
-
-    fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, headers, body)
-    }
-
-    fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> (u16, Value) {
-        let client = reqwest::blocking::Client::new();
-        let mut req = client
-            .request(method, format!("{}{path}", self.url))
-            .body(body.to_owned());
-        for (n, v) in headers {
-            req = req.header(*n, *v);
-        }
-        let resp = req.send().expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    /// A request with the operator's admin token that must succeed (any 2xx); its answer.
-    fn as_admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let admin = format!("Bearer {ADMIN_TOKEN}");
-        let (st, v) = self.send(
-            method,
-            path,
-            &[
-                ("authorization", &admin),
-                ("content-type", "application/json"),
-            ],
-            &body.to_string(),
-        );
-        assert!(st < 300, "{path}: {st} {v}");
-        v
-    }
-
-    fn vapi(&self, path: &str, body: &Value) -> (u16, Value) {
-        self.post(path, &[("x-vapi-secret", VAPI_SECRET)], &body.to_string())
-    }
-
-    fn import(&self, id: &str, doc: &str) -> (u16, Value) {
-        let auth = format!("Bearer {ADMIN_TOKEN}");
-        self.send(
-            reqwest::Method::PUT,
-            &format!("/api/v1/businesses/{id}/restaurant"),
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-            ],
-            doc,
-        )
-    }
-
-    fn assistant_for(&self, line: &str) -> Value {
-        let (st, v) = self.vapi(
-            "/vapi/assistant-request",
-            &json!({"message": {"type": "assistant-request", "phoneNumber": {"number": line}, "call": {"id": "c"}}}),
-        );
-        assert_eq!(st, 200, "{v}");
-        v
-    }
-
-    /// The headers Vapi would send on a tool call for `line`: whatever the assistant's tool
-    /// servers carry (the per-business tool credential), plus the webhook secret.
-    fn tool_headers(&self, line: &str) -> Vec<(String, String)> {
-        let v = self.assistant_for(line);
-        let mut headers = vec![("x-vapi-secret".to_owned(), VAPI_SECRET.to_owned())];
-        headers.extend(hostline_test_support::tool_server_headers(&v));
-        headers
-    }
-
-    /// A tool-calls message for `line`, sent with the credential its assistant carries.
-    fn tool_calls(&self, line: &str, body: &Value) -> (u16, Value) {
-        let headers = self.tool_headers(line);
-        let headers: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        self.post("/vapi/knowledge-base", &headers, &body.to_string())
-    }
-
-    fn tool(&self, line: &str, name: &str, args: Value) -> String {
-        let (st, v) = self.tool_calls(
-            line,
-            &json!({"message": {"type": "tool-calls", "timestamp": "2026-11-20T18:00:00Z",
-                "phoneNumber": {"number": line}, "call": {"id": "c"},
-                "toolCallList": [{"id": "t", "type": "function", "function": {"name": name, "arguments": args}}]}}),
-        );
-        assert_eq!(st, 200, "{v}");
-        let r = &v["results"][0];
-        r["result"]
-            .as_str()
-            .or(r["error"].as_str())
-            .unwrap()
-            .to_owned()
-    }
 }
 
 impl Drop for Runner {
@@ -216,338 +158,13 @@ impl Drop for Runner {
     }
 }
 
-fn lines(doc: &str) -> Vec<String> {
-    let v: Value = serde_json::from_str(doc).unwrap();
-    v["business"]["phone_lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["e164"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Every name and id a restaurant document gives its business, menu and address, lower
-/// case: what must never show up in another tenant's answers.
-fn names_of(id: &str, doc: &str) -> Vec<String> {
-    let v: Value = serde_json::from_str(doc).unwrap();
-    let text = |v: &Value| v.as_str().map(str::to_lowercase);
-    let business = &v["business"];
-    let mut names: Vec<String> = [
-        &business["name"],
-        &business["legal_name"],
-        &business["address"],
-    ]
-    .into_iter()
-    .filter_map(text)
-    .collect();
-    names.push(id.to_owned());
-    let menu = &v["menu"];
-    for category in menu["categories"].as_array().unwrap() {
-        names.extend(text(&category["name"]));
-        for item in category["items"].as_array().unwrap() {
-            names.extend(text(&item["name"]));
-            names.extend(text(&item["id"]));
-            for alias in item["aliases"].as_array().into_iter().flatten() {
-                names.extend(text(alias));
-            }
-        }
-    }
-    for group in menu["modifier_groups"].as_array().unwrap() {
-        names.extend(text(&group["name"]));
-        names.extend(text(&group["id"]));
-        for option in group["options"].as_array().unwrap() {
-            names.extend(text(&option["name"]));
-            names.extend(text(&option["id"]));
-        }
-    }
-    names.retain(|n| n.len() >= 3);
-    names
-}
-
 #[test]
 fn the_collection_end_to_end_with_restart() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = support::collection_manifest(dir.path());
-    let data = dir.path().join("data");
-    let runner = Runner::start(&manifest, &data);
-    let businesses = [
-        ("demo-boba", DEMO),
-        ("golden-lotus", THAI),
-        ("windy-city", PIZZA),
-    ];
-
-    // Health, and the demo seeded on first start.
-    // /healthz is the healthz component from spin.toml, as on any Spin host.
-    let (st, v) = runner.send(reqwest::Method::GET, "/healthz", &[], "");
-    assert_eq!((st, &v), (200, &json!({"status": "ok"})));
-    let (st, v) = runner.send(reqwest::Method::POST, "/healthz", &[], "");
-    assert_eq!(st, 405, "{v}");
-    assert!(v["error"].is_string(), "{v}");
-    // Import the other two.
-    for (id, doc) in &businesses[1..] {
-        let (st, v) = runner.import(id, doc);
-        assert_eq!(st, 201, "{id}: {v}");
-    }
-
-    // Routing by each line of each business.
-    for (id, doc) in businesses {
-        for line in lines(doc) {
-            let v = runner.assistant_for(&line);
-            assert_eq!(v["assistant"]["metadata"]["business_id"], id, "{line}: {v}");
-            assert_eq!(
-                v["assistant"]["model"]["tools"][0]["server"]["url"],
-                "https://hostline.test/vapi/knowledge-base"
-            );
-        }
-    }
-    // Unknown line: a spoken error with 200.
-    let v = runner.assistant_for("+19995550000");
-    assert!(
-        v["error"].is_string() && v.get("assistant").is_none(),
-        "{v}"
-    );
-
-    // Knowledge answers, per business.
-    let demo = &lines(DEMO)[0];
-    let thai = &lines(THAI)[0];
-    let pizza = &lines(PIZZA)[0];
-    let r = runner.tool(
-        demo,
-        "get_menu_info",
-        json!({"query": "do you have tarot milk tea"}),
-    );
-    assert!(r.contains("Taro Milk Tea") && r.contains('$'), "{r}");
-    let r = runner.tool(demo, "get_hours_info", json!({}));
-    assert!(
-        r.contains("closed") && r.contains("11 AM"),
-        "10 AM Friday in San Francisco: {r}"
-    );
-    let r = runner.tool(
-        thai,
-        "get_menu_info",
-        json!({"query": "the curry with potatoes"}),
-    );
-    assert!(r.contains("Massaman"), "{r}");
-    let r = runner.tool(
-        pizza,
-        "get_delivery_info",
-        json!({"address_or_zip": "60647"}),
-    );
-    assert!(r.contains("Logan Square"), "{r}");
-    let r = runner.tool(pizza, "get_menu_info", json!({"query": "margarita pizza"}));
-    assert!(r.contains("Margherita"), "{r}");
-
-    // Cross-tenant isolation: whatever the Thai line is asked, even for the other
-    // restaurants' own dishes, no name or id of theirs appears in its answers.
-    let foreign: Vec<String> = [("demo-boba", DEMO), ("windy-city", PIZZA)]
-        .into_iter()
-        .flat_map(|(id, doc)| names_of(id, doc))
-        .filter(|n| !THAI.to_lowercase().contains(n.as_str()))
-        .collect();
-    assert!(foreign.len() > 100, "{foreign:?}");
-    for (tool, args) in [
-        ("get_menu_info", json!({"query": "margherita pizza"})),
-        ("get_menu_info", json!({"query": "taro milk tea"})),
-        ("get_menu_info", json!({"query": "deep dish pepperoni"})),
-        (
-            "get_menu_info",
-            json!({"query": "brown sugar boba with cheese foam"}),
-        ),
-        ("get_modifiers_info", json!({"item": "pepperoni pizza"})),
-        ("get_modifiers_info", json!({"item": "taro milk tea"})),
-        ("get_delivery_info", json!({"address_or_zip": "60647"})),
-        (
-            "search_faq",
-            json!({"query": "is there parking on irving street"}),
-        ),
-        ("get_hours_info", json!({})),
-    ] {
-        let r = runner.tool(thai, tool, args.clone()).to_lowercase();
-        // Repeating the caller's own words ("no margherita pizza here") is not a leak.
-        let asked = args.to_string().to_lowercase();
-        for name in foreign.iter().filter(|n| !asked.contains(n.as_str())) {
-            assert!(
-                !r.contains(name.as_str()),
-                "{tool} {args} on the Thai line names {name:?} of another business: {r}"
-            );
-        }
-    }
-
-    // Both argument shapes and several calls in one message, answered in order.
-    let body = json!({"message": {"type": "tool-calls", "timestamp": 1763661600000u64,
-        "phoneNumber": {"number": demo},
-        "toolCalls": [
-            {"id": "a", "type": "function", "function": {"name": "get_modifiers_info", "arguments": "{\"item\":\"taro milk tea\"}"}},
-            {"id": "b", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "boba"}}},
-            {"id": "c", "name": "search_faq", "parameters": {"query": "is there parking"}}]}});
-    let (st, v) = runner.tool_calls(demo, &body);
-    assert_eq!(st, 200);
-    let ids: Vec<&str> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["toolCallId"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["a", "b", "c"]);
-    for r in v["results"].as_array().unwrap() {
-        assert!(
-            r["result"]
-                .as_str()
-                .is_some_and(|t| !t.is_empty() && !t.contains('\n')),
-            "{r}"
-        );
-    }
-
-    // Wrong secret, malformed bodies, wrong admin token.
-    let tool_auth = runner.tool_headers(thai);
-    let vapi_auth = vec![("x-vapi-secret".to_owned(), VAPI_SECRET.to_owned())];
-    for (path, auth) in [
-        ("/vapi/assistant-request", &vapi_auth),
-        ("/vapi/knowledge-base", &tool_auth),
-    ] {
-        let auth: Vec<(&str, &str)> = auth.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let (st, v) = runner.post(path, &[("x-vapi-secret", "wrong")], "{}");
-        assert_eq!(st, 401, "{path}");
-        assert!(v["error"].is_string());
-        let (st, v) = runner.post(path, &[], "{}");
-        assert_eq!(st, 401, "{path}: no secret");
-        assert!(v["error"].is_string());
-        let (st, v) = runner.post(path, &auth, "{\"message\":");
-        assert_eq!(st, 400, "{path}: {v}");
-        let (st, v) = runner.post(path, &auth, r#"{"message":{"type":7}}"#);
-        assert_eq!(
-            (st, v["field"].as_str()),
-            (400, Some("message.type")),
-            "{path}: {v}"
-        );
-    }
-    let (st, _) = runner.send(
-        reqwest::Method::PUT,
-        "/api/v1/businesses/x-y-z/restaurant",
-        &[("authorization", "Bearer nope")],
-        THAI,
-    );
-    assert_eq!(st, 401);
-    let (st, v) = runner.import("bad id!", THAI);
-    assert!(st == 400 || st == 404, "{st} {v}");
-
-    // A line already owned by another business: 409 naming it, and nothing changes.
-    let stolen = THAI.replace(&lines(THAI)[0], &lines(PIZZA)[0]);
-    let (st, v) = runner.import("golden-lotus", &stolen);
-    assert_eq!(st, 409, "{v}");
-    assert_eq!(v["line"], lines(PIZZA)[0].as_str());
-    assert_eq!(
-        runner.assistant_for(&lines(PIZZA)[0])["assistant"]["metadata"]["business_id"],
-        "windy-city"
-    );
-    assert_eq!(
-        runner.assistant_for(&lines(THAI)[0])["assistant"]["metadata"]["business_id"],
-        "golden-lotus"
-    );
-
-    // A Twilio call to a line: signed webhook → TwiML streaming to the relay with a token the
-    // relay can verify; the relay's agent configuration; the knowledge tools with its token.
-    let call_sid = "CA0123456789abcdef0123456789abcdef";
-    let form = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("CallSid", call_sid),
-            ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
-            ("To", pizza.as_str()),
-            ("From", "+15551230001"),
-        ])
-        .finish();
-    let sig = hostline_shared::twilio::expected_signature(
-        TWILIO_TOKEN,
-        "https://hostline.test/twilio/voice",
-        &hostline_shared::twilio::Form::parse(form.as_bytes()),
-    );
-    let (st, twiml) = runner.post("/twilio/voice", &[("x-twilio-signature", &sig)], &form);
-    assert_eq!(st, 200);
-    let twiml = twiml.as_str().unwrap().to_owned();
-    assert!(
-        twiml.contains(r#"<Stream url="wss://relay.hostline.test/twilio/media">"#),
-        "{twiml}"
-    );
-    let marker = r#"<Parameter name="token" value=""#;
-    let token = &twiml[twiml.find(marker).unwrap() + marker.len()..];
-    let token = &token[..token.find('"').unwrap()];
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let claims =
-        hostline_shared::relay::StreamToken::verify(token, RELAY_KEY.as_bytes(), now, call_sid)
-            .unwrap();
-    assert_eq!(claims.business_id, "windy-city");
-    let (st, _) = runner.post("/twilio/voice", &[("x-twilio-signature", "forged")], &form);
-    assert_eq!(st, 403);
-    let svc = format!("Bearer {SERVICE_TOKEN}");
-    let (st, cfg) = runner.send(
-        reqwest::Method::GET,
-        "/internal/agent-config/windy-city",
-        &[
-            ("authorization", &svc),
-            (hostline_shared::relay::STREAM_TOKEN_HEADER, token),
-        ],
-        "",
-    );
-    assert_eq!(st, 200, "{cfg}");
-    assert!(cfg["prompt"].as_str().unwrap().contains("Windy City"));
-    let (st, _) = runner.send(
-        reqwest::Method::GET,
-        "/internal/agent-config/windy-city",
-        &[],
-        "",
-    );
-    assert_eq!(st, 401);
-    // The relay sends the call's tool credential from its agent configuration.
-    let relay_token = cfg["tool_token"].as_str().expect("agent config tool_token");
-    let (st, v) = runner.post(
-        "/vapi/knowledge-base",
-        &[("x-hostline-tool-token", relay_token)],
-        &json!({"message": {"type": "tool-calls", "call": {"id": call_sid}, "phoneNumber": {"number": claims.line},
-            "toolCallList": [{"id": "fc_1", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "deep dish"}}}]}})
-        .to_string(),
-    );
-    assert_eq!(st, 200);
-    assert!(
-        v["results"][0]["result"]
-            .as_str()
-            .unwrap()
-            .contains("Deep Dish"),
-        "{v}"
-    );
-
-    // Restart on the same data directory: everything is still there, and no re-seed happens.
-    let before = runner.tool(thai, "get_menu_info", json!({"query": "pad see you"}));
-    runner.stop();
-    let runner = Runner::start(&manifest, &data);
-    for (id, doc) in businesses {
-        for line in lines(doc) {
-            assert_eq!(
-                runner.assistant_for(&line)["assistant"]["metadata"]["business_id"],
-                id,
-                "{line} after restart"
-            );
-        }
-    }
-    assert_eq!(
-        runner.tool(thai, "get_menu_info", json!({"query": "pad see you"})),
-        before
-    );
-    let auth = format!("Bearer {ADMIN_TOKEN}");
-    let (st, v) = runner.send(
-        reqwest::Method::GET,
-        "/api/v1/businesses/demo-boba",
-        &[("authorization", &auth)],
-        "",
-    );
-    assert_eq!(st, 200);
-    assert_eq!(
-        v["revision"], 1,
-        "the demo was seeded once, not again on restart: {v}"
-    );
-    runner.stop();
+    let mut deployment = Local::start(&manifest, &dir.path().join("data"), Vec::new());
+    deployment::collection_with_restart(&mut deployment);
+    deployment.stop();
 }
 
 /// An owner's whole path through the real components: sign up, create a business, import its
@@ -1202,9 +819,6 @@ fn the_kitchen_display_in_a_browser_shows_new_orders_bumps_them_and_warns_of_the
 #[test]
 fn an_order_by_phone_is_texted_once_when_the_call_ends_and_once_when_it_is_ready() {
     use hostline_test_support::fake_http::FakeRules;
-    const AC: &str = "AC0123456789abcdef0123456789abcdef";
-    const LINE: &str = "+13125550160";
-    const CALLER: &str = "+13125550123";
     let twilio = FakeRules::new()
         .on(
             "POST",
@@ -1213,96 +827,18 @@ fn an_order_by_phone_is_texted_once_when_the_call_ends_and_once_when_it_is_ready
             r#"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}"#,
         )
         .start();
-    let twilio_url = twilio.url();
     let dir = tempfile::tempdir().unwrap();
     let manifest = support::collection_manifest(dir.path());
-    let runner = Runner::start_with(
-        &manifest,
-        &dir.path().join("data"),
-        &[
-            ("SPIN_VARIABLE_TWILIO_ACCOUNT_SID", AC),
-            ("SPIN_VARIABLE_TWILIO_API_BASE", twilio_url.as_str()),
-        ],
-    );
-    let as_admin = |method, path: &str, body| runner.as_admin(method, path, body);
-    assert_eq!(runner.import("windy", PIZZA).0, 201);
-    as_admin(
-        reqwest::Method::PATCH,
-        "/api/v1/businesses/windy",
-        json!({"active": true}),
-    );
-    let headers = runner.tool_headers(LINE);
-    let headers: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let call = json!({"id": "text-call-1", "customer": {"number": CALLER}});
-    for (id, name, args) in [
+    let env = vec![
         (
-            "x1",
-            "add_to_cart",
-            json!({"item": "pepperoni pizza", "modifiers": ["large"]}),
+            "SPIN_VARIABLE_TWILIO_ACCOUNT_SID".to_owned(),
+            TWILIO_ACCOUNT.to_owned(),
         ),
-        ("x2", "confirm_pending_to_cart", json!({})),
-        ("x3", "set_fulfillment", json!({"type": "pickup"})),
-        ("x4", "checkout_order", json!({})),
-    ] {
-        let (st, v) = runner.post(
-            "/vapi/orders",
-            &headers,
-            &json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
-                "phoneNumber": {"number": LINE}, "call": call,
-                "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
-            .to_string(),
-        );
-        assert_eq!(st, 200, "{v}");
-        assert!(v["results"][0]["result"].is_string(), "{name}: {v}");
-    }
-    assert!(
-        twilio.received_at("/Messages.json").is_empty(),
-        "a text was sent while the caller was on the line"
-    );
-
-    // The call ends; Vapi delivers its report twice.
-    let report = json!({"message": {"type": "end-of-call-report", "endedReason": "customer-ended-call",
-        "startedAt": "2026-12-05T00:00:00Z", "endedAt": "2026-12-05T00:02:00Z",
-        "call": call, "customer": {"number": CALLER}, "phoneNumber": {"number": LINE}}});
-    for _ in 0..2 {
-        let (st, v) = runner.post("/vapi/events", &headers, &report.to_string());
-        assert_eq!((st, &v), (200, &json!({})));
-    }
-    let texts = twilio.received_at("/Messages.json");
-    assert_eq!(texts.len(), 1, "one 'received' text");
-    assert_eq!(texts[0].form("To").as_deref(), Some(CALLER));
-    assert_eq!(texts[0].form("From").as_deref(), Some(LINE));
-    let body = texts[0].form("Body").unwrap();
-    assert!(body.contains("101") && body.contains('$'), "{body}");
-    assert_eq!(
-        texts[0].target,
-        format!("/2010-04-01/Accounts/{AC}/Messages.json")
-    );
-
-    // The kitchen moves it along; at ready, the second text.
-    let path = "/api/v1/businesses/windy/orders/o-text-call-1";
-    for status in ["preparing", "ready"] {
-        let order = as_admin(reqwest::Method::GET, path, Value::Null);
-        as_admin(
-            reqwest::Method::POST,
-            &format!("{path}/status"),
-            json!({"status": status, "version": order["version"]}),
-        );
-    }
-    as_admin(
-        reqwest::Method::GET,
-        "/api/v1/businesses/windy/orders",
-        Value::Null,
-    );
-    let texts = twilio.received_at("/Messages.json");
-    assert_eq!(texts.len(), 2, "one 'received' and one 'ready' text");
-    let body = texts[1].form("Body").unwrap();
-    assert!(body.contains("101") && body.contains("ready"), "{body}");
-    assert_eq!(texts[1].form("To").as_deref(), Some(CALLER));
-    runner.stop();
+        ("SPIN_VARIABLE_TWILIO_API_BASE".to_owned(), twilio.url()),
+    ];
+    let deployment = Local::start(&manifest, &dir.path().join("data"), env);
+    deployment::order_texted_once(&deployment, &twilio);
+    deployment.stop();
 }
 
 /// SIGKILL in the middle of a load of checkouts: after a restart on the same data, every
@@ -1497,56 +1033,9 @@ fn checkouts_survive_sigkill_with_every_acknowledged_order_once_and_no_number_re
 /// cent, and exactly one order (or none) in the business.
 #[test]
 fn every_scripted_conversation_through_the_runner() {
-    use hostline_test_support::conversations;
-    use hostline_test_support::fixtures::with_lines;
     let dir = tempfile::tempdir().unwrap();
     let manifest = support::collection_manifest(dir.path());
-    let runner = Runner::start(&manifest, &dir.path().join("data"));
-    let admin = format!("Bearer {ADMIN_TOKEN}");
-    let all = conversations::all();
-    assert!(all.len() >= 25, "only {} scripts", all.len());
-    let mut failures = Vec::new();
-    for (k, mut script) in all.into_iter().enumerate() {
-        let business = format!("conv-{k}");
-        let line = format!("+1415555{:04}", 3000 + k);
-        script.doc = with_lines(&script.doc, &[&line]);
-        assert_eq!(script.line(), line);
-        let (st, v) = runner.import(&business, &script.doc);
-        assert_eq!(st, 201, "{}: import: {v}", script.file);
-        let headers = runner.tool_headers(&line);
-        let headers: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let call = script.call_id("http");
-        for i in 0..script.steps.len() {
-            let (st, v) = runner.post("/vapi/orders", &headers, &script.body(&call, i).to_string());
-            let said = v["results"][0]["result"]
-                .as_str()
-                .or(v["results"][0]["error"].as_str());
-            match (st, said) {
-                (200, Some(said)) => failures.extend(script.judge(i, said)),
-                _ => failures.push(format!("{} step {}: {st} {v}", script.file, i + 1)),
-            }
-        }
-        let (st, list) = runner.send(
-            reqwest::Method::GET,
-            &format!("/api/v1/businesses/{business}/orders?limit=100"),
-            &[("authorization", &admin)],
-            "",
-        );
-        assert_eq!(st, 200, "{list}");
-        let orders = list["orders"].as_array().cloned().unwrap_or_default();
-        let ours = orders
-            .iter()
-            .find(|o| o["id"] == json!(format!("o-{call}")));
-        failures.extend(script.judge_order(ours, orders.len()));
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failure(s):\n - {}",
-        failures.len(),
-        failures.join("\n - ")
-    );
-    runner.stop();
+    let deployment = Local::start(&manifest, &dir.path().join("data"), Vec::new());
+    deployment::scripted_conversations(&deployment);
+    deployment.stop();
 }

@@ -43,15 +43,15 @@ pub async fn variable(name: &str) -> Option<String> {
     }
 }
 
-/// Twilio's REST API as the component's variables configure it (`twilio_api_base`,
-/// `twilio_account_sid`, `twilio_auth_token`); `None` until an account is set.
-pub async fn twilio_api() -> Option<hostline_shared::providers::twilio_api::TwilioApi> {
-    let var = async |name: &str| variable(name).await.unwrap_or_default();
-    hostline_shared::providers::twilio_api::TwilioApi::configured(
-        &var("twilio_api_base").await,
-        &var("twilio_account_sid").await,
-        &var("twilio_auth_token").await,
-    )
+/// The settings port over Spin variables: a variable that is not defined for this component
+/// reads as empty.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpinSettings;
+
+impl hostline_shared::settings::Settings for SpinSettings {
+    async fn get(&self, name: &str) -> String {
+        variable(name).await.unwrap_or_default()
+    }
 }
 
 /// The whole life of a request in a component: read it (bounded), open the store, run the

@@ -6,10 +6,11 @@ use crate::{internal, voice};
 use hostline_shared::api::{ApiError, Principal, Router};
 use hostline_shared::http::{Method, Request, Response};
 use hostline_shared::relay::routes;
+use hostline_shared::settings::Settings;
 use hostline_shared::store::Store;
 use std::sync::LazyLock;
 
-/// Settings from Spin variables.
+/// The function's settings ([`config`] reads them).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Signs Twilio's webhooks (and authenticates REST calls, later).
@@ -24,6 +25,18 @@ pub struct Config {
     pub service_token: String,
     /// Signs the tool credential handed to the relay in the agent configuration.
     pub tool_token_key: String,
+}
+
+/// The configuration from the platform's settings (Spin variables, or Lambda's environment).
+pub async fn config(settings: &impl Settings) -> Config {
+    Config {
+        twilio_auth_token: settings.get("twilio_auth_token").await,
+        public_base_url: settings.get("public_base_url").await,
+        relay_url: settings.get("relay_url").await,
+        relay_token_key: settings.get("relay_token_key").await,
+        service_token: settings.get("service_token").await,
+        tool_token_key: settings.get("tool_token_key").await,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -99,13 +99,17 @@ impl TwilioApi {
         country: &str,
         area_code: Option<&str>,
     ) -> Result<Vec<PhoneE164>, ProviderError> {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        query.append_pair("VoiceEnabled", "true");
-        query.append_pair("SmsEnabled", "true");
-        query.append_pair("PageSize", "10");
-        if let Some(code) = area_code {
-            query.append_pair("AreaCode", code);
-        }
+        // Built in its own scope: the serializer is not `Send`, and this future must be.
+        let query = {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.append_pair("VoiceEnabled", "true");
+            query.append_pair("SmsEnabled", "true");
+            query.append_pair("PageSize", "10");
+            if let Some(code) = area_code {
+                query.append_pair("AreaCode", code);
+            }
+            query.finish()
+        };
         let country: String = country
             .chars()
             .filter(char::is_ascii_alphabetic)
@@ -115,7 +119,7 @@ impl TwilioApi {
             Method::Get,
             &format!("AvailablePhoneNumbers/{country}/Local.json"),
         );
-        req.url = format!("{}?{}", req.url, query.finish());
+        req.url = format!("{}?{query}", req.url);
         let answer = json_answer(SERVICE, http.send(req).await)?;
         let numbers = answer
             .get("available_phone_numbers")

@@ -1,0 +1,13 @@
+//! `/vapi/orders` on Lambda.
+
+use hostline_orders::handler;
+
+fn main() -> Result<(), hostline_lambda_adapter::Error> {
+    hostline_lambda_adapter::serve(
+        "orders",
+        async |p| handler::config(&p.settings).await,
+        |req, p, config| async move {
+            handler::handle(&req, &p.store, config, jiff::Timestamp::now()).await
+        },
+    )
+}
