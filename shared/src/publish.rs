@@ -497,8 +497,9 @@ async fn load_committed<S: Store>(
     let Some(keys) = &record.published else {
         return Ok(store.get_value(&legacy).await?.map(|v| (v, legacy)));
     };
+    // Revisioned content never changes under its key: a platform may answer from memory.
     let key = pick(keys);
-    if let Some(v) = store.get_value(&key).await? {
+    if let Some(v) = store.get_immutable(&key).await? {
         return Ok(Some((v, key)));
     }
     let fresh = read_json::<_, BusinessRecord>(store, &crate::store::keys::business(&record.id))
@@ -506,7 +507,7 @@ async fn load_committed<S: Store>(
         .and_then(|r| r.published)
         .map(|k| pick(&k));
     match fresh {
-        Some(k) if k != key => Ok(store.get_value(&k).await?.map(|v| (v, k))),
+        Some(k) if k != key => Ok(store.get_immutable(&k).await?.map(|v| (v, k))),
         _ => Err(StoreError::Corrupt(format!(
             "committed content {key} of {} is missing",
             record.id

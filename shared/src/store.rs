@@ -75,6 +75,16 @@ pub trait Store {
     fn get_value(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> {
         async move { Ok(self.get(key).await?.map(|v| v.value)) }
     }
+    /// The value at a key that is written once and never changed: committed, revisioned content
+    /// (a published bundle, a document revision), whose key names its revision. A platform whose
+    /// process outlives a request (Lambda) may keep it in memory and answer later reads from
+    /// there; it may be absent (not yet written, or retired), never different.
+    fn get_immutable(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> {
+        self.get_value(key)
+    }
     fn put(&self, key: &str, value: &[u8]) -> impl Future<Output = Result<(), StoreError>>;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>>;
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>>;
@@ -413,6 +423,12 @@ impl<S: Store> Store for &S {
     fn get_value(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> {
         (**self).get_value(key)
     }
+    fn get_immutable(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> {
+        (**self).get_immutable(key)
+    }
     fn put(&self, key: &str, value: &[u8]) -> impl Future<Output = Result<(), StoreError>> {
         (**self).put(key, value)
     }
@@ -500,6 +516,9 @@ impl<S: Store> Store for FaultyStore<S> {
     async fn get_value(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.get_value(key).await
     }
+    async fn get_immutable(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get_immutable(key).await
+    }
     async fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.admit()?;
         self.inner.put(key, value).await
@@ -542,6 +561,7 @@ pub mod contract {
         cas_after_delete(s).await;
         empty_and_binary_values(s).await;
         get_value_reads_what_get_reads(s).await;
+        immutable_content_reads_as_written(s).await;
         increment_counts_from_zero(s).await;
         put_many_writes_every_key(s).await;
     }
@@ -594,6 +614,23 @@ pub mod contract {
             Some(&b"seven"[..]),
             "a failed increment leaves the value"
         );
+    }
+
+    async fn immutable_content_reads_as_written<S: Store>(s: &S) {
+        assert_eq!(
+            s.get_immutable("c/imm/r1").await.unwrap(),
+            None,
+            "get_immutable of content not yet written"
+        );
+        s.put("c/imm/r1", b"\x01content").await.unwrap();
+        for _ in 0..2 {
+            assert_eq!(
+                s.get_immutable("c/imm/r1").await.unwrap().as_deref(),
+                Some(&b"\x01content"[..]),
+                "get_immutable after put (and again)"
+            );
+        }
+        s.delete("c/imm/r1").await.unwrap();
     }
 
     async fn get_value_reads_what_get_reads<S: Store>(s: &S) {

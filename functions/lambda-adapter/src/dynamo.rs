@@ -35,8 +35,12 @@ pub mod attr {
     pub const PARTITION: &str = "pk";
     /// Sort key (string): the rest of the key.
     pub const SORT: &str = "sk";
-    /// The value (binary).
+    /// The value (binary), when stored as it is.
     pub const VALUE: &str = "val";
+    /// The value deflated (binary, raw DEFLATE), instead of [`VALUE`] when that makes the item
+    /// smaller: DynamoDB bills writes per 1 KB and reads per 4 KB of item, and an item holds at
+    /// most 400 KB.
+    pub const DEFLATED: &str = "valz";
     /// The value's version (number): [`hostline_shared::store::Version::of`] the value.
     pub const VERSION: &str = "ver";
     /// When the item expires (number, epoch seconds): the table's TTL attribute.
@@ -105,13 +109,49 @@ fn now_epoch_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The most bytes of immutable content ([`Store::get_immutable`]) a container keeps in memory:
+/// hundreds of restaurants' bundles, well inside the function's memory.
+const CONTENT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Immutable content read before, oldest first out when full. Shared by a store's clones.
+#[derive(Debug, Default)]
+struct ContentCache {
+    values: HashMap<String, std::sync::Arc<[u8]>>,
+    order: std::collections::VecDeque<String>,
+    bytes: usize,
+}
+
+impl ContentCache {
+    fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.values.get(key).map(|v| v.to_vec())
+    }
+
+    fn insert(&mut self, key: &str, value: &[u8]) {
+        if value.len() > CONTENT_CACHE_BYTES || self.values.contains_key(key) {
+            return;
+        }
+        while self.bytes + value.len() > CONTENT_CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = self.values.remove(&old) {
+                self.bytes -= v.len();
+            }
+        }
+        self.bytes += value.len();
+        self.order.push_back(key.to_owned());
+        self.values.insert(key.to_owned(), value.into());
+    }
+}
+
 /// The [`Store`] over one DynamoDB table. Holds a client (cheap to clone: it shares its
-/// connection pool) and the table name.
+/// connection pool), the table name, and the container's cache of immutable content.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
     page_limit: Option<i32>,
+    content: std::sync::Arc<std::sync::Mutex<ContentCache>>,
 }
 
 impl DynamoStore {
@@ -120,6 +160,7 @@ impl DynamoStore {
             client,
             table: table.into(),
             page_limit: None,
+            content: Default::default(),
         }
     }
 
@@ -139,10 +180,13 @@ impl DynamoStore {
     }
 
     /// The live item at `key`: its value, expiry and (when `with_version`) version.
+    /// `consistent`: a strongly consistent read (what every read but one of immutable content
+    /// needs); otherwise an eventually consistent one, at half the read units.
     async fn get_item(
         &self,
         key: &str,
         with_version: bool,
+        consistent: bool,
     ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let (pk, sk) = split_key(key)?;
         let req = self
@@ -151,15 +195,16 @@ impl DynamoStore {
             .table_name(&self.table)
             .key(attr::PARTITION, AttributeValue::S(pk.to_owned()))
             .key(attr::SORT, AttributeValue::S(sk.to_owned()))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .expression_attribute_names("#v", attr::VALUE)
+            .expression_attribute_names("#z", attr::DEFLATED)
             .expression_attribute_names("#e", attr::EXPIRES);
         // DynamoDB refuses an attribute name the expression does not use.
         let req = if with_version {
-            req.projection_expression("#v, #r, #e")
+            req.projection_expression("#v, #z, #r, #e")
                 .expression_attribute_names("#r", attr::VERSION)
         } else {
-            req.projection_expression("#v, #e")
+            req.projection_expression("#v, #z, #e")
         };
         let out = req.send().await.map_err(|e| backend("GetItem", key, e))?;
         let Some(item) = out.item else {
@@ -172,13 +217,14 @@ impl DynamoStore {
     }
 
     fn item(pk: &str, sk: &str, value: &[u8]) -> HashMap<String, AttributeValue> {
+        let stored = match deflated(value) {
+            Some(small) => (attr::DEFLATED, small),
+            None => (attr::VALUE, value.to_vec()),
+        };
         HashMap::from([
             (attr::PARTITION.to_owned(), AttributeValue::S(pk.to_owned())),
             (attr::SORT.to_owned(), AttributeValue::S(sk.to_owned())),
-            (
-                attr::VALUE.to_owned(),
-                AttributeValue::B(Blob::new(value.to_vec())),
-            ),
+            (stored.0.to_owned(), AttributeValue::B(Blob::new(stored.1))),
             (
                 attr::VERSION.to_owned(),
                 AttributeValue::N(Version::of(value).0.to_string()),
@@ -307,11 +353,36 @@ fn expired(
     Ok(at <= now)
 }
 
+/// Values from this size on are stored deflated when that saves space (JSON documents shrink
+/// three to five times); smaller ones could not save a billed unit.
+const DEFLATE_FROM: usize = 1024;
+/// The most a deflated value may grow back to: far above any value a 400 KB item can hold
+/// deflated in practice, and a bound on what a corrupt item can make us allocate.
+const MAX_INFLATED: usize = 64 * 1024 * 1024;
+
+/// `value` deflated, if it is worth it.
+fn deflated(value: &[u8]) -> Option<Vec<u8>> {
+    if value.len() < DEFLATE_FROM {
+        return None;
+    }
+    let small = miniz_oxide::deflate::compress_to_vec(value, 6);
+    (small.len() < value.len()).then_some(small)
+}
+
 fn value_of(key: &str, item: &HashMap<String, AttributeValue>) -> Result<Vec<u8>, StoreError> {
-    item.get(attr::VALUE)
-        .and_then(|v| v.as_b().ok())
-        .map(|b| b.as_ref().to_vec())
-        .ok_or_else(|| StoreError::Corrupt(format!("{key}: no binary {}", attr::VALUE)))
+    let binary = |name: &str| item.get(name).and_then(|v| v.as_b().ok());
+    if let Some(raw) = binary(attr::VALUE) {
+        return Ok(raw.as_ref().to_vec());
+    }
+    let Some(small) = binary(attr::DEFLATED) else {
+        return Err(StoreError::Corrupt(format!(
+            "{key}: no binary {}",
+            attr::VALUE
+        )));
+    };
+    miniz_oxide::inflate::decompress_to_vec_with_limit(small.as_ref(), MAX_INFLATED).map_err(|e| {
+        StoreError::Corrupt(format!("{key}: {} does not inflate: {e}", attr::DEFLATED))
+    })
 }
 
 fn version_of(key: &str, item: &HashMap<String, AttributeValue>) -> Result<Version, StoreError> {
@@ -336,7 +407,7 @@ where
 
 impl Store for DynamoStore {
     async fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
-        let Some(item) = self.get_item(key, true).await? else {
+        let Some(item) = self.get_item(key, true, true).await? else {
             return Ok(None);
         };
         Ok(Some(Versioned {
@@ -346,10 +417,32 @@ impl Store for DynamoStore {
     }
 
     async fn get_value(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.get_item(key, false).await? {
+        match self.get_item(key, false, true).await? {
             Some(item) => value_of(key, &item).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// From the container's memory when read before; else an eventually consistent read (half
+    /// the units: the content never changes, so any replica that has it has it right), and a
+    /// strongly consistent one if that finds nothing (content committed a moment ago may not
+    /// have reached every replica).
+    async fn get_immutable(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(v) = self.content.lock().ok().and_then(|c| c.get(key)) {
+            return Ok(Some(v));
+        }
+        let item = match self.get_item(key, false, false).await? {
+            Some(item) => Some(item),
+            None => self.get_item(key, false, true).await?,
+        };
+        let Some(item) = item else {
+            return Ok(None);
+        };
+        let value = value_of(key, &item)?;
+        if let Ok(mut cache) = self.content.lock() {
+            cache.insert(key, &value);
+        }
+        Ok(Some(value))
     }
 
     async fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
@@ -525,6 +618,50 @@ mod tests {
         let text = HashMap::from([(attr::EXPIRES.to_owned(), AttributeValue::S("soon".into()))]);
         assert!(matches!(
             expired("k", &text, 1.0),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn the_content_cache_keeps_what_fits_and_lets_the_oldest_go_first() {
+        let mut cache = ContentCache::default();
+        let third = vec![7u8; CONTENT_CACHE_BYTES / 3];
+        for key in ["a", "b", "c"] {
+            cache.insert(key, &third);
+        }
+        assert!(cache.get("a").is_some() && cache.get("c").is_some());
+        cache.insert("d", &third);
+        assert_eq!(cache.get("a"), None, "the oldest went");
+        assert_eq!(cache.get("d").as_deref(), Some(&third[..]));
+        assert!(cache.bytes <= CONTENT_CACHE_BYTES);
+        cache.insert("huge", &vec![0u8; CONTENT_CACHE_BYTES + 1]);
+        assert_eq!(cache.get("huge"), None, "larger than the cache: not kept");
+        assert!(cache.get("b").is_some(), "and nothing evicted for it");
+    }
+
+    #[test]
+    fn large_compressible_values_are_stored_deflated_and_read_back_whole() {
+        let json = br#"{"item":"pepperoni pizza","modifiers":["large"],"quantity":2}"#.repeat(40);
+        let item = DynamoStore::item("biz/a", "carts/c", &json);
+        assert!(!item.contains_key(attr::VALUE), "stored deflated");
+        let small = item[attr::DEFLATED].as_b().unwrap().as_ref().len();
+        assert!(small * 3 < json.len(), "{small} of {}", json.len());
+        assert_eq!(value_of("k", &item).unwrap(), json);
+        assert_eq!(
+            version_of("k", &item).unwrap(),
+            Version::of(&json),
+            "the version is the value's, not its stored form's"
+        );
+        let tiny = DynamoStore::item("biz/a", "carts/c", b"{}");
+        assert_eq!(value_of("k", &tiny).unwrap(), b"{}");
+        assert!(!tiny.contains_key(attr::DEFLATED));
+        let mut broken = item.clone();
+        broken.insert(
+            attr::DEFLATED.into(),
+            AttributeValue::B(Blob::new(vec![0xff; 8])),
+        );
+        assert!(matches!(
+            value_of("k", &broken),
             Err(StoreError::Corrupt(_))
         ));
     }

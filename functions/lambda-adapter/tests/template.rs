@@ -2,16 +2,10 @@
 //! same variables. spin.toml is where routes and variables are added first; this test fails
 //! until template.yaml says the same, naming each difference.
 
-use serde_yaml_ng::Value as Yaml;
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+mod support;
 
-fn repo_file(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
+use std::collections::BTreeSet;
+use support::template::{self, repo_file};
 
 /// What a manifest says about one function.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -52,45 +46,21 @@ fn from_spin(text: &str) -> Functions {
 /// template.yaml's functions: each one's `Binary` is its spin.toml component. Environment
 /// variables set for every function (Globals) belong to no component and are not compared.
 fn from_template(text: &str) -> (Functions, Vec<String>) {
-    let doc: Yaml = serde_yaml_ng::from_str(text).expect("template.yaml parses");
+    let sam = template::parse(text);
     let mut out = Functions::default();
-    let mut problems = Vec::new();
-    let parameters = doc["Parameters"].as_mapping().expect("Parameters");
-    let resources = doc["Resources"].as_mapping().expect("Resources");
-    for (id, r) in resources {
-        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
+    let mut problems = sam.problems;
+    for f in &sam.functions {
+        for path in &f.paths {
+            out.routes.insert((path.clone(), f.binary.clone()));
         }
-        let id = id.as_str().unwrap_or("?");
-        let Some(component) = r["Metadata"]["BuildProperties"]["Binary"].as_str() else {
-            problems.push(format!("{id} names no Binary"));
-            continue;
-        };
-        let events = r["Properties"]["Events"].as_mapping();
-        for (name, e) in events.into_iter().flatten() {
-            let name = name.as_str().unwrap_or("?");
-            let p = &e["Properties"];
-            if e["Type"].as_str() != Some("HttpApi") || p["Method"].as_str() != Some("ANY") {
-                problems.push(format!("{id}.{name}: not an HttpApi event for ANY method"));
-            }
-            match p["Path"].as_str() {
-                Some(path) => {
-                    out.routes.insert((path.to_owned(), component.to_owned()));
-                }
-                None => problems.push(format!("{id}.{name}: no Path")),
-            }
-        }
-        let vars = r["Properties"]["Environment"]["Variables"].as_mapping();
-        for (var, value) in vars.into_iter().flatten() {
-            let var = var.as_str().unwrap_or("?");
-            out.variables.insert((component.to_owned(), var.to_owned()));
+        for (var, param) in &f.env {
+            out.variables.insert((f.binary.clone(), var.clone()));
             // Each variable comes from a parameter of the template.
-            let param = match value {
-                Yaml::Tagged(t) if t.tag == "Ref" => t.value.as_str(),
-                _ => None,
-            };
-            if !param.is_some_and(|p| parameters.contains_key(p)) {
-                problems.push(format!("{id}: {var} is not a !Ref to a parameter"));
+            if !param
+                .as_ref()
+                .is_some_and(|p| sam.parameters.contains_key(p))
+            {
+                problems.push(format!("{}: {var} is not a !Ref to a parameter", f.id));
             }
         }
     }
