@@ -54,6 +54,6 @@ mod tests {
         s.insert("twilio_auth_token".into(), "token".into());
         let api = futures::executor::block_on(twilio_api(&s)).expect("configured");
         assert_eq!(api.account().as_str(), "AC0123456789abcdef0123456789abcdef");
-        assert_eq!(futures::executor::block_on(s.get("unset")), "");
+        assert_eq!(futures::executor::block_on(Settings::get(&s, "unset")), "");
     }
 }

@@ -19,24 +19,59 @@ struct Aws {
 impl Aws {
     /// Started with the parameters an operator passes to `sam deploy`, and `more`.
     fn start(more: &[(&str, &str)]) -> Aws {
-        let mut parameters = vec![
-            ("AdminToken", ADMIN_TOKEN),
-            ("VapiSecret", VAPI_SECRET),
-            ("ToolTokenKey", "lambda-test-tool-token-key"),
-            ("TwilioAuthToken", TWILIO_TOKEN),
-            ("RelayTokenKey", RELAY_KEY),
-            ("ServiceToken", SERVICE_TOKEN),
-            ("JwtKey", "lambda-test-jwt-key-of-at-least-32-bytes"),
-            ("PiiHashKey", "lambda-test-pii-hash-key"),
-            ("PiiEncryptionKey", "lambda-test-pii-encryption-key"),
-            ("PublicBaseUrl", PUBLIC_BASE_URL),
-            ("RelayUrl", RELAY_URL),
-        ];
+        let mut parameters = deploy_parameters().to_vec();
         parameters.extend_from_slice(more);
-        let local = LocalLambda::start(&parameters);
+        let local = LocalLambda::start(&parameters, &[]);
         let client = Client::new(local.url.clone());
         Aws { local, client }
     }
+
+    /// Started with every secret in SSM Parameter Store under one path (SecretsPath) instead of
+    /// the template's secret parameters, which stay empty.
+    fn start_with_secrets_in_ssm(more: &[(&str, &str)]) -> Aws {
+        const PATH: &str = "/hostline/test";
+        let sam = support::template::parse(&support::template::repo_file("template.yaml"));
+        let mut ssm = Vec::new();
+        let mut parameters = vec![("SecretsPath", PATH)];
+        for (parameter, value) in deploy_parameters() {
+            // A secret is a parameter with no default; settings are named by their variable.
+            let secret = sam.parameters.get(parameter) == Some(&Some(String::new()));
+            if !secret {
+                parameters.push((parameter, value));
+                continue;
+            }
+            let variable = sam
+                .functions
+                .iter()
+                .flat_map(|f| &f.env)
+                .find(|(_, p)| p.as_deref() == Some(parameter))
+                .map(|(v, _)| v.to_ascii_lowercase())
+                .unwrap_or_else(|| panic!("no function uses {parameter}"));
+            ssm.push((format!("{PATH}/{variable}"), value.to_owned()));
+        }
+        parameters.extend_from_slice(more);
+        let ssm: Vec<(&str, &str)> = ssm.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let local = LocalLambda::start(&parameters, &ssm);
+        let client = Client::new(local.url.clone());
+        Aws { local, client }
+    }
+}
+
+/// The template parameters an operator passes to `sam deploy`: the secrets and the URLs.
+fn deploy_parameters() -> [(&'static str, &'static str); 11] {
+    [
+        ("AdminToken", ADMIN_TOKEN),
+        ("VapiSecret", VAPI_SECRET),
+        ("ToolTokenKey", "lambda-test-tool-token-key"),
+        ("TwilioAuthToken", TWILIO_TOKEN),
+        ("RelayTokenKey", RELAY_KEY),
+        ("ServiceToken", SERVICE_TOKEN),
+        ("JwtKey", "lambda-test-jwt-key-of-at-least-32-bytes"),
+        ("PiiHashKey", "lambda-test-pii-hash-key"),
+        ("PiiEncryptionKey", "lambda-test-pii-encryption-key"),
+        ("PublicBaseUrl", PUBLIC_BASE_URL),
+        ("RelayUrl", RELAY_URL),
+    ]
 }
 
 impl Deployment for Aws {
@@ -76,11 +111,13 @@ fn the_collection_end_to_end_on_lambda_with_restart() {
     assert!(usage["knowledge-base"].invocations > 10, "{usage:?}");
 }
 
+/// With the secrets in SSM Parameter Store, not in the template's parameters: the functions
+/// read them at cold start (an admin call, a tool credential and a Twilio signature all work).
 #[test]
-fn an_order_by_phone_is_texted_once_on_lambda() {
+fn an_order_by_phone_is_texted_once_on_lambda_with_secrets_in_ssm() {
     let twilio = fake_twilio();
     let url = twilio.url();
-    let aws = Aws::start(&[
+    let aws = Aws::start_with_secrets_in_ssm(&[
         ("TwilioAccountSid", TWILIO_ACCOUNT),
         ("TwilioApiBase", url.as_str()),
     ]);

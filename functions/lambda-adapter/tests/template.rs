@@ -131,3 +131,82 @@ fn the_check_sees_a_route_or_variable_missing_from_the_template() {
         "a route moved: one gone, one new"
     );
 }
+
+/// Every name a `!Ref`, `!GetAtt` or `!Sub` in `text` uses that the template does not define
+/// (cfn-lint does not look inside a SAM function's `Policies`).
+fn undefined_names(text: &str) -> Vec<String> {
+    use serde_yaml_ng::Value as Yaml;
+    let doc: Yaml = serde_yaml_ng::from_str(text).expect("template.yaml parses");
+    let mut defined: BTreeSet<String> = ["Parameters", "Resources", "Conditions"]
+        .iter()
+        .flat_map(|section| doc[*section].as_mapping().into_iter().flatten())
+        .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+        .collect();
+    defined.extend(
+        [
+            "AWS::NoValue",
+            "AWS::Region",
+            "AWS::AccountId",
+            "AWS::Partition",
+            "AWS::URLSuffix",
+            "AWS::StackName",
+        ]
+        .map(str::to_owned),
+    );
+    fn walk(v: &Yaml, out: &mut Vec<String>) {
+        match v {
+            Yaml::Tagged(t) => {
+                match (t.tag.to_string().trim_start_matches('!'), &t.value) {
+                    ("Ref", Yaml::String(name)) => out.push(name.clone()),
+                    ("GetAtt", Yaml::String(name)) => {
+                        out.push(name.split('.').next().unwrap_or(name).to_owned())
+                    }
+                    ("Sub", Yaml::String(text)) => {
+                        let mut rest = text.as_str();
+                        while let Some(at) = rest.find("${") {
+                            let end = rest[at..].find('}').map_or(rest.len(), |e| at + e);
+                            let name = &rest[at + 2..end];
+                            out.push(name.split('.').next().unwrap_or(name).to_owned());
+                            rest = &rest[(end + 1).min(rest.len())..];
+                        }
+                    }
+                    _ => {}
+                }
+                walk(&t.value, out);
+            }
+            Yaml::Sequence(items) => items.iter().for_each(|i| walk(i, out)),
+            Yaml::Mapping(m) => m.iter().for_each(|(_, v)| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut used = Vec::new();
+    walk(&doc, &mut used);
+    used.retain(|n| !defined.contains(n));
+    used
+}
+
+#[test]
+fn every_name_the_template_refers_to_is_defined() {
+    let template = repo_file("template.yaml");
+    assert_eq!(undefined_names(&template), Vec::<String>::new());
+    let broken = template.replacen("!Ref SecretsRead,", "!Ref SecretsReadX,", 1);
+    assert_eq!(undefined_names(&broken), ["SecretsReadX"]);
+}
+
+#[test]
+fn every_function_with_settings_may_read_the_secrets_path() {
+    let sam = template::parse(&repo_file("template.yaml"));
+    let text = repo_file("template.yaml");
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    for f in sam.functions.iter().filter(|f| !f.env.is_empty()) {
+        let policies = format!(
+            "{:?}",
+            doc["Resources"][f.id.as_str()]["Properties"]["Policies"]
+        );
+        assert!(
+            policies.contains("SecretsRead"),
+            "{} has settings but cannot read SecretsPath",
+            f.id
+        );
+    }
+}

@@ -113,8 +113,9 @@ impl LocalLambda {
     /// Starts the emulator (with the table and bucket), the gateway, the meter and every
     /// function of template.yaml, configured with `parameters` (template parameter name →
     /// value); a parameter left out takes the template's default, and one without a default
-    /// that a function needs is a test error, as it would be for `sam deploy`.
-    pub fn start(parameters: &[(&str, &str)]) -> LocalLambda {
+    /// that a function needs is a test error, as it would be for `sam deploy`. `ssm` are SSM
+    /// parameters (full name, value) written as SecureStrings before any function starts.
+    pub fn start(parameters: &[(&str, &str)], ssm: &[(&str, &str)]) -> LocalLambda {
         let sam = template::parse(&repo_file("template.yaml"));
         assert!(sam.problems.is_empty(), "{:?}", sam.problems);
         let emulator = Emulator::start();
@@ -126,6 +127,17 @@ impl LocalLambda {
         runtime.block_on(async {
             emulator.store().await;
             emulator.blobs().await;
+            let client = aws_sdk_ssm::Client::new(&emulator.config().await);
+            for (name, value) in ssm {
+                client
+                    .put_parameter()
+                    .name(*name)
+                    .value(*value)
+                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                    .send()
+                    .await
+                    .expect("put an SSM parameter");
+            }
         });
         let (shared, url, meter_url) = runtime.block_on(async {
             let mut functions = Vec::new();
