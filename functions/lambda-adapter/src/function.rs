@@ -63,6 +63,39 @@ where
     H: Fn(Request, &'static Platform, &'static C) -> Fut + 'static,
     Fut: Future<Output = Response> + 'static,
 {
+    answer_events(function, async move || {
+        let platform: &'static Platform = match Platform::from_env().await {
+            Ok(p) => Box::leak(Box::new(p)),
+            Err(e) => {
+                eprintln!("{function}: cannot start: {e}");
+                return Err(Error::from(e));
+            }
+        };
+        let config: &'static C = Box::leak(Box::new(config(platform).await));
+        Ok(move |req| handler(req, platform, config))
+    })
+}
+
+/// [`serve`] for a function that needs no storage, no settings and no secrets (the health
+/// check, the kitchen display's static page): nothing to build at cold start, and no
+/// permission asked for.
+pub fn serve_static<H, Fut>(function: &'static str, handler: H) -> Result<(), Error>
+where
+    H: Fn(Request) -> Fut + 'static,
+    Fut: Future<Output = Response> + 'static,
+{
+    answer_events(function, async move || Ok(handler))
+}
+
+/// The event loop: `start` builds the handler once, then every event is answered with it.
+fn answer_events<H, Fut>(
+    function: &'static str,
+    start: impl AsyncFnOnce() -> Result<H, Error>,
+) -> Result<(), Error>
+where
+    H: Fn(Request) -> Fut + 'static,
+    Fut: Future<Output = Response> + 'static,
+{
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -71,19 +104,11 @@ where
     // runtime awaits is its join handle.
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
-        let platform: &'static Platform = match Platform::from_env().await {
-            Ok(p) => Box::leak(Box::new(p)),
-            Err(e) => {
-                eprintln!("{function}: cannot start: {e}");
-                return Err(e.into());
-            }
-        };
-        let config: &'static C = Box::leak(Box::new(config(platform).await));
-        let handler: &'static H = Box::leak(Box::new(handler));
+        let handler: &'static H = Box::leak(Box::new(start().await?));
         lambda_http::run(service_fn(move |event: lambda_http::Request| {
             let answer = tokio::task::spawn_local(async move {
                 match read_request(event) {
-                    Ok(req) => handler(req, platform, config).await,
+                    Ok(req) => handler(req).await,
                     Err(resp) => resp,
                 }
             });

@@ -18,7 +18,9 @@ mod settings;
 
 pub use config::{config_loader, dynamo_client, s3_client};
 pub use dynamo::{DynamoStore, attr, split_key};
-pub use function::{Error, MAX_BODY_BYTES, Platform, read_request, serve, write_response};
+pub use function::{
+    Error, MAX_BODY_BYTES, Platform, read_request, serve, serve_static, write_response,
+};
 pub use http_client::NativeHttp;
 pub use s3::S3Blobs;
 pub use settings::EnvSettings;

@@ -74,6 +74,20 @@ fn deploy_parameters() -> [(&'static str, &'static str); 11] {
     ]
 }
 
+impl Drop for Aws {
+    /// Every request the functions made was one their template policies allow (or the test
+    /// failed already).
+    fn drop(&mut self) {
+        let denied = self.local.denied();
+        if !std::thread::panicking() {
+            assert!(
+                denied.is_empty(),
+                "template.yaml does not grant: {denied:?}"
+            );
+        }
+    }
+}
+
 impl Deployment for Aws {
     fn client(&self) -> &Client {
         &self.client

@@ -1,9 +1,7 @@
 //! `/kitchen/...` (the kitchen display's page and assets) on Lambda.
 
 fn main() -> Result<(), hostline_lambda_adapter::Error> {
-    hostline_lambda_adapter::serve(
-        "kitchen",
-        async |_| (),
-        |req, _, _| async move { hostline_kitchen::handler::handle(&req) },
-    )
+    hostline_lambda_adapter::serve_static("kitchen", |req| async move {
+        hostline_kitchen::handler::handle(&req)
+    })
 }

@@ -74,6 +74,10 @@ pub struct AwsUsage {
 struct Function {
     sam: SamFunction,
     runtime_api: SocketAddr,
+    /// Where its SDK clients send DynamoDB, S3 and SSM requests: the meter, as this function.
+    aws_endpoint: String,
+    /// The actions its policies allow (`dynamodb:GetItem`, `s3:PutObject`, …).
+    allowed: Vec<&'static str>,
     queue: mpsc::UnboundedSender<Invocation>,
     waiting: tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>,
     in_flight: Mutex<HashMap<String, (oneshot::Sender<Reply>, Instant)>>,
@@ -91,6 +95,8 @@ struct Shared {
     /// The size of every item the meter has seen written, by (pk, sk): what a delete of it costs.
     item_sizes: Mutex<HashMap<(String, String), u64>>,
     next_id: Mutex<u64>,
+    /// Requests refused because the caller's policies do not allow them: (function, action).
+    denied: Mutex<Vec<(String, String)>>,
 }
 
 /// The running collection. Dropping it stops every process and the emulator.
@@ -99,7 +105,6 @@ pub struct LocalLambda {
     shared: Arc<Shared>,
     /// The HTTP API's base URL (what Vapi and Twilio would be given).
     pub url: String,
-    meter_url: String,
     parameters: BTreeMap<String, String>,
     memory_mb: u64,
     global_env: Vec<(String, Option<String>)>,
@@ -139,7 +144,7 @@ impl LocalLambda {
                     .expect("put an SSM parameter");
             }
         });
-        let (shared, url, meter_url) = runtime.block_on(async {
+        let (shared, url) = runtime.block_on(async {
             let mut functions = Vec::new();
             let mut routes = Vec::new();
             let mut runtime_listeners = Vec::new();
@@ -151,17 +156,25 @@ impl LocalLambda {
                     }
                 }
                 let listener = bind().await;
+                let meter = bind().await;
                 let (queue, waiting) = mpsc::unbounded_channel();
                 functions.push(Arc::new(Function {
                     sam: f.clone(),
                     runtime_api: listener.local_addr().expect("an address"),
+                    aws_endpoint: format!("http://{}", meter.local_addr().expect("an address")),
+                    allowed: f
+                        .policies
+                        .iter()
+                        .flat_map(|p| granted_by(p))
+                        .copied()
+                        .collect(),
                     queue,
                     waiting: tokio::sync::Mutex::new(waiting),
                     in_flight: Mutex::new(HashMap::new()),
                     spawned_at: Mutex::new(None),
                     usage: Mutex::new(FunctionUsage::default()),
                 }));
-                runtime_listeners.push(listener);
+                runtime_listeners.push((listener, meter));
             }
             // API Gateway prefers an exact route, then the longest greedy one.
             routes.sort_by_key(|(p, greedy, _)| (*greedy, std::cmp::Reverse(p.len())));
@@ -173,28 +186,28 @@ impl LocalLambda {
                 aws: Mutex::new(AwsUsage::default()),
                 item_sizes: Mutex::new(HashMap::new()),
                 next_id: Mutex::new(0),
+                denied: Mutex::new(Vec::new()),
             });
-            for (f, listener) in shared.functions.iter().zip(runtime_listeners) {
-                let (shared, f) = (shared.clone(), f.clone());
+            for (f, (listener, meter)) in shared.functions.iter().zip(runtime_listeners) {
+                let (s, function) = (shared.clone(), f.clone());
                 serve(listener, move |req| {
-                    runtime_api(shared.clone(), f.clone(), req)
+                    runtime_api(s.clone(), function.clone(), req)
+                });
+                let (s, function) = (shared.clone(), f.clone());
+                serve(meter, move |req| {
+                    meter_aws(s.clone(), function.clone(), req)
                 });
             }
             let gateway = bind().await;
             let url = format!("http://{}", gateway.local_addr().expect("an address"));
             let s = shared.clone();
             serve(gateway, move |req| api_gateway(s.clone(), req));
-            let meter = bind().await;
-            let meter_url = format!("http://{}", meter.local_addr().expect("an address"));
-            let s = shared.clone();
-            serve(meter, move |req| meter_aws(s.clone(), req));
-            (shared, url, meter_url)
+            (shared, url)
         });
         let mut local = LocalLambda {
             runtime,
             shared,
             url,
-            meter_url,
             parameters: parameters
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -255,7 +268,7 @@ impl LocalLambda {
                 .env("AWS_REGION", "us-east-1")
                 .env("AWS_ACCESS_KEY_ID", "test")
                 .env("AWS_SECRET_ACCESS_KEY", "test")
-                .env("AWS_ENDPOINT_URL", &self.meter_url)
+                .env("AWS_ENDPOINT_URL", &f.aws_endpoint)
                 .env("AWS_EC2_METADATA_DISABLED", "true")
                 .env("AWS_CONFIG_FILE", home.join("no-config"))
                 .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
@@ -316,6 +329,12 @@ impl LocalLambda {
         self.shared.aws.lock().unwrap().clone()
     }
 
+    /// Every request a function's policies did not allow, as (binary, action): API calls the
+    /// template forgot to grant (the request got AWS's AccessDenied).
+    pub fn denied(&self) -> Vec<(String, String)> {
+        self.shared.denied.lock().unwrap().clone()
+    }
+
     /// Forget the counts so far (init durations are kept: they belong to the processes).
     pub fn reset_usage(&self) {
         *self.shared.aws.lock().unwrap() = AwsUsage::default();
@@ -338,8 +357,13 @@ impl Drop for LocalLambda {
     }
 }
 
-/// A function's binary, built by cargo beside this test.
+/// A function's binary: built by cargo beside this test, or in `HOSTLINE_LAMBDA_BIN_DIR` when
+/// that is set (`target/release` after `cargo build --release -p hostline-lambda-adapter --bins`,
+/// to time release builds' cold starts).
 fn binary(name: &str) -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("HOSTLINE_LAMBDA_BIN_DIR") {
+        return std::path::Path::new(&dir).join(name);
+    }
     let bins: [(&str, &str); 9] = [
         ("healthz", env!("CARGO_BIN_EXE_healthz")),
         ("assistant-request", env!("CARGO_BIN_EXE_assistant-request")),
@@ -714,8 +738,73 @@ fn key_of(key: &Value) -> (String, String) {
     (s("pk"), s("sk"))
 }
 
-/// The meter: forwards every DynamoDB and S3 request to the emulator and counts it.
-async fn meter_aws(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> HttpResponse {
+/// The actions a SAM policy template (or the template's own managed policy) allows, as the
+/// SAM policy templates list them.
+fn granted_by(policy: &str) -> &'static [&'static str] {
+    const DYNAMO_READ: &[&str] = &[
+        "dynamodb:GetItem",
+        "dynamodb:Scan",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:DescribeTable",
+    ];
+    match policy {
+        "DynamoDBReadPolicy" => DYNAMO_READ,
+        "DynamoDBCrudPolicy" => &[
+            "dynamodb:GetItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:PutItem",
+            "dynamodb:Scan",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:DescribeTable",
+            "dynamodb:ConditionCheckItem",
+        ],
+        "S3ReadPolicy" => &["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+        "S3CrudPolicy" => &[
+            "s3:GetObject",
+            "s3:ListBucket",
+            "s3:GetBucketLocation",
+            "s3:PutObject",
+            "s3:DeleteObject",
+        ],
+        "SecretsRead" => &["ssm:GetParametersByPath"],
+        other => panic!("template.yaml uses policy {other}, which the local IAM does not know"),
+    }
+}
+
+/// The IAM action of a request to DynamoDB, SSM or S3.
+fn action_of(parts: &hyper::http::request::Parts, target: Option<&str>) -> String {
+    if let Some(target) = target {
+        let (service, operation) = target.split_once('.').unwrap_or((target, ""));
+        let service = if service.starts_with("DynamoDB") {
+            "dynamodb"
+        } else {
+            "ssm"
+        };
+        return format!("{service}:{operation}");
+    }
+    let object = parts.uri.path().trim_matches('/').contains('/');
+    let listing = parts.uri.query().is_some_and(|q| q.contains("list-type"));
+    match parts.method.as_str() {
+        "GET" if listing || !object => "s3:ListBucket",
+        "GET" | "HEAD" => "s3:GetObject",
+        "PUT" | "POST" => "s3:PutObject",
+        "DELETE" => "s3:DeleteObject",
+        _ => "s3:Unknown",
+    }
+    .to_owned()
+}
+
+/// The meter: for one function, refuses what its policies do not allow (as IAM would), then
+/// forwards every DynamoDB, SSM and S3 request to the emulator and counts it.
+async fn meter_aws(
+    shared: Arc<Shared>,
+    f: Arc<Function>,
+    req: hyper::Request<Incoming>,
+) -> HttpResponse {
     let Some((parts, body)) = body_of(req).await else {
         return respond(400, &[], "unreadable body");
     };
@@ -724,6 +813,28 @@ async fn meter_aws(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> HttpRe
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let action = action_of(&parts, target.as_deref());
+    if !f.allowed.contains(&action.as_str()) {
+        shared
+            .denied
+            .lock()
+            .unwrap()
+            .push((f.sam.binary.clone(), action.clone()));
+        let message = format!("{} is not authorized to perform: {action}", f.sam.id);
+        return match target {
+            Some(_) => respond(
+                400,
+                &[("content-type", "application/x-amz-json-1.0")],
+                json!({"__type": "com.amazon.coral.service#AccessDeniedException", "message": message})
+                    .to_string(),
+            ),
+            None => respond(
+                403,
+                &[("content-type", "application/xml")],
+                format!("<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>"),
+            ),
+        };
+    }
     let url = format!(
         "{}{}",
         shared.emulator_url,

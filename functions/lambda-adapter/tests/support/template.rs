@@ -24,6 +24,9 @@ pub struct SamFunction {
     pub paths: Vec<String>,
     /// (variable, the name its `!Ref` names); `None` for a value that is not a `!Ref`.
     pub env: Vec<(String, Option<String>)>,
+    /// Its `Policies`: SAM policy template names (`DynamoDBCrudPolicy`), and the managed
+    /// policies it `!Ref`s (under a condition or not).
+    pub policies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -95,11 +98,39 @@ pub fn parse(text: &str) -> Sam {
                 None => sam.problems.push(format!("{id}.{name}: no Path")),
             }
         }
+        let mut policies = Vec::new();
+        for p in r["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            match p {
+                Yaml::Mapping(m) => {
+                    policies.extend(m.keys().filter_map(|k| k.as_str()).map(str::to_owned))
+                }
+                Yaml::String(name) => policies.push(name.clone()),
+                // `!If [condition, !Ref Policy, !Ref AWS::NoValue]` or a plain `!Ref Policy`.
+                Yaml::Tagged(t) => {
+                    let refs: Vec<&Yaml> = match &t.value {
+                        Yaml::Sequence(items) => items.iter().skip(1).collect(),
+                        other => vec![other],
+                    };
+                    policies.extend(
+                        refs.into_iter()
+                            .chain(std::iter::once(p))
+                            .filter_map(reference)
+                            .filter(|r| r != "AWS::NoValue"),
+                    );
+                }
+                _ => {}
+            }
+        }
         sam.functions.push(SamFunction {
             id,
             binary: binary.to_owned(),
             paths,
             env: environment(&r["Properties"]["Environment"]["Variables"]),
+            policies,
         });
     }
     sam
