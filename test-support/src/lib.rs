@@ -1,7 +1,9 @@
 //! Helpers for integration tests: the sample restaurants and a store seeded with them
 //! ([`fixtures`]), and the function collection as wasm components for the runner's own tests
-//! and the media relay's round trip through the real tool endpoints; and [`fake_http`], a local
-//! stand-in for Twilio, Vapi or Places that records what it was sent.
+//! and the media relay's round trip through the real tool endpoints; [`fake_http`], a local
+//! stand-in for Twilio, Vapi or Places that records what it was sent; and [`deployment`], the
+//! black-box route scenarios every deployment of the collection (`hostline up`, the Lambda
+//! binaries) must pass.
 //!
 //! This crate sits at `<workspace>/test-support`, so it knows the workspace root from its own
 //! manifest directory; a test crate elsewhere cannot share a helper file by path, because
