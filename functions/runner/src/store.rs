@@ -2,30 +2,30 @@
 //!
 //! One redb database file holds one table per store label (`kv:<label>`). Both guest-facing
 //! interfaces (`spin:key-value` and `wasi:keyvalue`) call into [`KvStore`], so a label shows
-//! the same data whichever interface a component uses. Every write is its own redb write
-//! transaction; redb allows one writer at a time, which is what makes [`KvStore::increment`]
-//! and [`KvStore::compare_and_swap`] atomic with respect to concurrent requests.
+//! the same data whichever interface a component uses.
 //!
-//! Durability is group commit at the edge of the process: a write commits at once (later
-//! reads and compare-and-swaps see it) without waiting for the disk, and [`KvStore::flush`]
-//! makes every commit so far durable with one fsync. The runner flushes before any response
-//! leaves it and before a component's outbound request is sent, so nothing anyone outside
-//! has seen can be lost, and a request that writes eight records (a checkout) waits for the
-//! disk once, not eight times; concurrent requests share one flush. A crash before the flush
-//! loses only writes no one outside was told of: the request that made them got no answer
-//! and is retried, which every handler already survives (see each one's commit point).
+//! Writes are write-behind with group commit: a write lands in an in-memory overlay at once
+//! (later reads, listings and compare-and-swaps see it; a compare-and-swap or increment checks
+//! and writes under the overlay's lock, which is what makes them atomic with respect to
+//! concurrent requests), and [`KvStore::flush`] writes everything pending to redb in one
+//! durable transaction (one fsync). The runner flushes before any response leaves it and before
+//! a component's outbound request is sent, so nothing anyone outside has seen can be lost, and
+//! a request that writes eight records (a checkout) costs one transaction and one fsync, not
+//! eight; concurrent requests share a flush. A crash before the flush loses only writes no one
+//! outside was told of: the request that made them got no answer and is retried, which every
+//! handler already survives (see each one's commit point).
 //!
-//! Writes and flushes run on tokio's blocking pool instead of stalling the
-//! threads that drive guests and connections. Reads run inline: a redb read transaction over
-//! cached pages takes microseconds, less than the two thread hand-offs a trip through the
-//! blocking pool costs (measured with the HTTP bench under perf: futex wake-ups and context
-//! switches were a tenth of a knowledge tool call's CPU).
+//! Reads and writes run inline (a lookup in the overlay, or a redb read transaction over cached
+//! pages, takes microseconds: less than the two thread hand-offs of a trip through the blocking
+//! pool); flushes run on tokio's blocking pool instead of stalling the threads that drive
+//! guests and connections.
 
+use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableError};
+use redb::{Database, Durability, ReadableDatabase, TableDefinition, TableError};
 
 /// The file name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "hostline.redb";
@@ -56,20 +56,53 @@ pub struct KvStore {
     db: Db,
 }
 
-/// Which commits are durable.
+/// What each key will hold once written to redb (`None`: deleted), by label, then key.
+type Writes = BTreeMap<String, BTreeMap<String, Option<Vec<u8>>>>;
+
+/// Writes not yet in redb.
 #[derive(Default)]
-struct SyncState {
-    /// Commits made so far (each counted once it has returned).
-    commits: AtomicU64,
-    /// Every commit up to this count is on disk.
-    durable: AtomicU64,
-    /// Held by the one flush in progress; the others wait and then usually find their commits
-    /// already covered.
-    flushing: Mutex<()>,
+struct Overlay {
+    /// Written since the last flush began.
+    pending: Writes,
+    /// Being written by the flush in progress; `pending` overrides it.
+    committing: Arc<Writes>,
 }
 
-/// The runner's own table (not a store label: guests cannot open it).
-const SYNC_TABLE: TableDefinition<&str, u64> = TableDefinition::new("hostline:sync");
+impl Overlay {
+    /// What the overlay says `key` holds: `Some(None)` for a deletion, `None` when it does not
+    /// know (redb does).
+    fn lookup(&self, label: &str, key: &str) -> Option<Option<&[u8]>> {
+        [&self.pending, &*self.committing]
+            .into_iter()
+            .find_map(|w| w.get(label)?.get(key))
+            .map(|v| v.as_deref())
+    }
+
+    fn put(&mut self, label: &str, key: &str, value: Option<Vec<u8>>) {
+        self.pending
+            .entry(label.to_owned())
+            .or_default()
+            .insert(key.to_owned(), value);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pending.is_empty() && self.committing.is_empty()
+    }
+
+    /// The keys of `label` after `after`, each present (`true`) or deleted, in order.
+    fn keys_after(&self, label: &str, after: Option<&str>) -> BTreeMap<String, bool> {
+        let bound = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut keys = BTreeMap::new();
+        for w in [&*self.committing, &self.pending] {
+            if let Some(t) = w.get(label) {
+                for (k, v) in t.range::<str, _>((bound, Bound::Unbounded)) {
+                    keys.insert(k.clone(), v.is_some());
+                }
+            }
+        }
+        keys
+    }
+}
 
 impl std::fmt::Debug for KvStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -95,10 +128,18 @@ impl KvStore {
             .map_err(|e| StoreError(format!("cannot create database {}: {e}", path.display())))?;
         let db = Database::create(path)
             .map_err(|e| StoreError(format!("cannot open database {}: {e}", path.display())))?;
+        let (db, overlay, flushing) = (Arc::new(db), Arc::default(), Arc::default());
+        let last = FlushOnDrop {
+            db: Arc::clone(&db),
+            overlay: Arc::clone(&overlay),
+            flushing: Arc::clone(&flushing),
+        };
         Ok(Self {
             db: Db {
-                db: Arc::new(db),
-                sync: Arc::default(),
+                db,
+                overlay,
+                flushing,
+                _last: Arc::new(last),
             },
         })
     }
@@ -119,14 +160,13 @@ impl KvStore {
         }
     }
 
-    /// Whether some commit is not yet known to be on disk.
+    /// Whether some write is not yet on disk.
     pub fn dirty(&self) -> bool {
-        let sync = &self.db.sync;
-        sync.durable.load(Ordering::SeqCst) < sync.commits.load(Ordering::SeqCst)
+        !self.db.overlay().is_empty()
     }
 
-    /// Makes every commit made before this call durable (one fsync shared by every caller
-    /// waiting at the same time; nothing when all are already on disk).
+    /// Makes every write made before this call durable (one transaction and one fsync shared
+    /// by every caller waiting at the same time; nothing when all are already on disk).
     pub async fn flush(&self) -> Result<(), StoreError> {
         if !self.dirty() {
             return Ok(());
@@ -136,6 +176,9 @@ impl KvStore {
 
     /// Reads one value.
     pub async fn get(&self, label: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(v) = self.db.overlay().lookup(label, key) {
+            return Ok(v.map(<[u8]>::to_vec));
+        }
         get_sync(&self.db, label, key)
     }
 
@@ -145,27 +188,33 @@ impl KvStore {
         label: &str,
         keys: Vec<String>,
     ) -> Result<Vec<(String, Option<Vec<u8>>)>, StoreError> {
-        {
-            let db = &self.db;
-            let txn = db.begin_read().map_err(StoreError::new)?;
-            let name = table_name(label);
-            let table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
-                Ok(t) => t,
-                Err(e) if missing_table(&e) => {
-                    return Ok(keys.into_iter().map(|k| (k, None)).collect());
-                }
-                Err(e) => return Err(StoreError::new(e)),
-            };
-            keys.into_iter()
-                .map(|k| {
-                    let v = table
+        let known: Vec<Option<Option<Vec<u8>>>> = {
+            let overlay = self.db.overlay();
+            keys.iter()
+                .map(|k| overlay.lookup(label, k).map(|v| v.map(<[u8]>::to_vec)))
+                .collect()
+        };
+        let txn = self.db.begin_read().map_err(StoreError::new)?;
+        let name = table_name(label);
+        let table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
+            Ok(t) => Some(t),
+            Err(e) if missing_table(&e) => None,
+            Err(e) => return Err(StoreError::new(e)),
+        };
+        keys.into_iter()
+            .zip(known)
+            .map(|(k, known)| {
+                let v = match (known, &table) {
+                    (Some(v), _) => v,
+                    (None, None) => None,
+                    (None, Some(t)) => t
                         .get(k.as_str())
                         .map_err(StoreError::new)?
-                        .map(|v| v.value().to_vec());
-                    Ok((k, v))
-                })
-                .collect()
-        }
+                        .map(|v| v.value().to_vec()),
+                };
+                Ok((k, v))
+            })
+            .collect()
     }
 
     /// Whether a key exists.
@@ -178,24 +227,17 @@ impl KvStore {
         self.set_many(label, vec![(key.to_owned(), value)]).await
     }
 
-    /// Writes several values in one transaction.
+    /// Writes several values at once.
     pub async fn set_many(
         &self,
         label: &str,
         entries: Vec<(String, Vec<u8>)>,
     ) -> Result<(), StoreError> {
-        let label = label.to_owned();
-        self.blocking(move |db| {
-            write(db, &label, |table| {
-                for (k, v) in &entries {
-                    table
-                        .insert(k.as_str(), v.as_slice())
-                        .map_err(StoreError::new)?;
-                }
-                Ok(())
-            })
-        })
-        .await
+        let mut overlay = self.db.overlay();
+        for (k, v) in entries {
+            overlay.put(label, &k, Some(v));
+        }
+        Ok(())
     }
 
     /// Deletes one key; deleting a missing key is not an error.
@@ -203,18 +245,13 @@ impl KvStore {
         self.delete_many(label, vec![key.to_owned()]).await
     }
 
-    /// Deletes several keys in one transaction.
+    /// Deletes several keys at once.
     pub async fn delete_many(&self, label: &str, keys: Vec<String>) -> Result<(), StoreError> {
-        let label = label.to_owned();
-        self.blocking(move |db| {
-            write(db, &label, |table| {
-                for k in &keys {
-                    table.remove(k.as_str()).map_err(StoreError::new)?;
-                }
-                Ok(())
-            })
-        })
-        .await
+        let mut overlay = self.db.overlay();
+        for k in keys {
+            overlay.put(label, &k, None);
+        }
+        Ok(())
     }
 
     /// Every key of a store, in key order.
@@ -229,31 +266,61 @@ impl KvStore {
         after: Option<String>,
         limit: usize,
     ) -> Result<(Vec<String>, bool), StoreError> {
-        {
-            let db = &self.db;
-            let txn = db.begin_read().map_err(StoreError::new)?;
-            let name = table_name(label);
-            let table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
-                Ok(t) => t,
-                Err(e) if missing_table(&e) => return Ok((Vec::new(), false)),
-                Err(e) => return Err(StoreError::new(e)),
+        let overlay = self.db.overlay().keys_after(label, after.as_deref());
+        let mut overlay = overlay.into_iter().peekable();
+        let txn = self.db.begin_read().map_err(StoreError::new)?;
+        let name = table_name(label);
+        let table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
+            Ok(t) => Some(t),
+            Err(e) if missing_table(&e) => None,
+            Err(e) => return Err(StoreError::new(e)),
+        };
+        let bound = after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let mut stored = match &table {
+            Some(t) => Some(
+                t.range::<&str>((bound, Bound::Unbounded))
+                    .map_err(StoreError::new)?,
+            ),
+            None => None,
+        };
+        let mut next_stored = || -> Result<Option<String>, StoreError> {
+            match stored.as_mut().and_then(Iterator::next) {
+                Some(entry) => Ok(Some(entry.map_err(StoreError::new)?.0.value().to_owned())),
+                None => Ok(None),
+            }
+        };
+        // Merge the two sorted sequences; the overlay's word on a key is the last.
+        let mut keys = Vec::new();
+        let mut from_db = next_stored()?;
+        loop {
+            let key = match (from_db.as_deref(), overlay.peek()) {
+                (None, None) => return Ok((keys, false)),
+                (Some(d), Some((o, _))) if d == o.as_str() => {
+                    from_db = next_stored()?;
+                    let (k, present) = overlay.next().expect("peeked");
+                    present.then_some(k)
+                }
+                (Some(d), Some((o, _))) if d < o.as_str() => {
+                    let k = from_db.take();
+                    from_db = next_stored()?;
+                    k
+                }
+                (None, Some(_)) | (Some(_), Some(_)) => {
+                    let (k, present) = overlay.next().expect("peeked");
+                    present.then_some(k)
+                }
+                (Some(_), None) => {
+                    let k = from_db.take();
+                    from_db = next_stored()?;
+                    k
+                }
             };
-            let bound = match &after {
-                Some(a) => std::ops::Bound::Excluded(a.as_str()),
-                None => std::ops::Bound::Unbounded,
-            };
-            let range = table
-                .range::<&str>((bound, std::ops::Bound::Unbounded))
-                .map_err(StoreError::new)?;
-            let mut keys = Vec::new();
-            for entry in range {
-                let (k, _) = entry.map_err(StoreError::new)?;
+            if let Some(k) = key {
                 if keys.len() == limit {
                     return Ok((keys, true));
                 }
-                keys.push(k.value().to_owned());
+                keys.push(k);
             }
-            Ok((keys, false))
         }
     }
 
@@ -262,27 +329,20 @@ impl KvStore {
     /// does, so data and components move between the two hosts unchanged; any other stored
     /// value is an error rather than a silent reset.
     pub async fn increment(&self, label: &str, key: &str, delta: i64) -> Result<i64, StoreError> {
-        let (label, key) = (label.to_owned(), key.to_owned());
-        self.blocking(move |db| {
-            write(db, &label, |table| {
-                let current = match table.get(key.as_str()).map_err(StoreError::new)? {
-                    None => 0,
-                    Some(v) => parse_counter(v.value())?,
-                };
-                let next = current
-                    .checked_add(delta)
-                    .ok_or_else(|| StoreError(format!("counter {key:?} would overflow")))?;
-                table
-                    .insert(key.as_str(), next.to_le_bytes().as_slice())
-                    .map_err(StoreError::new)?;
-                Ok(next)
-            })
-        })
-        .await
+        let mut overlay = self.db.overlay();
+        let current = match self.db.current(&overlay, label, key)? {
+            None => 0,
+            Some(v) => parse_counter(&v)?,
+        };
+        let next = current
+            .checked_add(delta)
+            .ok_or_else(|| StoreError(format!("counter {key:?} would overflow")))?;
+        overlay.put(label, key, Some(next.to_le_bytes().to_vec()));
+        Ok(next)
     }
 
     /// Stores `value` at `key` only if the stored value is still byte-identical to
-    /// `expected` (`None` meaning "absent"); check and write share one write transaction.
+    /// `expected` (`None` meaning "absent"); the check and the write happen under one lock.
     pub async fn compare_and_swap(
         &self,
         label: &str,
@@ -290,23 +350,13 @@ impl KvStore {
         expected: Option<Vec<u8>>,
         value: Vec<u8>,
     ) -> Result<CasOutcome, StoreError> {
-        let (label, key) = (label.to_owned(), key.to_owned());
-        self.blocking(move |db| {
-            write(db, &label, |table| {
-                let current = table
-                    .get(key.as_str())
-                    .map_err(StoreError::new)?
-                    .map(|v| v.value().to_vec());
-                if current != expected {
-                    return Ok(CasOutcome::Conflict(current));
-                }
-                table
-                    .insert(key.as_str(), value.as_slice())
-                    .map_err(StoreError::new)?;
-                Ok(CasOutcome::Swapped)
-            })
-        })
-        .await
+        let mut overlay = self.db.overlay();
+        let current = self.db.current(&overlay, label, key)?;
+        if current != expected {
+            return Ok(CasOutcome::Conflict(current));
+        }
+        overlay.put(label, key, Some(value));
+        Ok(CasOutcome::Swapped)
     }
 
     /// Flushes what is not yet durable and drops this handle (the file closes with the last).
@@ -340,11 +390,31 @@ fn get_sync(db: &Database, label: &str, key: &str) -> Result<Option<Vec<u8>>, St
         .map(|v| v.value().to_vec()))
 }
 
-/// The database and its durability state (what the blocking closures are given).
+/// The database and the writes not yet in it (what the blocking closures are given).
 #[derive(Clone)]
 struct Db {
     db: Arc<Database>,
-    sync: Arc<SyncState>,
+    overlay: Arc<Mutex<Overlay>>,
+    /// Held by the one flush in progress; the others wait and then usually find their writes
+    /// already on disk.
+    flushing: Arc<Mutex<()>>,
+    /// Flushes when the last handle goes (a shutdown after a request whose client left).
+    _last: Arc<FlushOnDrop>,
+}
+
+/// See [`Db::_last`].
+struct FlushOnDrop {
+    db: Arc<Database>,
+    overlay: Arc<Mutex<Overlay>>,
+    flushing: Arc<Mutex<()>>,
+}
+
+impl Drop for FlushOnDrop {
+    fn drop(&mut self) {
+        if let Err(e) = flush(&self.db, &self.overlay, &self.flushing) {
+            tracing::error!(error = %e, "flushing the store on close failed");
+        }
+    }
 }
 
 impl std::ops::Deref for Db {
@@ -355,55 +425,81 @@ impl std::ops::Deref for Db {
 }
 
 impl Db {
-    /// One commit with immediate durability, which makes every earlier commit durable too.
+    fn overlay(&self) -> MutexGuard<'_, Overlay> {
+        lock(&self.overlay)
+    }
+
+    /// What `key` holds now, with the overlay's lock held by the caller (so that a check and
+    /// the write after it are one step).
+    fn current(
+        &self,
+        overlay: &Overlay,
+        label: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        match overlay.lookup(label, key) {
+            Some(v) => Ok(v.map(<[u8]>::to_vec)),
+            None => get_sync(self, label, key),
+        }
+    }
+
+    /// Writes everything pending in one transaction with immediate durability.
     fn flush(&self) -> Result<(), StoreError> {
-        let _one = self.sync.flushing.lock().unwrap_or_else(|p| p.into_inner());
-        let target = self.sync.commits.load(Ordering::SeqCst);
-        if self.sync.durable.load(Ordering::SeqCst) >= target {
-            return Ok(());
-        }
-        let mut txn = self.db.begin_write().map_err(StoreError::new)?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(StoreError::new)?;
-        {
-            // redb may skip the disk for a transaction that changes nothing: change something.
-            let mut t = txn.open_table(SYNC_TABLE).map_err(StoreError::new)?;
-            t.insert("flushed", target).map_err(StoreError::new)?;
-        }
-        txn.commit().map_err(StoreError::new)?;
-        self.sync.durable.fetch_max(target, Ordering::SeqCst);
-        Ok(())
+        flush(&self.db, &self.overlay, &self.flushing)
     }
 }
 
-fn write<R>(
-    db: &Db,
-    label: &str,
-    f: impl FnOnce(&mut redb::Table<&str, &[u8]>) -> Result<R, StoreError>,
-) -> Result<R, StoreError> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Writes everything pending in `overlay` to `db` in one transaction with immediate
+/// durability; one flush at a time (`flushing`).
+fn flush(db: &Database, overlay: &Mutex<Overlay>, flushing: &Mutex<()>) -> Result<(), StoreError> {
+    let _one = lock(flushing);
+    let writes = {
+        let mut overlay = lock(overlay);
+        if overlay.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = Arc::new(std::mem::take(&mut overlay.pending));
+        overlay.committing = pending.clone();
+        pending
+    };
+    let result = commit(db, &writes);
+    let mut overlay = lock(overlay);
+    overlay.committing = Arc::default();
+    if result.is_err() {
+        // Not on disk: keep them pending (behind anything written since), for the next flush.
+        let writes = Arc::try_unwrap(writes).unwrap_or_else(|w| (*w).clone());
+        for (label, entries) in writes {
+            let table = overlay.pending.entry(label).or_default();
+            for (k, v) in entries {
+                table.entry(k).or_insert(v);
+            }
+        }
+    }
+    result
+}
+
+fn commit(db: &Database, writes: &Writes) -> Result<(), StoreError> {
     let mut txn = db.begin_write().map_err(StoreError::new)?;
-    // Durable at the next flush (see the module doc).
-    txn.set_durability(Durability::None)
+    txn.set_durability(Durability::Immediate)
         .map_err(StoreError::new)?;
-    let name = table_name(label);
-    let result = {
+    for (label, entries) in writes {
+        let name = table_name(label);
         let mut table = txn
             .open_table(TableDefinition::<&str, &[u8]>::new(&name))
             .map_err(StoreError::new)?;
-        f(&mut table)
-    };
-    match result {
-        Ok(r) => {
-            txn.commit().map_err(StoreError::new)?;
-            db.sync.commits.fetch_add(1, Ordering::SeqCst);
-            Ok(r)
-        }
-        Err(e) => {
-            // Nothing was meant to be written; abort explicitly so the error is the caller's.
-            let _ = txn.abort();
-            Err(e)
+        for (k, v) in entries {
+            match v {
+                Some(v) => table.insert(k.as_str(), v.as_slice()).map(drop),
+                None => table.remove(k.as_str()).map(drop),
+            }
+            .map_err(StoreError::new)?;
         }
     }
+    txn.commit().map_err(StoreError::new)
 }
 
 #[cfg(test)]
@@ -438,7 +534,6 @@ mod tests {
         }
         assert!(!kv.dirty());
         kv.flush().await.expect("a flush with nothing to do");
-        // The runner's own table is not a store label.
         assert_eq!(kv.keys("default").await.expect("keys"), ["a", "b"]);
         kv.increment("default", "n", 3).await.expect("inc");
         assert!(kv.dirty());
@@ -449,6 +544,69 @@ mod tests {
             Some(b"1".to_vec())
         );
         assert_eq!(kv.increment("default", "n", 0).await.expect("inc"), 3);
+    }
+
+    #[tokio::test]
+    async fn listings_and_reads_merge_unflushed_writes_and_deletions_with_the_disk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kv = KvStore::open(&dir.path().join(DB_FILE_NAME)).expect("open");
+        let put = |k: &str| (k.to_owned(), k.as_bytes().to_vec());
+        kv.set_many("default", vec![put("b"), put("d"), put("f")])
+            .await
+            .expect("set");
+        kv.flush().await.expect("flush");
+        // On disk: b d f. Pending: a c (new), d (deleted), f (rewritten).
+        kv.set_many("default", vec![put("a"), put("c")])
+            .await
+            .expect("set");
+        kv.delete("default", "d").await.expect("delete");
+        kv.set("default", "f", b"F".to_vec()).await.expect("set");
+        assert_eq!(
+            kv.keys("default").await.expect("keys"),
+            ["a", "b", "c", "f"]
+        );
+        let (page, more) = kv
+            .list_keys("default", Some("a".into()), 2)
+            .await
+            .expect("page");
+        assert_eq!((page, more), (vec!["b".to_owned(), "c".to_owned()], true));
+        let (page, more) = kv
+            .list_keys("default", Some("c".into()), 2)
+            .await
+            .expect("page");
+        assert_eq!((page, more), (vec!["f".to_owned()], false));
+        assert_eq!(kv.get("default", "d").await.expect("get"), None);
+        let many = kv
+            .get_many(
+                "default",
+                vec!["d".into(), "f".into(), "b".into(), "z".into()],
+            )
+            .await
+            .expect("get_many");
+        let values: Vec<Option<Vec<u8>>> = many.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(
+            values,
+            [None, Some(b"F".to_vec()), Some(b"b".to_vec()), None]
+        );
+        // A compare-and-swap sees the pending deletion as absence.
+        assert_eq!(
+            kv.compare_and_swap("default", "d", None, b"D".to_vec())
+                .await
+                .expect("cas"),
+            CasOutcome::Swapped
+        );
+        kv.delete("default", "b").await.expect("delete");
+        kv.close();
+        let kv = KvStore::open(&dir.path().join(DB_FILE_NAME)).expect("reopen");
+        assert_eq!(
+            kv.keys("default").await.expect("keys"),
+            ["a", "c", "d", "f"]
+        );
+        assert_eq!(
+            kv.get("default", "f").await.expect("get"),
+            Some(b"F".to_vec())
+        );
+        assert_eq!(kv.keys("other").await.expect("keys"), Vec::<String>::new());
     }
 
     #[tokio::test]
