@@ -23,7 +23,10 @@ impl EnvSettings {
     /// set. A path that cannot be read stops the cold start: a function without its secrets
     /// would refuse every request.
     pub async fn load(sdk: &SdkConfig) -> Result<EnvSettings, String> {
-        let mut settings = EnvSettings::from_vars(std::env::vars());
+        // `vars_os`: a variable that is not UTF-8 is skipped, where `vars` would panic.
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        let mut settings = EnvSettings::from_vars(vars);
         let path = settings
             .values
             .get(SECRETS_PATH)
