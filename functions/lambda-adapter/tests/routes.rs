@@ -139,6 +139,22 @@ fn an_order_by_phone_is_texted_once_on_lambda_with_secrets_in_ssm() {
 }
 
 #[test]
+fn the_onboarding_wizard_on_lambda_against_fake_twilio_and_vapi() {
+    let twilio = deployment::onboarding_twilio();
+    let vapi = deployment::onboarding_vapi();
+    let (twilio_url, vapi_url) = (twilio.url(), vapi.url());
+    let mut aws = Aws::start(&[
+        ("TwilioAccountSid", TWILIO_ACCOUNT),
+        ("TwilioApiBase", twilio_url.as_str()),
+        ("TwilioVerifyFrom", VERIFY_FROM),
+        ("VapiApiKey", VAPI_API_KEY),
+        ("VapiApiBase", vapi_url.as_str()),
+        ("TrialSeconds", TRIAL_SECONDS),
+    ]);
+    deployment::onboarding_wizard(&mut aws, &twilio, &vapi);
+}
+
+#[test]
 fn every_scripted_conversation_on_lambda() {
     let aws = Aws::start(&[]);
     deployment::scripted_conversations(&aws);

@@ -16,7 +16,7 @@ struct Functions {
     variables: BTreeSet<(String, String)>,
 }
 
-/// spin.toml's routes, written as HTTP API paths (`/x/...` is `/x/{proxy+}`), and each
+/// spin.toml's routes, written as HTTP API paths (`/x/...` is `/x/{proxy+}` and `/x`), and each
 /// component's variables, in upper case as Lambda's environment has them.
 fn from_spin(text: &str) -> Functions {
     let doc: toml::Table = toml::from_str(text).expect("spin.toml parses");
@@ -25,11 +25,19 @@ fn from_spin(text: &str) -> Functions {
     for t in triggers {
         let route = t["route"].as_str().expect("route");
         let component = t["component"].as_str().expect("component");
-        let path = match route.strip_suffix("/...") {
-            Some(base) => format!("{base}/{{proxy+}}"),
-            None => route.to_owned(),
-        };
-        out.routes.insert((path, component.to_owned()));
+        // Spin's `/x/...` matches `/x` itself too; an HTTP API's greedy `/x/{proxy+}` needs a
+        // segment after the prefix, so the template routes both (`POST /api/v1/onboarding`
+        // starts the wizard).
+        match route.strip_suffix("/...") {
+            Some(base) => {
+                out.routes
+                    .insert((format!("{base}/{{proxy+}}"), component.to_owned()));
+                out.routes.insert((base.to_owned(), component.to_owned()));
+            }
+            None => {
+                out.routes.insert((route.to_owned(), component.to_owned()));
+            }
+        }
     }
     let components = doc["component"].as_table().expect("[component.*]");
     for (name, c) in components {
@@ -113,7 +121,10 @@ fn the_check_sees_a_route_or_variable_missing_from_the_template() {
     );
     assert_eq!(
         differences(&more, &template),
-        ["spin.toml routes /vapi/new-tool/{proxy+} to orders; template.yaml does not"]
+        [
+            "spin.toml routes /vapi/new-tool to orders; template.yaml does not",
+            "spin.toml routes /vapi/new-tool/{proxy+} to orders; template.yaml does not"
+        ]
     );
     let fewer = template.replacen("          JWT_KEY: !Ref JwtKey\n", "", 1);
     assert_ne!(fewer, template, "the template sets JWT_KEY somewhere");

@@ -313,251 +313,26 @@ fn an_owner_account_end_to_end_with_restart() {
 /// with its transcript.
 #[test]
 fn the_onboarding_wizard_end_to_end_against_fake_twilio_and_vapi() {
-    use hostline_test_support::fake_http::FakeRules;
-    const AC: &str = "AC0123456789abcdef0123456789abcdef";
-    const BOUGHT: &str = "+13125550160";
-    let twilio = FakeRules::new()
-        .on("POST", "/Messages.json", 201, r#"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}"#)
-        .on(
-            "GET",
-            "/AvailablePhoneNumbers/US/Local.json",
-            200,
-            &format!(r#"{{"available_phone_numbers":[{{"phone_number":"{BOUGHT}","friendly_name":"(312) 555-0142"}}]}}"#),
-        )
-        .on(
-            "POST",
-            "/IncomingPhoneNumbers.json",
-            201,
-            &format!(r#"{{"sid":"PN0123456789abcdef0123456789abcdef","phone_number":"{BOUGHT}"}}"#),
-        )
-        .start();
-    let vapi = FakeRules::new()
-        .on(
-            "POST",
-            "/phone-number",
-            201,
-            r#"{"id":"vapi-e2e-number","provider":"twilio"}"#,
-        )
-        .start();
-    let (twilio_url, vapi_url) = (twilio.url(), vapi.url());
+    let twilio = deployment::onboarding_twilio();
+    let vapi = deployment::onboarding_vapi();
     let env = [
-        ("SPIN_VARIABLE_TWILIO_ACCOUNT_SID", AC),
-        ("SPIN_VARIABLE_TWILIO_API_BASE", twilio_url.as_str()),
-        ("SPIN_VARIABLE_TWILIO_VERIFY_FROM", "+13125550199"),
-        ("SPIN_VARIABLE_VAPI_API_KEY", "e2e-vapi-key"),
-        ("SPIN_VARIABLE_VAPI_API_BASE", vapi_url.as_str()),
-        ("SPIN_VARIABLE_TRIAL_SECONDS", "600"),
-    ];
+        (
+            "SPIN_VARIABLE_TWILIO_ACCOUNT_SID",
+            TWILIO_ACCOUNT.to_owned(),
+        ),
+        ("SPIN_VARIABLE_TWILIO_API_BASE", twilio.url()),
+        ("SPIN_VARIABLE_TWILIO_VERIFY_FROM", VERIFY_FROM.to_owned()),
+        ("SPIN_VARIABLE_VAPI_API_KEY", VAPI_API_KEY.to_owned()),
+        ("SPIN_VARIABLE_VAPI_API_BASE", vapi.url()),
+        ("SPIN_VARIABLE_TRIAL_SECONDS", TRIAL_SECONDS.to_owned()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v))
+    .to_vec();
     let dir = tempfile::tempdir().unwrap();
     let manifest = support::collection_manifest(dir.path());
-    let data = dir.path().join("data");
-    let runner = Runner::start_with(&manifest, &data, &env);
-    let step = |runner: &Runner, id: &str, step: &str, bearer: &str, body: &Value| {
-        let auth = format!("Bearer {bearer}");
-        runner.post(
-            &format!("/api/v1/onboarding/{id}/{step}"),
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-            ],
-            &body.to_string(),
-        )
-    };
-
-    let (st, w) = runner.post("/api/v1/onboarding", &[], "");
-    assert_eq!(st, 201, "{w}");
-    let id = w["id"].as_str().unwrap().to_owned();
-    let secret = w["secret"].as_str().unwrap().to_owned();
-    let (st, v) = step(
-        &runner,
-        &id,
-        "identify",
-        &secret,
-        &json!({"maps_url": "https://www.google.com/maps/place/Windy+City+Slice/@41.8819,-87.6278,17z"}),
-    );
-    assert_eq!(st, 200, "{v}");
-    assert_eq!(v["onboarding"]["identified"]["name"], "Windy City Slice");
-    let (st, v) = step(
-        &runner,
-        &id,
-        "confirm",
-        &secret,
-        &json!({"business_id": "windy-wizard",
-        "name": "Windy City Slice", "address": "1 W Madison St, Chicago, IL 60602",
-        "timezone": "America/Chicago", "main_line": "+1 312 555 0100"}),
-    );
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = step(&runner, &id, "verify", &secret, &json!({"send": true}));
-    assert_eq!(st, 202, "{v}");
-    let texts = twilio.received_at("/Messages.json");
-    assert_eq!(texts.len(), 1);
-    assert_eq!(
-        texts[0].target,
-        format!("/2010-04-01/Accounts/{AC}/Messages.json")
-    );
-    assert_eq!(texts[0].form("To").as_deref(), Some("+13125550100"));
-    assert!(
-        texts[0]
-            .header("authorization")
-            .unwrap()
-            .starts_with("Basic ")
-    );
-    let code: String = texts[0]
-        .form("Body")
-        .unwrap()
-        .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !c.is_ascii_digit()).to_owned())
-        .find(|w| w.len() == 6)
-        .expect("a code in the text");
-
-    // The owner walks away and the server restarts: the wizard resumes where it was.
-    runner.stop();
-    let runner = Runner::start_with(&manifest, &data, &env);
-    let (st, v) = runner.send(
-        reqwest::Method::GET,
-        &format!("/api/v1/onboarding/{id}"),
-        &[("authorization", &format!("Bearer {secret}"))],
-        "",
-    );
-    assert_eq!((st, v["step"].as_str()), (200, Some("verify")), "{v}");
-    let (st, v) = step(&runner, &id, "verify", &secret, &json!({"code": code}));
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = step(
-        &runner,
-        &id,
-        "account",
-        &secret,
-        &json!({"email": "wiz@example.com", "password": "deep dish forever", "name": "Wiz Owner"}),
-    );
-    assert_eq!(st, 201, "{v}");
-    let token = v["access_token"].as_str().unwrap().to_owned();
-    let doc: Value =
-        serde_json::from_str(&hostline_test_support::fixtures::with_lines(PIZZA, &[])).unwrap();
-    let (st, v) = step(&runner, &id, "review", &token, &doc);
-    assert_eq!(st, 200, "{v}");
-    assert!(
-        v["greeting"].as_str().unwrap().contains("Windy City"),
-        "{v}"
-    );
-    let (st, v) = step(&runner, &id, "go-live", &token, &json!({}));
-    assert_eq!(st, 200, "{v}");
-    assert_eq!(v["line"], BOUGHT);
-    assert_eq!(v["active"], true);
-
-    // Twilio sold the number; Vapi was told to ask us for its assistant, with our secret.
-    assert_eq!(twilio.received_at("/IncomingPhoneNumbers.json").len(), 1);
-    let registered = vapi.received_at("/phone-number");
-    assert_eq!(registered.len(), 1);
-    assert_eq!(
-        registered[0].header("authorization"),
-        Some("Bearer e2e-vapi-key")
-    );
-    let reg = registered[0].json();
-    assert_eq!(reg["number"], BOUGHT);
-    assert_eq!(
-        reg["server"]["url"],
-        "https://hostline.test/vapi/assistant-request"
-    );
-    assert_eq!(reg["server"]["headers"]["X-Vapi-Secret"], VAPI_SECRET);
-
-    // The bought line answers, the way Vapi will ask: with the secret it was registered with.
-    let (st, v) = runner.post(
-        "/vapi/assistant-request",
-        &[("x-vapi-secret", VAPI_SECRET)],
-        &json!({"message": {"type": "assistant-request",
-            "phoneNumber": {"id": "vapi-e2e-number", "number": BOUGHT}, "call": {"id": "wiz-call-1"}}})
-        .to_string(),
-    );
-    assert_eq!(st, 200, "{v}");
-    assert_eq!(
-        v["assistant"]["metadata"]["business_id"], "windy-wizard",
-        "{v}"
-    );
-    assert!(
-        v["assistant"]["maxDurationSeconds"].as_u64().unwrap() <= 600,
-        "{v}"
-    );
-    let credential = v["assistant"]["server"]["headers"]["x-hostline-tool-token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let report = json!({"message": {"type": "end-of-call-report", "endedReason": "customer-ended-call",
-        "startedAt": "2026-12-01T18:00:00Z", "endedAt": "2026-12-01T18:02:00Z",
-        "artifact": {"transcript": "AI: Windy City Slice!\nUser: Are you open?"},
-        "call": {"id": "wiz-call-1"}, "phoneNumber": {"number": BOUGHT}}});
-    let (st, v) = runner.post(
-        "/vapi/events",
-        &[("x-hostline-tool-token", &credential)],
-        &report.to_string(),
-    );
-    assert_eq!((st, &v), (200, &json!({})));
-    let auth = format!("Bearer {token}");
-    let (st, v) = runner.send(
-        reqwest::Method::GET,
-        "/api/v1/businesses/windy-wizard/calls",
-        &[("authorization", &auth)],
-        "",
-    );
-    assert_eq!(st, 200, "{v}");
-    assert_eq!(v["calls"][0]["call_id"], "wiz-call-1", "{v}");
-    let (st, v) = runner.send(
-        reqwest::Method::GET,
-        "/api/v1/businesses/windy-wizard/calls/wiz-call-1",
-        &[("authorization", &auth)],
-        "",
-    );
-    assert_eq!(st, 200, "{v}");
-    assert_eq!(
-        v["transcript"]["text"],
-        "AI: Windy City Slice!\nUser: Are you open?"
-    );
-    let admin = format!("Bearer {ADMIN_TOKEN}");
-    let (st, v) = runner.send(
-        reqwest::Method::GET,
-        "/api/v1/businesses/windy-wizard",
-        &[("authorization", &admin)],
-        "",
-    );
-    assert_eq!(st, 200, "{v}");
-    assert_eq!(v["balance_seconds"], 600 - 120, "{v}");
-
-    // The new line takes an order through the order tools (at a time the pizzeria is open:
-    // Friday 6 PM in Chicago), with the credential its assistant carries.
-    let order_tool = |id: &str, name: &str, args: Value| {
-        let (st, v) = runner.post(
-            "/vapi/orders",
-            &[("x-hostline-tool-token", &credential)],
-            &json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
-                "phoneNumber": {"number": BOUGHT}, "call": {"id": "wiz-call-2"},
-                "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
-            .to_string(),
-        );
-        assert_eq!(st, 200, "{v}");
-        let r = &v["results"][0];
-        r["result"]
-            .as_str()
-            .or(r["error"].as_str())
-            .unwrap()
-            .to_owned()
-    };
-    let said = order_tool(
-        "o1",
-        "add_to_cart",
-        json!({"item": "margherita pizza", "modifiers": ["large"]}),
-    );
-    assert_eq!(
-        said,
-        "That's 1 Margherita Pizza, Large (14 inch), Tavern Thin, $19. Shall I add it to your order?"
-    );
-    order_tool("o2", "confirm_pending_to_cart", json!({}));
-    order_tool("o3", "set_fulfillment", json!({"type": "pickup"}));
-    let said = order_tool("o4", "checkout_order", json!({}));
-    // 19.00 + 10.75 % tax (2.0425 → 2.04) = 21.04.
-    assert_eq!(
-        said,
-        "Your order is in: order number 1 0 1. The total is $21.04. It'll be ready for pickup in about 20 minutes."
-    );
-    runner.stop();
+    let mut deployment = Local::start(&manifest, &dir.path().join("data"), env);
+    deployment::onboarding_wizard(&mut deployment, &twilio, &vapi);
+    deployment.stop();
 }
 
 /// chromedriver on a port it picks itself (`--port=0`), killed on drop.
