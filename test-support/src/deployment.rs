@@ -691,7 +691,7 @@ pub fn onboarding_wizard(d: &mut impl Deployment, twilio: &FakeHttp, vapi: &Fake
     let id = w["id"].as_str().unwrap().to_owned();
     let secret = w["secret"].as_str().unwrap().to_owned();
     let (st, v) = step(
-        &runner,
+        runner,
         &id,
         "identify",
         &secret,
@@ -700,7 +700,7 @@ pub fn onboarding_wizard(d: &mut impl Deployment, twilio: &FakeHttp, vapi: &Fake
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["onboarding"]["identified"]["name"], "Windy City Slice");
     let (st, v) = step(
-        &runner,
+        runner,
         &id,
         "confirm",
         &secret,
@@ -709,7 +709,7 @@ pub fn onboarding_wizard(d: &mut impl Deployment, twilio: &FakeHttp, vapi: &Fake
         "timezone": "America/Chicago", "main_line": "+1 312 555 0100"}),
     );
     assert_eq!(st, 200, "{v}");
-    let (st, v) = step(&runner, &id, "verify", &secret, &json!({"send": true}));
+    let (st, v) = step(runner, &id, "verify", &secret, &json!({"send": true}));
     assert_eq!(st, 202, "{v}");
     let texts = twilio.received_at("/Messages.json");
     assert_eq!(texts.len(), 1);
@@ -742,10 +742,10 @@ pub fn onboarding_wizard(d: &mut impl Deployment, twilio: &FakeHttp, vapi: &Fake
         "",
     );
     assert_eq!((st, v["step"].as_str()), (200, Some("verify")), "{v}");
-    let (st, v) = step(&runner, &id, "verify", &secret, &json!({"code": code}));
+    let (st, v) = step(runner, &id, "verify", &secret, &json!({"code": code}));
     assert_eq!(st, 200, "{v}");
     let (st, v) = step(
-        &runner,
+        runner,
         &id,
         "account",
         &secret,
@@ -754,13 +754,13 @@ pub fn onboarding_wizard(d: &mut impl Deployment, twilio: &FakeHttp, vapi: &Fake
     assert_eq!(st, 201, "{v}");
     let token = v["access_token"].as_str().unwrap().to_owned();
     let doc: Value = serde_json::from_str(&with_lines(PIZZA, &[])).unwrap();
-    let (st, v) = step(&runner, &id, "review", &token, &doc);
+    let (st, v) = step(runner, &id, "review", &token, &doc);
     assert_eq!(st, 200, "{v}");
     assert!(
         v["greeting"].as_str().unwrap().contains("Windy City"),
         "{v}"
     );
-    let (st, v) = step(&runner, &id, "go-live", &token, &json!({}));
+    let (st, v) = step(runner, &id, "go-live", &token, &json!({}));
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["line"], BOUGHT);
     assert_eq!(v["active"], true);
