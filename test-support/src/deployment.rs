@@ -879,3 +879,138 @@ pub fn onboarding_wizard(d: &mut impl Deployment, twilio: &FakeHttp, vapi: &Fake
         "Your order is in: order number 1 0 1. The total is $21.04. It'll be ready for pickup in about 20 minutes."
     );
 }
+
+/// An owner's whole path: sign up, create a business, import its menu, switch it on, take a
+/// call on its line; another owner sees none of it; after a restart the tokens of a login
+/// still work (the signing key outlives the processes).
+pub fn owner_account_with_restart(d: &mut impl Deployment) {
+    let runner = d.client();
+    let json_post = |runner: &Client, path: &str, token: Option<&str>, body: Value| {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a));
+        }
+        runner.post(path, &headers, &body.to_string())
+    };
+    let (st, signup) = json_post(
+        runner,
+        "/api/v1/auth/signup",
+        None,
+        json!({"email": "ana@example.com", "password": "pizza all day long", "name": "Ana"}),
+    );
+    assert_eq!(st, 201, "{signup}");
+    let (st, created) = json_post(
+        runner,
+        "/api/v1/businesses",
+        signup["access_token"].as_str(),
+        json!({"id": "anas-pizza", "name": "Ana's Pizza"}),
+    );
+    assert_eq!(st, 201, "{created}");
+    let token = created["access_token"].as_str().unwrap().to_owned();
+    let auth = format!("Bearer {token}");
+    let (st, v) = runner.send(
+        reqwest::Method::PUT,
+        "/api/v1/businesses/anas-pizza/restaurant",
+        &[("authorization", &auth)],
+        PIZZA,
+    );
+    assert_eq!(st, 200, "{v}");
+    // Created inactive: the line answers with a polite refusal until the owner switches it on.
+    let line = &lines(PIZZA)[0];
+    let v = runner.assistant_for(line);
+    assert!(v.get("assistant").is_none(), "{v}");
+    let (st, v) = runner.send(
+        reqwest::Method::PATCH,
+        "/api/v1/businesses/anas-pizza",
+        &[("authorization", &auth)],
+        r#"{"active": true}"#,
+    );
+    assert_eq!(st, 200, "{v}");
+    let v = runner.assistant_for(line);
+    assert_eq!(
+        v["assistant"]["metadata"]["business_id"], "anas-pizza",
+        "{v}"
+    );
+    let r = runner.tool(line, "get_menu_info", json!({"query": "deep dish"}));
+    assert!(r.contains("Deep Dish"), "{r}");
+    // The call's end-of-call report goes where the assistant points Vapi, with its
+    // credential, and shows in the owner's call log with its transcript.
+    let events_url = v["assistant"]["server"]["url"].as_str().unwrap();
+    assert_eq!(events_url, "https://hostline.test/vapi/events");
+    let credential = v["assistant"]["server"]["headers"]["x-hostline-tool-token"]
+        .as_str()
+        .unwrap();
+    let report = json!({"message": {"type": "end-of-call-report", "endedReason": "customer-ended-call",
+        "startedAt": "2026-12-01T18:00:00Z", "endedAt": "2026-12-01T18:01:30Z",
+        "artifact": {"transcript": "AI: Ana's Pizza!\nUser: Deep dish?"},
+        "call": {"id": "vapi-call-1"}, "phoneNumber": {"number": line}}});
+    for _ in 0..2 {
+        let (st, v) = runner.post(
+            "/vapi/events",
+            &[("x-hostline-tool-token", credential)],
+            &report.to_string(),
+        );
+        assert_eq!((st, &v), (200, &json!({})));
+    }
+    let (st, v) = runner.send(
+        reqwest::Method::GET,
+        "/api/v1/businesses/anas-pizza/calls/vapi-call-1",
+        &[("authorization", &auth)],
+        "",
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["duration_seconds"], 90);
+    assert_eq!(
+        v["transcript"]["text"],
+        "AI: Ana's Pizza!\nUser: Deep dish?"
+    );
+
+    // Another owner: the same 404 as for a business that does not exist.
+    let (_, other) = json_post(
+        runner,
+        "/api/v1/auth/signup",
+        None,
+        json!({"email": "bo@example.com", "password": "tacos all day long", "name": "Bo"}),
+    );
+    let other_auth = format!("Bearer {}", other["access_token"].as_str().unwrap());
+    for path in [
+        "/api/v1/businesses/anas-pizza",
+        "/api/v1/businesses/anas-pizza/restaurant",
+    ] {
+        let (st, v) = runner.send(
+            reqwest::Method::GET,
+            path,
+            &[("authorization", &other_auth)],
+            "",
+        );
+        assert_eq!(st, 404, "{path}: {v}");
+        assert!(!v.to_string().contains("Windy"), "{v}");
+    }
+
+    // Log in, restart, and the tokens of that login still work.
+    let (st, login) = json_post(
+        runner,
+        "/api/v1/auth/login",
+        None,
+        json!({"email": "ana@example.com", "password": "pizza all day long"}),
+    );
+    assert_eq!(st, 200, "{login}");
+    d.restart();
+    let runner = d.client();
+    let auth = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    let (st, v) = runner.send(
+        reqwest::Method::GET,
+        "/api/v1/me",
+        &[("authorization", &auth)],
+        "",
+    );
+    assert_eq!((st, &v["businesses"]), (200, &json!(["anas-pizza"])), "{v}");
+    let (st, v) = json_post(
+        runner,
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": login["refresh_token"]}),
+    );
+    assert_eq!(st, 200, "{v}");
+}

@@ -155,6 +155,12 @@ fn the_onboarding_wizard_on_lambda_against_fake_twilio_and_vapi() {
 }
 
 #[test]
+fn an_owner_account_on_lambda_with_restart() {
+    let mut aws = Aws::start(&[]);
+    deployment::owner_account_with_restart(&mut aws);
+}
+
+#[test]
 fn every_scripted_conversation_on_lambda() {
     let aws = Aws::start(&[]);
     deployment::scripted_conversations(&aws);
