@@ -1,7 +1,10 @@
 //! Black-box tests of the whole collection: the real components built for wasm32-wasip2, served
 //! by the `hostline` binary on 127.0.0.1 port 0 with a temporary data directory, driven over
 //! HTTP. The repo's own sample restaurants are imported through the owner API (the demo is
-//! seeded by the runner itself on first start).
+//! seeded by the runner itself on first start). Five of the seven are the scenarios of
+//! `hostline_test_support::deployment`, which also run against the Lambda binaries
+//! (functions/lambda-adapter/tests/routes.rs); the other two need what only the runner has
+//! (SIGKILL of the one process holding every write, a browser on its kitchen page).
 
 mod support;
 
