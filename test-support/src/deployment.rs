@@ -6,6 +6,7 @@
 use crate::conversations;
 use crate::fake_http::FakeHttp;
 use crate::fixtures::with_lines;
+use crate::{ORDER_TIME, tool_call_message};
 use serde_json::{Value, json};
 
 /// The settings every deployment under test is started with.
@@ -558,10 +559,7 @@ pub fn order_texted_once(d: &impl Deployment, twilio: &FakeHttp) {
         let (st, v) = runner.post(
             "/vapi/orders",
             &headers,
-            &json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
-                "phoneNumber": {"number": LINE}, "call": call,
-                "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
-            .to_string(),
+            &tool_call_message(ORDER_TIME, LINE, &call, id, name, args).to_string(),
         );
         assert_eq!(st, 200, "{v}");
         assert!(v["results"][0]["result"].is_string(), "{name}: {v}");
@@ -848,9 +846,14 @@ pub fn onboarding_wizard(d: &mut impl Deployment, twilio: &FakeHttp, vapi: &Fake
         let (st, v) = runner.post(
             "/vapi/orders",
             &[("x-hostline-tool-token", &credential)],
-            &json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
-                "phoneNumber": {"number": BOUGHT}, "call": {"id": "wiz-call-2"},
-                "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
+            &tool_call_message(
+                ORDER_TIME,
+                BOUGHT,
+                &json!({"id": "wiz-call-2"}),
+                id,
+                name,
+                args,
+            )
             .to_string(),
         );
         assert_eq!(st, 200, "{v}");

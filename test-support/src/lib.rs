@@ -35,6 +35,24 @@ pub fn tool_server_headers(assistant_answer: &serde_json::Value) -> Vec<(String,
         .unwrap_or_default()
 }
 
+/// When the order tests call: Friday 2026-12-04, 6 PM in Chicago (the sample pizzeria is open).
+pub const ORDER_TIME: &str = "2026-12-05T00:00:00Z";
+
+/// A Vapi `tool-calls` message at `at` on `line`, in the call `call` (its `id`, and its
+/// `customer` when the caller's number is known), asking for one call of `name` with `args`.
+pub fn tool_call_message(
+    at: &str,
+    line: &str,
+    call: &serde_json::Value,
+    id: &str,
+    name: &str,
+    args: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({"message": {"type": "tool-calls", "timestamp": at,
+        "phoneNumber": {"number": line}, "call": call,
+        "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
+}
+
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

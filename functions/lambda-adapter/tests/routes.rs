@@ -8,6 +8,7 @@ mod support;
 
 use hostline_test_support::deployment::{self, Client, Deployment, secrets::*};
 use hostline_test_support::fake_http::{FakeHttp, FakeRules};
+use hostline_test_support::{ORDER_TIME, tool_call_message};
 use support::local_lambda::LocalLambda;
 
 /// The collection on local Lambda, with its client.
@@ -246,9 +247,7 @@ fn the_cost_of_a_thousand_calls_is_under_five_cents() {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let tool = |path: &str, id: &str, name: &str, args: Value| {
-            let body = json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
-                "phoneNumber": {"number": LINE}, "call": call,
-                "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}});
+            let body = tool_call_message(ORDER_TIME, LINE, &call, id, name, args);
             let (status, v) = client.post(path, &headers, &body.to_string());
             assert_eq!(status, 200, "{name}: {v}");
             let said = v["results"][0]["result"]

@@ -59,9 +59,7 @@ fn tool_from(
     if let Some(c) = caller {
         call_json["customer"] = json!({"number": c});
     }
-    let body = json!({"message": {"type": "tool-calls", "timestamp": at,
-        "phoneNumber": {"number": line()}, "call": call_json,
-        "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}});
+    let body = hostline_test_support::tool_call_message(at, &line(), &call_json, id, name, args);
     let req = Request::new(Method::Post, "/vapi/orders")
         .with_header(TOOL_TOKEN_HEADER, &credential())
         .with_body(body.to_string());

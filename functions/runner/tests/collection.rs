@@ -9,6 +9,7 @@
 mod support;
 
 use hostline_test_support::deployment::{self, Client, Deployment, secrets::*};
+use hostline_test_support::{ORDER_TIME, tool_call_message};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -357,9 +358,14 @@ fn the_kitchen_display_in_a_browser_shows_new_orders_bumps_them_and_warns_of_the
         let (st, v) = runner.post(
             "/vapi/orders",
             &headers,
-            &json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
-                "phoneNumber": {"number": "+13125550160"}, "call": {"id": "kitchen-call-1"},
-                "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
+            &tool_call_message(
+                ORDER_TIME,
+                "+13125550160",
+                &json!({"id": "kitchen-call-1"}),
+                id,
+                name,
+                args,
+            )
             .to_string(),
         );
         assert_eq!(st, 200, "{v}");
@@ -516,10 +522,7 @@ fn checkouts_survive_sigkill_with_every_acknowledged_order_once_and_no_number_re
     assert_eq!(st, 200, "{v}");
     let headers = runner.tool_headers(LINE);
     let body = |call: &str, id: &str, name: &str, args: Value| {
-        json!({"message": {"type": "tool-calls", "timestamp": "2026-12-05T00:00:00Z",
-            "phoneNumber": {"number": LINE}, "call": {"id": call},
-            "toolCallList": [{"id": id, "type": "function", "function": {"name": name, "arguments": args}}]}})
-        .to_string()
+        tool_call_message(ORDER_TIME, LINE, &json!({"id": call}), id, name, args).to_string()
     };
     let tool = |runner: &Runner, call: &str, id: &str, name: &str, args: Value| {
         let h: Vec<(&str, &str)> = headers
