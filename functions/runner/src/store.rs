@@ -194,13 +194,7 @@ impl KvStore {
                 .map(|k| overlay.lookup(label, k).map(|v| v.map(<[u8]>::to_vec)))
                 .collect()
         };
-        let txn = self.db.begin_read().map_err(StoreError::new)?;
-        let name = table_name(label);
-        let table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
-            Ok(t) => Some(t),
-            Err(e) if missing_table(&e) => None,
-            Err(e) => return Err(StoreError::new(e)),
-        };
+        let table = read_table(&self.db, label)?;
         keys.into_iter()
             .zip(known)
             .map(|(k, known)| {
@@ -268,13 +262,7 @@ impl KvStore {
     ) -> Result<(Vec<String>, bool), StoreError> {
         let overlay = self.db.overlay().keys_after(label, after.as_deref());
         let mut overlay = overlay.into_iter().peekable();
-        let txn = self.db.begin_read().map_err(StoreError::new)?;
-        let name = table_name(label);
-        let table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
-            Ok(t) => Some(t),
-            Err(e) if missing_table(&e) => None,
-            Err(e) => return Err(StoreError::new(e)),
-        };
+        let table = read_table(&self.db, label)?;
         let bound = after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
         let mut stored = match &table {
             Some(t) => Some(
@@ -376,13 +364,23 @@ fn parse_counter(bytes: &[u8]) -> Result<i64, StoreError> {
         })
 }
 
-fn get_sync(db: &Database, label: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+/// A label's table in a fresh read transaction; `None` for a label never written to.
+fn read_table(
+    db: &Database,
+    label: &str,
+) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static [u8]>>, StoreError> {
     let txn = db.begin_read().map_err(StoreError::new)?;
     let name = table_name(label);
-    let table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
-        Ok(t) => t,
-        Err(e) if missing_table(&e) => return Ok(None),
-        Err(e) => return Err(StoreError::new(e)),
+    match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if missing_table(&e) => Ok(None),
+        Err(e) => Err(StoreError::new(e)),
+    }
+}
+
+fn get_sync(db: &Database, label: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    let Some(table) = read_table(db, label)? else {
+        return Ok(None);
     };
     Ok(table
         .get(key)

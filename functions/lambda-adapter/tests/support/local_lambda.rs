@@ -44,9 +44,8 @@ struct Invocation {
 #[derive(Debug, Clone, Default)]
 pub struct FunctionUsage {
     pub invocations: u64,
-    /// The sum of invocations' durations: from handing the event out to the response coming back.
-    pub busy: Duration,
-    /// What Lambda would bill for them: each duration rounded up to a whole millisecond.
+    /// What Lambda would bill for them: each invocation's duration (from handing the event out
+    /// to the response coming back) rounded up to a whole millisecond.
     pub billed_ms: u64,
     /// Each process start's init duration: from spawning it to its first request for work.
     pub inits: Vec<Duration>,
@@ -351,9 +350,8 @@ impl LocalLambda {
 
 impl Drop for LocalLambda {
     fn drop(&mut self) {
+        // The servers' tasks end with the runtime, dropped after this.
         self.stop_all();
-        // The servers' tasks end with the runtime.
-        let _ = &self.runtime;
     }
 }
 
@@ -445,7 +443,6 @@ async fn runtime_api(
         return respond(400, &[], "unreadable body");
     };
     let path = parts.uri.path().to_owned();
-    let _ = &shared;
     if path == "/2018-06-01/runtime/invocation/next" {
         if let Some(spawned) = f.spawned_at.lock().unwrap().take() {
             f.usage.lock().unwrap().inits.push(spawned.elapsed());
@@ -505,7 +502,6 @@ async fn runtime_api(
         let mut usage = f.usage.lock().unwrap();
         usage.invocations += 1;
         let took = handed_at.elapsed();
-        usage.busy += took;
         // Lambda bills each invocation's duration rounded up to the millisecond.
         usage.billed_ms += took.as_nanos().div_ceil(1_000_000) as u64;
     }
