@@ -261,7 +261,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
             i += 1;
             continue;
         }
-        if w.soft && exact[i].is_none() {
+        if w.soft && !exact[i].is_some_and(|t| ctx.names_with(index, t)) {
             i += 1;
             continue;
         }
@@ -382,6 +382,8 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                 break;
             }
             joined.push(w.raw.as_str());
+            // (A name word cut up starts anywhere but rarely ends on "with" or "the".)
+            let english_filler = w.stop && text::is_english_stop(&w.raw);
             unresolved |= !w.stop && !w.soft && exact[start + len - 1].is_none();
             fillers += usize::from(w.stop);
             // A run of known and filler words, mostly fillers, only counts as one name word
@@ -415,8 +417,10 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                 // A short skeleton ("fuh tie", f-t) is only trusted word for word, or when a
                 // recognizer cut one name word into several ("new key" for gnocchi): "sushi"
                 // sounds like "xao sa" too.
+                // Nor does it end on an English filler word: "pay with" is not "pâté".
                 if spans::consonants(&key) < SHORT_SPAN_CONSONANTS
-                    && (len < terms || (len > terms && m.sim < SHORT_SPLIT_SIMILARITY))
+                    && (len < terms
+                        || (len > terms && (m.sim < SHORT_SPLIT_SIMILARITY || english_filler)))
                 {
                     continue;
                 }
@@ -486,6 +490,16 @@ impl Ctx<'_> {
     /// The term spelled `stem`, if it occurs in an entry of the wanted kinds.
     fn exact(&self, stem: &str) -> Option<u32> {
         fuzzy::exact(self.terms, stem).filter(|&t| self.lookup.wanted(t, self.kinds))
+    }
+
+    /// Whether a wanted entry has term `t` in its name, an alias or its category: "side" in
+    /// "Sides", not only in "a cup of consomé on the side" of a description.
+    fn names_with(&self, index: &KnowledgeIndex, t: u32) -> bool {
+        self.terms.postings_of(t as usize).iter().any(|&packed| {
+            let post = Posting::unpack(packed);
+            !matches!(post.field, Field::Description)
+                && kind_of(index, post.entry).is_some_and(|k| self.kinds.contains(k))
+        })
     }
 
     /// The term spelled `stem` if it is only wanted as an option name of items searched for.

@@ -43,7 +43,7 @@ pub(crate) fn skeleton_of<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<u
             }
         }
     }
-    trim_ending(out)
+    trim_ending(drop_glides(out))
 }
 
 /// One word's skeleton (letters only; anything else is skipped), ending untrimmed.
@@ -79,6 +79,11 @@ fn word_skeleton(text: &str) -> Vec<u8> {
             b'u' => {
                 push(&mut out, VOWEL);
                 i += 1;
+            }
+            // "wh" before a vowel is a w ("wheat la coach a" for huitlacoche).
+            b'w' if next == Some(b'h') && vowel(i + 2) => {
+                push(&mut out, b'w');
+                i += 2;
             }
             // "y" and "w" are consonants only before a vowel.
             b'y' | b'w' => {
@@ -190,18 +195,30 @@ fn word_skeleton(text: &str) -> Vec<u8> {
     out
 }
 
-/// Endings carry little and vary most: a final vowel ("chill a keel ace"), a plural s ("gore
-/// deetas" for "Gordita"), then a vowel again.
+/// Endings carry little and vary most: a plural s ("gore deetas" for "Gordita"), a final vowel
+/// ("chill a keel ace"), an s again and a vowel again. Trimmed alike whether or not the plural
+/// s was said: "samosa" and "some osas" both end in "s*m*".
 fn trim_ending(mut out: Vec<u8>) -> Vec<u8> {
     // (Only while what is left is long enough to match on: "fuh tie" keeps its last vowel.)
-    if out.last() == Some(&VOWEL) && out.len() > MIN_KEY {
-        out.pop();
-    }
-    if out.last() == Some(&b's') && out.len() > MIN_KEY {
-        out.pop();
-        if out.last() == Some(&VOWEL) && out.len() > MIN_KEY {
+    for c in [b's', VOWEL, b's', VOWEL] {
+        if out.last() == Some(&c) && out.len() > MIN_KEY {
             out.pop();
         }
+    }
+    out
+}
+
+/// A `w` between two vowels is a glide a recognizer adds or drops at will ("a wah gotta" for
+/// ahogada): dropped, and the vowels either side become one. (Not a `y`: it is also the
+/// Spanish "ll" of "chilaquiles", which English ears hear as an l.)
+fn drop_glides(key: Vec<u8>) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::with_capacity(key.len());
+    for (i, &c) in key.iter().enumerate() {
+        let glide = c == b'w' && out.last() == Some(&VOWEL) && key.get(i + 1) == Some(&VOWEL);
+        if glide || (c == VOWEL && out.last() == Some(&VOWEL)) {
+            continue;
+        }
+        out.push(c);
     }
     out
 }
@@ -252,6 +269,8 @@ fn close(a: u8, b: u8) -> bool {
     pair(b'c', b's')
         || pair(b'c', b'k')
         || pair(b'c', b't')
+        // A flapped d or t heard as r, and back ("car hi" for kadai/karahi).
+        || pair(b't', b'r')
         || pair(b'p', b'f')
         || pair(b'g', b'k')
         || pair(b'y', b'l')
@@ -430,6 +449,17 @@ mod tests {
     }
 
     #[test]
+    fn plural_and_singular_trim_alike() {
+        for (a, b) in [
+            ("samosa", "samosas"),
+            ("gordita", "gorditas"),
+            ("taco", "tacos"),
+        ] {
+            assert_eq!(skeleton(a), skeleton(b), "{a} / {b}");
+        }
+    }
+
+    #[test]
     fn recognizer_spellings_sound_like_the_dish() {
         for (heard, dish) in [
             ("fuhtie", "photai"),
@@ -447,6 +477,10 @@ mod tests {
             ("orchata", "horchata"),
             ("tearamissue", "tiramisu"),
             ("sopez", "sopes"),
+            ("wheat la coach a", "huitlacoche"),
+            ("torta a wah gotta", "torta ahogada"),
+            ("some osas", "samosa"),
+            ("car hi", "kadai"),
         ] {
             let s = same(heard, dish);
             assert!(
