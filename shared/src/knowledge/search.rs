@@ -242,6 +242,18 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
     let mut i = 0;
     while i < words.len() && out.len() < MAX_POSITIONS {
         // A run of words that sounds like a run of name words ("fuh tie", "chill a keel ace").
+        if let Some(w) = windows.iter().find(|w| w.start == i && w.alt) {
+            for (k, t) in index.derived.spans.terms_of(w.span).enumerate() {
+                let Some(own) = exact[i + k] else { continue };
+                let mut p = ctx.exact_position(own);
+                if t != own {
+                    p.cands.push((t, w.sim));
+                }
+                out.push(p);
+            }
+            i += w.len;
+            continue;
+        }
         if let Some(w) = windows.iter().find(|w| w.start == i) {
             for t in index.derived.spans.terms_of(w.span) {
                 out.push(Position {
@@ -344,6 +356,10 @@ struct Window {
     len: usize,
     span: u32,
     sim: f32,
+    /// A run of known words that sounds exactly like a run of other name words, word for
+    /// word ("chow tom" for chạo tôm, where "chow" is on the menu too): its words keep their
+    /// own terms and may also mean the span's.
+    alt: bool,
 }
 
 /// How alike the sound skeletons of a run of query words and a run of name words must be.
@@ -362,6 +378,10 @@ const MIN_KNOWN_RUN: usize = 3;
 const SHORT_SPLIT_SIMILARITY: f32 = 0.9;
 /// A span match is a sound-alike, never an exact match.
 const MAX_SPAN_SIMILARITY: f32 = 0.95;
+/// How alike a run of known words must sound to other name words to also mean them, and how
+/// sure that other meaning is taken to be (below the words' own: "chow" is still chow).
+const ALT_SPAN_SIMILARITY: f32 = 0.95;
+const ALT_SIMILARITY: f32 = 0.9;
 
 /// Runs of query words that sound like runs of name words, chosen best first without overlap.
 /// Only runs holding a word the vocabulary does not know are tried: "chicken tikka" needs no
@@ -390,7 +410,9 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
             // cut into three or more ("con so may" for consomé), and only when close.
             // ("can i get the" is a request, not a dish: such a run never starts on an
             // English filler word.)
+            let known_run = !unresolved && fillers == 0 && !filler_start && len >= 2;
             if !unresolved
+                && !known_run
                 && (len < MIN_KNOWN_RUN
                     || 2 * fillers < len
                     || text::is_english_stop(&words[start].raw))
@@ -398,6 +420,34 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                 continue;
             }
             let key = spans::skeleton_of(joined.iter().copied());
+            if known_run && !(len >= MIN_KNOWN_RUN && 2 * fillers >= len) {
+                if !spans::usable(&key) || !spans.reachable(&key) {
+                    continue;
+                }
+                let exacts: Vec<u32> = exact[start..start + len]
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                for m in spans.matches(&key, ALT_SPAN_SIMILARITY).into_iter().take(2) {
+                    if spans.term_count(m.span) == len
+                        && exacts.len() == len
+                        && spans.terms_of(m.span).zip(&exacts).any(|(t, &e)| t != e)
+                        && spans
+                            .terms_of(m.span)
+                            .all(|t| ctx.lookup.wanted(t, ctx.kinds))
+                    {
+                        found.push(Window {
+                            start,
+                            len,
+                            span: m.span,
+                            sim: ALT_SIMILARITY,
+                            alt: true,
+                        });
+                    }
+                }
+                continue;
+            }
             if !spans::usable(&key) {
                 continue;
             }
@@ -435,6 +485,7 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                     len,
                     span: m.span,
                     sim: m.sim.min(MAX_SPAN_SIMILARITY),
+                    alt: false,
                 });
             }
         }
@@ -447,6 +498,7 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
         let filler = words[w.start].stop || words[w.start].soft;
         w.sim + SPAN_WORD_BONUS * (w.len - 1) as f32
             - if filler { SPAN_WORD_BONUS * 2.0 } else { 0.0 }
+            - if w.alt { 1.0 } else { 0.0 }
     };
     found.sort_by(|a, b| {
         value(b)
@@ -953,6 +1005,32 @@ mod tests {
             hits.iter().all(|h| h.confidence < Confidence::High),
             "{hits:?}"
         );
+    }
+
+    #[test]
+    fn known_words_that_sound_like_other_name_words_may_mean_them() {
+        let doc = r#"{
+          "format": "hostline.restaurant/v1",
+          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
+            "tax_rate_bps": 0, "address": "1 Main St" },
+          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
+          "menu": { "categories": [ { "name": "Mains", "items": [
+            { "id": "chow-mein", "name": "Chow Mein", "price_cents": 1200 },
+            { "id": "tom-yum", "name": "Tom Yum", "price_cents": 1200 },
+            { "id": "chao-tom", "name": "Chạo Tôm", "price_cents": 1200 } ] } ] }
+        }"#;
+        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        // "chow" and "tom" are both on the menu, but said together they are chạo tôm.
+        assert_eq!(
+            top(&idx, "do you have chow tom").map(|t| t.0),
+            Some("chao-tom".into())
+        );
+        // Their own meanings still come first when that is what was said.
+        assert_eq!(
+            top(&idx, "chow mein").map(|t| t.0),
+            Some("chow-mein".into())
+        );
+        assert_eq!(top(&idx, "tom yum").map(|t| t.0), Some("tom-yum".into()));
     }
 
     #[test]
