@@ -60,7 +60,7 @@ use std::ops::BitOr;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 9;
+pub const INDEX_FORMAT: u32 = 10;
 
 /// The index's rules as a JSON string inside whatever encoding holds the index.
 mod rules_as_json {
@@ -455,12 +455,13 @@ fn synonyms(terms: &Terms) -> packed::Pairs {
         if fuzzy::exact(terms, &stem).is_some() {
             continue;
         }
+        let key = synonym_key(word, &stem);
         for g in glosses {
             if text::is_stop(g) {
                 continue;
             }
             if let Some(t) = fuzzy::exact(terms, &text::stem(g)) {
-                pairs.push((synonym_hash(&stem), t));
+                pairs.push((key, t));
             }
         }
     }
@@ -469,6 +470,18 @@ fn synonyms(terms: &Terms) -> packed::Pairs {
 
 /// FNV-1a of a stem, for [`synonyms`] (a collision only offers a wrong candidate, which the
 /// scoring then weighs like any other).
+/// What a lexicon word is looked up by: its stem, or for a short word (Vietnamese "cơm",
+/// "bò"), the word exactly as said (marked apart), so that "comes" is not rice.
+fn synonym_key(raw: &str, stem: &str) -> u64 {
+    match raw.len() <= SHORT_LEXICON_WORD {
+        true => synonym_hash(raw) ^ 1,
+        false => synonym_hash(stem),
+    }
+}
+
+/// Lexicon words this short (in bytes) must be said exactly.
+const SHORT_LEXICON_WORD: usize = 3;
+
 fn synonym_hash(stem: &str) -> u64 {
     stem.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
@@ -760,8 +773,8 @@ impl KnowledgeIndex {
     }
 
     /// The vocabulary terms a lexicon word the menu does not use stands for.
-    fn synonyms_of<'a>(&'a self, stem: &str) -> impl Iterator<Item = u32> + 'a {
-        self.derived.synonyms.ids_of(synonym_hash(stem))
+    fn synonyms_of<'a>(&'a self, raw: &str, stem: &str) -> impl Iterator<Item = u32> + 'a {
+        self.derived.synonyms.ids_of(synonym_key(raw, stem))
     }
 
     /// Kind, id and display name of an entry.
@@ -859,6 +872,7 @@ impl Builder {
                 self.post(&w, entry, field, 0);
             }
         }
+
         self.entries.push((kind, idx, phrases));
     }
 

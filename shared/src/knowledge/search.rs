@@ -221,6 +221,7 @@ fn kind_rank(index: &KnowledgeIndex, entry: u32) -> u8 {
 /// Query words → positions: exact terms, joined pairs, split words, then fuzzy candidates.
 fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) -> Vec<Position> {
     let ctx = Ctx {
+        index,
         terms: &index.terms,
         lookup: &index.derived.lookup,
         n: index.entries.len(),
@@ -273,7 +274,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
             i += 1;
             continue;
         }
-        if w.soft && !exact[i].is_some_and(|t| ctx.names_with(index, t)) {
+        if w.soft && !exact[i].is_some_and(|t| ctx.names_with(t)) {
             i += 1;
             continue;
         }
@@ -311,7 +312,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
         // A word of another language the lexicon glosses with menu words ("pollo").
         // (Not when it is a close spelling of a menu word: "lasagne" is the lasagna.)
         let synonyms: Vec<u32> = match stages.lexicon {
-            true => index.synonyms_of(&w.stem).collect(),
+            true => index.synonyms_of(&w.raw, &w.stem).collect(),
             false => Vec::new(),
         };
         // The word's fuzzy candidates, computed once: for the lexicon, and if it is not taken
@@ -531,6 +532,7 @@ fn is_quantity(words: &[Word], i: usize) -> bool {
 
 /// What query planning looks things up in.
 struct Ctx<'a> {
+    index: &'a KnowledgeIndex,
     terms: &'a Terms,
     lookup: &'a Lookup,
     /// Number of entries, for term weights.
@@ -546,11 +548,11 @@ impl Ctx<'_> {
 
     /// Whether a wanted entry has term `t` in its name, an alias or its category: "side" in
     /// "Sides", not only in "a cup of consomé on the side" of a description.
-    fn names_with(&self, index: &KnowledgeIndex, t: u32) -> bool {
+    fn names_with(&self, t: u32) -> bool {
         self.terms.postings_of(t as usize).iter().any(|&packed| {
             let post = Posting::unpack(packed);
             !matches!(post.field, Field::Description)
-                && kind_of(index, post.entry).is_some_and(|k| self.kinds.contains(k))
+                && kind_of(self.index, post.entry).is_some_and(|k| self.kinds.contains(k))
         })
     }
 
