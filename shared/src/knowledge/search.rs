@@ -105,6 +105,9 @@ struct Position {
     /// A stop word that happens to sound like a menu word: it can only add to an entry that
     /// contains that word, never count against one that does not.
     optional: bool,
+    /// The word the caller ruled out ("the whole chicken, *not* the half"): it counts against
+    /// an entry that has it (unless the entry's own name says "not"), never for one.
+    negated: bool,
 }
 
 pub(super) fn search(
@@ -239,9 +242,24 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
         false => Vec::new(),
     };
 
+    // "not the half": the first word after "not" that is not filler is ruled out (unless the
+    // menu says "not" itself: "Not Spicy" is a name).
+    let ruled_out: Option<usize> = words
+        .iter()
+        .position(|w| w.raw == "not")
+        .filter(|&n| exact[n].is_none())
+        .and_then(|n| (n + 1..words.len()).find(|&j| !words[j].stop && !words[j].is_number()));
     let mut out: Vec<Position> = Vec::new();
-    let mut i = 0;
+    // The word each position in `out` came from.
+    let mut from: Vec<usize> = Vec::new();
+    let (mut i, mut prev) = (0, 0);
     while i < words.len() && out.len() < MAX_POSITIONS {
+        from.resize(out.len(), prev);
+        prev = i;
+        if ruled_out.is_some() && words[i].raw == "not" {
+            i += 1;
+            continue;
+        }
         // A run of words that sounds like a run of name words ("fuh tie", "chill a keel ace").
         if let Some(w) = windows.iter().find(|w| w.start == i && w.alt) {
             for (k, t) in index.derived.spans.terms_of(w.span).enumerate() {
@@ -261,6 +279,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
                     cands: vec![(t, w.sim)],
                     weight: ctx.weight(t),
                     optional: false,
+                    negated: false,
                 });
             }
             i += w.len;
@@ -345,6 +364,14 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
         }
         out.push(fuzzy.unwrap_or_else(|| ctx.fuzzy_position(&w.stem, &w.raw, w.is_number())));
         i += 1;
+    }
+    from.resize(out.len(), prev);
+    if let Some(j) = ruled_out {
+        for (p, &f) in out.iter_mut().zip(&from) {
+            if f == j && !p.optional && !p.cands.is_empty() {
+                p.negated = true;
+            }
+        }
     }
     out.truncate(MAX_POSITIONS);
     out
@@ -582,6 +609,7 @@ impl Ctx<'_> {
             cands: vec![(t, 1.0)],
             weight: self.weight(t),
             optional: false,
+            negated: false,
         }
     }
 
@@ -602,6 +630,7 @@ impl Ctx<'_> {
             cands,
             weight,
             optional: false,
+            negated: false,
         }
     }
 
@@ -617,6 +646,7 @@ impl Ctx<'_> {
             weight: self.weight(t),
             cands,
             optional: true,
+            negated: false,
         })
     }
 
@@ -743,6 +773,8 @@ impl Links {
 const MODIFIER_WEIGHT: f32 = 0.8;
 /// Name coverage from which an item counts its options (see [`score`]).
 const MIN_NAMED_FOR_OPTIONS: f32 = 0.5;
+/// What an entry having a word the caller ruled out ("not the half") keeps of its score.
+const RULED_OUT_FACTOR: f32 = 0.6;
 
 /// One term occurrence reached from a query position.
 #[derive(Debug, Clone, Copy)]
@@ -797,7 +829,7 @@ fn score(
 
     let required: f32 = positions
         .iter()
-        .filter(|p| !p.optional)
+        .filter(|p| !p.optional && !p.negated)
         .map(|p| p.weight)
         .sum();
     let mut out = Vec::new();
@@ -840,7 +872,12 @@ fn score(
             }
         }
         let (mut said, mut strong, mut total, mut required_said) = (0.0, 0.0, required, 0.0);
+        let mut ruled_out = false;
         for (p, pos) in positions.iter().enumerate() {
+            if pos.negated {
+                ruled_out |= explained[p] > 0.0;
+                continue;
+            }
             said += pos.weight * explained[p];
             strong += pos.weight * strength[p];
             if pos.optional {
@@ -860,7 +897,8 @@ fn score(
         let field_quality = strong / said;
         let s = coverage.powf(1.5)
             * (0.5 + 0.25 * field_quality + 0.25 * name_coverage)
-            * kind_prior(kind);
+            * kind_prior(kind)
+            * if ruled_out { RULED_OUT_FACTOR } else { 1.0 };
         if s >= floor {
             out.push((group[0].entry, s));
         }
@@ -1033,6 +1071,35 @@ mod tests {
             Some("chow-mein".into())
         );
         assert_eq!(top(&idx, "tom yum").map(|t| t.0), Some("tom-yum".into()));
+    }
+
+    #[test]
+    fn a_word_after_not_counts_against_what_has_it() {
+        let idx = index();
+        assert_eq!(
+            top(&idx, "the curry, not the green one").map(|t| t.0),
+            Some("massaman".into())
+        );
+        assert_eq!(
+            top(&idx, "the green one not the massaman curry").map(|t| t.0),
+            Some("green".into())
+        );
+    }
+
+    #[test]
+    fn a_short_lexicon_word_counts_only_as_said() {
+        let doc = r#"{
+          "format": "hostline.restaurant/v1",
+          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
+            "tax_rate_bps": 0, "address": "1 Main St" },
+          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
+          "menu": { "categories": [ { "name": "Mains", "items": [
+            { "id": "fried-rice", "name": "Fried Rice", "price_cents": 1200 } ] } ] }
+        }"#;
+        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        // Vietnamese "cơm" is rice; "comes" only stems to the same letters.
+        assert_eq!(top(&idx, "com").map(|t| t.0), Some("fried-rice".into()));
+        assert_eq!(top(&idx, "comes"), None);
     }
 
     #[test]
