@@ -242,13 +242,20 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
         false => Vec::new(),
     };
 
-    // "not the half": the first word after "not" that is not filler is ruled out (unless the
-    // menu says "not" itself: "Not Spicy" is a name).
-    let ruled_out: Option<usize> = words
+    // "not the half", "no onion", "without cheese": the first word after "not", "without" or
+    // a "no" that does not open the sentence ("no, the large one"), skipping filler, is ruled
+    // out (unless the menu says that word itself: "Not Spicy", "No Onions" are names).
+    let negation: Option<(usize, usize)> = words
         .iter()
-        .position(|w| w.raw == "not")
+        .enumerate()
+        .position(|(k, w)| w.raw == "not" || w.raw == "without" || (k > 0 && w.raw == "no"))
         .filter(|&n| exact[n].is_none())
-        .and_then(|n| (n + 1..words.len()).find(|&j| !words[j].stop && !words[j].is_number()));
+        .and_then(|n| {
+            (n + 1..words.len())
+                .find(|&j| !words[j].stop && !words[j].is_number())
+                .map(|j| (n, j))
+        });
+    let ruled_out = negation.map(|(_, j)| j);
     let mut out: Vec<Position> = Vec::new();
     // The word each position in `out` came from.
     let mut from: Vec<usize> = Vec::new();
@@ -256,7 +263,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
     while i < words.len() && out.len() < MAX_POSITIONS {
         from.resize(out.len(), prev);
         prev = i;
-        if ruled_out.is_some() && words[i].raw == "not" {
+        if negation.is_some_and(|(n, _)| n == i) {
             i += 1;
             continue;
         }
@@ -1084,6 +1091,21 @@ mod tests {
             top(&idx, "the green one not the massaman curry").map(|t| t.0),
             Some("green".into())
         );
+        assert_eq!(
+            top(&idx, "pad thai without peanuts").map(|t| t.0),
+            Some("pad-thai".into())
+        );
+        // Any number of them, anywhere, answers without a panic.
+        for q in [
+            "not",
+            "no",
+            "not not no",
+            "curry not",
+            "no curry no green not the",
+            "without",
+        ] {
+            idx.search(q, KindFilter::ALL, 3);
+        }
     }
 
     #[test]
