@@ -490,7 +490,15 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                 // Longer runs from here only grow the skeleton.
                 break;
             }
-            for m in spans.matches(&key, MIN_SPAN_SIMILARITY).into_iter().take(2) {
+            let mut matches = spans.matches(&key, MIN_SPAN_SIMILARITY);
+            // A "y" ending a word before a vowel may be the consonant it is in the name ("rey
+            // anos" for rellenos) or a glide ("day oya" for de olla): both are tried.
+            if let Some(other) = spans::seam_y_variant(&joined) {
+                matches.extend(spans.matches(&other, MIN_SPAN_SIMILARITY));
+                matches.sort_unstable_by(|a, b| b.sim.total_cmp(&a.sim).then(a.span.cmp(&b.span)));
+                matches.dedup_by_key(|m| m.span);
+            }
+            for m in matches.into_iter().take(2) {
                 let terms = spans.term_count(m.span);
                 if len == 1 && terms == 1 {
                     continue;

@@ -46,6 +46,41 @@ pub(crate) fn skeleton_of<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<u
     trim_ending(drop_glides(out))
 }
 
+/// The skeleton of `words` with every "y" that ends a word before a word starting with a vowel
+/// read as the consonant y ("rey anos" ~ "r*y*n"), when there is such a seam.
+pub(crate) fn seam_y_variant(words: &[&str]) -> Option<Vec<u8>> {
+    let starts_with_vowel = |w: &str| {
+        w.bytes()
+            .find(u8::is_ascii_alphabetic)
+            .is_some_and(|c| b"aeiou".contains(&c.to_ascii_lowercase()))
+    };
+    let seam = |i: usize| {
+        words[i].len() >= 2
+            && words[i].ends_with(['y', 'Y'])
+            && words.get(i + 1).is_some_and(|n| starts_with_vowel(n))
+    };
+    if !(0..words.len()).any(seam) {
+        return None;
+    }
+    let mut out: Vec<u8> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let mut key = word_skeleton(w);
+        if seam(i) && key.last() == Some(&VOWEL) {
+            key.pop();
+            if key.last() != Some(&VOWEL) {
+                key.push(VOWEL);
+            }
+            key.push(b'y');
+        }
+        for c in key {
+            if out.last() != Some(&c) {
+                out.push(c);
+            }
+        }
+    }
+    Some(trim_ending(drop_glides(out)))
+}
+
 /// One word's skeleton (letters only; anything else is skipped), ending untrimmed.
 fn word_skeleton(text: &str) -> Vec<u8> {
     let b: Vec<u8> = text
@@ -460,6 +495,15 @@ mod tests {
 
     fn same(a: &str, b: &str) -> f32 {
         similarity(&skeleton(a), &skeleton(b))
+    }
+
+    #[test]
+    fn a_y_at_a_seam_is_also_read_as_a_consonant() {
+        let heard = seam_y_variant(&["chili", "rey", "anos"]).expect("a seam");
+        assert!(similarity(&heard, &skeleton("chiles rellenos")) >= 0.85);
+        // The usual reading stays the glide: "day oya" is de olla.
+        assert!(same("cafe day oya", "cafe de olla") >= 0.85);
+        assert_eq!(seam_y_variant(&["pad", "thai"]), None);
     }
 
     #[test]
