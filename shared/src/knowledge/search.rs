@@ -891,15 +891,17 @@ fn score(
         for (p, pos) in positions.iter().enumerate() {
             if pos.negated {
                 ruled_out |= explained[p] > 0.0;
-                continue;
-            }
-            said += pos.weight * explained[p];
-            strong += pos.weight * strength[p];
-            if pos.optional {
+            } else if pos.optional {
+                // An optional word the entry has counts as said, wherever it is: "tortillas
+                // by the *dozen*" in an answer must not make the match look weaker.
                 if explained[p] > 0.0 {
+                    said += pos.weight * explained[p];
+                    strong += pos.weight * explained[p];
                     total += pos.weight;
                 }
             } else {
+                said += pos.weight * explained[p];
+                strong += pos.weight * strength[p];
                 required_said += pos.weight * explained[p];
             }
         }
