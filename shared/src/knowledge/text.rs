@@ -295,6 +295,8 @@ const STOP_WORDS: &[&str] = &[
     "doing",
     "er",
     "erm",
+    "every",
+    "everyday",
     "for",
     "from",
     "get",
