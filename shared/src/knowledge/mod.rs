@@ -60,7 +60,7 @@ use std::ops::BitOr;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 10;
+pub const INDEX_FORMAT: u32 = 11;
 
 /// The index's rules as a JSON string inside whatever encoding holds the index.
 mod rules_as_json {

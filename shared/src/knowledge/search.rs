@@ -539,7 +539,8 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
     // And a run that starts on a word of its own beats one that borrows a filler word:
     // "the fuh tie" is phở tái, not "the fuh" for tofu.
     let value = |w: &Window| {
-        let filler = words[w.start].stop || words[w.start].soft;
+        // (A filler of the menu's language, "es key tes", is as likely a syllable of the name.)
+        let filler = words[w.start].soft || text::is_english_stop(&words[w.start].raw);
         w.sim + SPAN_WORD_BONUS * (w.len - 1) as f32
             - if filler { SPAN_WORD_BONUS * 2.0 } else { 0.0 }
             - if w.alt { 1.0 } else { 0.0 }

@@ -216,8 +216,10 @@ fn word_skeleton(text: &str) -> Vec<u8> {
                     1
                 };
             }
+            // Spanish "ll" before a vowel is a y ("tortilla"); English "ll" is an l ("chill a
+            // kill ace", "tally").
             b'l' if next == Some(b'l') => {
-                push(&mut out, b'y');
+                push(&mut out, if vowel(i + 2) { b'y' } else { b'l' });
                 i += 2;
             }
             b'm' | b'l' | b'r' => {
@@ -391,21 +393,37 @@ impl Spans {
                             continue;
                         }
                         let ids: Vec<u32> = run.iter().filter_map(|w| w.1).collect();
-                        let key = skeleton_of(run.iter().map(|w| w.0.as_str()));
-                        let mut tagged = key.clone();
-                        tagged.extend(ids.iter().flat_map(|t| t.to_le_bytes()));
-                        if !usable(&key) || !seen.insert(tagged) {
-                            continue;
+                        let mut keys = vec![skeleton_of(run.iter().map(|w| w.0.as_str()))];
+                        // A name's "ll" is a y in Spanish ("tortilla") but an l in Italian
+                        // ("tagliatelle", "mozzarella"), and Italian "gli" is a y too ("tally a
+                        // telly"), though some say the g ("tag lee a"): both readings are
+                        // stored.
+                        if run
+                            .iter()
+                            .any(|w| w.0.contains("ll") || w.0.contains("gli"))
+                        {
+                            let italian: Vec<String> = run
+                                .iter()
+                                .map(|w| w.0.replace("ll", "l").replace("gli", "y"))
+                                .collect();
+                            keys.push(skeleton_of(italian.iter().map(String::as_str)));
                         }
-                        let id = spans.key_ends.len() as u32;
-                        pairs.extend(neighbourhood(&key).map(|h| (h, id)));
-                        spans.longest = spans.longest.max(key.len() as u32);
-                        spans.keys.extend(key.iter().map(|&c| c as char));
-                        spans.key_ends.push(spans.keys.len() as u32);
-                        for &t in &ids {
-                            spans.terms.push(t);
+                        for key in keys {
+                            let mut tagged = key.clone();
+                            tagged.extend(ids.iter().flat_map(|t| t.to_le_bytes()));
+                            if !usable(&key) || !seen.insert(tagged) {
+                                continue;
+                            }
+                            let id = spans.key_ends.len() as u32;
+                            pairs.extend(neighbourhood(&key).map(|h| (h, id)));
+                            spans.longest = spans.longest.max(key.len() as u32);
+                            spans.keys.extend(key.iter().map(|&c| c as char));
+                            spans.key_ends.push(spans.keys.len() as u32);
+                            for &t in &ids {
+                                spans.terms.push(t);
+                            }
+                            spans.term_ends.push(spans.terms.len() as u32);
                         }
-                        spans.term_ends.push(spans.terms.len() as u32);
                     }
                 }
             }
@@ -539,6 +557,8 @@ mod tests {
             ("torta a wah gotta", "torta ahogada"),
             ("some osas", "samosa"),
             ("car hi", "kadai"),
+            ("chill a kill ace", "chilaquiles"),
+            ("es key tes", "esquites"),
         ] {
             let s = same(heard, dish);
             assert!(
@@ -591,6 +611,9 @@ mod tests {
         assert_eq!(best("beerreares"), Some(vec![6, 7]));
         // Two edits apart, one of them a close sound (k for g): still found.
         assert_eq!(best("link weeny alley von goalie"), Some(vec![8, 9]));
+        // Italian "gli" and "ll" read both ways.
+        assert_eq!(best("tally a telly"), Some(vec![10]));
+        assert_eq!(best("tag lee a telly"), Some(vec![10]));
         let back: Spans = postcard::from_bytes(&postcard::to_allocvec(&spans).unwrap()).unwrap();
         assert_eq!(
             back.matches(&skeleton("fuhtie"), 0.8),

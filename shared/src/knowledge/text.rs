@@ -91,6 +91,8 @@ fn truncate_at_char(text: &str, max: usize) -> &str {
 pub(crate) fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut prev: Option<char> = None;
+    // Where the word being written starts in `out`.
+    let mut word_start = 0;
     // Plain ASCII (most queries) has nothing to decompose.
     let chars: Box<dyn Iterator<Item = char> + '_> = if text.is_ascii() {
         Box::new(text.chars())
@@ -127,15 +129,29 @@ pub(crate) fn normalize(text: &str) -> String {
                 continue;
             }
             match c {
+                // An Italian or French article elided onto its noun is a word of its own
+                // ("all'amatriciana", "l'antipasto", "d'oro"); other apostrophes go.
+                '\'' | '\u{2019}' | '\u{2018}' | '`' if is_elided_article(&out[word_start..]) => {
+                    out.push(' ')
+                }
                 '\'' | '\u{2019}' | '\u{2018}' | '`' => continue,
                 '&' => out.push_str(" and "),
                 '%' => out.push_str(" percent "),
                 _ => out.push(' '),
             }
             prev = Some(' ');
+            word_start = out.len();
         }
     }
     out
+}
+
+/// Articles and prepositions Italian and French elide before a vowel ("all'", "dell'", "l'").
+fn is_elided_article(word: &str) -> bool {
+    matches!(
+        word,
+        "l" | "d" | "all" | "dall" | "dell" | "nell" | "sull" | "un" | "c" | "qu" | "j"
+    )
 }
 
 /// Abbreviations a menu or a transcript writes where the other side says the word.
@@ -956,6 +972,11 @@ mod tests {
             "smorrebrod  oeufs  strasse"
         );
         assert_eq!(normalize("Meat Lover's"), "meat lovers");
+        assert_eq!(
+            normalize("Bucatini all'Amatriciana"),
+            "bucatini all amatriciana"
+        );
+        assert_eq!(normalize("l’antipasto"), "l antipasto");
         assert_eq!(normalize("Mac & Cheese"), "mac  and  cheese");
         assert_eq!(normalize("50% sweet"), "50 percent  sweet");
         assert_eq!(normalize("16oz"), "16 oz");
