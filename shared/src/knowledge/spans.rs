@@ -594,6 +594,7 @@ mod tests {
                 w("alle", None),
                 w("vongole", Some(9)),
             ],
+            vec![w("tagliatelle", Some(10))],
         ];
         let spans = Spans::build(&phrases);
         assert!(spans.fits());
