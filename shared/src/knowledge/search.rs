@@ -401,7 +401,7 @@ struct Window {
 /// How alike the sound skeletons of a run of query words and a run of name words must be.
 const MIN_SPAN_SIMILARITY: f32 = 0.85;
 /// What each more query word a run explains is worth, in similarity, when runs compete.
-const SPAN_WORD_BONUS: f32 = 0.03;
+const SPAN_WORD_BONUS: f32 = 0.045;
 /// A word this close to a menu word is that word, whatever the lexicon says it glosses.
 const SPELLED_LIKE: f32 = 0.8;
 /// How sure a lexicon gloss is taken to be ("pollo" for chicken).

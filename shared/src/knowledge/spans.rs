@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// Longest run of name words (and of query words) compared as one.
 pub(crate) const MAX_SPAN_WORDS: usize = 3;
 /// Longest run of query words joined: a recognizer may cut one name word into several.
-pub(crate) const MAX_WINDOW_WORDS: usize = 5;
+pub(crate) const MAX_WINDOW_WORDS: usize = 6;
 /// Skeletons shorter than this (in symbols) say too little to match across words.
 const MIN_KEY: usize = 4;
 /// Consonants a skeleton needs.
