@@ -522,18 +522,6 @@ fn main() {
         json_bundle_load.as_secs_f64() * 1e3,
         json_bundle_load.as_secs_f64() / bundle_load.as_secs_f64().max(1e-12)
     );
-    if std::env::var_os("SLOWEST").is_some() {
-        let mut order: Vec<usize> = (0..qs.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(indexed[i]));
-        for &i in order.iter().take(12) {
-            println!(
-                "SLOW {:>7.1} us  words {:>7.1}  {:?}",
-                indexed[i].as_secs_f64() * 1e6,
-                words_only[i].as_secs_f64() * 1e6,
-                qs[i].1
-            );
-        }
-    }
     let (m, p50, p99) = stats(indexed.clone());
     let (nm, np50, np99) = stats(naive.clone());
     println!("  search, {} mixed queries x {rounds} rounds:", qs.len());

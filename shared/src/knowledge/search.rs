@@ -424,6 +424,7 @@ const ALT_SIMILARITY: f32 = 0.9;
 /// help, "tick a masala" does.
 fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>]) -> Vec<Window> {
     let mut found: Vec<Window> = Vec::new();
+    let keys: Vec<Vec<u8>> = words.iter().map(|w| spans::word_key(&w.raw)).collect();
     let mut joined: Vec<&str> = Vec::new();
     for start in 0..words.len() {
         // A run that starts on a filler word ("or chata", "a rose con lay che") must be a name
@@ -455,7 +456,7 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
             {
                 continue;
             }
-            let key = spans::skeleton_of(joined.iter().copied());
+            let key = spans::joined_skeleton(keys[start..start + len].iter().map(Vec::as_slice));
             if known_run && !(len >= MIN_KNOWN_RUN && 2 * fillers >= len) {
                 if !spans::usable(&key) || !spans.reachable(&key) {
                     continue;
@@ -917,7 +918,8 @@ fn score(
         }
         let coverage = (said / total).min(1.0);
         let field_quality = strong / said;
-        let s = coverage.powf(1.5)
+        let s = coverage
+            * coverage.sqrt()
             * (0.5 + 0.25 * field_quality + 0.25 * name_coverage)
             * kind_prior(kind)
             * if ruled_out { RULED_OUT_FACTOR } else { 1.0 };

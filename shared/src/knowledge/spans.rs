@@ -35,15 +35,27 @@ pub(crate) fn skeleton(text: &str) -> Vec<u8> {
 /// a vowel before "oya"), joined without doubling a sound at the seams, then the ending
 /// trimmed. See the module doc.
 pub(crate) fn skeleton_of<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
+    let keys: Vec<Vec<u8>> = words.into_iter().map(word_skeleton).collect();
+    joined_skeleton(keys.iter().map(Vec::as_slice))
+}
+
+/// [`skeleton_of`] from each word's own skeleton ([`word_key`]), for a caller that joins the
+/// same words in many runs.
+pub(crate) fn joined_skeleton<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::new();
-    for w in words {
-        for c in word_skeleton(w) {
+    for key in keys {
+        for &c in key {
             if out.last() != Some(&c) {
                 out.push(c);
             }
         }
     }
     trim_ending(drop_glides(out))
+}
+
+/// One word's skeleton before joining (see [`joined_skeleton`]).
+pub(crate) fn word_key(word: &str) -> Vec<u8> {
+    word_skeleton(word)
 }
 
 /// The skeleton of `words` with every "y" that ends a word before a word starting with a vowel
@@ -272,17 +284,31 @@ pub(crate) fn usable(key: &[u8]) -> bool {
 /// Similarity of two skeletons in 0..=1: an edit distance in which a vowel mark weighs half,
 /// relative to the longer one's weight.
 pub(crate) fn similarity(a: &[u8], b: &[u8]) -> f32 {
+    similarity_at_least(a, b, 0.0).unwrap_or(0.0)
+}
+
+/// [`similarity`] when it is at least `min`; `None` as soon as it cannot be (the distance only
+/// grows row by row). Keys are short: the two rows live on the stack.
+fn similarity_at_least(a: &[u8], b: &[u8], min: f32) -> Option<f32> {
+    const ROW: usize = 64;
     let w = |c: u8| if c == VOWEL { 0.5 } else { 1.0 };
     let len = |k: &[u8]| k.iter().map(|&c| w(c)).sum::<f32>();
-    let mut prev: Vec<f32> = std::iter::once(0.0)
-        .chain(b.iter().scan(0.0, |acc, &c| {
-            *acc += w(c);
-            Some(*acc)
-        }))
-        .collect();
-    let mut cur = vec![0.0; b.len() + 1];
+    let longest = len(a).max(len(b)).max(1.0);
+    let budget = (1.0 - min) * longest;
+    let (mut stack, mut heap) = ([0f32; 2 * ROW], Vec::new());
+    let rows: &mut [f32] = if b.len() < ROW {
+        &mut stack
+    } else {
+        heap.resize(2 * (b.len() + 1), 0.0);
+        &mut heap
+    };
+    let (mut prev, mut cur) = rows.split_at_mut(rows.len() / 2);
+    for (j, &c) in b.iter().enumerate() {
+        prev[j + 1] = prev[j] + w(c);
+    }
     for &ca in a {
         cur[0] = prev[0] + w(ca);
+        let mut row_min = cur[0];
         for (j, &cb) in b.iter().enumerate() {
             let sub = if ca == cb {
                 0.0
@@ -292,11 +318,15 @@ pub(crate) fn similarity(a: &[u8], b: &[u8]) -> f32 {
                 w(ca).max(w(cb))
             };
             cur[j + 1] = (prev[j] + sub).min(prev[j + 1] + w(ca)).min(cur[j] + w(cb));
+            row_min = row_min.min(cur[j + 1]);
+        }
+        if row_min > budget {
+            return None;
         }
         std::mem::swap(&mut prev, &mut cur);
     }
-    let longest = len(a).max(len(b)).max(1.0);
-    (1.0 - prev[b.len()] / longest).max(0.0)
+    let sim = (1.0 - prev[b.len()] / longest).max(0.0);
+    (sim >= min).then_some(sim)
 }
 
 /// Sounds a recognizer or a spelling trades for each other: Italian "ci" (ch) and Spanish
@@ -490,8 +520,8 @@ impl Spans {
                 if 1.0 - (wk - wo).abs() / wk.max(wo).max(1.0) < min {
                     return None;
                 }
-                let sim = similarity(key, other);
-                (sim >= min).then_some(SpanMatch { span, sim })
+                let sim = similarity_at_least(key, other, min)?;
+                Some(SpanMatch { span, sim })
             })
             .collect();
         out.sort_unstable_by(|a, b| b.sim.total_cmp(&a.sim).then(a.span.cmp(&b.span)));
