@@ -132,17 +132,26 @@ pub(crate) fn glossed(name: &str) -> Vec<String> {
     out
 }
 
-/// Every one-word term with its glosses' words: for the query side, a caller's word the menu
-/// does not use ("pollo", "tarjeta") stands for the English words it glosses.
-pub(crate) fn one_word_terms() -> impl Iterator<Item = (&'static str, Vec<&'static str>)> {
+/// Every one-word term with its glosses' words, each with the fewest content words of a gloss
+/// it is in: for the query side, a caller's word the menu does not use ("pollo", "tarjeta")
+/// stands for the English words it glosses, and a word of a one-word gloss ("pollo" =
+/// chicken) is surer than a word of a described dish ("pambazo" = chile bread sandwich).
+pub(crate) fn one_word_terms() -> impl Iterator<Item = (&'static str, Vec<(&'static str, usize)>)> {
     lexicon()
         .terms
         .iter()
         .filter(|(t, _)| !t.contains(' '))
         .map(|(t, glosses)| {
-            let mut words: Vec<&str> = glosses.iter().flat_map(|g| g.split(' ')).collect();
-            words.sort_unstable();
-            words.dedup();
+            let mut words: Vec<(&str, usize)> = Vec::new();
+            for g in glosses {
+                let content = g.split(' ').filter(|w| !text::is_stop(w)).count().max(1);
+                for w in g.split(' ') {
+                    match words.iter_mut().find(|x| x.0 == w) {
+                        Some(x) => x.1 = x.1.min(content),
+                        None => words.push((w, content)),
+                    }
+                }
+            }
             (t.as_str(), words)
         })
 }

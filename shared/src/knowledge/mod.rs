@@ -60,7 +60,7 @@ use std::ops::BitOr;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 11;
+pub const INDEX_FORMAT: u32 = 12;
 
 /// The index's rules as a JSON string inside whatever encoding holds the index.
 mod rules_as_json {
@@ -456,12 +456,12 @@ fn synonyms(terms: &Terms) -> packed::Pairs {
             continue;
         }
         let key = synonym_key(word, &stem);
-        for g in glosses {
+        for (g, gloss_words) in glosses {
             if text::is_stop(g) {
                 continue;
             }
             if let Some(t) = fuzzy::exact(terms, &text::stem(g)) {
-                pairs.push((key, t));
+                pairs.push((key, pack_synonym(t, gloss_words)));
             }
         }
     }
@@ -470,6 +470,14 @@ fn synonyms(terms: &Terms) -> packed::Pairs {
 
 /// FNV-1a of a stem, for [`synonyms`] (a collision only offers a wrong candidate, which the
 /// scoring then weighs like any other).
+/// A synonym's term id with how many content words its gloss has (at most 15, in the top 4
+/// bits; term ids stay far below 2^28).
+fn pack_synonym(term: u32, gloss_words: usize) -> u32 {
+    (term & SYNONYM_TERM_MASK) | ((gloss_words.min(15) as u32) << 28)
+}
+
+const SYNONYM_TERM_MASK: u32 = (1 << 28) - 1;
+
 /// What a lexicon word is looked up by: its stem, or for a short word (Vietnamese "cơm",
 /// "bò"), the word exactly as said (marked apart), so that "comes" is not rice.
 fn synonym_key(raw: &str, stem: &str) -> u64 {
@@ -772,9 +780,13 @@ impl KnowledgeIndex {
         })
     }
 
-    /// The vocabulary terms a lexicon word the menu does not use stands for.
-    fn synonyms_of<'a>(&'a self, raw: &str, stem: &str) -> impl Iterator<Item = u32> + 'a {
-        self.derived.synonyms.ids_of(synonym_key(raw, stem))
+    /// The vocabulary terms a lexicon word the menu does not use stands for, each with how
+    /// many content words its gloss has.
+    fn synonyms_of<'a>(&'a self, raw: &str, stem: &str) -> impl Iterator<Item = (u32, usize)> + 'a {
+        self.derived
+            .synonyms
+            .ids_of(synonym_key(raw, stem))
+            .map(|p| (p & SYNONYM_TERM_MASK, (p >> 28) as usize))
     }
 
     /// Kind, id and display name of an entry.

@@ -338,7 +338,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
         }
         // A word of another language the lexicon glosses with menu words ("pollo").
         // (Not when it is a close spelling of a menu word: "lasagne" is the lasagna.)
-        let synonyms: Vec<u32> = match stages.lexicon {
+        let synonyms: Vec<(u32, usize)> = match stages.lexicon {
             true => index.synonyms_of(&w.raw, &w.stem).collect(),
             false => Vec::new(),
         };
@@ -350,11 +350,12 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
         };
         if let Some(mut p) = fuzzy.take_if(|p| p.cands.first().is_none_or(|c| c.1 < SPELLED_LIKE)) {
             p.cands.retain(|c| c.1 >= SYNONYM_SIMILARITY);
-            for t in synonyms {
+            for (t, gloss_words) in synonyms {
                 if ctx.lookup.wanted(t, ctx.kinds) && !p.cands.iter().any(|c| c.0 == t) {
-                    p.cands.push((t, SYNONYM_SIMILARITY));
+                    p.cands.push((t, synonym_similarity(gloss_words)));
                 }
             }
+            p.cands.sort_by(|a, b| b.1.total_cmp(&a.1));
             if let Some(&(t, _)) = p.cands.first() {
                 p.cands.truncate(MAX_CANDIDATES);
                 p.weight = ctx.weight(t);
@@ -406,6 +407,19 @@ const SPAN_WORD_BONUS: f32 = 0.045;
 const SPELLED_LIKE: f32 = 0.8;
 /// How sure a lexicon gloss is taken to be ("pollo" for chicken).
 const SYNONYM_SIMILARITY: f32 = 0.9;
+
+/// How sure a lexicon gloss word is: a translation ("pollo" = chicken) is
+/// [`SYNONYM_SIMILARITY`]; one word of a described dish ("pambazo" = chile bread sandwich) is
+/// a guess, less sure the longer the description.
+fn synonym_similarity(gloss_words: usize) -> f32 {
+    match gloss_words {
+        0 | 1 => SYNONYM_SIMILARITY,
+        2 => SYNONYM_TWO_WORDS,
+        _ => SYNONYM_MORE_WORDS,
+    }
+}
+const SYNONYM_TWO_WORDS: f32 = 0.75;
+const SYNONYM_MORE_WORDS: f32 = 0.6;
 /// Skeletons with fewer consonants than this only match run for run, word for word.
 const SHORT_SPAN_CONSONANTS: usize = 3;
 /// Fewest words in a run made only of known and filler words.
@@ -1123,6 +1137,31 @@ mod tests {
         ] {
             idx.search(q, KindFilter::ALL, 3);
         }
+    }
+
+    #[test]
+    fn a_translated_word_is_surer_than_a_described_dish() {
+        let doc = r#"{
+          "format": "hostline.restaurant/v1",
+          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
+            "tax_rate_bps": 0, "address": "1 Main St" },
+          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
+          "menu": { "categories": [ { "name": "Mains", "items": [
+            { "id": "chicken-tacos", "name": "Chicken Tacos", "price_cents": 1200 },
+            { "id": "ham-sandwich", "name": "Ham Sandwich", "price_cents": 1200 } ] } ] }
+        }"#;
+        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        // "pollo" is chicken.
+        assert_eq!(
+            top(&idx, "tacos de pollo"),
+            Some(("chicken-tacos".into(), Confidence::High))
+        );
+        // A pambazo is a chile bread sandwich: a ham sandwich is at most a guess.
+        let hits = idx.search("do you have pambazos", KindFilter::MENU, 3);
+        assert!(
+            hits.iter().all(|h| h.confidence == Confidence::Low),
+            "{hits:?}"
+        );
     }
 
     #[test]
