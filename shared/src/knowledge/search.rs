@@ -151,6 +151,21 @@ pub(super) fn closest(
     hits
 }
 
+/// What a category's score is multiplied by when the caller asks what kinds there are.
+const KIND_QUESTION_BOOST: f32 = 1.08;
+
+/// Whether a query asks what kinds of something there are: "what" or "which" with a plural
+/// ("what pastas do you have", "which kinds of pho", "what noodle soups are there").
+fn asks_for_a_kind(words: &[Word]) -> bool {
+    words
+        .iter()
+        .any(|w| matches!(w.raw.as_str(), "what" | "which" | "whats"))
+        && words.iter().any(|w| {
+            matches!(w.raw.as_str(), "kinds" | "types" | "sorts")
+                || (!w.stop && w.raw.len() > 3 && w.raw.ends_with('s') && w.stem != w.raw)
+        })
+}
+
 /// Lowest score [`closest`] offers.
 const CLOSEST_FLOOR: f32 = 0.2;
 
@@ -166,11 +181,19 @@ fn ranked(
     if limit == 0 || index.entries.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let positions = plan(index, query, kinds, stages);
+    let (positions, kind_question) = plan(index, query, kinds, stages);
     if !positions.iter().any(|p| !p.optional) {
         return (Vec::new(), Vec::new());
     }
     let mut scored = score(index, &positions, kinds, floor);
+    // "what pastas do you have", "which kinds of pho": a question about a kind of dish.
+    if kind_question {
+        for (e, sc) in &mut scored {
+            if kind_of(index, *e) == Some(EntryKind::Category) {
+                *sc = (*sc * KIND_QUESTION_BOOST).min(1.0);
+            }
+        }
+    }
     scored.sort_unstable_by(|a, b| {
         b.1.total_cmp(&a.1)
             .then_with(|| kind_rank(index, a.0).cmp(&kind_rank(index, b.0)))
@@ -222,7 +245,13 @@ fn kind_rank(index: &KnowledgeIndex, entry: u32) -> u8 {
 }
 
 /// Query words → positions: exact terms, joined pairs, split words, then fuzzy candidates.
-fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) -> Vec<Position> {
+/// Also says whether the query asks what kinds of something there are ([`asks_for_a_kind`]).
+fn plan(
+    index: &KnowledgeIndex,
+    query: &str,
+    kinds: KindFilter,
+    stages: Stages,
+) -> (Vec<Position>, bool) {
     let ctx = Ctx {
         index,
         terms: &index.terms,
@@ -383,7 +412,7 @@ fn plan(index: &KnowledgeIndex, query: &str, kinds: KindFilter, stages: Stages) 
         }
     }
     out.truncate(MAX_POSITIONS);
-    out
+    (out, asks_for_a_kind(&words))
 }
 
 /// A run of query words taken as a run of name words (see [`spans`]).
@@ -1161,6 +1190,34 @@ mod tests {
         assert!(
             hits.iter().all(|h| h.confidence == Confidence::Low),
             "{hits:?}"
+        );
+    }
+
+    #[test]
+    fn what_kinds_there_are_is_a_question_about_a_category() {
+        let doc = r#"{
+          "format": "hostline.restaurant/v1",
+          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
+            "tax_rate_bps": 0, "address": "1 Main St" },
+          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
+          "menu": { "categories": [ { "name": "Pasta e Risotto", "items": [
+            { "id": "pasta-e-fagioli", "name": "Pasta e Fagioli", "price_cents": 1200 },
+            { "id": "risotto", "name": "Risotto Milanese", "price_cents": 1200 } ] } ] }
+        }"#;
+        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        let first = |q: &str| {
+            idx.search(q, KindFilter::MENU, 3)
+                .first()
+                .map(|h| (h.kind, h.id.clone()))
+        };
+        assert_eq!(
+            first("what pastas do you have"),
+            Some((EntryKind::Category, "Pasta e Risotto".into()))
+        );
+        // A question about one dish stays about the dish.
+        assert_eq!(
+            first("what's in the pasta e fagioli"),
+            Some((EntryKind::Item, "pasta-e-fagioli".into()))
         );
     }
 
