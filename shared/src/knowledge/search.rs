@@ -252,13 +252,7 @@ fn plan(
     kinds: KindFilter,
     stages: Stages,
 ) -> (Vec<Position>, bool) {
-    let ctx = Ctx {
-        index,
-        terms: &index.terms,
-        lookup: &index.derived.lookup,
-        n: index.entries.len(),
-        kinds,
-    };
+    let ctx = Ctx { index, kinds };
     let mut words = text::words(query);
     words.truncate(MAX_WORDS);
     let exact: Vec<Option<u32>> = words
@@ -273,8 +267,8 @@ fn plan(
 
     // "not the half", "no onion", "without cheese": the first word after a negation (see
     // [`NEGATIONS`]; a "no" only when it does not open the sentence: "no, the large one"),
-    // skipping filler, is ruled out (unless the menu says the negation itself: "Not Spicy",
-    // "No Onions", "Elote sin Chile" are names).
+    // skipping filler, is ruled out (unless the menu says the negation itself: "Not Spicy" and
+    // "No Onions" are names).
     let negation: Option<(usize, usize)> = words
         .iter()
         .enumerate()
@@ -380,7 +374,7 @@ fn plan(
         if let Some(mut p) = fuzzy.take_if(|p| p.cands.first().is_none_or(|c| c.1 < SPELLED_LIKE)) {
             p.cands.retain(|c| c.1 >= SYNONYM_SIMILARITY);
             for (t, gloss_words) in synonyms {
-                if ctx.lookup.wanted(t, ctx.kinds) && !p.cands.iter().any(|c| c.0 == t) {
+                if ctx.lookup().wanted(t, ctx.kinds) && !p.cands.iter().any(|c| c.0 == t) {
                     p.cands.push((t, synonym_similarity(gloss_words)));
                 }
             }
@@ -467,7 +461,7 @@ const ALT_SIMILARITY: f32 = 0.9;
 /// help, "tick a masala" does.
 fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>]) -> Vec<Window> {
     let mut found: Vec<Window> = Vec::new();
-    let keys: Vec<Vec<u8>> = words.iter().map(|w| spans::word_key(&w.raw)).collect();
+    let keys: Vec<Vec<u8>> = words.iter().map(|w| spans::word_skeleton(&w.raw)).collect();
     let mut joined: Vec<&str> = Vec::new();
     for start in 0..words.len() {
         // A run that starts on a filler word ("or chata", "a rose con lay che") must be a name
@@ -500,7 +494,7 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                 continue;
             }
             let key = spans::joined_skeleton(keys[start..start + len].iter().map(Vec::as_slice));
-            if known_run && !(len >= MIN_KNOWN_RUN && 2 * fillers >= len) {
+            if known_run {
                 if !spans::usable(&key) || !spans.reachable(&key) {
                     continue;
                 }
@@ -515,7 +509,7 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                         && spans.terms_of(m.span).zip(&exacts).any(|(t, &e)| t != e)
                         && spans
                             .terms_of(m.span)
-                            .all(|t| ctx.lookup.wanted(t, ctx.kinds))
+                            .all(|t| ctx.lookup().wanted(t, ctx.kinds))
                     {
                         found.push(Window {
                             start,
@@ -538,7 +532,7 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
             let mut matches = spans.matches(&key, MIN_SPAN_SIMILARITY);
             // A "y" ending a word before a vowel may be the consonant it is in the name ("rey
             // anos" for rellenos) or a glide ("day oya" for de olla): both are tried.
-            if let Some(other) = spans::seam_y_variant(&joined) {
+            if let Some(other) = spans::seam_y_variant(&joined, &keys[start..start + len]) {
                 matches.extend(spans.matches(&other, MIN_SPAN_SIMILARITY));
                 matches.sort_unstable_by(|a, b| b.sim.total_cmp(&a.sim).then(a.span.cmp(&b.span)));
                 matches.dedup_by_key(|m| m.span);
@@ -564,7 +558,7 @@ fn span_windows(ctx: &Ctx, spans: &Spans, words: &[Word], exact: &[Option<u32>])
                 }
                 if !spans
                     .terms_of(m.span)
-                    .all(|t| ctx.lookup.wanted(t, ctx.kinds))
+                    .all(|t| ctx.lookup().wanted(t, ctx.kinds))
                 {
                     continue;
                 }
@@ -621,23 +615,27 @@ fn is_quantity(words: &[Word], i: usize) -> bool {
 /// What query planning looks things up in.
 struct Ctx<'a> {
     index: &'a KnowledgeIndex,
-    terms: &'a Terms,
-    lookup: &'a Lookup,
-    /// Number of entries, for term weights.
-    n: usize,
     kinds: KindFilter,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn terms(&self) -> &'a Terms {
+        &self.index.terms
+    }
+
+    fn lookup(&self) -> &'a Lookup {
+        &self.index.derived.lookup
+    }
+
     /// The term spelled `stem`, if it occurs in an entry of the wanted kinds.
     fn exact(&self, stem: &str) -> Option<u32> {
-        fuzzy::exact(self.terms, stem).filter(|&t| self.lookup.wanted(t, self.kinds))
+        fuzzy::exact(self.terms(), stem).filter(|&t| self.lookup().wanted(t, self.kinds))
     }
 
     /// Whether a wanted entry has term `t` in its name, an alias or its category: "side" in
     /// "Sides", not only in "a cup of consomé on the side" of a description.
     fn names_with(&self, t: u32) -> bool {
-        self.terms.postings_of(t as usize).iter().any(|&packed| {
+        self.terms().postings_of(t as usize).iter().any(|&packed| {
             let post = Posting::unpack(packed);
             !matches!(post.field, Field::Description)
                 && kind_of(self.index, post.entry).is_some_and(|k| self.kinds.contains(k))
@@ -650,19 +648,19 @@ impl Ctx<'_> {
             return None;
         }
         let options = KindFilter::only(EntryKind::ModifierOption);
-        fuzzy::exact(self.terms, stem).filter(|&t| self.lookup.wanted(t, options))
+        fuzzy::exact(self.terms(), stem).filter(|&t| self.lookup().wanted(t, options))
     }
 
     /// Fuzzy candidates of a word among terms of the wanted kinds, best first.
     fn similar(&self, stem: &str, raw: &str) -> Vec<(u32, f32)> {
         let mut cands = Vec::new();
-        fuzzy::similar(self.terms, self.lookup, stem, raw, &mut cands);
-        cands.retain(|c| self.lookup.wanted(c.0, self.kinds));
+        fuzzy::similar(self.terms(), self.lookup(), stem, raw, &mut cands);
+        cands.retain(|c| self.lookup().wanted(c.0, self.kinds));
         cands
     }
 
     fn weight(&self, t: u32) -> f32 {
-        term_weight(self.terms, self.n, t)
+        term_weight(self.terms(), self.index.entries.len(), t)
     }
 
     fn exact_position(&self, t: u32) -> Position {
@@ -1032,6 +1030,20 @@ mod tests {
       }
     }"#;
 
+    /// An index of a menu with one category holding `items` (a JSON array).
+    fn one_category(category: &str, items: &str) -> KnowledgeIndex {
+        let doc = format!(
+            r#"{{
+              "format": "hostline.restaurant/v1",
+              "business": {{ "name": "T", "timezone": "America/New_York", "currency": "USD",
+                "tax_rate_bps": 0, "address": "1 Main St" }},
+              "fulfillment": {{ "pickup": true, "delivery": false, "prep_minutes": 10 }},
+              "menu": {{ "categories": [ {{ "name": "{category}", "items": {items} }} ] }}
+            }}"#
+        );
+        KnowledgeIndex::build(&Restaurant::parse(&doc).expect("test document parses"))
+    }
+
     fn index() -> KnowledgeIndex {
         KnowledgeIndex::build(&Restaurant::parse(DOC).expect("test document parses"))
     }
@@ -1116,17 +1128,14 @@ mod tests {
 
     #[test]
     fn known_words_that_sound_like_other_name_words_may_mean_them() {
-        let doc = r#"{
-          "format": "hostline.restaurant/v1",
-          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
-            "tax_rate_bps": 0, "address": "1 Main St" },
-          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
-          "menu": { "categories": [ { "name": "Mains", "items": [
-            { "id": "chow-mein", "name": "Chow Mein", "price_cents": 1200 },
-            { "id": "tom-yum", "name": "Tom Yum", "price_cents": 1200 },
-            { "id": "chao-tom", "name": "Chạo Tôm", "price_cents": 1200 } ] } ] }
-        }"#;
-        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        let idx = one_category(
+            "Mains",
+            r#"[
+                { "id": "chow-mein", "name": "Chow Mein", "price_cents": 1200 },
+                { "id": "tom-yum", "name": "Tom Yum", "price_cents": 1200 },
+                { "id": "chao-tom", "name": "Chạo Tôm", "price_cents": 1200 }
+            ]"#,
+        );
         // "chow" and "tom" are both on the menu, but said together they are chạo tôm.
         assert_eq!(
             top(&idx, "do you have chow tom").map(|t| t.0),
@@ -1170,16 +1179,13 @@ mod tests {
 
     #[test]
     fn a_translated_word_is_surer_than_a_described_dish() {
-        let doc = r#"{
-          "format": "hostline.restaurant/v1",
-          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
-            "tax_rate_bps": 0, "address": "1 Main St" },
-          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
-          "menu": { "categories": [ { "name": "Mains", "items": [
-            { "id": "chicken-tacos", "name": "Chicken Tacos", "price_cents": 1200 },
-            { "id": "ham-sandwich", "name": "Ham Sandwich", "price_cents": 1200 } ] } ] }
-        }"#;
-        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        let idx = one_category(
+            "Mains",
+            r#"[
+                { "id": "chicken-tacos", "name": "Chicken Tacos", "price_cents": 1200 },
+                { "id": "ham-sandwich", "name": "Ham Sandwich", "price_cents": 1200 }
+            ]"#,
+        );
         // "pollo" is chicken.
         assert_eq!(
             top(&idx, "tacos de pollo"),
@@ -1195,16 +1201,13 @@ mod tests {
 
     #[test]
     fn what_kinds_there_are_is_a_question_about_a_category() {
-        let doc = r#"{
-          "format": "hostline.restaurant/v1",
-          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
-            "tax_rate_bps": 0, "address": "1 Main St" },
-          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
-          "menu": { "categories": [ { "name": "Pasta e Risotto", "items": [
-            { "id": "pasta-e-fagioli", "name": "Pasta e Fagioli", "price_cents": 1200 },
-            { "id": "risotto", "name": "Risotto Milanese", "price_cents": 1200 } ] } ] }
-        }"#;
-        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        let idx = one_category(
+            "Pasta e Risotto",
+            r#"[
+                { "id": "pasta-e-fagioli", "name": "Pasta e Fagioli", "price_cents": 1200 },
+                { "id": "risotto", "name": "Risotto Milanese", "price_cents": 1200 }
+            ]"#,
+        );
         let first = |q: &str| {
             idx.search(q, KindFilter::MENU, 3)
                 .first()
@@ -1223,15 +1226,12 @@ mod tests {
 
     #[test]
     fn a_short_lexicon_word_counts_only_as_said() {
-        let doc = r#"{
-          "format": "hostline.restaurant/v1",
-          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
-            "tax_rate_bps": 0, "address": "1 Main St" },
-          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
-          "menu": { "categories": [ { "name": "Mains", "items": [
-            { "id": "fried-rice", "name": "Fried Rice", "price_cents": 1200 } ] } ] }
-        }"#;
-        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        let idx = one_category(
+            "Mains",
+            r#"[
+                { "id": "fried-rice", "name": "Fried Rice", "price_cents": 1200 }
+            ]"#,
+        );
         // Vietnamese "cơm" is rice; "comes" only stems to the same letters.
         assert_eq!(top(&idx, "com").map(|t| t.0), Some("fried-rice".into()));
         assert_eq!(top(&idx, "comes"), None);

@@ -39,8 +39,8 @@ pub(crate) fn skeleton_of<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<u
     joined_skeleton(keys.iter().map(Vec::as_slice))
 }
 
-/// [`skeleton_of`] from each word's own skeleton ([`word_key`]), for a caller that joins the
-/// same words in many runs.
+/// [`skeleton_of`] from each word's own skeleton ([`word_skeleton`]), for a caller that joins
+/// the same words in many runs.
 pub(crate) fn joined_skeleton<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::new();
     for key in keys {
@@ -53,14 +53,10 @@ pub(crate) fn joined_skeleton<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> V
     trim_ending(drop_glides(out))
 }
 
-/// One word's skeleton before joining (see [`joined_skeleton`]).
-pub(crate) fn word_key(word: &str) -> Vec<u8> {
-    word_skeleton(word)
-}
-
-/// The skeleton of `words` with every "y" that ends a word before a word starting with a vowel
-/// read as the consonant y ("rey anos" ~ "r*y*n"), when there is such a seam.
-pub(crate) fn seam_y_variant(words: &[&str]) -> Option<Vec<u8>> {
+/// The skeleton of `words` (each with its own skeleton in `keys`) with every "y" that ends a
+/// word before a word starting with a vowel read as the consonant y ("rey anos" ~ "r*y*n"),
+/// when there is such a seam.
+pub(crate) fn seam_y_variant(words: &[&str], keys: &[Vec<u8>]) -> Option<Vec<u8>> {
     let starts_with_vowel = |w: &str| {
         w.bytes()
             .find(u8::is_ascii_alphabetic)
@@ -74,27 +70,26 @@ pub(crate) fn seam_y_variant(words: &[&str]) -> Option<Vec<u8>> {
     if !(0..words.len()).any(seam) {
         return None;
     }
-    let mut out: Vec<u8> = Vec::new();
-    for (i, w) in words.iter().enumerate() {
-        let mut key = word_skeleton(w);
-        if seam(i) && key.last() == Some(&VOWEL) {
-            key.pop();
-            if key.last() != Some(&VOWEL) {
-                key.push(VOWEL);
+    let read: Vec<Vec<u8>> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let mut key = key.clone();
+            if seam(i) && key.last() == Some(&VOWEL) {
+                key.pop();
+                if key.last() != Some(&VOWEL) {
+                    key.push(VOWEL);
+                }
+                key.push(b'y');
             }
-            key.push(b'y');
-        }
-        for c in key {
-            if out.last() != Some(&c) {
-                out.push(c);
-            }
-        }
-    }
-    Some(trim_ending(drop_glides(out)))
+            key
+        })
+        .collect();
+    Some(joined_skeleton(read.iter().map(Vec::as_slice)))
 }
 
 /// One word's skeleton (letters only; anything else is skipped), ending untrimmed.
-fn word_skeleton(text: &str) -> Vec<u8> {
+pub(crate) fn word_skeleton(text: &str) -> Vec<u8> {
     let b: Vec<u8> = text
         .bytes()
         .filter(u8::is_ascii_alphabetic)
@@ -547,11 +542,19 @@ mod tests {
 
     #[test]
     fn a_y_at_a_seam_is_also_read_as_a_consonant() {
-        let heard = seam_y_variant(&["chili", "rey", "anos"]).expect("a seam");
+        let words = ["chili", "rey", "anos"];
+        let keys: Vec<Vec<u8>> = words.iter().map(|w| word_skeleton(w)).collect();
+        let heard = seam_y_variant(&words, &keys).expect("a seam");
         assert!(similarity(&heard, &skeleton("chiles rellenos")) >= 0.85);
         // The usual reading stays the glide: "day oya" is de olla.
         assert!(same("cafe day oya", "cafe de olla") >= 0.85);
-        assert_eq!(seam_y_variant(&["pad", "thai"]), None);
+        assert_eq!(
+            seam_y_variant(
+                &["pad", "thai"],
+                &[word_skeleton("pad"), word_skeleton("thai")]
+            ),
+            None
+        );
     }
 
     #[test]
