@@ -468,15 +468,14 @@ fn synonyms(terms: &Terms) -> packed::Pairs {
     packed::Pairs::from_unsorted(pairs)
 }
 
-/// FNV-1a of a stem, for [`synonyms`] (a collision only offers a wrong candidate, which the
-/// scoring then weighs like any other).
 /// A synonym's term id with how many content words its gloss has (at most 15, in the top 4
 /// bits; term ids stay far below 2^28).
 fn pack_synonym(term: u32, gloss_words: usize) -> u32 {
-    (term & SYNONYM_TERM_MASK) | ((gloss_words.min(15) as u32) << 28)
+    (term & SYNONYM_TERM_MASK) | ((gloss_words.min(15) as u32) << SYNONYM_WORDS_SHIFT)
 }
 
-const SYNONYM_TERM_MASK: u32 = (1 << 28) - 1;
+const SYNONYM_WORDS_SHIFT: u32 = 28;
+const SYNONYM_TERM_MASK: u32 = (1 << SYNONYM_WORDS_SHIFT) - 1;
 
 /// What a lexicon word is looked up by: its stem, or for a short word (Vietnamese "cơm",
 /// "bò"), the word exactly as said (marked apart), so that "comes" is not rice.
@@ -490,6 +489,8 @@ fn synonym_key(raw: &str, stem: &str) -> u64 {
 /// Lexicon words this short (in bytes) must be said exactly.
 const SHORT_LEXICON_WORD: usize = 3;
 
+/// FNV-1a of a stem, for [`synonyms`] (a collision only offers a wrong candidate, which the
+/// scoring then weighs like any other).
 fn synonym_hash(stem: &str) -> u64 {
     stem.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
@@ -786,7 +787,7 @@ impl KnowledgeIndex {
         self.derived
             .synonyms
             .ids_of(synonym_key(raw, stem))
-            .map(|p| (p & SYNONYM_TERM_MASK, (p >> 28) as usize))
+            .map(|p| (p & SYNONYM_TERM_MASK, (p >> SYNONYM_WORDS_SHIFT) as usize))
     }
 
     /// Kind, id and display name of an entry.
@@ -884,7 +885,6 @@ impl Builder {
                 self.post(&w, entry, field, 0);
             }
         }
-
         self.entries.push((kind, idx, phrases));
     }
 
