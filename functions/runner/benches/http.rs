@@ -335,7 +335,15 @@ fn main() {
                 path: "/vapi/knowledge-base",
                 body: json!({"message": {"type": "tool-calls", "phoneNumber": {"number": line}, "call": {"id": "bench"},
                     "toolCallList": [{"id": "t", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "the curry with potatoes"}}}]}}).to_string(),
-                headers: tool_headers,
+                headers: tool_headers.clone(),
+            },
+            Route {
+                name: "knowledge-base, a message it ignores",
+                method: reqwest::Method::POST,
+                path: "/vapi/knowledge-base",
+                body: json!({"message": {"type": "status-update", "phoneNumber": {"number": line}, "call": {"id": "bench"},
+                    "toolCallList": [{"id": "t", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "the curry with potatoes"}}}]}}).to_string(),
+                headers: tool_headers.clone(),
             },
             Route {
                 name: "owner API GET business (JWT)",

@@ -27,6 +27,7 @@ mod fuzzy;
 mod lexicon;
 pub mod lint;
 mod packed;
+mod records;
 mod search;
 pub use search::Stages;
 
@@ -54,13 +55,14 @@ mod text;
 
 use crate::money::Cents;
 use crate::restaurant::{Restaurant, Rule};
+use records::Records;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::BitOr;
 
 /// Version of the stored layout. A stored index with another value must be rebuilt from the
 /// restaurant document (see [`KnowledgeIndex::is_current`]).
-pub const INDEX_FORMAT: u32 = 12;
+pub const INDEX_FORMAT: u32 = 13;
 
 /// The index's rules as a JSON string inside whatever encoding holds the index.
 mod rules_as_json {
@@ -236,11 +238,12 @@ pub struct FaqInfo {
 pub struct KnowledgeIndex {
     /// [`INDEX_FORMAT`] when built.
     format: u32,
-    items: Vec<ItemInfo>,
-    categories: Vec<CategoryInfo>,
-    groups: Vec<GroupInfo>,
-    options: Vec<OptionInfo>,
-    faqs: Vec<FaqInfo>,
+    /// The answer records, decoded only when read (see [`records`]).
+    items: Records<ItemInfo>,
+    categories: Records<CategoryInfo>,
+    groups: Records<GroupInfo>,
+    options: Records<OptionInfo>,
+    faqs: Records<FaqInfo>,
     /// Kept as one JSON string: the rule type is internally tagged, which compact binary
     /// encodings cannot read back.
     #[serde(with = "rules_as_json")]
@@ -316,14 +319,14 @@ struct Terms {
     strings: String,
     /// Per term, the end offsets of its four strings in `strings`.
     #[serde(rename = "e")]
-    string_ends: Vec<u32>,
+    string_ends: packed::U32Vec,
     #[serde(rename = "d")]
-    df: Vec<u32>,
+    df: packed::U32Vec,
     #[serde(rename = "p")]
-    postings: Vec<u32>,
+    postings: packed::U32Vec,
     /// Per term, the end offset of its postings in `postings`.
     #[serde(rename = "q")]
-    posting_ends: Vec<u32>,
+    posting_ends: packed::U32Vec,
 }
 
 impl Terms {
@@ -536,18 +539,11 @@ impl KnowledgeIndex {
     /// Build the index for a (validated) restaurant document.
     pub fn build(r: &Restaurant) -> KnowledgeIndex {
         let mut b = Builder::default();
-        let mut idx = KnowledgeIndex {
-            format: INDEX_FORMAT,
-            items: Vec::new(),
-            categories: Vec::new(),
-            groups: Vec::new(),
-            options: Vec::new(),
-            faqs: Vec::new(),
-            rules: r.menu.rules.clone(),
-            entries: Vec::new(),
-            terms: Terms::default(),
-            derived: Derived::default(),
-        };
+        let mut items: Vec<(String, ItemInfo)> = Vec::new();
+        let mut categories: Vec<(String, CategoryInfo)> = Vec::new();
+        let mut options: Vec<(String, OptionInfo)> = Vec::new();
+        let mut groups: Vec<(String, GroupInfo)> = Vec::new();
+        let mut faqs: Vec<(String, FaqInfo)> = Vec::new();
         for cat in &r.menu.categories {
             // An item's context is its category's name, glossed too ("Insalate" is salads).
             let context = std::iter::once(cat.name.clone())
@@ -557,85 +553,105 @@ impl KnowledgeIndex {
             for item in &cat.items {
                 b.add(
                     EntryKind::Item,
-                    idx.items.len(),
+                    items.len(),
                     &Names::glossed(&item.name, &item.aliases),
                     &item.description,
                     &context,
                 );
-                idx.items.push(ItemInfo {
-                    id: item.id.clone(),
-                    name: item.name.clone(),
-                    category: cat.name.clone(),
-                    price: item.price_cents,
-                    description: item.description.clone(),
-                    available: item.available,
-                    modifier_groups: item.modifier_groups.clone(),
-                });
+                items.push((
+                    item.id.clone(),
+                    ItemInfo {
+                        id: item.id.clone(),
+                        name: item.name.clone(),
+                        category: cat.name.clone(),
+                        price: item.price_cents,
+                        description: item.description.clone(),
+                        available: item.available,
+                        modifier_groups: item.modifier_groups.clone(),
+                    },
+                ));
             }
         }
         for cat in &r.menu.categories {
             b.add(
                 EntryKind::Category,
-                idx.categories.len(),
+                categories.len(),
                 &Names::glossed(&cat.name, &[]),
                 "",
                 "",
             );
-            idx.categories.push(CategoryInfo {
-                name: cat.name.clone(),
-                items: cat.items.iter().map(|i| i.id.clone()).collect(),
-            });
+            categories.push((
+                cat.name.clone(),
+                CategoryInfo {
+                    name: cat.name.clone(),
+                    items: cat.items.iter().map(|i| i.id.clone()).collect(),
+                },
+            ));
         }
         for g in &r.menu.modifier_groups {
             for o in &g.options {
                 b.add(
                     EntryKind::ModifierOption,
-                    idx.options.len(),
+                    options.len(),
                     &Names::glossed(&o.name, &o.aliases),
                     "",
                     &g.name,
                 );
-                idx.options.push(OptionInfo {
-                    id: o.id.clone(),
-                    name: o.name.clone(),
-                    price: o.price_cents,
-                    group: g.id.clone(),
-                });
+                options.push((
+                    o.id.clone(),
+                    OptionInfo {
+                        id: o.id.clone(),
+                        name: o.name.clone(),
+                        price: o.price_cents,
+                        group: g.id.clone(),
+                    },
+                ));
             }
         }
         for g in &r.menu.modifier_groups {
             b.add(
                 EntryKind::ModifierGroup,
-                idx.groups.len(),
+                groups.len(),
                 &Names::plain(&g.name),
                 "",
                 "",
             );
-            idx.groups.push(GroupInfo {
-                id: g.id.clone(),
-                name: g.name.clone(),
-                min: g.min,
-                max: g.max,
-                default: g.default.clone(),
-                options: g.options.iter().map(|o| o.id.clone()).collect(),
-            });
+            groups.push((
+                g.id.clone(),
+                GroupInfo {
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                    min: g.min,
+                    max: g.max,
+                    default: g.default.clone(),
+                    options: g.options.iter().map(|o| o.id.clone()).collect(),
+                },
+            ));
         }
         for f in &r.faq {
-            b.add(
-                EntryKind::Faq,
-                idx.faqs.len(),
-                &Names::plain(&f.q),
-                &f.a,
-                "",
-            );
-            idx.faqs.push(FaqInfo {
-                question: f.q.clone(),
-                answer: f.a.clone(),
-            });
+            b.add(EntryKind::Faq, faqs.len(), &Names::plain(&f.q), &f.a, "");
+            // FAQs are found by position (their hit id), not by key.
+            faqs.push((
+                String::new(),
+                FaqInfo {
+                    question: f.q.clone(),
+                    answer: f.a.clone(),
+                },
+            ));
         }
         let (entries, terms, spans) = b.finish();
-        idx.entries = entries;
-        idx.terms = terms;
+        let mut idx = KnowledgeIndex {
+            format: INDEX_FORMAT,
+            items: Records::build(items),
+            categories: Records::build(categories),
+            groups: Records::build(groups),
+            options: Records::build(options),
+            faqs: Records::build(faqs),
+            rules: r.menu.rules.clone(),
+            entries,
+            terms,
+            derived: Derived::default(),
+        };
         let entry_kinds: Vec<u8> = idx.entries.iter().map(|e| 1u8 << (e.kind & 7)).collect();
         idx.derived = Derived {
             lookup: fuzzy::Lookup::build(&idx.terms, &entry_kinds),
@@ -680,23 +696,29 @@ impl KnowledgeIndex {
             && self.derived.links.fits(self.entries.len())
             && self.derived.spans.fits()
             && self.derived.synonyms.is_well_formed()
+            && self.items.is_well_formed()
+            && self.categories.is_well_formed()
+            && self.groups.is_well_formed()
+            && self.options.is_well_formed()
+            && self.faqs.is_well_formed()
     }
 
-    pub fn items(&self) -> &[ItemInfo] {
-        &self.items
+    /// Every item in menu order (each decoded on first read: see [`records`]).
+    pub fn items(&self) -> impl ExactSizeIterator<Item = &ItemInfo> + '_ {
+        self.items.iter()
     }
 
     pub fn item(&self, id: &str) -> Option<&ItemInfo> {
-        self.items.iter().find(|i| i.id == id)
+        self.items.find(id)
     }
 
-    pub fn categories(&self) -> &[CategoryInfo] {
-        &self.categories
+    pub fn categories(&self) -> impl ExactSizeIterator<Item = &CategoryInfo> + '_ {
+        self.categories.iter()
     }
 
     /// By exact name (a [`Hit::id`] of kind `Category`).
     pub fn category(&self, name: &str) -> Option<&CategoryInfo> {
-        self.categories.iter().find(|c| c.name == name)
+        self.categories.find(name)
     }
 
     pub fn category_items<'a>(
@@ -706,12 +728,12 @@ impl KnowledgeIndex {
         category.items.iter().filter_map(|id| self.item(id))
     }
 
-    pub fn groups(&self) -> &[GroupInfo] {
-        &self.groups
+    pub fn groups(&self) -> impl ExactSizeIterator<Item = &GroupInfo> + '_ {
+        self.groups.iter()
     }
 
     pub fn group(&self, id: &str) -> Option<&GroupInfo> {
-        self.groups.iter().find(|g| g.id == id)
+        self.groups.find(id)
     }
 
     /// The item's modifier groups, in menu order.
@@ -730,12 +752,12 @@ impl KnowledgeIndex {
         group.default.as_deref().and_then(|id| self.option(id))
     }
 
-    pub fn options(&self) -> &[OptionInfo] {
-        &self.options
+    pub fn options(&self) -> impl ExactSizeIterator<Item = &OptionInfo> + '_ {
+        self.options.iter()
     }
 
     pub fn option(&self, id: &str) -> Option<&OptionInfo> {
-        self.options.iter().find(|o| o.id == id)
+        self.options.find(id)
     }
 
     pub fn option_group(&self, option: &OptionInfo) -> Option<&GroupInfo> {
@@ -752,8 +774,8 @@ impl KnowledgeIndex {
             .filter(move |i| i.modifier_groups.contains(&option.group))
     }
 
-    pub fn faqs(&self) -> &[FaqInfo] {
-        &self.faqs
+    pub fn faqs(&self) -> impl ExactSizeIterator<Item = &FaqInfo> + '_ {
+        self.faqs.iter()
     }
 
     /// By a [`Hit::id`] of kind `Faq` (its position, "0", "1", …).
@@ -1074,8 +1096,8 @@ mod tests {
             ("taro", "TR", "taru", &[7][..])
         );
         assert!(t.get(1).is_none());
-        t.string_ends = vec![9, 2, 1, 400];
-        t.posting_ends = vec![5];
+        t.string_ends = packed::U32Vec(vec![9, 2, 1, 400]);
+        t.posting_ends = packed::U32Vec(vec![5]);
         t.strings = "tàro".into(); // an offset inside the two-byte à
         let bad = t.get(0).unwrap();
         assert_eq!((bad.text, bad.postings), ("", &[][..]));

@@ -134,6 +134,64 @@ macro_rules! bytes_serde {
 bytes_serde!(Pairs);
 bytes_serde!(U32s);
 
+/// A `u32` vector stored as one little-endian byte string and read back in one pass over the
+/// bytes (a plain `Vec<u32>` is stored as a sequence decoded one varint at a time, which was
+/// the larger part of loading the vocabulary on every tool call).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct U32Vec(pub Vec<u32>);
+
+impl std::ops::Deref for U32Vec {
+    type Target = Vec<u32>;
+    fn deref(&self) -> &Vec<u32> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for U32Vec {
+    fn deref_mut(&mut self) -> &mut Vec<u32> {
+        &mut self.0
+    }
+}
+
+impl serde::Serialize for U32Vec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<u8> = self.0.iter().flat_map(|v| v.to_le_bytes()).collect();
+        s.serialize_bytes(&bytes)
+    }
+}
+
+struct U32VecVisitor;
+
+impl<'de> Visitor<'de> for U32VecVisitor {
+    type Value = U32Vec;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a byte string of little-endian u32s")
+    }
+
+    fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<U32Vec, E> {
+        if !v.len().is_multiple_of(4) {
+            return Err(E::invalid_length(v.len(), &self));
+        }
+        Ok(U32Vec(
+            v.chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<U32Vec, A::Error> {
+        let bytes = BytesVisitor.visit_seq(seq)?;
+        self.visit_bytes(&bytes)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for U32Vec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<U32Vec, D::Error> {
+        d.deserialize_bytes(U32VecVisitor)
+    }
+}
+
 /// Plain bytes, stored as one byte string (a `Vec<u8>` would be a sequence of elements).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Bytes(pub Vec<u8>);
@@ -166,5 +224,17 @@ mod tests {
         assert_eq!(back.range(0, 9).collect::<Vec<_>>(), [1, u32::MAX, 0]);
         assert_eq!(back.get(3), None);
         assert!(!U32s(vec![1, 2, 3]).is_well_formed());
+    }
+
+    #[test]
+    fn u32_vecs_round_trip_and_refuse_a_torn_table() {
+        let v = U32Vec(vec![1, u32::MAX, 0, 70_000]);
+        let back: U32Vec = postcard::from_bytes(&postcard::to_allocvec(&v).unwrap()).unwrap();
+        assert_eq!(back, v);
+        let json: U32Vec = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+        assert_eq!(json, v);
+        // Five bytes are not whole u32s: an error, not a guess.
+        let torn = postcard::to_allocvec(&Bytes(vec![1, 0, 0, 0, 9])).unwrap();
+        assert!(postcard::from_bytes::<U32Vec>(&torn).is_err());
     }
 }
