@@ -376,7 +376,7 @@ fn main() {
         "{:<40} {:>7} {:>7} {:>10} {:>10} {:>10} {:>9} {:>11} {:>11}",
         "route", "sent", "errors", "p50", "p99", "max", "req/s", "user/req", "kernel/req"
     );
-    for route in [&routes[3], &routes[1], &routes[0]] {
+    for route in [&routes[3], &routes[4], &routes[1], &routes[0]] {
         if !route.name.contains(args.only.as_str()) {
             continue;
         }
