@@ -281,6 +281,8 @@ fn plan(
         });
     let ruled_out = negation.map(|(_, j)| j);
     let mut out: Vec<Position> = Vec::new();
+    // Positions of soft words only FAQ questions use (see below).
+    let mut asking: Vec<usize> = Vec::new();
     // The word each position in `out` came from.
     let mut from: Vec<usize> = Vec::new();
     let (mut i, mut prev) = (0, 0);
@@ -324,9 +326,26 @@ fn plan(
             i += 1;
             continue;
         }
-        if w.soft && !exact[i].is_some_and(|t| ctx.names_with(t)) {
-            i += 1;
-            continue;
+        if w.soft {
+            match exact[i].filter(|&t| ctx.names_with(t)) {
+                None => {
+                    i += 1;
+                    continue;
+                }
+                // Kept only because FAQ questions ask with it ("Do you *take*
+                // reservations?"): it is how a question is put, not what it is about, so it
+                // supports an entry that has it and never counts against one that does not
+                // ("do you take cards" is the payment question).
+                Some(t) if !ctx.names_with_outside_faq(t) => {
+                    let mut p = ctx.exact_position(t);
+                    p.optional = true;
+                    asking.push(out.len());
+                    out.push(p);
+                    i += 1;
+                    continue;
+                }
+                Some(_) => {}
+            }
         }
         // Recognizers split unfamiliar words ("tira misu", "pepper oni", "meat balls").
         if let Some(next) = words
@@ -398,6 +417,12 @@ fn plan(
         i += 1;
     }
     from.resize(out.len(), prev);
+    // ... unless the question is asked with nothing else ("do you have a *kids* menu").
+    if out.iter().all(|p| p.optional) {
+        for &k in &asking {
+            out[k].optional = false;
+        }
+    }
     if let Some(j) = ruled_out {
         for (p, &f) in out.iter_mut().zip(&from) {
             if f == j && !p.optional && !p.cands.is_empty() {
@@ -639,6 +664,16 @@ impl<'a> Ctx<'a> {
             let post = Posting::unpack(packed);
             !matches!(post.field, Field::Description)
                 && kind_of(self.index, post.entry).is_some_and(|k| self.kinds.contains(k))
+        })
+    }
+
+    /// [`Ctx::names_with`], leaving FAQ questions out.
+    fn names_with_outside_faq(&self, t: u32) -> bool {
+        self.terms().postings_of(t as usize).iter().any(|&packed| {
+            let post = Posting::unpack(packed);
+            !matches!(post.field, Field::Description)
+                && kind_of(self.index, post.entry)
+                    .is_some_and(|k| k != EntryKind::Faq && self.kinds.contains(k))
         })
     }
 
@@ -1053,6 +1088,34 @@ mod tests {
             .into_iter()
             .next()
             .map(|h| (h.id, h.confidence))
+    }
+
+    #[test]
+    fn a_verb_only_faq_questions_ask_with_does_not_decide_which_question() {
+        let doc = r#"{
+          "format": "hostline.restaurant/v1",
+          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
+            "tax_rate_bps": 0, "address": "1 Main St" },
+          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
+          "menu": { "categories": [ { "name": "Soups", "items": [
+            { "id": "pho", "name": "Beef Pho", "price_cents": 1400 } ] } ] },
+          "faq": [
+            { "q": "Do you take reservations?", "a": "Only for parties of eight or more." },
+            { "q": "What payment do you accept?", "a": "Cash and all major cards." },
+            { "q": "Do you have a kids menu?", "a": "A small pho is popular with kids." }
+          ]
+        }"#;
+        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        let faq = |q: &str| {
+            idx.search(q, KindFilter::FAQ, 1)
+                .first()
+                .map(|h| h.id.clone())
+        };
+        // "take" is only in the reservations question: it must not rule the payment one out.
+        assert_eq!(faq("do you take cards").as_deref(), Some("1"));
+        assert_eq!(faq("do you take reservations").as_deref(), Some("0"));
+        // A question asked with such a word alone still finds the one that has it.
+        assert_eq!(faq("do you have a kids menu").as_deref(), Some("2"));
     }
 
     #[test]
