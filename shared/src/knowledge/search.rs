@@ -360,9 +360,18 @@ fn plan(
         if let Some(t) = exact[i] {
             let mut p = ctx.exact_position(t);
             // A number is mostly a quantity ("two gorditas"): it adds to an entry whose name
-            // has it ("24 wings") but never counts against one that does not.
-            p.optional = is_quantity(&words, i);
+            // has it ("24 wings") but never counts against one that does not. Not when only
+            // options are searched: there the number is the choice ("four samosas" is the
+            // Four Pieces option).
+            p.optional = is_quantity(&words, i) && ctx.kinds.contains(EntryKind::Item);
             out.push(p);
+            i += 1;
+            continue;
+        }
+        // When only options are searched, a word the menu uses for something else only (an
+        // item's: "four *samosas*", "hold the cilantro on the *sandwich*") names what the
+        // option is for; it is not a misheard option word.
+        if !ctx.kinds.contains(EntryKind::Item) && fuzzy::exact(ctx.terms(), &w.stem).is_some() {
             i += 1;
             continue;
         }
@@ -1116,6 +1125,43 @@ mod tests {
         assert_eq!(faq("do you take reservations").as_deref(), Some("0"));
         // A question asked with such a word alone still finds the one that has it.
         assert_eq!(faq("do you have a kids menu").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn in_an_options_search_the_number_is_the_choice_and_the_item_is_context() {
+        let doc = r#"{
+          "format": "hostline.restaurant/v1",
+          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
+            "tax_rate_bps": 0, "address": "1 Main St" },
+          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
+          "menu": {
+            "categories": [ { "name": "Starters", "items": [
+              { "id": "samosa", "name": "Vegetable Samosa", "price_cents": 600,
+                "modifier_groups": ["pieces"] } ] } ],
+            "modifier_groups": [ { "id": "pieces", "name": "Pieces", "min": 1, "max": 1,
+              "options": [ { "id": "two", "name": "Two Pieces", "price_cents": 0 },
+                           { "id": "four", "name": "Four Pieces", "price_cents": 500 } ] } ]
+          }
+        }"#;
+        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        let option = |q: &str| {
+            idx.search(q, KindFilter::OPTIONS, 1)
+                .first()
+                .map(|h| (h.id.clone(), h.confidence))
+        };
+        assert_eq!(
+            option("four samosas"),
+            Some(("four".into(), Confidence::High))
+        );
+        assert_eq!(
+            option("just two samosas"),
+            Some(("two".into(), Confidence::High))
+        );
+        // Searching items, the number is still only a quantity.
+        assert_eq!(
+            top(&idx, "four samosas").map(|(id, _)| id).as_deref(),
+            Some("samosa")
+        );
     }
 
     #[test]

@@ -304,6 +304,7 @@ const STOP_WORDS: &[&str] = &[
     "by",
     "can",
     "carry",
+    "comes",
     "could",
     "did",
     "do",
@@ -996,6 +997,9 @@ mod tests {
             ["barbecu", "chicken", "ranch"]
         );
         assert_eq!(stems("XL pizza"), ["extra", "larg", "pizza"]);
+        // "What comes with it" asks; "come" itself may be Vietnamese cơm (rice), so it stays.
+        assert_eq!(stems("what comes on the kids menu"), ["kid"]);
+        assert_eq!(stems("come ga"), ["com", "ga"]);
     }
 
     #[test]
