@@ -1128,6 +1128,35 @@ mod tests {
     }
 
     #[test]
+    fn questions_are_found_in_the_words_callers_ask_them_with() {
+        let doc = r#"{
+          "format": "hostline.restaurant/v1",
+          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
+            "tax_rate_bps": 0, "address": "1 Main St" },
+          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
+          "menu": { "categories": [ { "name": "Pasta", "items": [
+            { "id": "ragu", "name": "Tagliatelle al Ragu", "price_cents": 1900 } ] } ] },
+          "faq": [
+            { "q": "Do you take reservations?", "a": "Only for parties of two to eight." },
+            { "q": "Do you have outdoor seating?", "a": "A small patio, May to October." },
+            { "q": "Is your meat halal?", "a": "No, and pork is in several dishes." }
+          ]
+        }"#;
+        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        let faq = |q: &str| {
+            idx.search(q, KindFilter::FAQ, 1)
+                .first()
+                .map(|h| h.id.clone())
+        };
+        // The lexicon's English section: outside is outdoor, sitting is seating, booking is a
+        // reservation.
+        assert_eq!(faq("can we sit outside").as_deref(), Some("1"));
+        assert_eq!(faq("can i book a table").as_deref(), Some("0"));
+        // "only" is how the question is put, not what it is about.
+        assert_eq!(faq("we only eat halal").as_deref(), Some("2"));
+    }
+
+    #[test]
     fn in_an_options_search_the_number_is_the_choice_and_the_item_is_context() {
         let doc = r#"{
           "format": "hostline.restaurant/v1",

@@ -371,6 +371,7 @@ const STOP_WORDS: &[&str] = &[
     "ok",
     "okay",
     "on",
+    "only",
     "or",
     "order",
     "ordering",
@@ -1000,6 +1001,7 @@ mod tests {
         // "What comes with it" asks; "come" itself may be Vietnamese cơm (rice), so it stays.
         assert_eq!(stems("what comes on the kids menu"), ["kid"]);
         assert_eq!(stems("come ga"), ["com", "ga"]);
+        assert_eq!(stems("we only eat halal"), ["eat", "halal"]);
     }
 
     #[test]
