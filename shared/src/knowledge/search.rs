@@ -1139,7 +1139,9 @@ mod tests {
           "faq": [
             { "q": "Do you take reservations?", "a": "Only for parties of two to eight." },
             { "q": "Do you have outdoor seating?", "a": "A small patio, May to October." },
-            { "q": "Is your meat halal?", "a": "No, and pork is in several dishes." }
+            { "q": "Is your meat halal?", "a": "No, and pork is in several dishes." },
+            { "q": "Can I bring my own wine?", "a": "Yes, corkage is 25 dollars a bottle." },
+            { "q": "Is your pasta made in house?", "a": "The egg pasta is made every morning." }
           ]
         }"#;
         let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
@@ -1154,6 +1156,9 @@ mod tests {
         assert_eq!(faq("can i book a table").as_deref(), Some("0"));
         // "only" is how the question is put, not what it is about.
         assert_eq!(faq("we only eat halal").as_deref(), Some("2"));
+        // "own" only decides when it is all there is.
+        assert_eq!(faq("do you make your own pasta").as_deref(), Some("4"));
+        assert_eq!(faq("can i bring my own").as_deref(), Some("3"));
     }
 
     #[test]

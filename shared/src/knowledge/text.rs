@@ -679,6 +679,7 @@ const SOFT_WORDS: &[&str] = &[
     "now",
     "option",
     "options",
+    "own",
     "pair",
     "people",
     "person",
