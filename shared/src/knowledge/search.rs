@@ -399,7 +399,14 @@ fn plan(
             true => None,
             false => Some(ctx.fuzzy_position(&w.stem, &w.raw, w.is_number())),
         };
-        if let Some(mut p) = fuzzy.take_if(|p| p.cands.first().is_none_or(|c| c.1 < SPELLED_LIKE)) {
+        // (A word of three letters or fewer is too short for its spelling to say much: "sit"
+        // is not a misspelt "sweet".)
+        let spelled_like = if w.raw.len() <= 3 {
+            SHORT_SPELLED_LIKE
+        } else {
+            SPELLED_LIKE
+        };
+        if let Some(mut p) = fuzzy.take_if(|p| p.cands.first().is_none_or(|c| c.1 < spelled_like)) {
             p.cands.retain(|c| c.1 >= SYNONYM_SIMILARITY);
             for (t, gloss_words) in synonyms {
                 if ctx.lookup().wanted(t, ctx.kinds) && !p.cands.iter().any(|c| c.0 == t) {
@@ -462,6 +469,8 @@ const MIN_SPAN_SIMILARITY: f32 = 0.85;
 const SPAN_WORD_BONUS: f32 = 0.045;
 /// A word this close to a menu word is that word, whatever the lexicon says it glosses.
 const SPELLED_LIKE: f32 = 0.8;
+/// [`SPELLED_LIKE`] for a word of three letters or fewer.
+const SHORT_SPELLED_LIKE: f32 = 0.95;
 /// How sure a lexicon gloss is taken to be ("pollo" for chicken).
 const SYNONYM_SIMILARITY: f32 = 0.9;
 
@@ -1135,7 +1144,8 @@ mod tests {
             "tax_rate_bps": 0, "address": "1 Main St" },
           "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
           "menu": { "categories": [ { "name": "Pasta", "items": [
-            { "id": "ragu", "name": "Tagliatelle al Ragu", "price_cents": 1900 } ] } ] },
+            { "id": "ragu", "name": "Tagliatelle al Ragu", "price_cents": 1900 },
+            { "id": "tea", "name": "Sweet Tea", "price_cents": 300 } ] } ] },
           "faq": [
             { "q": "Do you take reservations?", "a": "Only for parties of two to eight." },
             { "q": "Do you have outdoor seating?", "a": "A small patio, May to October." },
@@ -1153,6 +1163,12 @@ mod tests {
         // The lexicon's English section: outside is outdoor, sitting is seating, booking is a
         // reservation.
         assert_eq!(faq("can we sit outside").as_deref(), Some("1"));
+        // Searching everything, "sit" is still not read as a spelling of "sweet".
+        let any = idx.search("can we sit outside", KindFilter::ALL, 1);
+        assert_eq!(
+            any.first().map(|h| (h.kind, h.id.as_str())),
+            Some((EntryKind::Faq, "1"))
+        );
         assert_eq!(faq("can i book a table").as_deref(), Some("0"));
         // "only" is how the question is put, not what it is about.
         assert_eq!(faq("we only eat halal").as_deref(), Some("2"));
