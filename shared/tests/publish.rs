@@ -79,7 +79,7 @@ fn view<S: Store>(s: &S, b: &BusinessId) -> View {
                 let bundle = load_published(s, r).await.unwrap().map(|p| {
                     let built_from_export = export.as_ref().is_some_and(|e| {
                         p.restaurant.business == e.business
-                            && p.index.items().len() == e.items().count()
+                            && p.index.items().count() == e.items().count()
                     });
                     (p.revision, built_from_export)
                 });

@@ -319,6 +319,11 @@ fn main() {
             "authorization".to_owned(),
             format!("Bearer {}", created["access_token"].as_str().unwrap()),
         )];
+        // A tool call, or the same body as a message type the knowledge-base ignores.
+        let tool_message = |kind: &str| {
+            json!({"message": {"type": kind, "phoneNumber": {"number": line}, "call": {"id": "bench"},
+                "toolCallList": [{"id": "t", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "the curry with potatoes"}}}]}}).to_string()
+        };
         let routes = [
             Route { name: "GET /_hostline/healthz (no component)", method: reqwest::Method::GET, path: hostline_runner::app::RUNNER_HEALTHZ, body: String::new(), headers: Vec::new() },
             Route { name: "GET /healthz (healthz component)", method: reqwest::Method::GET, path: "/healthz", body: String::new(), headers: Vec::new() },
@@ -333,16 +338,14 @@ fn main() {
                 name: "knowledge-base get_menu_info",
                 method: reqwest::Method::POST,
                 path: "/vapi/knowledge-base",
-                body: json!({"message": {"type": "tool-calls", "phoneNumber": {"number": line}, "call": {"id": "bench"},
-                    "toolCallList": [{"id": "t", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "the curry with potatoes"}}}]}}).to_string(),
+                body: tool_message("tool-calls"),
                 headers: tool_headers.clone(),
             },
             Route {
                 name: "knowledge-base, a message it ignores",
                 method: reqwest::Method::POST,
                 path: "/vapi/knowledge-base",
-                body: json!({"message": {"type": "status-update", "phoneNumber": {"number": line}, "call": {"id": "bench"},
-                    "toolCallList": [{"id": "t", "type": "function", "function": {"name": "get_menu_info", "arguments": {"query": "the curry with potatoes"}}}]}}).to_string(),
+                body: tool_message("status-update"),
                 headers: tool_headers.clone(),
             },
             Route {

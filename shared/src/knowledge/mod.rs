@@ -704,7 +704,7 @@ impl KnowledgeIndex {
     }
 
     /// Every item in menu order (each decoded on first read: see [`records`]).
-    pub fn items(&self) -> impl ExactSizeIterator<Item = &ItemInfo> + '_ {
+    pub fn items(&self) -> impl Iterator<Item = &ItemInfo> + '_ {
         self.items.iter()
     }
 
@@ -712,7 +712,7 @@ impl KnowledgeIndex {
         self.items.find(id)
     }
 
-    pub fn categories(&self) -> impl ExactSizeIterator<Item = &CategoryInfo> + '_ {
+    pub fn categories(&self) -> impl Iterator<Item = &CategoryInfo> + '_ {
         self.categories.iter()
     }
 
@@ -728,7 +728,7 @@ impl KnowledgeIndex {
         category.items.iter().filter_map(|id| self.item(id))
     }
 
-    pub fn groups(&self) -> impl ExactSizeIterator<Item = &GroupInfo> + '_ {
+    pub fn groups(&self) -> impl Iterator<Item = &GroupInfo> + '_ {
         self.groups.iter()
     }
 
@@ -752,7 +752,7 @@ impl KnowledgeIndex {
         group.default.as_deref().and_then(|id| self.option(id))
     }
 
-    pub fn options(&self) -> impl ExactSizeIterator<Item = &OptionInfo> + '_ {
+    pub fn options(&self) -> impl Iterator<Item = &OptionInfo> + '_ {
         self.options.iter()
     }
 
@@ -774,7 +774,7 @@ impl KnowledgeIndex {
             .filter(move |i| i.modifier_groups.contains(&option.group))
     }
 
-    pub fn faqs(&self) -> impl ExactSizeIterator<Item = &FaqInfo> + '_ {
+    pub fn faqs(&self) -> impl Iterator<Item = &FaqInfo> + '_ {
         self.faqs.iter()
     }
 

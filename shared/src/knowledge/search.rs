@@ -678,20 +678,21 @@ impl<'a> Ctx<'a> {
     /// Whether a wanted entry has term `t` in its name, an alias or its category: "side" in
     /// "Sides", not only in "a cup of consomé on the side" of a description.
     fn names_with(&self, t: u32) -> bool {
-        self.terms().postings_of(t as usize).iter().any(|&packed| {
-            let post = Posting::unpack(packed);
-            !matches!(post.field, Field::Description)
-                && kind_of(self.index, post.entry).is_some_and(|k| self.kinds.contains(k))
-        })
+        self.named_in(t, |_| true)
     }
 
     /// [`Ctx::names_with`], leaving FAQ questions out.
     fn names_with_outside_faq(&self, t: u32) -> bool {
+        self.named_in(t, |k| k != EntryKind::Faq)
+    }
+
+    /// Whether a wanted entry of a kind `also` accepts has term `t` outside its description.
+    fn named_in(&self, t: u32, also: impl Fn(EntryKind) -> bool) -> bool {
         self.terms().postings_of(t as usize).iter().any(|&packed| {
             let post = Posting::unpack(packed);
             !matches!(post.field, Field::Description)
                 && kind_of(self.index, post.entry)
-                    .is_some_and(|k| k != EntryKind::Faq && self.kinds.contains(k))
+                    .is_some_and(|k| self.kinds.contains(k) && also(k))
         })
     }
 
@@ -1083,18 +1084,34 @@ mod tests {
       }
     }"#;
 
-    /// An index of a menu with one category holding `items` (a JSON array).
-    fn one_category(category: &str, items: &str) -> KnowledgeIndex {
+    /// An index of a test restaurant with this `menu` (a JSON object) and `faq` (a JSON array).
+    fn index_of(menu: &str, faq: &str) -> KnowledgeIndex {
         let doc = format!(
             r#"{{
               "format": "hostline.restaurant/v1",
               "business": {{ "name": "T", "timezone": "America/New_York", "currency": "USD",
                 "tax_rate_bps": 0, "address": "1 Main St" }},
               "fulfillment": {{ "pickup": true, "delivery": false, "prep_minutes": 10 }},
-              "menu": {{ "categories": [ {{ "name": "{category}", "items": {items} }} ] }}
+              "menu": {menu},
+              "faq": {faq}
             }}"#
         );
         KnowledgeIndex::build(&Restaurant::parse(&doc).expect("test document parses"))
+    }
+
+    /// An index of a menu with one category holding `items` (a JSON array).
+    fn one_category(category: &str, items: &str) -> KnowledgeIndex {
+        index_of(
+            &format!(r#"{{ "categories": [ {{ "name": "{category}", "items": {items} }} ] }}"#),
+            "[]",
+        )
+    }
+
+    /// The id of the FAQ a question finds first.
+    fn first_faq(idx: &KnowledgeIndex, q: &str) -> Option<String> {
+        idx.search(q, KindFilter::FAQ, 1)
+            .first()
+            .map(|h| h.id.clone())
     }
 
     fn index() -> KnowledgeIndex {
@@ -1110,25 +1127,16 @@ mod tests {
 
     #[test]
     fn a_verb_only_faq_questions_ask_with_does_not_decide_which_question() {
-        let doc = r#"{
-          "format": "hostline.restaurant/v1",
-          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
-            "tax_rate_bps": 0, "address": "1 Main St" },
-          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
-          "menu": { "categories": [ { "name": "Soups", "items": [
-            { "id": "pho", "name": "Beef Pho", "price_cents": 1400 } ] } ] },
-          "faq": [
-            { "q": "Do you take reservations?", "a": "Only for parties of eight or more." },
-            { "q": "What payment do you accept?", "a": "Cash and all major cards." },
-            { "q": "Do you have a kids menu?", "a": "A small pho is popular with kids." }
-          ]
-        }"#;
-        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
-        let faq = |q: &str| {
-            idx.search(q, KindFilter::FAQ, 1)
-                .first()
-                .map(|h| h.id.clone())
-        };
+        let idx = index_of(
+            r#"{ "categories": [ { "name": "Soups", "items": [
+              { "id": "pho", "name": "Beef Pho", "price_cents": 1400 } ] } ] }"#,
+            r#"[
+              { "q": "Do you take reservations?", "a": "Only for parties of eight or more." },
+              { "q": "What payment do you accept?", "a": "Cash and all major cards." },
+              { "q": "Do you have a kids menu?", "a": "A small pho is popular with kids." }
+            ]"#,
+        );
+        let faq = |q: &str| first_faq(&idx, q);
         // "take" is only in the reservations question: it must not rule the payment one out.
         assert_eq!(faq("do you take cards").as_deref(), Some("1"));
         assert_eq!(faq("do you take reservations").as_deref(), Some("0"));
@@ -1138,28 +1146,19 @@ mod tests {
 
     #[test]
     fn questions_are_found_in_the_words_callers_ask_them_with() {
-        let doc = r#"{
-          "format": "hostline.restaurant/v1",
-          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
-            "tax_rate_bps": 0, "address": "1 Main St" },
-          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
-          "menu": { "categories": [ { "name": "Pasta", "items": [
-            { "id": "ragu", "name": "Tagliatelle al Ragu", "price_cents": 1900 },
-            { "id": "tea", "name": "Sweet Tea", "price_cents": 300 } ] } ] },
-          "faq": [
-            { "q": "Do you take reservations?", "a": "Only for parties of two to eight." },
-            { "q": "Do you have outdoor seating?", "a": "A small patio, May to October." },
-            { "q": "Is your meat halal?", "a": "No, and pork is in several dishes." },
-            { "q": "Can I bring my own wine?", "a": "Yes, corkage is 25 dollars a bottle." },
-            { "q": "Is your pasta made in house?", "a": "The egg pasta is made every morning." }
-          ]
-        }"#;
-        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
-        let faq = |q: &str| {
-            idx.search(q, KindFilter::FAQ, 1)
-                .first()
-                .map(|h| h.id.clone())
-        };
+        let idx = index_of(
+            r#"{ "categories": [ { "name": "Pasta", "items": [
+              { "id": "ragu", "name": "Tagliatelle al Ragu", "price_cents": 1900 },
+              { "id": "tea", "name": "Sweet Tea", "price_cents": 300 } ] } ] }"#,
+            r#"[
+              { "q": "Do you take reservations?", "a": "Only for parties of two to eight." },
+              { "q": "Do you have outdoor seating?", "a": "A small patio, May to October." },
+              { "q": "Is your meat halal?", "a": "No, and pork is in several dishes." },
+              { "q": "Can I bring my own wine?", "a": "Yes, corkage is 25 dollars a bottle." },
+              { "q": "Is your pasta made in house?", "a": "The egg pasta is made every morning." }
+            ]"#,
+        );
+        let faq = |q: &str| first_faq(&idx, q);
         // The lexicon's English section: outside is outdoor, sitting is seating, booking is a
         // reservation.
         assert_eq!(faq("can we sit outside").as_deref(), Some("1"));
@@ -1179,21 +1178,17 @@ mod tests {
 
     #[test]
     fn in_an_options_search_the_number_is_the_choice_and_the_item_is_context() {
-        let doc = r#"{
-          "format": "hostline.restaurant/v1",
-          "business": { "name": "T", "timezone": "America/New_York", "currency": "USD",
-            "tax_rate_bps": 0, "address": "1 Main St" },
-          "fulfillment": { "pickup": true, "delivery": false, "prep_minutes": 10 },
-          "menu": {
-            "categories": [ { "name": "Starters", "items": [
-              { "id": "samosa", "name": "Vegetable Samosa", "price_cents": 600,
-                "modifier_groups": ["pieces"] } ] } ],
-            "modifier_groups": [ { "id": "pieces", "name": "Pieces", "min": 1, "max": 1,
-              "options": [ { "id": "two", "name": "Two Pieces", "price_cents": 0 },
-                           { "id": "four", "name": "Four Pieces", "price_cents": 500 } ] } ]
-          }
-        }"#;
-        let idx = KnowledgeIndex::build(&Restaurant::parse(doc).expect("test document parses"));
+        let idx = index_of(
+            r#"{
+              "categories": [ { "name": "Starters", "items": [
+                { "id": "samosa", "name": "Vegetable Samosa", "price_cents": 600,
+                  "modifier_groups": ["pieces"] } ] } ],
+              "modifier_groups": [ { "id": "pieces", "name": "Pieces", "min": 1, "max": 1,
+                "options": [ { "id": "two", "name": "Two Pieces", "price_cents": 0 },
+                             { "id": "four", "name": "Four Pieces", "price_cents": 500 } ] } ]
+            }"#,
+            "[]",
+        );
         let option = |q: &str| {
             idx.search(q, KindFilter::OPTIONS, 1)
                 .first()
